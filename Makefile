@@ -1,0 +1,57 @@
+# mxguard developer entry points. A newcomer needs two: `make run` and `make test`.
+# Everything installs its own dependencies (scripts/install-deps, idempotent).
+JOBS ?= $(shell nproc)
+BUILD ?= build
+CMAKE_FLAGS ?=
+
+.PHONY: all deps build run test asan fuzz bench format format-check clean
+
+all: build
+
+deps:
+	@scripts/install-deps
+
+$(BUILD)/CMakeCache.txt: | deps
+	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS)
+
+build: deps $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j $(JOBS)
+
+# Builds and starts the gateway on the embedded default config (conf/mxguard.toml).
+run: build
+	@if $(BUILD)/mxguard serve --help >/dev/null 2>&1; then \
+	  exec $(BUILD)/mxguard serve --config conf/mxguard.toml; \
+	else \
+	  $(BUILD)/mxguard --version; $(BUILD)/mxguard --help; \
+	fi
+
+# Unit, conformance and integration tests (ctest prints the closing summary).
+test: build
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+# The test suite under AddressSanitizer + UndefinedBehaviorSanitizer.
+asan: deps
+	cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DMXG_SANITIZE=ON -DMXG_BENCH=OFF
+	cmake --build build-asan -j $(JOBS)
+	cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	  ctest --output-on-failure -j $(JOBS) -LE integration
+
+# Bounded libFuzzer runs of every parser (FUZZ_SECONDS each).
+FUZZ_SECONDS ?= 30
+fuzz: deps
+	cmake -S . -B build-fuzz -G Ninja -DCMAKE_CXX_COMPILER=clang++-16 -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMXG_FUZZ=ON -DMXG_WERROR=OFF
+	cmake --build build-fuzz -j $(JOBS)
+	scripts/run-fuzzers build-fuzz $(FUZZ_SECONDS)
+
+# Micro-benchmarks and side-by-side runs against peers; see docs/benchmarks.md.
+bench: build
+	scripts/run-benchmarks $(BUILD)
+
+format:
+	clang-format -i $$(git ls-files '*.cpp' '*.hpp')
+
+format-check:
+	clang-format --dry-run --Werror $$(git ls-files '*.cpp' '*.hpp')
+
+clean:
+	rm -rf build build-asan build-fuzz

@@ -1,0 +1,42 @@
+// main.cpp: the `mxguard` entry point. Parses the command line and dispatches to the
+// subcommands registered by the other files of src/cli (one file per subcommand).
+#include <algorithm>
+#include <cstdio>
+#include <exception>
+
+#include "cli/registry.hpp"
+
+namespace mxg::cli {
+
+registration::registration(int order, register_fn fn) {
+  registry().push_back({order, std::move(fn)});
+}
+
+std::vector<registered>& registry() {
+  static std::vector<registered> r;
+  return r;
+}
+
+}  // namespace mxg::cli
+
+int main(int argc, char** argv) {
+  CLI::App app{"mxguard " MXG_VERSION
+               " - mail-hygiene gateway: SPF policy, capture and routing, backscatter"};
+  app.set_version_flag("--version", std::string("mxguard ") + MXG_VERSION);
+  app.require_subcommand(1);
+  app.fallthrough();
+  int exit_code = 0;
+  auto& regs = mxg::cli::registry();
+  std::sort(regs.begin(), regs.end(),
+            [](const auto& a, const auto& b) { return a.order < b.order; });
+  for (auto& r : regs) r.fn(app, exit_code);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "mxguard: %s\n", e.what());
+    return 70;  // EX_SOFTWARE
+  }
+  return exit_code;
+}

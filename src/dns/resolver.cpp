@@ -1,0 +1,84 @@
+// resolver.cpp: names of DNS types and outcomes, record formatting.
+#include "dns/resolver.hpp"
+
+#include <algorithm>
+
+namespace mxg::dns {
+
+const char* to_string(rrtype t) {
+  switch (t) {
+    case rrtype::a: return "A";
+    case rrtype::ns: return "NS";
+    case rrtype::cname: return "CNAME";
+    case rrtype::soa: return "SOA";
+    case rrtype::ptr: return "PTR";
+    case rrtype::mx: return "MX";
+    case rrtype::txt: return "TXT";
+    case rrtype::aaaa: return "AAAA";
+    case rrtype::spf: return "SPF";
+  }
+  return "TYPE?";
+}
+
+const char* to_string(status s) {
+  switch (s) {
+    case status::ok: return "NOERROR";
+    case status::nodata: return "NODATA";
+    case status::nxdomain: return "NXDOMAIN";
+    case status::timeout: return "TIMEOUT";
+    case status::servfail: return "SERVFAIL";
+  }
+  return "?";
+}
+
+std::string record::joined_text() const {
+  std::string out;
+  for (const auto& s : strings) out += s;
+  return out;
+}
+
+std::string record::to_string() const {
+  std::string out = name + ". " + std::to_string(ttl) + " IN " + dns::to_string(type) + " ";
+  switch (type) {
+    case rrtype::a:
+    case rrtype::aaaa: out += addr.to_string(); break;
+    case rrtype::mx: out += std::to_string(preference) + " " + target + "."; break;
+    case rrtype::txt:
+    case rrtype::spf:
+      for (std::size_t i = 0; i < strings.size(); ++i) {
+        if (i) out += ' ';
+        out += '"';
+        for (unsigned char c : strings[i]) {
+          if (c == '"' || c == '\\') {
+            out += '\\';
+            out += static_cast<char>(c);
+          } else if (c < 0x20 || c >= 0x7f) {
+            char buf[8];
+            std::snprintf(buf, sizeof buf, "\\%03u", c);
+            out += buf;
+          } else {
+            out += static_cast<char>(c);
+          }
+        }
+        out += '"';
+      }
+      break;
+    case rrtype::soa:
+      out += target + ". " + rname + ". " + std::to_string(serial) + " " + std::to_string(refresh) +
+             " " + std::to_string(retry) + " " + std::to_string(expire) + " " +
+             std::to_string(minimum);
+      break;
+    default: out += target + "."; break;
+  }
+  return out;
+}
+
+std::string normalize_name(std::string_view name) {
+  std::string out(name);
+  if (!out.empty() && out.back() == '.') out.pop_back();
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
+}
+
+}  // namespace mxg::dns
