@@ -4,6 +4,7 @@ JOBS ?= $(shell nproc)
 BUILD ?= build
 CMAKE_FLAGS ?=
 
+SHELL := /bin/bash
 .PHONY: all deps build run test asan fuzz bench format format-check clean
 
 all: build
@@ -27,7 +28,8 @@ run: build
 
 # Unit, conformance and integration tests (ctest prints the closing summary).
 test: build
-	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+	@cd $(BUILD) && set -o pipefail && ctest --output-on-failure -j $(JOBS) 2>&1 | tee ctest-output.txt; \
+	  rc=$$?; cd $(CURDIR) && scripts/test-summary $(BUILD) $(BUILD)/ctest-output.txt; exit $$rc
 
 # The test suite under AddressSanitizer + UndefinedBehaviorSanitizer.
 asan: deps
