@@ -1,0 +1,458 @@
+// config.cpp: TOML -> gateway::config with complete validation.
+// Every problem is collected (not only the first) as `FILE:LINE: message`; unknown
+// keys are errors so that a typo cannot silently leave a default in place.
+// Security: the file is trusted (written by the administrator), but values are still
+// range-checked so that a limit of 0 cannot disable a protection by accident.
+#include "gateway/config.hpp"
+
+#include <unistd.h>
+
+#define TOML_EXCEPTIONS 1
+#include <fmt/format.h>
+
+#include <toml++/toml.h>
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <map>
+#include <set>
+
+#include "base/limits.hpp"
+
+namespace mxg::gateway {
+
+const char* to_string(delivery_mode m) {
+  switch (m) {
+    case delivery_mode::deliver:
+      return "deliver";
+    case delivery_mode::queueonly:
+      return "queueonly";
+    case delivery_mode::hold:
+      return "hold";
+  }
+  return "?";
+}
+
+std::optional<delivery_mode> parse_delivery_mode(std::string_view s) {
+  if (s == "deliver") return delivery_mode::deliver;
+  if (s == "queueonly") return delivery_mode::queueonly;
+  if (s == "hold") return delivery_mode::hold;
+  return std::nullopt;
+}
+
+std::string listener_config::endpoint() const {
+  if (address.is_v6()) return fmt::format("[{}]:{}", address.to_string(), port);
+  return fmt::format("{}:{}", address.to_string(), port);
+}
+
+result<std::pair<net::ip_address, std::uint16_t>> parse_endpoint(std::string_view s) {
+  std::string_view host, port;
+  if (!s.empty() && s.front() == '[') {
+    auto close = s.find(']');
+    if (close == std::string_view::npos || close + 1 >= s.size() || s[close + 1] != ':')
+      return fail(errc::parse_error, fmt::format("'{}': expected [IPv6]:PORT", s));
+    host = s.substr(1, close - 1);
+    port = s.substr(close + 2);
+  } else {
+    auto colon = s.rfind(':');
+    if (colon == std::string_view::npos)
+      return fail(errc::parse_error, fmt::format("'{}': expected ADDRESS:PORT", s));
+    host = s.substr(0, colon);
+    port = s.substr(colon + 1);
+    if (host.find(':') != std::string_view::npos)
+      return fail(errc::parse_error,
+                  fmt::format("'{}': write an IPv6 address in brackets: [::1]:25", s));
+  }
+  auto ip = net::ip_address::parse(host);
+  if (!ip) return fail(errc::parse_error, fmt::format("'{}': not an IP address", host));
+  unsigned p = 0;
+  auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), p);
+  if (ec != std::errc{} || ptr != port.data() + port.size() || p > 65535 || port.empty())
+    return fail(errc::parse_error, fmt::format("'{}': port must be 0..65535", port));
+  return std::pair{*ip, static_cast<std::uint16_t>(p)};
+}
+
+namespace {
+
+std::string default_hostname() {
+  char buf[256] = {};
+  if (::gethostname(buf, sizeof buf - 1) != 0 || buf[0] == 0) return "localhost";
+  return buf;
+}
+
+// Duration: integer seconds, or a string "500ms", "30s", "5m", "1h".
+std::optional<std::chrono::milliseconds> parse_duration(std::string_view s) {
+  std::uint64_t n = 0;
+  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
+  if (ec != std::errc{} || ptr == s.data()) return std::nullopt;
+  std::string_view unit(ptr, s.data() + s.size() - ptr);
+  std::uint64_t mult = 0;
+  if (unit == "ms")
+    mult = 1;
+  else if (unit == "s" || unit.empty())
+    mult = 1000;
+  else if (unit == "m")
+    mult = 60'000;
+  else if (unit == "h")
+    mult = 3'600'000;
+  else
+    return std::nullopt;
+  return std::chrono::milliseconds(n * mult);
+}
+
+// Size: integer bytes, or a string "64k", "10M", "1G" (powers of 1024; a final B allowed).
+std::optional<std::size_t> parse_size(std::string_view s) {
+  std::uint64_t n = 0;
+  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
+  if (ec != std::errc{} || ptr == s.data()) return std::nullopt;
+  std::string unit(ptr, s.data() + s.size() - ptr);
+  std::transform(unit.begin(), unit.end(), unit.begin(), ::toupper);
+  if (unit.size() == 2 && unit[1] == 'B') unit.pop_back();
+  std::uint64_t mult = 0;
+  if (unit.empty() || unit == "B")
+    mult = 1;
+  else if (unit == "K")
+    mult = 1024;
+  else if (unit == "M")
+    mult = 1024 * 1024;
+  else if (unit == "G")
+    mult = 1024ull * 1024 * 1024;
+  else
+    return std::nullopt;
+  return static_cast<std::size_t>(n * mult);
+}
+
+class reader {
+ public:
+  explicit reader(std::string source) : source_(std::move(source)) {}
+
+  void error(const toml::source_region& where, const std::string& msg) {
+    errors_.push_back(fmt::format("{}:{}: {}", source_, where.begin.line, msg));
+  }
+  void error_at_line(std::size_t line, const std::string& msg) {
+    errors_.push_back(fmt::format("{}:{}: {}", source_, line, msg));
+  }
+  const std::vector<std::string>& errors() const { return errors_; }
+
+  // Reports every key of `t` that is not in `allowed`.
+  void check_keys(const toml::table& t, std::string_view where,
+                  const std::vector<std::string_view>& allowed) {
+    for (auto&& [k, v] : t) {
+      if (std::find(allowed.begin(), allowed.end(), k.str()) == allowed.end()) {
+        std::string list;
+        for (auto a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
+        error(k.source(), fmt::format("unknown key '{}' in {} (known: {})", k.str(), where, list));
+      }
+    }
+  }
+
+  const toml::table* table(const toml::table& t, std::string_view key) {
+    const toml::node* n = t.get(key);
+    if (!n) return nullptr;
+    if (!n->is_table()) {
+      error(n->source(), fmt::format("'{}' must be a table", key));
+      return nullptr;
+    }
+    return n->as_table();
+  }
+
+  void str(const toml::table& t, std::string_view key, std::string& out) {
+    if (const toml::node* n = t.get(key)) {
+      if (auto v = n->value<std::string>())
+        out = *v;
+      else
+        error(n->source(), fmt::format("'{}' must be a string", key));
+    }
+  }
+
+  void boolean(const toml::table& t, std::string_view key, bool& out) {
+    if (const toml::node* n = t.get(key)) {
+      if (auto v = n->value<bool>())
+        out = *v;
+      else
+        error(n->source(), fmt::format("'{}' must be true or false", key));
+    }
+  }
+
+  void count(const toml::table& t, std::string_view key, std::size_t& out, std::size_t min,
+             std::size_t max) {
+    if (const toml::node* n = t.get(key)) {
+      auto v = n->value<std::int64_t>();
+      if (!v || *v < static_cast<std::int64_t>(min) || static_cast<std::uint64_t>(*v) > max)
+        error(n->source(), fmt::format("'{}' must be an integer in {}..{}", key, min, max));
+      else
+        out = static_cast<std::size_t>(*v);
+    }
+  }
+
+  void size(const toml::table& t, std::string_view key, std::size_t& out, std::size_t min) {
+    if (const toml::node* n = t.get(key)) {
+      std::optional<std::size_t> v;
+      if (auto i = n->value<std::int64_t>(); i && *i >= 0)
+        v = static_cast<std::size_t>(*i);
+      else if (auto s = n->value<std::string>())
+        v = parse_size(*s);
+      if (!v || *v < min)
+        error(n->source(),
+              fmt::format("'{}' must be a size of at least {} bytes (e.g. 1048576 or \"10M\")", key,
+                          min));
+      else
+        out = *v;
+    }
+  }
+
+  void duration(const toml::table& t, std::string_view key, std::chrono::milliseconds& out,
+                bool zero_ok) {
+    if (const toml::node* n = t.get(key)) {
+      std::optional<std::chrono::milliseconds> v;
+      if (auto i = n->value<std::int64_t>(); i && *i >= 0)
+        v = std::chrono::seconds(*i);
+      else if (auto s = n->value<std::string>())
+        v = parse_duration(*s);
+      if (!v || (!zero_ok && v->count() == 0))
+        error(n->source(),
+              fmt::format("'{}' must be a duration such as 30 (seconds), \"500ms\", \"5m\"{}", key,
+                          zero_ok ? "" : " (not zero)"));
+      else
+        out = *v;
+    }
+  }
+
+  std::vector<std::string> str_list(const toml::table& t, std::string_view key) {
+    std::vector<std::string> out;
+    const toml::node* n = t.get(key);
+    if (!n) return out;
+    const toml::array* a = n->as_array();
+    if (!a) {
+      error(n->source(), fmt::format("'{}' must be an array of strings", key));
+      return out;
+    }
+    for (const toml::node& e : *a) {
+      if (auto v = e.value<std::string>())
+        out.push_back(*v);
+      else
+        error(e.source(), fmt::format("'{}' must contain only strings", key));
+    }
+    return out;
+  }
+
+  const toml::node* node(const toml::table& t, std::string_view key) { return t.get(key); }
+
+ private:
+  std::string source_;
+  std::vector<std::string> errors_;
+};
+
+const std::vector<std::string_view> kLimitKeys = {
+    "line_length", "text_line_length", "message_size",   "recipients",
+    "errors",      "sessions_total",   "sessions_per_ip"};
+const std::vector<std::string_view> kTimeoutKeys = {"command", "data_block", "greeting_delay"};
+
+void read_limits(reader& r, const toml::table& t, std::string_view where, listener_limits& l) {
+  r.check_keys(t, where, kLimitKeys);
+  // RFC 5321 4.5.3.1.4/6: these are minimums a server must accept.
+  r.size(t, "line_length", l.line_length, limits::kSmtpCommandLineMax);
+  r.size(t, "text_line_length", l.text_line_length, limits::kSmtpTextLineMax);
+  r.size(t, "message_size", l.message_size, 1024);
+  r.count(t, "recipients", l.recipients, 1, 1'000'000);
+  r.count(t, "errors", l.errors, 1, 1'000'000);
+  r.count(t, "sessions_total", l.sessions_total, 1, 10'000'000);
+  r.count(t, "sessions_per_ip", l.sessions_per_ip, 1, 10'000'000);
+}
+
+void read_timeouts(reader& r, const toml::table& t, std::string_view where, timeouts& o) {
+  r.check_keys(t, where, kTimeoutKeys);
+  r.duration(t, "command", o.command, false);
+  r.duration(t, "data_block", o.data_block, false);
+  r.duration(t, "greeting_delay", o.greeting_delay, true);
+}
+
+void normalize_domains(std::vector<std::string>& v) {
+  for (auto& d : v) {
+    std::transform(d.begin(), d.end(), d.begin(), [](unsigned char c) { return std::tolower(c); });
+    if (!d.empty() && d.back() == '.') d.pop_back();
+  }
+}
+
+}  // namespace
+
+result<config> parse_config(std::string_view text, const std::string& source) {
+  toml::table root;
+  try {
+    root = toml::parse(text, source);
+  } catch (const toml::parse_error& e) {
+    return fail(errc::parse_error,
+                fmt::format("{}:{}: {}", source, e.source().begin.line, e.description()));
+  }
+  reader r(source);
+  config c;
+  c.source = source;
+  r.check_keys(root, "the top level",
+               {"state_dir", "log", "control_socket", "drain_timeout", "queue_run_interval",
+                "relay", "routing", "limits", "timeouts", "listener", "tls", "hostname"});
+  r.str(root, "state_dir", c.state_dir);
+  r.str(root, "control_socket", c.control_socket);
+  r.duration(root, "drain_timeout", c.drain_timeout, false);
+  r.duration(root, "queue_run_interval", c.queue_run_interval, true);
+  std::string hostname = default_hostname();
+  r.str(root, "hostname", hostname);
+
+  if (auto* t = r.table(root, "log")) {
+    r.check_keys(*t, "[log]", {"format", "file", "level"});
+    r.str(*t, "format", c.log_format);
+    r.str(*t, "file", c.log_file);
+    r.str(*t, "level", c.log_level);
+    if (c.log_format != "text" && c.log_format != "json")
+      r.error(t->get("format")->source(), "log.format must be \"text\" or \"json\"");
+    static const std::set<std::string> levels = {"trace", "debug",    "info", "warn",
+                                                 "error", "critical", "off"};
+    if (!levels.contains(c.log_level))
+      r.error(t->get("level")->source(),
+              "log.level must be one of trace, debug, info, warn, error, critical, off");
+  }
+
+  if (auto* t = r.table(root, "relay")) {
+    r.check_keys(*t, "[relay]", {"local_domains", "relay_domains", "trusted_networks"});
+    c.relay.local_domains = r.str_list(*t, "local_domains");
+    c.relay.relay_domains = r.str_list(*t, "relay_domains");
+    normalize_domains(c.relay.local_domains);
+    normalize_domains(c.relay.relay_domains);
+    if (t->get("trusted_networks")) {
+      const toml::array* a = t->get("trusted_networks")->as_array();
+      for (auto& s : r.str_list(*t, "trusted_networks")) {
+        auto n = net::cidr::parse(s);
+        if (!n) {
+          // find the element for its line
+          std::size_t line = t->get("trusted_networks")->source().begin.line;
+          if (a)
+            for (const toml::node& e : *a)
+              if (e.value<std::string>() == s) line = e.source().begin.line;
+          r.error_at_line(line, fmt::format("trusted_networks: '{}' is not a CIDR network", s));
+        } else {
+          c.relay.trusted_networks.push_back(*n);
+        }
+      }
+    }
+  } else {
+    c.relay.trusted_networks = {*net::cidr::parse("127.0.0.0/8"), *net::cidr::parse("::1/128")};
+  }
+
+  if (auto* t = r.table(root, "routing")) {
+    r.check_keys(*t, "[routing]", {"table"});
+    r.str(*t, "table", c.routing_table);
+  }
+
+  // Defaults that every listener inherits.
+  listener_config base;
+  base.hostname = hostname;
+  if (auto* t = r.table(root, "limits")) read_limits(r, *t, "[limits]", base.limits);
+  if (auto* t = r.table(root, "timeouts")) read_timeouts(r, *t, "[timeouts]", base.tmo);
+  if (auto* t = r.table(root, "tls")) {
+    r.check_keys(*t, "[tls]", {"cert", "key"});
+    r.str(*t, "cert", base.tls_cert);
+    r.str(*t, "key", base.tls_key);
+  }
+
+  std::set<std::string> endpoints;
+  if (auto* ls = r.table(root, "listener")) {
+    for (auto&& [name, node] : *ls) {
+      const toml::table* t = node.as_table();
+      std::string where = fmt::format("[listener.{}]", name.str());
+      if (!t) {
+        r.error(name.source(), fmt::format("{} must be a table", where));
+        continue;
+      }
+      listener_config l = base;
+      l.name = std::string(name.str());
+      r.check_keys(*t, where,
+                   {"address", "delivery_mode", "queue_dir", "hostname", "limits", "timeouts",
+                    "tls_cert", "tls_key", "strict_lf", "bare_lf", "fsync"});
+      if (const toml::node* a = t->get("address")) {
+        auto s = a->value<std::string>();
+        auto ep = s ? parse_endpoint(*s) : fail(errc::parse_error, "must be a string");
+        if (!ep)
+          r.error(a->source(), fmt::format("address: {}", ep.error().message));
+        else
+          std::tie(l.address, l.port) = *ep;
+        if (ep && !endpoints.insert(l.endpoint()).second)
+          r.error(a->source(), fmt::format("address {} is used by two listeners", l.endpoint()));
+      } else {
+        r.error(name.source(), fmt::format("{} needs address = \"IP:PORT\"", where));
+      }
+      if (const toml::node* m = t->get("delivery_mode")) {
+        auto s = m->value<std::string>();
+        auto dm = s ? parse_delivery_mode(*s) : std::nullopt;
+        if (!dm)
+          r.error(m->source(), "delivery_mode must be \"deliver\", \"queueonly\" or \"hold\"");
+        else
+          l.mode = *dm;
+      }
+      r.str(*t, "queue_dir", l.queue_dir);
+      r.str(*t, "hostname", l.hostname);
+      r.str(*t, "tls_cert", l.tls_cert);
+      r.str(*t, "tls_key", l.tls_key);
+      r.boolean(*t, "strict_lf", l.strict_lf);
+      r.boolean(*t, "fsync", l.fsync);
+      if (const toml::node* b = t->get("bare_lf")) {
+        auto s = b->value<std::string>();
+        if (s == "reject")
+          l.bare_lf = bare_lf_policy::reject;
+        else if (s == "normalize")
+          l.bare_lf = bare_lf_policy::normalize;
+        else
+          r.error(b->source(), "bare_lf must be \"reject\" or \"normalize\"");
+      }
+      if (auto* lt = r.table(*t, "limits")) read_limits(r, *lt, where + ".limits", l.limits);
+      if (auto* tt = r.table(*t, "timeouts")) read_timeouts(r, *tt, where + ".timeouts", l.tmo);
+      if (l.tls_cert.empty() != l.tls_key.empty())
+        r.error(name.source(), fmt::format("{}: tls_cert and tls_key go together", where));
+      c.listeners.push_back(std::move(l));
+    }
+  }
+  if (c.listeners.empty() && r.errors().empty())
+    r.error_at_line(1, "no [listener.NAME] table: nothing to serve");
+
+  if (!r.errors().empty()) {
+    std::string all;
+    for (auto& e : r.errors()) all += (all.empty() ? "" : "\n") + e;
+    return fail(errc::parse_error, all);
+  }
+  if (c.control_socket.empty()) c.control_socket = c.state_dir + "/control.sock";
+  for (auto& l : c.listeners)
+    if (l.queue_dir.empty()) l.queue_dir = c.state_dir + "/queue/" + l.name;
+  return c;
+}
+
+result<config> load_config_file(const std::string& path) {
+  FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f)
+    return fail(errc::io_error, fmt::format("{}: cannot open: {}", path, std::strerror(errno)));
+  std::string text;
+  char buf[8192];
+  std::size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) text.append(buf, n);
+  std::fclose(f);
+  return parse_config(text, path);
+}
+
+result<void> apply_overrides(config& c, const std::string& listen, const std::string& mode) {
+  if (!listen.empty()) {
+    auto ep = parse_endpoint(listen);
+    if (!ep) return fail(errc::invalid_argument, "--listen " + ep.error().message);
+    listener_config l = c.listeners.empty() ? listener_config{} : c.listeners.front();
+    l.name = "cli";
+    std::tie(l.address, l.port) = *ep;
+    if (l.queue_dir.empty() || c.listeners.empty()) l.queue_dir = c.state_dir + "/queue/cli";
+    c.listeners = {l};
+  }
+  if (!mode.empty()) {
+    auto m = parse_delivery_mode(mode);
+    if (!m)
+      return fail(errc::invalid_argument, "--delivery-mode must be deliver, queueonly or hold");
+    for (auto& l : c.listeners) l.mode = *m;
+  }
+  return {};
+}
+
+}  // namespace mxg::gateway

@@ -1,0 +1,108 @@
+// config.hpp: the `mxguard serve` configuration (TOML, see docs/configuration.md).
+// Global settings, relay control, routing, and one or more named listeners, each
+// with its own delivery mode, queue directory, limits and timeouts.
+// Validation is complete before anything starts: every error (unknown keys too,
+// so a typo is never silently ignored) is reported as `FILE:LINE: message`.
+// Limits default to the RFC 5321 4.5.3 values of src/base/limits.hpp.
+// Security: relay defaults are never an open relay (no relay domains, only
+// loopback is trusted).
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/result.hpp"
+#include "net/ip_address.hpp"
+
+namespace mxg::gateway {
+
+enum class delivery_mode { deliver, queueonly, hold };
+const char* to_string(delivery_mode m);
+std::optional<delivery_mode> parse_delivery_mode(std::string_view s);
+
+// RFC 5321 2.3.8 / smuggling: what a bare LF or bare CR inside DATA does.
+enum class bare_lf_policy { reject, normalize };
+
+// Named defaults of the gateway that RFC 5321 leaves to the implementation.
+inline constexpr std::size_t kDefaultMessageSizeMax = 25 * 1024 * 1024;  // SIZE (RFC 1870)
+inline constexpr std::size_t kDefaultErrorsPerSession = 10;  // then 421 (RFC 5321 4.2.2)
+inline constexpr std::size_t kDefaultSessionsTotal = 20000;
+inline constexpr std::size_t kDefaultSessionsPerIp = 200;
+inline constexpr std::chrono::seconds kDefaultDrainTimeout{30};
+inline constexpr std::uint16_t kDefaultPort = 2525;
+
+// RFC 5321 4.5.3.2: per-state timeouts of the server side.
+struct timeouts {
+  std::chrono::milliseconds command{std::chrono::minutes(5)};     // 4.5.3.2.7 server timeout
+  std::chrono::milliseconds data_block{std::chrono::minutes(3)};  // 4.5.3.2.5 (each read in DATA)
+  std::chrono::milliseconds greeting_delay{0};  // wait before the greeting; talk during it: 554
+};
+
+struct listener_limits {
+  std::size_t line_length = 512;        // RFC 5321 4.5.3.1.4 command line, with CRLF
+  std::size_t text_line_length = 1000;  // RFC 5321 4.5.3.1.6, with CRLF (DATA lines)
+  std::size_t message_size = kDefaultMessageSizeMax;
+  std::size_t recipients = 100;  // RFC 5321 4.5.3.1.8 minimum
+  std::size_t errors = kDefaultErrorsPerSession;
+  std::size_t sessions_total = kDefaultSessionsTotal;
+  std::size_t sessions_per_ip = kDefaultSessionsPerIp;
+};
+
+struct listener_config {
+  std::string name;
+  net::ip_address address = *net::ip_address::parse("127.0.0.1");
+  std::uint16_t port = kDefaultPort;
+  delivery_mode mode = delivery_mode::deliver;
+  std::string queue_dir;  // default: <state_dir>/queue/<name>
+  std::string hostname;   // greeting/Received name; default: gethostname()
+  listener_limits limits;
+  timeouts tmo;
+  std::string tls_cert, tls_key;  // both or none: STARTTLS offered when set
+  bool strict_lf = false;         // commands must end in CRLF (default: bare LF accepted)
+  bare_lf_policy bare_lf = bare_lf_policy::reject;
+  bool fsync = true;  // queue durability; off only for experiments
+
+  std::string endpoint() const;  // "127.0.0.1:2525" or "[::1]:2525"
+};
+
+// Section 3 of issue 3: relay control.
+struct relay_config {
+  std::vector<std::string> local_domains;
+  std::vector<std::string> relay_domains;
+  std::vector<net::cidr> trusted_networks;  // default: loopback only
+};
+
+struct config {
+  std::string source;  // file name, or "<embedded>"
+  std::string state_dir = "./var";
+  std::string log_format = "text";  // text | json
+  std::string log_file;             // empty: stderr
+  std::string log_level = "info";
+  std::string control_socket;  // default: <state_dir>/control.sock
+  std::chrono::milliseconds drain_timeout = kDefaultDrainTimeout;
+  std::chrono::milliseconds queue_run_interval{0};  // 0: no periodic queue runs
+  std::string routing_table;                        // file parsed by src/delivery
+  relay_config relay;
+  std::vector<listener_config> listeners;
+};
+
+// Parses and validates TOML text. `source` names the file in messages. On failure
+// the error message holds every problem, one `FILE:LINE: message` per line.
+result<config> parse_config(std::string_view text, const std::string& source);
+result<config> load_config_file(const std::string& path);
+// The embedded default (conf/mxguard.toml compiled in).
+std::string_view embedded_default_config();
+
+// "127.0.0.1:25", "[::1]:25", "::1:25" is refused (ambiguous).
+result<std::pair<net::ip_address, std::uint16_t>> parse_endpoint(std::string_view s);
+
+// Applies --listen / --delivery-mode overrides: --listen replaces the listeners by one
+// named "cli" that inherits the first listener's settings.
+result<void> apply_overrides(config& c, const std::string& listen, const std::string& mode);
+
+}  // namespace mxg::gateway
