@@ -39,6 +39,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -50,8 +51,9 @@
 
 namespace mxg::queue {
 
-inline constexpr std::size_t kCommitBatchMax = 256;    // messages per fsync round
-inline constexpr std::size_t kSyncThreadsDefault = 8;  // parallel file fsyncs per round
+inline constexpr std::size_t kCommitBatchMax = 256;      // messages per fsync round
+inline constexpr std::size_t kSyncThreadsDefault = 8;    // parallel file fsyncs per round
+inline constexpr std::size_t kWriterBuffer = 64 * 1024;  // message_writer buffer
 inline const std::filesystem::path kDefaultQueueDir = "var/queue";  // relative to cwd
 
 // System calls the writer uses, replaceable to inject faults in tests. Each returns
@@ -105,10 +107,12 @@ class message_writer {
   friend class queue_dir;
   message_writer(queue_dir* q, queue_id id, int fd);
   void discard() noexcept;
+  result<void> flush();
   queue_dir* q_ = nullptr;
   queue_id id_;
   int fd_ = -1;
   std::uint64_t size_ = 0;
+  std::string buf_;  // appended bytes not yet written (kWriterBuffer at most)
   std::optional<error> error_;
 };
 

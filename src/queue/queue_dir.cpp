@@ -1,0 +1,775 @@
+// queue_dir.cpp: the durable queue directory: group-committing writer, start-up
+// scanner, and the per-message operations (load, update, hold, release, remove).
+// The commit protocol and the layout are described in queue_dir.hpp and docs/queue.md.
+//
+// Must never: report success before the data file, the control file and the
+// directory entries are on disk (fsync on); leave a control file visible whose data
+// file is missing; overwrite another message (O_EXCL, RENAME_NOREPLACE).
+// Security: file names read from the directory are validated as queue ids before
+// use; queue files are 0600 and directories 0700.
+#include "queue/queue_dir.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <spdlog/spdlog.h>
+#include <stdio.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <future>
+#include <map>
+#include <set>
+
+namespace mxg::queue {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr const char* kTmpDir = "tmp";
+constexpr const char* kMessagesDir = "messages";
+constexpr const char* kCorruptDir = "corrupt";
+constexpr const char* kLockFile = "lock";
+constexpr std::string_view kDataSuffix = ".data";
+constexpr std::string_view kCtlSuffix = ".ctl";
+constexpr int kBeginAttempts = 3;  // id collisions (another process) before giving up
+
+std::string errno_text(int e) {
+  return std::strerror(e);
+}
+
+error io_fail(const fs::path& p, std::string_view what, int e) {
+  return error(errc::io_error, std::string(what) + " " + p.string() + ": " + errno_text(e));
+}
+
+// Reads a whole file, refusing more than `max` bytes.
+result<std::string> read_file(const fs::path& p, std::size_t max) {
+  int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    int e = errno;
+    if (e == ENOENT) return fail(errc::not_found, "no such file " + p.string());
+    return std::unexpected(io_fail(p, "cannot open", e));
+  }
+  std::string out;
+  char buf[65536];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      int e = errno;
+      ::close(fd);
+      return std::unexpected(io_fail(p, "cannot read", e));
+    }
+    if (n == 0) break;
+    if (out.size() + static_cast<std::size_t>(n) > max) {
+      ::close(fd);
+      return fail(errc::limit_exceeded,
+                  p.string() + " is larger than " + std::to_string(max) + " bytes");
+    }
+    out.append(buf, static_cast<std::size_t>(n));
+  }
+  ::close(fd);
+  return out;
+}
+
+// Names of the regular entries of a directory.
+result<std::vector<std::string>> list_dir(const fs::path& dir) {
+  DIR* d = ::opendir(dir.c_str());
+  if (!d) return std::unexpected(io_fail(dir, "cannot read directory", errno));
+  std::vector<std::string> names;
+  while (auto* e = ::readdir(d)) {
+    std::string_view n = e->d_name;
+    if (n == "." || n == "..") continue;
+    names.emplace_back(n);
+  }
+  ::closedir(d);
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+// Splits "<id><suffix>" into the id, when the name has exactly that form.
+std::optional<queue_id> id_of(std::string_view name, std::string_view suffix) {
+  if (!name.ends_with(suffix)) return std::nullopt;
+  auto id = queue_id::parse(name.substr(0, name.size() - suffix.size()));
+  if (!id) return std::nullopt;
+  return *id;
+}
+
+result<void> ensure_dir(const fs::path& p) {
+  if (::mkdir(p.c_str(), 0700) == 0) return {};
+  int e = errno;
+  if (e != EEXIST) return std::unexpected(io_fail(p, "cannot create directory", e));
+  struct stat st {};
+  if (::stat(p.c_str(), &st) != 0) return std::unexpected(io_fail(p, "cannot stat", errno));
+  if (!S_ISDIR(st.st_mode)) return fail(errc::io_error, p.string() + " is not a directory");
+  return {};
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------- file_ops
+
+file_ops file_ops::system() {
+  file_ops o;
+  o.write = [](int fd, const void* buf, std::size_t n) -> long { return ::write(fd, buf, n); };
+  o.fsync = [](int fd) { return ::fsync(fd); };
+  o.rename = [](const char* from, const char* to, bool noreplace) {
+    if (!noreplace) return ::rename(from, to);
+    int r = ::renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE);
+    if (r == 0 || (errno != EINVAL && errno != ENOSYS)) return r;
+    // File system without RENAME_NOREPLACE: link() fails with EEXIST just the same.
+    if (::link(from, to) != 0) return -1;
+    ::unlink(from);
+    return 0;
+  };
+  return o;
+}
+
+// ---------------------------------------------------------------- pending commit
+
+struct queue_dir::pending {
+  queue_id id;
+  envelope env;
+  std::string data;        // bytes still to write into the data file
+  bool open_data = false;  // the committer creates tmp/<id>.data (convenience commit)
+  int data_fd = -1;
+  int ctl_fd = -1;
+  std::optional<error> err;
+  bool data_committed = false;
+  bool ctl_committed = false;
+  commit_callback done;
+};
+
+// ---------------------------------------------------------------- message_writer
+
+message_writer::message_writer(queue_dir* q, queue_id id, int fd)
+    : q_(q), id_(std::move(id)), fd_(fd) {}
+
+message_writer::message_writer(message_writer&& o) noexcept
+    : q_(std::exchange(o.q_, nullptr)),
+      id_(std::move(o.id_)),
+      fd_(std::exchange(o.fd_, -1)),
+      size_(std::exchange(o.size_, 0)),
+      buf_(std::move(o.buf_)),
+      error_(std::move(o.error_)) {}
+
+message_writer& message_writer::operator=(message_writer&& o) noexcept {
+  if (this != &o) {
+    discard();
+    q_ = std::exchange(o.q_, nullptr);
+    id_ = std::move(o.id_);
+    fd_ = std::exchange(o.fd_, -1);
+    size_ = std::exchange(o.size_, 0);
+    buf_ = std::move(o.buf_);
+    error_ = std::move(o.error_);
+  }
+  return *this;
+}
+
+message_writer::~message_writer() {
+  discard();
+}
+
+void message_writer::discard() noexcept {
+  if (fd_ < 0 || !q_) return;
+  ::close(fd_);
+  fd_ = -1;
+  std::string name = id_.str() + std::string(kDataSuffix);
+  ::unlink((q_->opts_.dir / kTmpDir / name).c_str());
+}
+
+result<void> message_writer::flush() {
+  if (buf_.empty()) return {};
+  auto r = q_->write_all(fd_, buf_);
+  buf_.clear();
+  if (!r) error_ = r.error();
+  return r;
+}
+
+result<void> message_writer::append(std::string_view bytes) {
+  MXG_ASSERT(q_ && fd_ >= 0);
+  if (error_) return std::unexpected(*error_);
+  size_ += bytes.size();
+  if (buf_.size() + bytes.size() <= kWriterBuffer) {
+    buf_.append(bytes);
+    return {};
+  }
+  if (auto r = flush(); !r) return r;
+  if (bytes.size() >= kWriterBuffer) {
+    auto r = q_->write_all(fd_, bytes);
+    if (!r) error_ = r.error();
+    return r;
+  }
+  buf_.append(bytes);
+  return {};
+}
+
+// ---------------------------------------------------------------- queue_dir
+
+queue_dir::queue_dir(options opts) : opts_(std::move(opts)) {}
+
+result<std::unique_ptr<queue_dir>> queue_dir::open(options opts) {
+  if (opts.dir.empty()) return fail(errc::invalid_argument, "empty queue directory name");
+  if (opts.max_batch == 0) opts.max_batch = 1;
+  if (!opts.ops.write || !opts.ops.fsync || !opts.ops.rename) {
+    auto sys = file_ops::system();
+    if (!opts.ops.write) opts.ops.write = sys.write;
+    if (!opts.ops.fsync) opts.ops.fsync = sys.fsync;
+    if (!opts.ops.rename) opts.ops.rename = sys.rename;
+  }
+  std::unique_ptr<queue_dir> q(new queue_dir(std::move(opts)));
+  if (auto r = q->start(); !r) return std::unexpected(r.error());
+  return q;
+}
+
+result<void> queue_dir::start() {
+  for (const fs::path& p :
+       {opts_.dir, opts_.dir / kTmpDir, opts_.dir / kMessagesDir, opts_.dir / kCorruptDir}) {
+    if (auto r = ensure_dir(p); !r) return fail(errc::io_error, "queue: " + r.error().message);
+  }
+  if (::access(opts_.dir.c_str(), W_OK | X_OK) != 0)
+    return std::unexpected(io_fail(opts_.dir, "queue directory not writable:", errno));
+  committer_ = std::thread([this] { committer_loop(); });
+  std::size_t workers = opts_.sync_threads > 1 ? opts_.sync_threads - 1 : 0;
+  for (std::size_t i = 0; i < workers; ++i) {
+    sync_workers_.emplace_back([this] {
+      std::unique_lock lk(sync_mu_);
+      for (;;) {
+        sync_cv_.wait(lk, [&] { return sync_stop_ || sync_next_ < sync_fds_.size(); });
+        if (sync_stop_) return;
+        std::size_t i = sync_next_++;
+        int fd = sync_fds_[i];
+        lk.unlock();
+        int e = opts_.ops.fsync(fd) == 0 ? 0 : errno;
+        lk.lock();
+        (*sync_errnos_)[i] = e;
+        if (--sync_left_ == 0) sync_done_cv_.notify_all();
+      }
+    });
+  }
+  return {};
+}
+
+queue_dir::~queue_dir() {
+  {
+    std::lock_guard lk(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (committer_.joinable()) committer_.join();
+  {
+    std::lock_guard lk(sync_mu_);
+    sync_stop_ = true;
+  }
+  sync_cv_.notify_all();
+  for (auto& t : sync_workers_) t.join();
+  if (lock_fd_ >= 0) ::close(lock_fd_);
+}
+
+result<void> queue_dir::lock() {
+  if (lock_fd_ >= 0) return {};
+  fs::path p = opts_.dir / kLockFile;
+  int fd = ::open(p.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) return std::unexpected(io_fail(p, "cannot open", errno));
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    int e = errno;
+    ::close(fd);
+    if (e == EWOULDBLOCK)
+      return fail(errc::temporary, "queue " + opts_.dir.string() +
+                                       " is in use by another mxguard process (lock held)");
+    return std::unexpected(io_fail(p, "cannot lock", e));
+  }
+  std::string pid = std::to_string(::getpid()) + "\n";
+  if (::ftruncate(fd, 0) == 0) (void)!::write(fd, pid.data(), pid.size());
+  lock_fd_ = fd;
+  return {};
+}
+
+result<void> queue_dir::write_all(int fd, std::string_view bytes) {
+  while (!bytes.empty()) {
+    long n = opts_.ops.write(fd, bytes.data(), bytes.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      int e = errno;
+      return fail(errc::io_error,
+                  "queue " + opts_.dir.string() + ": write failed: " + errno_text(e));
+    }
+    if (n == 0)
+      return fail(errc::io_error, "queue " + opts_.dir.string() + ": write wrote nothing");
+    bytes.remove_prefix(static_cast<std::size_t>(n));
+  }
+  return {};
+}
+
+result<void> queue_dir::sync_fd(int fd) {
+  if (!opts_.fsync) return {};
+  {
+    std::lock_guard lk(stats_mu_);
+    ++stats_.file_syncs;
+  }
+  if (opts_.ops.fsync(fd) != 0)
+    return fail(errc::io_error,
+                "queue " + opts_.dir.string() + ": fsync failed: " + errno_text(errno));
+  return {};
+}
+
+result<void> queue_dir::sync_dir(const fs::path& dir) {
+  if (!opts_.fsync) return {};
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return std::unexpected(io_fail(dir, "cannot open directory", errno));
+  int r = opts_.ops.fsync(fd);
+  int e = errno;
+  ::close(fd);
+  {
+    std::lock_guard lk(stats_mu_);
+    ++stats_.dir_syncs;
+  }
+  if (r != 0) return std::unexpected(io_fail(dir, "cannot fsync directory", e));
+  return {};
+}
+
+void queue_dir::sync_parallel(const std::vector<int>& fds, std::vector<int>& errnos) {
+  errnos.assign(fds.size(), 0);
+  if (!opts_.fsync || fds.empty()) return;
+  {
+    std::lock_guard lk(stats_mu_);
+    stats_.file_syncs += fds.size();
+  }
+  if (sync_workers_.empty() || fds.size() == 1) {
+    for (std::size_t i = 0; i < fds.size(); ++i)
+      errnos[i] = opts_.ops.fsync(fds[i]) == 0 ? 0 : errno;
+    return;
+  }
+  // Concurrent fsyncs let the file system's journal merge them into one commit.
+  std::unique_lock lk(sync_mu_);
+  sync_fds_ = fds;
+  sync_errnos_ = &errnos;
+  sync_next_ = 0;
+  sync_left_ = fds.size();
+  sync_cv_.notify_all();
+  while (sync_next_ < sync_fds_.size()) {  // the committer takes its share too
+    std::size_t i = sync_next_++;
+    int fd = sync_fds_[i];
+    lk.unlock();
+    int e = opts_.ops.fsync(fd) == 0 ? 0 : errno;
+    lk.lock();
+    errnos[i] = e;
+    --sync_left_;
+  }
+  sync_done_cv_.wait(lk, [&] { return sync_left_ == 0; });
+  sync_fds_.clear();
+  sync_errnos_ = nullptr;
+  sync_next_ = 0;
+}
+
+result<message_writer> queue_dir::begin() {
+  for (int attempt = 0; attempt < kBeginAttempts; ++attempt) {
+    queue_id id = ids_.next();
+    fs::path p = opts_.dir / kTmpDir / (id.str() + std::string(kDataSuffix));
+    int fd = ::open(p.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd >= 0) return message_writer(this, std::move(id), fd);
+    if (errno != EEXIST) return std::unexpected(io_fail(p, "cannot create", errno));
+  }
+  return fail(errc::internal, "queue: could not allocate a unique queue id");
+}
+
+void queue_dir::submit(std::unique_ptr<pending> p) {
+  {
+    std::lock_guard lk(mu_);
+    MXG_ASSERT(!stopping_);
+    queue_.push_back(std::move(p));
+  }
+  cv_.notify_one();
+}
+
+void queue_dir::commit(message_writer msg, envelope env, commit_callback done) {
+  MXG_ASSERT(msg.q_ == this && msg.fd_ >= 0);
+  auto p = std::make_unique<pending>();
+  if (auto r = msg.flush(); !r) p->err = r.error();
+  if (msg.error_) p->err = msg.error_;
+  p->id = msg.id_;
+  p->data_fd = std::exchange(msg.fd_, -1);
+  env.id = p->id;
+  env.size = msg.size_;
+  p->env = std::move(env);
+  p->done = std::move(done);
+  submit(std::move(p));
+}
+
+queue_id queue_dir::commit(envelope env, std::string data, commit_callback done) {
+  auto p = std::make_unique<pending>();
+  p->id = ids_.next();
+  env.id = p->id;
+  env.size = data.size();
+  p->env = std::move(env);
+  p->data = std::move(data);
+  p->open_data = true;
+  p->done = std::move(done);
+  queue_id id = p->id;
+  submit(std::move(p));
+  return id;
+}
+
+result<queue_id> queue_dir::store(envelope env, std::string_view data) {
+  std::promise<result<queue_id>> prom;
+  auto fut = prom.get_future();
+  commit(std::move(env), std::string(data),
+         [&prom](result<queue_id> r) { prom.set_value(std::move(r)); });
+  return fut.get();
+}
+
+result<queue_id> queue_dir::store(message_writer msg, envelope env) {
+  std::promise<result<queue_id>> prom;
+  auto fut = prom.get_future();
+  commit(std::move(msg), std::move(env),
+         [&prom](result<queue_id> r) { prom.set_value(std::move(r)); });
+  return fut.get();
+}
+
+commit_stats queue_dir::stats() const {
+  std::lock_guard lk(stats_mu_);
+  return stats_;
+}
+
+void queue_dir::committer_loop() {
+  std::vector<std::unique_ptr<pending>> batch;
+  for (;;) {
+    {
+      std::unique_lock lk(mu_);
+      cv_.wait(lk, [&] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // stopping and drained
+      while (!queue_.empty() && batch.size() < opts_.max_batch) {
+        batch.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+    }
+    run_round(batch);
+    batch.clear();
+  }
+}
+
+void queue_dir::run_round(std::vector<std::unique_ptr<pending>>& batch) {
+  const fs::path tmp = opts_.dir / kTmpDir;
+  const fs::path msgs = opts_.dir / kMessagesDir;
+  auto tmp_data = [&](const pending& p) { return tmp / (p.id.str() + std::string(kDataSuffix)); };
+  auto tmp_ctl = [&](const pending& p) { return tmp / (p.id.str() + std::string(kCtlSuffix)); };
+  auto msg_data = [&](const pending& p) { return msgs / (p.id.str() + std::string(kDataSuffix)); };
+  auto msg_ctl = [&](const pending& p) { return msgs / (p.id.str() + std::string(kCtlSuffix)); };
+
+  // 1. Write data (when the committer owns it) and the control file under tmp/.
+  for (auto& pp : batch) {
+    pending& p = *pp;
+    if (p.err) continue;
+    if (p.open_data) {
+      p.data_fd = ::open(tmp_data(p).c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+      if (p.data_fd < 0) {
+        p.err = io_fail(tmp_data(p), "cannot create", errno);
+        continue;
+      }
+      auto r = write_all(p.data_fd, p.data);
+      std::string().swap(p.data);
+      if (!r) {
+        p.err = r.error();
+        continue;
+      }
+    }
+    p.ctl_fd = ::open(tmp_ctl(p).c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (p.ctl_fd < 0) {
+      p.err = io_fail(tmp_ctl(p), "cannot create", errno);
+      continue;
+    }
+    if (auto r = write_all(p.ctl_fd, format_control(p.env)); !r) p.err = r.error();
+  }
+
+  // 2. fsync every file of the batch, concurrently.
+  if (opts_.fsync) {
+    std::vector<int> fds;
+    std::vector<pending*> owner;
+    for (auto& pp : batch) {
+      if (pp->err) continue;
+      fds.push_back(pp->data_fd);
+      owner.push_back(pp.get());
+      fds.push_back(pp->ctl_fd);
+      owner.push_back(pp.get());
+    }
+    std::vector<int> errnos;
+    sync_parallel(fds, errnos);
+    for (std::size_t i = 0; i < fds.size(); ++i)
+      if (errnos[i] != 0 && !owner[i]->err)
+        owner[i]->err = error(errc::io_error, "queue " + opts_.dir.string() +
+                                                  ": fsync failed: " + errno_text(errnos[i]));
+  }
+  for (auto& pp : batch) {
+    if (pp->data_fd >= 0) ::close(std::exchange(pp->data_fd, -1));
+    if (pp->ctl_fd >= 0) ::close(std::exchange(pp->ctl_fd, -1));
+  }
+
+  // 3. Rename into messages/: all data files, then all control files (a control file
+  //    is never visible before its data file).
+  for (auto& pp : batch) {
+    pending& p = *pp;
+    if (p.err) continue;
+    if (opts_.ops.rename(tmp_data(p).c_str(), msg_data(p).c_str(), true) != 0)
+      p.err = io_fail(msg_data(p), "cannot rename into", errno);
+    else
+      p.data_committed = true;
+  }
+  bool any = false;
+  for (auto& pp : batch) {
+    pending& p = *pp;
+    if (p.err) continue;
+    if (opts_.ops.rename(tmp_ctl(p).c_str(), msg_ctl(p).c_str(), true) != 0) {
+      p.err = io_fail(msg_ctl(p), "cannot rename into", errno);
+    } else {
+      p.ctl_committed = true;
+      any = true;
+    }
+  }
+
+  // 4. One directory fsync for the whole batch.
+  if (any) {
+    if (auto r = sync_dir(msgs); !r) {
+      for (auto& pp : batch)
+        if (!pp->err) pp->err = r.error();
+    }
+  }
+
+  // 5. Clean up the failed ones: nothing of them stays visible.
+  bool undo = false;
+  for (auto& pp : batch) {
+    pending& p = *pp;
+    if (!p.err) continue;
+    if (p.ctl_committed) {
+      ::unlink(msg_ctl(p).c_str());
+      undo = true;
+    }
+    if (p.data_committed) {
+      ::unlink(msg_data(p).c_str());
+      undo = true;
+    }
+    ::unlink(tmp_ctl(p).c_str());
+    ::unlink(tmp_data(p).c_str());
+  }
+  if (undo) (void)sync_dir(msgs);
+
+  std::size_t ok = 0;
+  for (auto& pp : batch) ok += pp->err ? 0 : 1;
+  {
+    std::lock_guard lk(stats_mu_);
+    ++stats_.rounds;
+    stats_.messages += ok;
+    stats_.failures += batch.size() - ok;
+    stats_.max_batch = std::max<std::uint64_t>(stats_.max_batch, batch.size());
+  }
+
+  // 6. Only now tell the sessions.
+  for (auto& pp : batch) {
+    pending& p = *pp;
+    if (p.err) {
+      spdlog::warn("qid={} queue={} commit failed: {}", p.id.str(), opts_.dir.string(),
+                   p.err->message);
+      if (p.done) p.done(std::unexpected(*p.err));
+    } else {
+      if (p.done) p.done(p.id);
+    }
+  }
+}
+
+// ---------------------------------------------------------------- scanner
+
+fs::path queue_dir::data_path(const queue_id& id) const {
+  return opts_.dir / kMessagesDir / (id.str() + std::string(kDataSuffix));
+}
+
+fs::path queue_dir::control_path(const queue_id& id) const {
+  return opts_.dir / kMessagesDir / (id.str() + std::string(kCtlSuffix));
+}
+
+result<envelope> queue_dir::load(const queue_id& id) const {
+  auto text = read_file(control_path(id), kControlFileMax);
+  if (!text) {
+    if (text.error().code == errc::not_found)
+      return fail(errc::not_found, "no message " + id.str() + " in queue " + opts_.dir.string());
+    return std::unexpected(text.error());
+  }
+  auto env = parse_control(*text);
+  if (!env) return fail(errc::parse_error, control_path(id).string() + ": " + env.error().message);
+  if (env->id != id)
+    return fail(errc::parse_error,
+                control_path(id).string() + ": holds id " + env->id.str() + ", not its name");
+  return env;
+}
+
+result<std::string> queue_dir::read_data(const queue_id& id) const {
+  return read_file(data_path(id), static_cast<std::size_t>(-1));
+}
+
+result<std::vector<listed_message>> queue_dir::list() const {
+  auto names = list_dir(opts_.dir / kMessagesDir);
+  if (!names) return std::unexpected(names.error());
+  std::vector<listed_message> out;
+  for (const auto& n : *names) {
+    auto id = id_of(n, kCtlSuffix);
+    if (!id) continue;
+    out.push_back({*id, load(*id)});
+  }
+  return out;
+}
+
+result<recovery_report> queue_dir::recover() {
+  recovery_report rep;
+  const fs::path tmp = opts_.dir / kTmpDir;
+  const fs::path msgs = opts_.dir / kMessagesDir;
+  const fs::path corrupt = opts_.dir / kCorruptDir;
+
+  // Interrupted writes: nothing in tmp/ was ever acknowledged.
+  auto tmp_names = list_dir(tmp);
+  if (!tmp_names) return std::unexpected(tmp_names.error());
+  for (const auto& n : *tmp_names) {
+    if (::unlink((tmp / n).c_str()) == 0) {
+      ++rep.tmp_removed;
+      spdlog::info("queue={} removed unfinished temporary file tmp/{}", opts_.dir.string(), n);
+    }
+  }
+
+  auto names = list_dir(msgs);
+  if (!names) return std::unexpected(names.error());
+  std::set<queue_id> datas, ctls;
+  for (const auto& n : *names) {
+    if (auto id = id_of(n, kDataSuffix)) {
+      datas.insert(*id);
+    } else if (auto id2 = id_of(n, kCtlSuffix)) {
+      ctls.insert(*id2);
+    } else {
+      spdlog::warn("queue={} ignoring unknown file messages/{}", opts_.dir.string(),
+                   escape_value(n));
+    }
+  }
+
+  bool changed = rep.tmp_removed > 0;
+  auto quarantine = [&](const queue_id& id, const std::string& why) {
+    std::string reason = "messages/" + id.str() + std::string(kCtlSuffix) + ": " + why;
+    for (std::string_view suffix : {kCtlSuffix, kDataSuffix}) {
+      std::string name = id.str() + std::string(suffix);
+      fs::path from = msgs / name;
+      fs::path to = corrupt / name;
+      if (opts_.ops.rename(from.c_str(), to.c_str(), true) != 0 && errno == EEXIST) {
+        to = corrupt / (name + "." + std::to_string(::time(nullptr)));
+        (void)opts_.ops.rename(from.c_str(), to.c_str(), true);
+      }
+    }
+    spdlog::error("qid={} queue={} moved to corrupt/: {}", id.str(), opts_.dir.string(), reason);
+    rep.corrupt.push_back(std::move(reason));
+    changed = true;
+  };
+
+  for (const auto& id : ctls) {
+    auto env = load(id);
+    if (!env) {
+      quarantine(id, env.error().message);
+      continue;
+    }
+    struct stat st {};
+    if (::stat(data_path(id).c_str(), &st) != 0) {
+      quarantine(id, "data file missing");
+      continue;
+    }
+    if (static_cast<std::uint64_t>(st.st_size) != env->size) {
+      quarantine(id, "data file has " + std::to_string(st.st_size) + " bytes, control file says " +
+                         std::to_string(env->size));
+      continue;
+    }
+    rep.messages.push_back(std::move(*env));
+  }
+  // Data files whose control file never landed: the message was never acknowledged.
+  for (const auto& id : datas) {
+    if (ctls.contains(id)) continue;
+    if (::unlink(data_path(id).c_str()) == 0) {
+      ++rep.orphan_data_removed;
+      changed = true;
+      spdlog::info("qid={} queue={} removed data file without control file", id.str(),
+                   opts_.dir.string());
+    }
+  }
+  if (changed) {
+    if (auto r = sync_dir(msgs); !r) return std::unexpected(r.error());
+    if (!rep.corrupt.empty())
+      if (auto r = sync_dir(corrupt); !r) return std::unexpected(r.error());
+  }
+  return rep;  // ids were sorted by the std::set
+}
+
+// ---------------------------------------------------------------- one message
+
+result<void> queue_dir::write_file_synced(const fs::path& path, std::string_view bytes) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return std::unexpected(io_fail(path, "cannot create", errno));
+  auto r = write_all(fd, bytes);
+  if (r) r = sync_fd(fd);
+  ::close(fd);
+  if (!r) ::unlink(path.c_str());
+  return r;
+}
+
+result<void> queue_dir::update(const envelope& env) {
+  const fs::path ctl = control_path(env.id);
+  if (::access(ctl.c_str(), F_OK) != 0)
+    return fail(errc::not_found, "no message " + env.id.str() + " in queue " + opts_.dir.string());
+  static std::atomic<unsigned> counter{0};
+  fs::path tmp = opts_.dir / kTmpDir /
+                 (env.id.str() + std::string(kCtlSuffix) + "-u" + std::to_string(::getpid()) + "-" +
+                  std::to_string(counter++));
+  if (auto r = write_file_synced(tmp, format_control(env)); !r) return r;
+  if (opts_.ops.rename(tmp.c_str(), ctl.c_str(), false) != 0) {
+    int e = errno;
+    ::unlink(tmp.c_str());
+    return std::unexpected(io_fail(ctl, "cannot rename onto", e));
+  }
+  return sync_dir(opts_.dir / kMessagesDir);
+}
+
+result<envelope> queue_dir::hold(const queue_id& id) {
+  auto env = load(id);
+  if (!env) return env;
+  env->mode = delivery_mode::hold;
+  if (auto r = update(*env); !r) return std::unexpected(r.error());
+  spdlog::info("qid={} queue={} held", id.str(), opts_.dir.string());
+  return env;
+}
+
+result<envelope> queue_dir::release(const queue_id& id) {
+  auto env = load(id);
+  if (!env) return env;
+  env->mode = delivery_mode::deliver;
+  env->next_attempt.reset();
+  for (auto& r : env->recipients) {
+    if (r.status == rcpt_status::deferred) {
+      r.status = rcpt_status::pending;
+      r.next_attempt.reset();
+    }
+  }
+  if (auto r = update(*env); !r) return std::unexpected(r.error());
+  spdlog::info("qid={} queue={} released", id.str(), opts_.dir.string());
+  return env;
+}
+
+result<void> queue_dir::remove(const queue_id& id) {
+  if (::unlink(control_path(id).c_str()) != 0) {
+    int e = errno;
+    if (e == ENOENT)
+      return fail(errc::not_found, "no message " + id.str() + " in queue " + opts_.dir.string());
+    return std::unexpected(io_fail(control_path(id), "cannot remove", e));
+  }
+  if (::unlink(data_path(id).c_str()) != 0 && errno != ENOENT) {
+    int e = errno;
+    spdlog::warn("qid={} cannot remove data file: {}", id.str(), errno_text(e));
+  }
+  spdlog::info("qid={} queue={} deleted", id.str(), opts_.dir.string());
+  return sync_dir(opts_.dir / kMessagesDir);
+}
+
+}  // namespace mxg::queue

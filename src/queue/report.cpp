@@ -1,0 +1,124 @@
+// report.cpp: text and JSON renderings of queued messages for `mxguard queue`.
+// Security: peer-supplied strings are printed escaped (escape_value), never raw.
+#include "queue/report.hpp"
+
+#include <fmt/format.h>
+
+namespace mxg::queue {
+
+namespace {
+
+std::string opt_time(const std::optional<time_point>& t) {
+  return t ? format_time(*t) : "";
+}
+
+nlohmann::json opt_time_json(const std::optional<time_point>& t) {
+  return t ? nlohmann::json(format_time(*t)) : nlohmann::json(nullptr);
+}
+
+// JSON strings must be valid UTF-8 for nlohmann::json::dump; peer bytes may not be.
+// Invalid sequences are replaced (dump's error_handler::replace does that at output).
+
+}  // namespace
+
+nlohmann::json to_json(const envelope& env) {
+  nlohmann::json j;
+  j["id"] = env.id.str();
+  j["created"] = format_time(env.created);
+  j["sender"] = env.sender;
+  auto& rs = j["recipients"] = nlohmann::json::array();
+  for (const auto& r : env.recipients) {
+    rs.push_back({{"address", r.address},
+                  {"status", to_string(r.status)},
+                  {"reply", r.reply},
+                  {"next_attempt", opt_time_json(r.next_attempt)}});
+  }
+  j["client_ip"] = env.client_ip;
+  j["client_name"] = env.client_name;
+  j["helo"] = env.helo;
+  j["listener"] = env.listener;
+  j["session"] = env.session;
+  j["mode"] = to_string(env.mode);
+  j["attempts"] = env.attempts;
+  j["next_attempt"] = opt_time_json(env.next_attempt);
+  j["size"] = env.size;
+  j["body"] = to_string(env.body);
+  j["smtputf8"] = env.smtputf8;
+  auto& ex = j["extra"] = nlohmann::json::object();
+  for (const auto& [k, v] : env.extra) ex[k] = v;
+  return j;
+}
+
+nlohmann::json to_json(const std::vector<listed_message>& list) {
+  nlohmann::json j;
+  auto& msgs = j["messages"] = nlohmann::json::array();
+  auto& bad = j["unreadable"] = nlohmann::json::array();
+  for (const auto& m : list) {
+    if (m.env)
+      msgs.push_back(to_json(*m.env));
+    else
+      bad.push_back({{"id", m.id.str()}, {"error", m.env.error().message}});
+  }
+  j["count"] = msgs.size();
+  return j;
+}
+
+std::string format_list(const std::vector<listed_message>& list) {
+  std::string out = fmt::format("{:<18}  {:>9}  {:<20}  {:<9}  {}\n", "QUEUE ID", "SIZE", "CREATED",
+                                "MODE", "SENDER");
+  std::size_t n = 0, bad = 0;
+  for (const auto& m : list) {
+    if (!m.env) {
+      ++bad;
+      out +=
+          fmt::format("{:<18}  unreadable: {}\n", m.id.str(), escape_value(m.env.error().message));
+      continue;
+    }
+    ++n;
+    const envelope& e = *m.env;
+    out += fmt::format("{:<18}  {:>9}  {:<20}  {:<9}  {}\n", e.id.str(), e.size,
+                       format_time(e.created), to_string(e.mode),
+                       e.sender.empty() ? "<>" : escape_value(e.sender));
+    for (const auto& r : e.recipients) {
+      out += fmt::format("{:<20}{:<9}  {}", "", to_string(r.status), escape_value(r.address));
+      if (r.next_attempt) out += " next " + format_time(*r.next_attempt);
+      if (!r.reply.empty()) out += " (" + escape_value(r.reply) + ")";
+      out += '\n';
+    }
+  }
+  out += fmt::format("-- {} message{}", n, n == 1 ? "" : "s");
+  if (bad) out += fmt::format(", {} unreadable", bad);
+  out += '\n';
+  return out;
+}
+
+std::string format_show(const envelope& e) {
+  std::string out;
+  auto line = [&](std::string_view k, std::string_view v) {
+    out += fmt::format("{:<13} {}\n", std::string(k) + ":", v);
+  };
+  line("id", e.id.str());
+  line("created", format_time(e.created));
+  line("sender", e.sender.empty() ? "<>" : escape_value(e.sender));
+  for (const auto& r : e.recipients) {
+    std::string v = fmt::format("{} {}", escape_value(r.address), to_string(r.status));
+    if (r.next_attempt) v += " next " + format_time(*r.next_attempt);
+    if (!r.reply.empty()) v += " (" + escape_value(r.reply) + ")";
+    line("recipient", v);
+  }
+  line("client-ip", escape_value(e.client_ip));
+  if (!e.client_name.empty()) line("client-name", escape_value(e.client_name));
+  line("helo", escape_value(e.helo));
+  line("listener", escape_value(e.listener));
+  if (!e.session.empty()) line("session", escape_value(e.session));
+  line("mode", to_string(e.mode));
+  line("attempts", std::to_string(e.attempts));
+  line("next-attempt", e.next_attempt ? opt_time(e.next_attempt) : "-");
+  line("size", std::to_string(e.size));
+  line("body", to_string(e.body));
+  line("smtputf8", e.smtputf8 ? "yes" : "no");
+  for (const auto& [k, v] : e.extra) line("x-" + k, escape_value(v));
+  return out;
+}
+
+}  // namespace mxg::queue
