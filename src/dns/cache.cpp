@@ -1,0 +1,126 @@
+// cache.cpp: the TTL cache with negative caching and coalescing (see cache.hpp).
+// Coalescing: the first query for a key creates an `inflight` record holding a
+// steady_timer that never expires by itself; later identical queries async_wait on it.
+// When the upstream answer arrives it is stored in the record and the timer is
+// cancelled, which wakes every waiter (operation_aborted is the wake-up signal).
+#include "dns/cache.hpp"
+
+#include <asio/redirect_error.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/this_coro.hpp>
+#include <asio/use_awaitable.hpp>
+
+#include <algorithm>
+
+namespace mxg::dns {
+
+struct caching_resolver::inflight {
+  explicit inflight(asio::any_io_executor ex) : done(ex) {}
+  asio::steady_timer done;
+  bool finished = false;
+  answer result;
+};
+
+caching_resolver::caching_resolver(resolver& upstream, cache_options opts)
+    : upstream_(upstream), opts_(std::move(opts)) {
+  if (!opts_.now) opts_.now = [] { return clock::now(); };
+  if (opts_.max_entries == 0) opts_.max_entries = 1;
+}
+
+caching_resolver::~caching_resolver() = default;
+
+void caching_resolver::clear() {
+  lru_.clear();
+  index_.clear();
+}
+
+std::chrono::seconds caching_resolver::cache_ttl(const answer& a) const {
+  std::chrono::seconds ttl{a.ttl};
+  switch (a.st) {
+    case status::ok:
+      return std::min(ttl, opts_.max_ttl);
+    case status::nodata:
+    case status::nxdomain:
+      return std::min(ttl, opts_.negative_max_ttl);  // RFC 2308 5
+    case status::timeout:
+    case status::servfail:
+      return std::chrono::seconds{0};
+  }
+  return std::chrono::seconds{0};
+}
+
+void caching_resolver::store(const std::string& key, const answer& a) {
+  auto ttl = cache_ttl(a);
+  if (ttl.count() <= 0) return;
+  auto now = opts_.now();
+  if (auto it = index_.find(key); it != index_.end()) {
+    lru_.erase(it->second);
+    index_.erase(it);
+  }
+  while (index_.size() >= opts_.max_entries) {
+    index_.erase(lru_.back().key);
+    lru_.pop_back();
+    ++counters_.evictions;
+  }
+  lru_.push_front(entry{key, a, now, now + ttl});
+  index_[key] = lru_.begin();
+}
+
+asio::awaitable<answer> caching_resolver::query(std::string name, rrtype type) {
+  name = normalize_name(name);
+  std::string key = name;
+  key += '/';
+  key += std::to_string(static_cast<unsigned>(type));
+
+  if (auto it = index_.find(key); it != index_.end()) {
+    auto now = opts_.now();
+    entry& e = *it->second;
+    if (now < e.expires) {
+      ++counters_.hits;
+      lru_.splice(lru_.begin(), lru_, it->second);
+      answer a = e.ans;
+      // Hand out the remaining TTL, as a caching server does.
+      auto age = std::chrono::duration_cast<std::chrono::seconds>(now - e.stored).count();
+      auto left = [&](std::uint32_t ttl) {
+        return ttl > age ? static_cast<std::uint32_t>(ttl - age) : 0u;
+      };
+      a.ttl = left(a.ttl);
+      for (auto& r : a.records) r.ttl = left(r.ttl);
+      co_return a;
+    }
+    ++counters_.expired;
+    lru_.erase(it->second);
+    index_.erase(it);
+  }
+
+  if (auto it = inflight_.find(key); it != inflight_.end()) {
+    ++counters_.coalesced;
+    auto wait = it->second;  // keep it alive while we wait
+    while (!wait->finished) {
+      std::error_code ec;
+      co_await wait->done.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    }
+    co_return wait->result;
+  }
+
+  ++counters_.misses;
+  ++counters_.upstream;
+  auto ex = co_await asio::this_coro::executor;
+  auto fl = std::make_shared<inflight>(ex);
+  fl->done.expires_at(asio::steady_timer::time_point::max());
+  inflight_.emplace(key, fl);
+  answer a;
+  try {
+    a = co_await upstream_.query(name, type);
+  } catch (const std::exception& ex) {  // resolvers do not throw; stay safe for waiters
+    a = answer{status::servfail, {}, 0, 0, std::string("resolver error: ") + ex.what()};
+  }
+  inflight_.erase(key);
+  store(key, a);
+  fl->result = a;
+  fl->finished = true;
+  fl->done.cancel();
+  co_return a;
+}
+
+}  // namespace mxg::dns
