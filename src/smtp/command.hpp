@@ -75,4 +75,8 @@ struct command {
 // many bytes follow and must close (session does).
 std::expected<command, reply> parse_command(std::string_view line);
 
+// The verb of a line without parsing the rest (to know that a failed line was a
+// BDAT, whose chunk bytes follow it on the wire).
+verb peek_verb(std::string_view line);
+
 }  // namespace mxg::smtp

@@ -52,7 +52,9 @@ class line_reader {
       : max_(max_line), strict_(strict) {}
 
   // Looks at the unread bytes `buf` (front of the caller's buffer). The caller
-  // drops `consumed` bytes, then calls again until need_more.
+  // handles the event (event.line points into buf), then always drops
+  // `consumed` bytes (also for need_more: swallowed parts of an over-long line),
+  // and calls again until need_more.
   line_event next(std::string_view buf);
 
   // The rest of an over-long line is still being swallowed.
@@ -108,6 +110,8 @@ class data_reader {
   void emit(std::string& out, std::string_view bytes);
   void end_line(std::string& out);
   void fail(data_error e);
+  void fail_or_normalize_lf(std::string& out, bool normalize);
+  void bare_cr(std::string& out, bool normalize);
 
   data_limits lim_;
   st state_ = st::line_start;
@@ -115,6 +119,7 @@ class data_reader {
   std::uint64_t size_ = 0;
   std::uint64_t lines_ = 0;
   std::size_t line_len_ = 0;  // wire bytes of the current line so far
+  bool soft_ = false;         // the current line began after a bare CR/LF: it cannot end the data
 };
 
 }  // namespace mxg::smtp

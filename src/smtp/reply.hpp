@@ -84,6 +84,42 @@ struct reply {
   bool operator==(const reply&) const = default;
 };
 
+// The replies of the protocol core, one factory each, texts in one place
+// (reply.cpp). The gateway uses the same factories (queue failure, relay denied).
+namespace replies {
+reply greeting(std::string_view host, std::string_view text);  // 220 host text (no status)
+reply refused_greeting(std::string_view host);                 // 554 host ... (RFC 5321 3.1)
+reply ehlo(std::string_view host, const std::vector<std::string>& keywords);  // 250-host / 250 KW
+reply helo(std::string_view host);                                            // 250 host
+reply ok();                                                                   // 250 2.0.0 Ok
+reply sender_ok();                                                            // 250 2.1.0 Sender ok
+reply recipient_ok();                          // 250 2.1.5 Recipient ok
+reply start_data();                            // 354 End data with ...
+reply chunk_ok(std::uint64_t bytes);           // 250 2.0.0 n octets received
+reply queued(std::string_view queue_id);       // 250 2.0.0 <id> Message accepted for delivery
+reply queue_failure();                         // 451 4.3.0 local error in processing
+reply bye(std::string_view host);              // 221 2.0.0 host closing connection
+reply vrfy();                                  // 252 2.5.0 (RFC 5321 3.5.3)
+reply help();                                  // 214 2.0.0
+reply tls_ready();                             // 220 2.0.0 Ready to start TLS
+reply tls_required();                          // 530 5.7.0 Must issue a STARTTLS command first
+reply unrecognized();                          // 500 5.5.2 command not recognized
+reply not_implemented();                       // 502 5.5.1 command not implemented
+reply line_too_long();                         // 500 5.5.2 line too long (RFC 5321 4.5.3.1.10)
+reply bare_lf_command();                       // 500 5.5.2 bare LF in command (strict mode)
+reply bad_sequence(std::string_view what);     // 503 5.5.1 Error: <what>
+reply syntax(std::string_view usage);          // 501 5.5.4 Syntax: <usage>
+reply message_too_big();                       // 552 5.3.4 (RFC 1870)
+reply too_many_recipients();                   // 452 4.5.3 (RFC 5321 4.5.3.1.10)
+reply no_valid_recipients();                   // 554 5.5.1 (RFC 5321 3.3 / 4.1.1.4)
+reply relay_denied();                          // 554 5.7.1 Relay access denied
+reply too_many_errors(std::string_view host);  // 421 4.7.0 (then close)
+reply non_smtp(std::string_view host);         // 421 4.7.0 (an HTTP request; then close)
+reply timeout(std::string_view host);          // 421 4.4.2 (RFC 5321 4.5.3.2)
+reply shutting_down(std::string_view host);    // 421 4.3.2
+reply early_talker();                          // 554 5.5.1 talking before the greeting
+}  // namespace replies
+
 // Parses "550 5.7.1 text" (an operator-configured override) into a reply.
 // Returns an empty reply when the code is not a valid 2yz/4yz/5yz.
 reply parse_reply_text(std::string_view text);

@@ -184,6 +184,7 @@ class session {
   step error(reply r);  // counts the error; closes with 421 past max_errors
   step ok(reply r, action a = {});
   void reset_transaction();
+  session_state idle_state() const;
 
   session_config cfg_;
   session_hooks hooks_;
@@ -192,8 +193,8 @@ class session {
   std::optional<transaction> txn_;
   std::size_t errors_ = 0;
   std::size_t messages_ = 0;
-  bool bdat_failed_ = false;  // an error inside a BDAT sequence: discard chunks until RSET/MAIL
-  std::optional<reply> pending_bdat_error_;
+  bool greeted_ = false;                     // HELO/EHLO accepted (since connect or STARTTLS)
+  std::optional<reply> pending_bdat_error_;  // reply after a discarded BDAT chunk
   action pending_bdat_;
 };
 
