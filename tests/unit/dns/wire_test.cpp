@@ -1,0 +1,274 @@
+// DNS response decoding (RFC 1035 4.1): messages are built byte by byte here from the
+// RFC's layout, then decoded. Covers RCODE mapping, NODATA vs NXDOMAIN, CNAME chains
+// in the answer, separate TXT strings, negative TTL = min(SOA TTL, MINIMUM) (RFC 2308 5),
+// TTLs with the top bit (RFC 2181 8), compression pointers, and hostile inputs
+// (pointer loops, forward pointers, truncation, over-long names).
+#include "dns/wire.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <vector>
+
+using namespace mxg::dns;
+
+namespace {
+
+using bytes = std::vector<std::uint8_t>;
+
+void u16(bytes& b, unsigned v) {
+  b.push_back(static_cast<std::uint8_t>(v >> 8));
+  b.push_back(static_cast<std::uint8_t>(v));
+}
+void u32(bytes& b, std::uint32_t v) {
+  u16(b, v >> 16);
+  u16(b, v & 0xffff);
+}
+void name(bytes& b, const std::string& n) {
+  std::size_t start = 0;
+  while (start < n.size()) {
+    auto dot = n.find('.', start);
+    if (dot == std::string::npos) dot = n.size();
+    b.push_back(static_cast<std::uint8_t>(dot - start));
+    b.insert(b.end(), n.begin() + static_cast<long>(start), n.begin() + static_cast<long>(dot));
+    start = dot + 1;
+  }
+  b.push_back(0);
+}
+
+struct rr {
+  std::string owner;
+  std::uint16_t type;
+  std::uint32_t ttl;
+  bytes rdata;
+};
+
+bytes message(int rcode, const std::string& qname, std::uint16_t qtype, const std::vector<rr>& an,
+              const std::vector<rr>& ns = {}) {
+  bytes b;
+  u16(b, 0x1234);
+  u16(b, 0x8180 | rcode);  // QR, RD, RA
+  u16(b, 1);
+  u16(b, an.size());
+  u16(b, ns.size());
+  u16(b, 0);
+  name(b, qname);
+  u16(b, qtype);
+  u16(b, 1);
+  for (const auto* sec : {&an, &ns})
+    for (const auto& r : *sec) {
+      name(b, r.owner);
+      u16(b, r.type);
+      u16(b, 1);
+      u32(b, r.ttl);
+      u16(b, r.rdata.size());
+      b.insert(b.end(), r.rdata.begin(), r.rdata.end());
+    }
+  return b;
+}
+
+bytes rd_name(const std::string& n) {
+  bytes b;
+  name(b, n);
+  return b;
+}
+bytes rd_txt(const std::vector<std::string>& strings) {
+  bytes b;
+  for (const auto& s : strings) {
+    b.push_back(static_cast<std::uint8_t>(s.size()));
+    b.insert(b.end(), s.begin(), s.end());
+  }
+  return b;
+}
+bytes rd_soa(std::uint32_t minimum) {
+  bytes b = rd_name("ns.example.com");
+  auto r = rd_name("hostmaster.example.com");
+  b.insert(b.end(), r.begin(), r.end());
+  for (std::uint32_t v : {1u, 7200u, 3600u, 1209600u}) u32(b, v);
+  u32(b, minimum);
+  return b;
+}
+bytes rd_mx(unsigned pref, const std::string& n) {
+  bytes b;
+  u16(b, pref);
+  auto r = rd_name(n);
+  b.insert(b.end(), r.begin(), r.end());
+  return b;
+}
+
+answer decode(const bytes& m, const std::string& q, rrtype t) {
+  return decode_response(m, q, t);
+}
+
+TEST(DnsWire, PositiveAnswersKeepTtlsAndStrings) {
+  auto m = message(0, "example.com", 16,
+                   {{"example.com", 16, 300, rd_txt({"v=spf1 ", "ip4:192.0.2.0/24", " -all"})},
+                    {"example.com", 16, 120, rd_txt({"other"})}});
+  auto a = decode(m, "Example.COM.", rrtype::txt);
+  ASSERT_EQ(a.st, status::ok) << a.detail;
+  ASSERT_EQ(a.records.size(), 2u);
+  EXPECT_EQ(a.records[0].strings,
+            (std::vector<std::string>{"v=spf1 ", "ip4:192.0.2.0/24", " -all"}));
+  EXPECT_EQ(a.records[0].ttl, 300u);
+  EXPECT_EQ(a.records[1].ttl, 120u);
+  EXPECT_EQ(a.ttl, 120u);
+  EXPECT_EQ(a.wire_size, m.size());
+}
+
+TEST(DnsWire, AddressMxAndPtr) {
+  auto a = decode(message(0, "h.example", 1, {{"h.example", 1, 60, {192, 0, 2, 7}}}), "h.example",
+                  rrtype::a);
+  ASSERT_EQ(a.st, status::ok);
+  EXPECT_EQ(a.records[0].addr.to_string(), "192.0.2.7");
+  bytes v6(16, 0);
+  v6[0] = 0x20, v6[1] = 0x01, v6[2] = 0x0d, v6[3] = 0xb8, v6[15] = 1;
+  a = decode(message(0, "h.example", 28, {{"h.example", 28, 60, v6}}), "h.example", rrtype::aaaa);
+  ASSERT_EQ(a.st, status::ok);
+  EXPECT_EQ(a.records[0].addr.to_string(), "2001:db8::1");
+  a = decode(message(0, "e.example", 15, {{"e.example", 15, 60, rd_mx(10, "MX.E.example")}}),
+             "e.example", rrtype::mx);
+  ASSERT_EQ(a.st, status::ok);
+  EXPECT_EQ(a.records[0].preference, 10);
+  EXPECT_EQ(a.records[0].target, "mx.e.example");
+  a = decode(message(0, "7.2.0.192.in-addr.arpa", 12,
+                     {{"7.2.0.192.in-addr.arpa", 12, 60, rd_name("h.example")}}),
+             "7.2.0.192.in-addr.arpa", rrtype::ptr);
+  ASSERT_EQ(a.st, status::ok);
+  EXPECT_EQ(a.records[0].target, "h.example");
+}
+
+TEST(DnsWire, CnameChainFollowedAndTtlIsChainMinimum) {
+  auto m = message(0, "www.example", 1,
+                   {{"www.example", 5, 30, rd_name("edge.example")},
+                    {"edge.example", 5, 600, rd_name("host.example")},
+                    {"host.example", 1, 300, {192, 0, 2, 1}},
+                    {"unrelated.example", 1, 300, {192, 0, 2, 99}}});
+  auto a = decode(m, "www.example", rrtype::a);
+  ASSERT_EQ(a.st, status::ok);
+  ASSERT_EQ(a.records.size(), 1u);
+  EXPECT_EQ(a.records[0].name, "host.example");
+  EXPECT_EQ(a.ttl, 30u);
+  // Asking for the CNAME itself does not follow it.
+  auto c = decode(m, "www.example", rrtype::cname);
+  ASSERT_EQ(c.st, status::ok);
+  EXPECT_EQ(c.records[0].target, "edge.example");
+}
+
+TEST(DnsWire, NegativeAnswersTakeTtlFromSoa) {
+  struct tc {
+    int rcode;
+    std::uint32_t soa_ttl, minimum, want_ttl;
+    status st;
+  };
+  for (const auto& t :
+       {tc{3, 900, 300, 300, status::nxdomain}, tc{3, 60, 300, 60, status::nxdomain},
+        tc{0, 900, 300, 300, status::nodata}, tc{0, 0x80000000u, 300, 0, status::nodata}}) {
+    auto m = message(t.rcode, "x.example.com", 16, {},
+                     {{"example.com", 6, t.soa_ttl, rd_soa(t.minimum)}});
+    auto a = decode(m, "x.example.com", rrtype::txt);
+    EXPECT_EQ(a.st, t.st);
+    EXPECT_EQ(a.ttl, t.want_ttl);
+    EXPECT_TRUE(a.records.empty());
+  }
+  // Without an SOA, a negative answer has TTL 0 (not cacheable, RFC 2308 5).
+  auto a = decode(message(3, "x.example.com", 16, {}), "x.example.com", rrtype::txt);
+  EXPECT_EQ(a.st, status::nxdomain);
+  EXPECT_EQ(a.ttl, 0u);
+  // NOERROR with only records of another type, or of another owner: NODATA.
+  a = decode(message(0, "x.example", 16, {{"x.example", 1, 60, {192, 0, 2, 1}}}), "x.example",
+             rrtype::txt);
+  EXPECT_EQ(a.st, status::nodata);
+  // A CNAME pointing nowhere with NXDOMAIN: the target does not exist.
+  a = decode(message(3, "w.example", 1, {{"w.example", 5, 60, rd_name("gone.example")}}),
+             "w.example", rrtype::a);
+  EXPECT_EQ(a.st, status::nxdomain);
+}
+
+TEST(DnsWire, OtherRcodesAreServfail) {
+  for (int rcode : {1, 2, 4, 5, 9}) {
+    auto a = decode(message(rcode, "x.example", 1, {}), "x.example", rrtype::a);
+    EXPECT_EQ(a.st, status::servfail) << rcode;
+    EXPECT_FALSE(a.detail.empty());
+  }
+}
+
+TEST(DnsWire, CompressionPointers) {
+  // Answer owner is a pointer to the question name at offset 12 (RFC 1035 4.1.4).
+  bytes m = message(0, "example.com", 16, {});
+  m[7] = 1;  // ancount = 1
+  m.insert(m.end(), {0xC0, 12});
+  u16(m, 16);
+  u16(m, 1);
+  u32(m, 77);
+  auto rd = rd_txt({"hi"});
+  u16(m, rd.size());
+  m.insert(m.end(), rd.begin(), rd.end());
+  auto a = decode(m, "example.com", rrtype::txt);
+  ASSERT_EQ(a.st, status::ok) << a.detail;
+  EXPECT_EQ(a.records[0].name, "example.com");
+  EXPECT_EQ(a.records[0].ttl, 77u);
+}
+
+TEST(DnsWire, HostileMessagesAreServfailNotCrashes) {
+  bytes base = message(0, "example.com", 16, {{"example.com", 16, 300, rd_txt({"v=spf1 -all"})}});
+  // Every truncation of a valid message decodes to servfail (or, for a cut that only
+  // drops nothing, ok) and never reads out of bounds (run under ASan in CI).
+  for (std::size_t n = 0; n < base.size(); ++n) {
+    bytes cut(base.begin(), base.begin() + static_cast<long>(n));
+    auto a = decode(cut, "example.com", rrtype::txt);
+    EXPECT_NE(a.st, status::ok) << "cut at " << n;
+  }
+  // A pointer to itself, and a forward pointer.
+  for (std::uint8_t target : {std::uint8_t{12}, std::uint8_t{40}}) {
+    bytes m;
+    u16(m, 1);
+    u16(m, 0x8180);
+    u16(m, 1);
+    u16(m, 0);
+    u16(m, 0);
+    u16(m, 0);
+    m.insert(m.end(), {0xC0, target});
+    u16(m, 1);
+    u16(m, 1);
+    m.resize(64, 0);
+    auto a = decode(m, "x", rrtype::a);
+    EXPECT_EQ(a.st, status::servfail);
+    EXPECT_NE(a.detail.find("pointer"), std::string::npos) << a.detail;
+  }
+  // A TXT character-string running past its RDATA.
+  bytes bad_txt = {5, 'a', 'b'};
+  auto a = decode(message(0, "t.example", 16, {{"t.example", 16, 60, bad_txt}}), "t.example",
+                  rrtype::txt);
+  EXPECT_EQ(a.st, status::servfail);
+  // An A record with 5 bytes of RDATA.
+  a = decode(message(0, "t.example", 1, {{"t.example", 1, 60, {1, 2, 3, 4, 5}}}), "t.example",
+             rrtype::a);
+  EXPECT_EQ(a.st, status::servfail);
+  // A name longer than 255 octets on the wire.
+  std::string longname;
+  for (int i = 0; i < 5; ++i) longname += std::string(60, 'a') + ".";
+  longname += "example";
+  a = decode(message(0, longname, 1, {}), longname, rrtype::a);
+  EXPECT_EQ(a.st, status::servfail);
+  // CNAME loop in the answer section.
+  a = decode(message(0, "l1.example", 1,
+                     {{"l1.example", 5, 60, rd_name("l2.example")},
+                      {"l2.example", 5, 60, rd_name("l1.example")}}),
+             "l1.example", rrtype::a);
+  EXPECT_EQ(a.st, status::servfail);
+  // Not a response (QR clear).
+  bytes q = message(0, "x.example", 1, {});
+  q[2] &= 0x7f;
+  EXPECT_EQ(decode(q, "x.example", rrtype::a).st, status::servfail);
+}
+
+TEST(DnsWire, OddLabelBytesAreEscaped) {
+  bytes m = message(
+      0, "x.example", 12,
+      {{"x.example", 12, 60, {3, 'a', '.', 0xff, 7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 0}}});
+  auto a = decode(m, "x.example", rrtype::ptr);
+  ASSERT_EQ(a.st, status::ok);
+  EXPECT_EQ(a.records[0].target, "a\\046\\255.example");
+}
+
+}  // namespace
