@@ -1,0 +1,3 @@
+mxguard-queue: 1
+helo: a\\b\t\x7F
+end: x

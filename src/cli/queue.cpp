@@ -1,0 +1,302 @@
+// queue.cpp: `mxguard queue list|show ID [--body]|hold ID...|release ID...|delete ID...|run`
+// like mailq/postqueue/postsuper (issue 3, section 6). Thin: the work is in src/queue
+// (queue_dir, report). Online mode: when the daemon's control socket answers
+// (--socket, default ./var/control.sock), the request goes to the running server, which
+// owns the queue lock; otherwise the command works directly on the directory (offline),
+// taking the queue lock before it changes anything.
+// Queue directory: --queue-dir (default ./var/queue). When that directory is not a queue
+// itself but holds per-listener queues (<state_dir>/queue/<listener>, the server's
+// default), list covers all of them and an ID is looked up in each; --listener NAME picks one.
+// Exit: 0 ok, 1 some message not found or unreadable, 2 usage, 74 I/O error,
+// 75 queue locked by a running server that does not answer, 69 `run` without a server.
+// Security: IDs from the command line are validated by queue_id::parse before they
+// become paths; peer-supplied fields are printed escaped (report.hpp).
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+
+#include "cli/registry.hpp"
+#include "queue/queue_dir.hpp"
+#include "queue/report.hpp"
+
+#if __has_include("gateway/control.hpp")
+#include "gateway/control.hpp"
+#define MXG_QUEUE_ONLINE 1
+#endif
+
+namespace {
+
+namespace fs = std::filesystem;
+using namespace mxg::queue;
+
+constexpr int kExitOk = 0, kExitNotFound = 1, kExitUsage = 2, kExitIo = 74, kExitLocked = 75,
+              kExitUnavailable = 69;
+
+struct queue_args {
+  std::string cmd;
+  std::vector<std::string> ids;
+  std::string dir = kDefaultQueueDir.string();
+  std::string listener;
+  std::string socket = "var/control.sock";
+  bool json = false;
+  bool body = false;
+  bool offline = false;
+};
+
+std::string dump(const nlohmann::json& j) {
+  return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+}
+
+// The queue directories the command covers: the directory itself when it is a queue
+// (has messages/), else its subdirectories that are queues.
+mxg::result<std::vector<fs::path>> resolve_queues(const queue_args& a) {
+  fs::path base = a.dir;
+  if (!a.listener.empty()) base /= a.listener;
+  std::error_code ec;
+  if (fs::is_directory(base / "messages", ec)) return std::vector<fs::path>{base};
+  std::vector<fs::path> out;
+  if (fs::is_directory(base, ec)) {
+    for (const auto& e : fs::directory_iterator(base, ec))
+      if (fs::is_directory(e.path() / "messages", ec)) out.push_back(e.path());
+  }
+  std::sort(out.begin(), out.end());
+  if (out.empty())
+    return mxg::fail(mxg::errc::not_found,
+                     "no queue at " + base.string() + " (use --queue-dir DIR; see docs/queue.md)");
+  return out;
+}
+
+int io_exit(const mxg::error& e) {
+  switch (e.code) {
+    case mxg::errc::not_found:
+    case mxg::errc::parse_error:
+      return kExitNotFound;
+    case mxg::errc::temporary:
+      return kExitLocked;
+    case mxg::errc::invalid_argument:
+      return kExitUsage;
+    default:
+      return kExitIo;
+  }
+}
+
+struct opened {
+  std::vector<std::unique_ptr<queue_dir>> queues;
+};
+
+mxg::result<opened> open_all(const queue_args& a) {
+  auto dirs = resolve_queues(a);
+  if (!dirs) return std::unexpected(dirs.error());
+  opened o;
+  for (const auto& d : *dirs) {
+    options opt;
+    opt.dir = d;
+    opt.sync_threads = 1;
+    auto q = queue_dir::open(opt);
+    if (!q) return std::unexpected(q.error());
+    o.queues.push_back(std::move(*q));
+  }
+  return o;
+}
+
+queue_dir* find_message(opened& o, const queue_id& id) {
+  for (auto& q : o.queues) {
+    std::error_code ec;
+    if (fs::exists(q->control_path(id), ec)) return q.get();
+  }
+  return nullptr;
+}
+
+int offline(const queue_args& a) {
+  auto o = open_all(a);
+  if (!o) {
+    std::fprintf(stderr, "mxguard queue: %s\n", o.error().message.c_str());
+    return io_exit(o.error());
+  }
+  if (a.cmd == "list") {
+    std::vector<listed_message> all;
+    nlohmann::json j{{"messages", nlohmann::json::array()},
+                     {"unreadable", nlohmann::json::array()},
+                     {"count", 0}};
+    int rc = kExitOk;
+    for (auto& q : o->queues) {
+      auto l = q->list();
+      if (!l) {
+        std::fprintf(stderr, "mxguard queue: %s\n", l.error().message.c_str());
+        return io_exit(l.error());
+      }
+      for (const auto& m : *l)
+        if (!m.env) rc = kExitNotFound;
+      auto part = to_json(*l);
+      for (auto& m : part["messages"]) {
+        m["queue"] = q->path().string();
+        j["messages"].push_back(m);
+      }
+      for (auto& m : part["unreadable"]) {
+        m["queue"] = q->path().string();
+        j["unreadable"].push_back(m);
+      }
+      if (!a.json) {
+        if (o->queues.size() > 1) std::printf("queue %s:\n", q->path().c_str());
+        std::fputs(format_list(*l).c_str(), stdout);
+      }
+    }
+    j["count"] = j["messages"].size();
+    if (a.json) std::fputs(dump(j).c_str(), stdout);
+    return rc;
+  }
+  if (a.cmd == "run") {
+    std::fprintf(stderr,
+                 "mxguard queue run: needs the running server (mxguard serve), which delivers; "
+                 "no control socket answered at %s\n",
+                 a.socket.c_str());
+    return kExitUnavailable;
+  }
+  const bool mutating = a.cmd != "show";
+  if (mutating) {
+    for (auto& q : o->queues) {
+      if (auto r = q->lock(); !r) {
+        std::fprintf(stderr, "mxguard queue: %s; use the server's control socket (--socket)\n",
+                     r.error().message.c_str());
+        return io_exit(r.error());
+      }
+    }
+  }
+  int rc = kExitOk;
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& text : a.ids) {
+    auto id = queue_id::parse(text);
+    if (!id) {
+      std::fprintf(stderr, "mxguard queue %s: %s\n", a.cmd.c_str(), id.error().message.c_str());
+      return kExitUsage;
+    }
+    queue_dir* q = find_message(*o, *id);
+    if (!q) {
+      std::fprintf(stderr, "mxguard queue %s: no message %s\n", a.cmd.c_str(), text.c_str());
+      rc = kExitNotFound;
+      continue;
+    }
+    mxg::result<envelope> env = mxg::fail(mxg::errc::internal, "");
+    if (a.cmd == "show") {
+      env = q->load(*id);
+    } else if (a.cmd == "hold") {
+      env = q->hold(*id);
+    } else if (a.cmd == "release") {
+      env = q->release(*id);
+    } else if (a.cmd == "delete") {
+      auto r = q->remove(*id);
+      if (r) {
+        if (a.json)
+          out.push_back({{"id", id->str()}, {"deleted", true}});
+        else
+          std::printf("%s: deleted\n", id->str().c_str());
+        continue;
+      }
+      env = std::unexpected(r.error());
+    }
+    if (!env) {
+      std::fprintf(stderr, "mxguard queue %s: %s\n", a.cmd.c_str(), env.error().message.c_str());
+      rc = std::max(rc, io_exit(env.error()));
+      continue;
+    }
+    if (a.cmd == "show") {
+      std::string body;
+      if (a.body) {
+        auto d = q->read_data(*id);
+        if (!d) {
+          std::fprintf(stderr, "mxguard queue show: %s\n", d.error().message.c_str());
+          rc = std::max(rc, io_exit(d.error()));
+          continue;
+        }
+        body = std::move(*d);
+      }
+      if (a.json) {
+        auto j = to_json(*env);
+        j["queue"] = q->path().string();
+        if (a.body) j["body"] = body;
+        out.push_back(std::move(j));
+      } else {
+        std::fputs(format_show(*env).c_str(), stdout);
+        std::printf("%-13s %s\n", "queue:", q->path().c_str());
+        if (a.body) std::printf("\n%s", body.c_str());
+      }
+    } else if (a.json) {
+      out.push_back({{"id", id->str()}, {"mode", to_string(env->mode)}});
+    } else {
+      std::printf("%s: %s\n", id->str().c_str(), a.cmd == "hold" ? "held" : "released");
+    }
+  }
+  if (a.json) std::fputs(dump(a.cmd == "show" && out.size() == 1 ? out[0] : out).c_str(), stdout);
+  return rc;
+}
+
+int run(const queue_args& a) {
+#ifdef MXG_QUEUE_ONLINE
+  std::error_code ec;
+  if (!a.offline && fs::exists(a.socket, ec)) {
+    mxg::gateway::control_request req;
+    req.cmd = a.cmd == "delete" ? "delete" : a.cmd;
+    req.args = a.ids;
+    req.queue = a.listener;
+    req.json = a.json;
+    req.body = a.body;
+    auto r = mxg::gateway::control_call(a.socket, req);
+    if (r) {
+      std::fputs(r->output.c_str(), stdout);
+      if (!r->error.empty())
+        std::fprintf(stderr, "mxguard queue %s: %s\n", a.cmd.c_str(), r->error.c_str());
+      return r->exit;
+    }
+    if (r.error().code != mxg::errc::not_found) {
+      std::fprintf(stderr, "mxguard queue: %s\n", r.error().message.c_str());
+      return kExitIo;
+    }
+    // Stale socket: no daemon; work offline.
+  }
+#endif
+  return offline(a);
+}
+
+mxg::cli::registration reg(200, [](CLI::App& root, int& exit_code) {
+  auto a = std::make_shared<queue_args>();
+  auto* q = root.add_subcommand("queue",
+                                "Inspect and manage the mail queue (like mailq/postsuper).\n"
+                                "Talks to the running server through its control socket, or\n"
+                                "works on the queue directory directly when none answers.");
+  q->require_subcommand(1);
+  q->fallthrough();
+  q->add_option("--queue-dir", a->dir,
+                "Queue directory, or a directory of per-listener queues (default ./var/queue)")
+      ->type_name("DIR");
+  q->add_option("--listener", a->listener, "Only the queue of this listener")->type_name("NAME");
+  q->add_option("--socket", a->socket, "Control socket of the running server")->type_name("PATH");
+  q->add_flag("--json", a->json, "JSON output");
+  q->add_flag("--offline", a->offline, "Never use the control socket");
+  auto sub = [&](const char* name, const char* help) {
+    auto* s = q->add_subcommand(name, help);
+    s->callback([a, name, &exit_code] {
+      a->cmd = name;
+      exit_code = run(*a);
+    });
+    return s;
+  };
+  sub("list", "List queued messages in id (arrival) order");
+  auto* show = sub("show", "Show a message's envelope (and with --body its data)");
+  show->add_option("id", a->ids, "Queue id")->required()->expected(1);
+  show->add_flag("--body", a->body, "Also print the message data");
+  sub("hold", "Hold messages (never delivered until released)")
+      ->add_option("id", a->ids, "Queue ids")
+      ->required();
+  sub("release", "Release held messages for delivery")
+      ->add_option("id", a->ids, "Queue ids")
+      ->required();
+  sub("delete", "Delete messages from the queue")
+      ->add_option("id", a->ids, "Queue ids")
+      ->required();
+  sub("run", "Deliver now (all due messages, or the given ids); needs the running server")
+      ->add_option("id", a->ids, "Queue ids");
+});
+
+}  // namespace
