@@ -1,0 +1,45 @@
+// classify.hpp: bounce reason classifier. Maps what a bounce says (RFC 3463
+// enhanced status code, RFC 5321 reply code, the SMTP command that failed, the
+// diagnostic text) to one reason of the Sisimai vocabulary (userunknown,
+// mailboxfull, filtered, blocked, ...; ../shared/conformance/bounces/SOURCE.md).
+// The rules are tables (status -> reason, phrase patterns per reason); the
+// decision order follows Sisimai's (status first, then phrases, then fallbacks)
+// so our results are comparable with its corpus.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace mxg::ndr {
+
+struct failure_facts {
+  std::string_view status;           // "5.1.1" or ""
+  std::string_view reply_code;       // "550" or ""
+  std::string_view diagnostic;       // any case
+  std::string_view diagnostic_type;  // "SMTP", "X-Unix", ... or ""
+  std::string_view action;           // "failed", "delayed", ...
+  std::string_view command;          // "RCPT", "MAIL", "DATA", "HELO", "EHLO", "CONN" or ""
+  std::string_view preset_reason;    // a reason a producer rule already decided, or ""
+};
+
+// The reason class of one failed recipient; never empty ("undefined" at worst).
+std::string classify(const failure_facts& f);
+
+// RFC 3463 status code -> the reason it implies alone ("" when it implies none).
+std::string_view reason_for_status(std::string_view status);
+
+// The reason whose phrase table matches `diagnostic` first, in the fallback
+// order; "" when none does. Exposed for tests.
+std::string_view reason_for_text(std::string_view diagnostic);
+
+// Does `diagnostic` contain a phrase of `reason`'s table? (tests, producers)
+bool text_matches(std::string_view reason, std::string_view diagnostic);
+
+// Sisimai-compatible pseudo status for a reason when the message carried no
+// code: "5.0.9xx" / "4.0.9xx" (x.0.9xx is outside RFC 3463's registry).
+std::string pseudo_status(std::string_view reason, bool temporary);
+
+// Is `s` a syntactically valid RFC 3463 code: class "." subject "." detail?
+bool is_status_code(std::string_view s);
+
+}  // namespace mxg::ndr

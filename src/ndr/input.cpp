@@ -1,0 +1,152 @@
+// input.cpp: where bounces come from: single files (.eml), mbox files
+// (RFC 4155 "From " separated), Maildir folders (cur/ new/), any directory
+// (walked recursively, symlinks not followed), and stdin ("-").
+// Security: reads only what the user names; files are size-capped
+// (kMaxInputFileBytes) and directories depth-capped (kMaxDirectoryDepth).
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <iterator>
+#include <sstream>
+
+#include "ndr/ndr.hpp"
+#include "ndr/text.hpp"
+
+namespace mxg::ndr {
+
+namespace {
+inline constexpr std::uintmax_t kMaxInputFileBytes = 512ull * 1024 * 1024;  // one mbox
+inline constexpr int kMaxDirectoryDepth = 32;
+
+bool is_mbox(std::string_view data) {
+  // RFC 4155: an mbox starts with a "From " separator line; an .eml starts with a header.
+  if (!data.starts_with("From ")) return false;
+  // Find a second separator: one-message mboxes are just messages with a From_ line.
+  return true;
+}
+
+void emit(const std::string& name, std::string&& data,
+          const std::function<void(input_message&&)>& sink, std::size_t& count) {
+  if (is_mbox(data)) {
+    auto msgs = split_mbox(data);
+    if (msgs.size() > 1) {
+      for (std::size_t i = 0; i < msgs.size(); ++i) {
+        sink({name + "#" + std::to_string(i + 1), std::move(msgs[i])});
+        ++count;
+      }
+      return;
+    }
+  }
+  sink({name, std::move(data)});
+  ++count;
+}
+
+result<std::string> slurp(const std::filesystem::path& p) {
+  std::error_code ec;
+  auto size = std::filesystem::file_size(p, ec);
+  if (ec) return fail(errc::io_error, p.string() + ": " + ec.message());
+  if (size > kMaxInputFileBytes) return fail(errc::limit_exceeded, p.string() + ": file too large");
+  std::ifstream in(p, std::ios::binary);
+  if (!in) return fail(errc::io_error, p.string() + ": cannot open");
+  std::string data(static_cast<std::size_t>(size), '\0');
+  in.read(data.data(), static_cast<std::streamsize>(size));
+  data.resize(static_cast<std::size_t>(in.gcount()));
+  return data;
+}
+}  // namespace
+
+std::vector<std::string> split_mbox(std::string_view data) {
+  std::vector<std::string> out;
+  std::size_t start = std::string_view::npos;
+  std::size_t pos = 0;
+  auto push = [&](std::size_t end) {
+    if (start == std::string_view::npos) return;
+    auto msg = data.substr(start, end - start);
+    // skip the From_ line itself
+    auto nl = msg.find('\n');
+    msg = nl == std::string_view::npos ? std::string_view() : msg.substr(nl + 1);
+    // un-escape ">From " (mboxrd/mboxo quoting, RFC 4155 appendix)
+    std::string m;
+    m.reserve(msg.size());
+    std::size_t p = 0;
+    while (p < msg.size()) {
+      auto e = msg.find('\n', p);
+      if (e == std::string_view::npos) e = msg.size();
+      auto line = msg.substr(p, e - p);
+      if (line.starts_with(">From ")) line.remove_prefix(1);
+      m.append(line);
+      if (e < msg.size()) m.push_back('\n');
+      p = e + 1;
+    }
+    if (!text::trim(m).empty()) out.push_back(std::move(m));
+  };
+  while (pos < data.size()) {
+    auto nl = data.find('\n', pos);
+    if (nl == std::string_view::npos) nl = data.size();
+    auto line = data.substr(pos, nl - pos);
+    const bool sep =
+        line.starts_with("From ") &&
+        (pos == 0 || (pos >= 2 && data[pos - 2] == '\n') || (pos >= 1 && data[pos - 1] == '\n'));
+    if (sep) {
+      push(pos);
+      start = pos;
+    }
+    pos = nl + 1;
+  }
+  push(data.size());
+  return out;
+}
+
+result<std::size_t> read_inputs(const std::string& path,
+                                const std::function<void(input_message&&)>& sink) {
+  std::size_t count = 0;
+  if (path == "-") {
+    std::string data((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
+    emit("-", std::move(data), sink, count);
+    return count;
+  }
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::path p(path);
+  auto status = fs::status(p, ec);
+  if (ec) return fail(errc::not_found, path + ": " + ec.message());
+  if (fs::is_regular_file(status)) {
+    auto data = slurp(p);
+    if (!data) return std::unexpected(data.error());
+    emit(path, std::move(*data), sink, count);
+    return count;
+  }
+  if (!fs::is_directory(status))
+    return fail(errc::invalid_argument, path + ": not a file or directory");
+  // Directory (a Maildir is a directory whose cur/ and new/ hold one message per file).
+  std::vector<fs::path> files;
+  for (auto it =
+           fs::recursive_directory_iterator(p, fs::directory_options::skip_permission_denied, ec);
+       !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    if (it.depth() > kMaxDirectoryDepth) {
+      it.disable_recursion_pending();
+      continue;
+    }
+    const auto& e = *it;
+    auto name = e.path().filename().string();
+    if (!name.empty() && name.front() == '.') {
+      if (e.is_directory()) it.disable_recursion_pending();
+      continue;
+    }
+    if (e.is_directory() && name == "tmp" && fs::exists(e.path().parent_path() / "cur")) {
+      it.disable_recursion_pending();  // Maildir tmp/: messages being written
+      continue;
+    }
+    if (e.is_regular_file()) files.push_back(e.path());
+  }
+  std::sort(files.begin(), files.end());
+  for (const auto& f : files) {
+    auto data = slurp(f);
+    if (!data) continue;  // unreadable file in a tree: skip, keep going
+    emit(f.string(), std::move(*data), sink, count);
+  }
+  return count;
+}
+
+}  // namespace mxg::ndr

@@ -1,0 +1,531 @@
+// parse.cpp: the bounce parser's driver. GMime parses the MIME structure
+// (RFC 2045-2049); we look for, in order of trust:
+//   1. message/delivery-status (RFC 3464, inside multipart/report RFC 6522),
+//   2. message/feedback-report (ARF, RFC 5965),
+//   3. an automatic reply (RFC 3834 Auto-Submitted: auto-replied),
+//   4. a free-text bounce (text_rules.cpp),
+// then read the returned original (message/rfc822, text/rfc822-headers or the
+// text after a "copy of the message" marker) and classify each failure.
+// Security: input is untrusted; size is capped (kMaxMessageBytes), MIME depth
+// is capped (kMaxMimeDepth), GMime objects are released on every path, and no
+// exception leaves parse_message().
+#include <gmime/gmime.h>
+
+#include <algorithm>
+#include <memory>
+#include <mutex>
+
+#include "ndr/classify.hpp"
+#include "ndr/ndr.hpp"
+#include "ndr/rfc3464.hpp"
+#include "ndr/text.hpp"
+#include "ndr/text_rules.hpp"
+
+namespace mxg::ndr {
+
+namespace {
+
+struct gobject_deleter {
+  void operator()(void* p) const {
+    if (p) g_object_unref(p);
+  }
+};
+template <typename T>
+using gptr = std::unique_ptr<T, gobject_deleter>;
+
+// Bytes of a leaf part with its Content-Transfer-Encoding removed (RFC 2045 6).
+std::string part_bytes(GMimePart* part) {
+  std::string out;
+  GMimeDataWrapper* content = g_mime_part_get_content(part);
+  if (!content) return out;
+  gptr<GMimeStream> mem(g_mime_stream_mem_new());
+  g_mime_data_wrapper_write_to_stream(content, mem.get());
+  GByteArray* arr = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem.get()));
+  if (arr && arr->data) out.assign(reinterpret_cast<const char*>(arr->data), arr->len);
+  return out;
+}
+
+// Text of a text/* part in UTF-8 (charset converted by GMime; undeclared
+// 8-bit text is kept as it is).
+std::string part_text(GMimePart* part) {
+  if (GMIME_IS_TEXT_PART(part)) {
+    char* s = g_mime_text_part_get_text(GMIME_TEXT_PART(part));
+    if (s) {
+      std::string out(s);
+      g_free(s);
+      return out;
+    }
+  }
+  return part_bytes(part);
+}
+
+std::string header(GMimeObject* obj, const char* name) {
+  const char* v = g_mime_object_get_header(obj, name);
+  return v ? std::string(v) : std::string();
+}
+
+std::string decode_header_text(std::string_view raw) {
+  if (raw.empty()) return {};
+  std::string tmp(raw);
+  char* d = g_mime_utils_header_decode_text(nullptr, tmp.c_str());
+  if (!d) return tmp;
+  std::string out(d);
+  g_free(d);
+  return text::squeeze(out);
+}
+
+std::string strip_angles(std::string_view s) {
+  s = text::trim(s);
+  if (!s.empty() && s.front() == '<') s.remove_prefix(1);
+  if (auto e = s.find('>'); e != std::string_view::npos) s = s.substr(0, e);
+  return std::string(text::trim(s));
+}
+
+struct walk_state {
+  std::string body;              // notification text (text/plain parts before the original)
+  std::string html;              // text/html fallback
+  std::string dsn;               // message/delivery-status body
+  std::string arf;               // message/feedback-report body
+  std::string original_headers;  // text/rfc822-headers, or headers of message/rfc822
+  std::string original_body;
+  bool have_original = false;
+};
+
+void walk(GMimeObject* obj, int depth, walk_state& st) {
+  if (!obj || depth > kMaxMimeDepth) return;
+  if (GMIME_IS_MULTIPART(obj)) {
+    auto* mp = GMIME_MULTIPART(obj);
+    int n = g_mime_multipart_get_count(mp);
+    for (int i = 0; i < n; ++i) walk(g_mime_multipart_get_part(mp, i), depth + 1, st);
+    return;
+  }
+  if (GMIME_IS_MESSAGE_PART(obj)) {
+    if (st.have_original) return;
+    GMimeMessage* m = g_mime_message_part_get_message(GMIME_MESSAGE_PART(obj));
+    if (!m) return;
+    st.have_original = true;
+    char* h = g_mime_object_get_headers(GMIME_OBJECT(m), nullptr);
+    if (h) {
+      st.original_headers = h;
+      g_free(h);
+    }
+    return;
+  }
+  if (!GMIME_IS_PART(obj)) return;
+  GMimeContentType* ct = g_mime_object_get_content_type(obj);
+  const char* type = ct ? g_mime_content_type_get_media_type(ct) : nullptr;
+  const char* sub = ct ? g_mime_content_type_get_media_subtype(ct) : nullptr;
+  std::string mime = text::lower(std::string(type ? type : "text") + "/" + (sub ? sub : "plain"));
+  auto* part = GMIME_PART(obj);
+  if (mime == "message/delivery-status" || mime == "message/global-delivery-status" ||
+      mime == "message/x-delivery-status") {
+    if (st.dsn.empty()) st.dsn = text::normalize_newlines(part_bytes(part));
+  } else if (mime == "message/feedback-report") {
+    if (st.arf.empty()) st.arf = text::normalize_newlines(part_bytes(part));
+  } else if (mime == "text/rfc822-headers" || mime == "message/rfc822-headers" ||
+             mime == "message/global-headers" ||
+             ((mime == "message/rfc822" || mime == "text/rfc822") && !st.have_original)) {
+    if (!st.have_original) {
+      st.have_original = true;
+      st.original_headers = text::normalize_newlines(part_text(part));
+    }
+  } else if (mime == "text/plain" || mime == "text/enriched") {
+    if (!st.have_original && st.body.size() < kMaxBodyScanBytes) {
+      if (!st.body.empty()) st.body += "\n";
+      st.body += text::normalize_newlines(part_text(part));
+    }
+  } else if (mime == "text/html") {
+    if (st.html.empty()) st.html = text::normalize_newlines(part_text(part));
+  }
+}
+
+// Crude HTML to text for bounces that only have an HTML body.
+std::string html_to_text(std::string_view html) {
+  std::string out;
+  bool tag = false;
+  std::string name;
+  for (std::size_t i = 0; i < html.size(); ++i) {
+    char c = html[i];
+    if (tag) {
+      if (c == '>') {
+        tag = false;
+        auto n = text::lower(name);
+        if (n == "br" || n == "p" || n == "/p" || n == "div" || n == "/div" || n == "tr" ||
+            n == "li" || n == "/tr" || n == "br/")
+          out.push_back('\n');
+      } else if (name.size() < 8 && c != ' ') {
+        name.push_back(c);
+      } else if (c == ' ') {
+        name.append(8, ' ');
+      }
+      continue;
+    }
+    if (c == '<') {
+      tag = true;
+      name.clear();
+      continue;
+    }
+    if (c == '&') {
+      auto semi = html.find(';', i);
+      if (semi != std::string_view::npos && semi - i < 8) {
+        auto ent = html.substr(i, semi - i + 1);
+        if (ent == "&lt;")
+          out.push_back('<');
+        else if (ent == "&gt;")
+          out.push_back('>');
+        else if (ent == "&amp;")
+          out.push_back('&');
+        else if (ent == "&nbsp;")
+          out.push_back(' ');
+        else if (ent == "&quot;")
+          out.push_back('"');
+        else
+          out.push_back(' ');
+        i = semi;
+        continue;
+      }
+    }
+    out.push_back(c);
+  }
+  return out;
+}
+
+struct original_info {
+  std::string sender, to, subject, message_id, date, client_host, client_ip;
+};
+
+// RFC 5321 4.4 Received: "from HOST (TCP-info [IP]) by ..." of the topmost
+// trace field that names a sending host: the hop that handed the message to
+// the system that bounced it.
+void client_from_received(const std::vector<std::string>& received, original_info& oi) {
+  for (const auto& r : received) {
+    auto l = text::lower(r);
+    auto from = l.find("from ");
+    if (from == std::string::npos || from > 10) continue;
+    auto by = l.find(" by ");
+    std::string_view clause = std::string_view(r).substr(
+        from + 5, by == std::string::npos ? std::string::npos : by - from - 5);
+    auto host = text::trim(clause.substr(0, clause.find_first_of(" \t(")));
+    std::string ip = text::find_ip(clause);
+    if (ip.empty() && !host.empty()) {
+      std::string h(host);
+      if (h.front() == '[') ip = text::find_ip(h);
+    }
+    std::string hostname(host);
+    if (!hostname.empty() && hostname.front() == '[') hostname.clear();
+    // Prefer the reverse-DNS name in the TCP-info when the HELO is a literal.
+    if (hostname.empty() || hostname == "unknown" || hostname == "localhost") {
+      auto paren = clause.find('(');
+      if (paren != std::string_view::npos) {
+        auto in = clause.substr(paren + 1);
+        auto tok = in.substr(0, in.find_first_of(" )["));
+        if (tok.find('.') != std::string_view::npos && !text::istarts_with(tok, "helo") &&
+            text::find_ip(std::string("[") + std::string(tok) + "]").empty())
+          hostname = std::string(tok);
+      }
+    }
+    if (ip.empty() && hostname.empty()) continue;
+    oi.client_host = text::lower(hostname);
+    oi.client_ip = ip;
+    return;
+  }
+}
+
+original_info read_original(std::string_view headers_text) {
+  original_info oi;
+  if (headers_text.empty()) return oi;
+  auto groups = parse_field_groups(
+      headers_text.substr(0, std::min<std::size_t>(headers_text.size(), 256 * 1024)));
+  // Headers may be preceded by junk lines; use the first group that has header names we know.
+  const field_group* g = nullptr;
+  for (const auto& grp : groups) {
+    if (grp.has("From") || grp.has("Received") || grp.has("Message-ID") || grp.has("Subject") ||
+        grp.has("Return-Path") || grp.has("To")) {
+      g = &grp;
+      break;
+    }
+  }
+  if (!g) return oi;
+  std::vector<std::string> received;
+  for (const auto& [n, v] : g->fields)
+    if (text::iequals(n, "Received")) received.push_back(v);
+  auto rp = text::find_addresses(g->get("Return-Path"));
+  auto from = text::find_addresses(g->get("From"));
+  if (!from.empty())
+    oi.sender = from.front();
+  else if (!rp.empty())
+    oi.sender = rp.front();
+  auto to = text::find_addresses(g->get("To"));
+  if (!to.empty()) oi.to = to.front();
+  oi.subject = decode_header_text(g->get("Subject"));
+  oi.message_id = strip_angles(g->get("Message-ID"));
+  oi.date = g->get("Date");
+  client_from_received(received, oi);
+  return oi;
+}
+
+std::string temporary_hint(std::string_view s) {
+  const auto l = text::lower(s);
+  static constexpr std::string_view kDelayed[] = {"delivery status notification (delay)",
+                                                  "warning: could not send",
+                                                  "delayed mail",
+                                                  "delivery delayed",
+                                                  "will retry",
+                                                  "will continue to try",
+                                                  "this is a warning message only",
+                                                  "has not yet been delivered",
+                                                  "this is not a permanent error",
+                                                  "delivery attempts will continue",
+                                                  "still trying",
+                                                  "this is a temporary error",
+                                                  "message will be retried",
+                                                  "no action is required on your part",
+                                                  "warning: message",
+                                                  "not yet been delivered"};
+  for (auto d : kDelayed)
+    if (l.find(d) != std::string::npos) return "delayed";
+  return {};
+}
+
+void finish(record& r, std::string_view fallback_command_text) {
+  // Status: the DSN's, or the most specific code in the diagnostic (RFC 3463
+  // codes embedded in the SMTP reply, RFC 2034).
+  std::string in_diag = text::find_status(r.diagnostic);
+  if (r.status.empty() || !is_status_code(r.status)) {
+    r.status = is_status_code(in_diag) ? in_diag : std::string();
+  } else if (!in_diag.empty() && in_diag[0] == r.status[0] && r.status.ends_with(".0.0") &&
+             !in_diag.ends_with(".0.0")) {
+    r.status = in_diag;
+  }
+  if (r.reply_code.empty()) r.reply_code = text::find_reply_code(r.diagnostic);
+  if (r.smtp_command.empty()) r.smtp_command = text::find_command(r.diagnostic);
+  if (r.smtp_command.empty() && !fallback_command_text.empty())
+    r.smtp_command = text::find_command(fallback_command_text);
+  if (r.remote_mta.empty()) r.remote_mta = find_remote_host(r.diagnostic);
+  if (r.action.empty()) r.action = "failed";
+  const std::string preset = r.reason;
+  r.reason = classify(
+      {r.status, r.reply_code, r.diagnostic, r.diagnostic_type, r.action, r.smtp_command, preset});
+  if (r.reason == "delivered" && r.action == "failed") r.action = "delivered";
+  if (r.status.empty() && r.reason != "feedback" && r.reason != "vacation" &&
+      r.reason != "delivered") {
+    bool temp = r.action == "delayed" || (!r.reply_code.empty() && r.reply_code[0] == '4');
+    r.status = pseudo_status(r.reason, temp);
+    r.status_pseudo = true;
+  }
+}
+
+std::vector<record> from_dsn(const walk_state& st) {
+  std::vector<record> out;
+  auto dsn = parse_delivery_status(st.dsn);
+  const auto& pm = dsn.per_message;
+  std::string reporting = text::lower(strip_type(pm.get("Reporting-MTA")));
+  std::string arrival = pm.get("Arrival-Date");
+  for (const auto& g : dsn.recipients) {
+    if (out.size() >= kMaxRecordsPerMessage) break;
+    record r;
+    std::string fr = g.get("Final-Recipient");
+    std::string orcpt = g.get("Original-Recipient");
+    std::string xar = g.get("X-Actual-Recipient");
+    r.recipient = text::clean_address(strip_type(fr));
+    r.original_recipient = text::clean_address(strip_type(orcpt));
+    if (!text::looks_like_address(r.recipient)) {
+      if (text::looks_like_address(r.original_recipient))
+        r.recipient = r.original_recipient;
+      else if (text::looks_like_address(strip_type(xar)))
+        r.recipient = text::clean_address(strip_type(xar));
+    }
+    r.action = text::lower(text::trim(g.get("Action")));
+    if (auto sp = r.action.find_first_of(" (;"); sp != std::string::npos) r.action.resize(sp);
+    std::string st_field = std::string(text::trim(g.get("Status")));
+    r.status = text::find_status(st_field);
+    std::string dtype;
+    r.diagnostic = text::squeeze(strip_type(g.get("Diagnostic-Code"), &dtype));
+    r.diagnostic_type =
+        dtype.empty() ? std::string() : std::string(text::lower(dtype) == "smtp" ? "SMTP" : dtype);
+    if (!r.diagnostic.empty() && r.diagnostic_type.empty()) r.diagnostic_type = "SMTP";
+    r.remote_mta = text::lower(strip_type(g.get("Remote-MTA")));
+    r.reporting_mta = reporting;
+    r.arrival_date = arrival;
+    r.last_attempt_date = g.get("Last-Attempt-Date");
+    r.producer = "rfc3464";
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+// The part of the notification text that talks about one recipient, for the
+// SMTP command and a diagnostic when the DSN has none.
+std::string text_about(std::string_view body, std::string_view addr) {
+  if (addr.empty()) return {};
+  auto at = text::ifind(body, addr);
+  if (at == std::string_view::npos) return {};
+  auto end = body.find("\n\n", at);
+  return std::string(body.substr(at, (end == std::string_view::npos ? body.size() : end) - at));
+}
+
+std::vector<record> from_arf(const walk_state& st, std::string_view bounce_to) {
+  std::vector<record> out;
+  auto groups = parse_field_groups(st.arf);
+  field_group all;
+  for (auto& g : groups)
+    for (auto& f : g.fields) all.fields.push_back(f);
+  record base;
+  base.reason = "feedback";
+  base.feedback_type = text::lower(all.get("Feedback-Type"));
+  base.reporting_mta = text::lower(strip_type(all.get("Reporting-MTA")));
+  base.remote_mta = all.get("Source-IP");
+  base.arrival_date = all.get("Arrival-Date");
+  base.producer = "arf";
+  base.action.clear();
+  base.diagnostic = text::squeeze(st.body.substr(0, std::min<std::size_t>(st.body.size(), 1000)));
+  // Each Original-Rcpt-To (RFC 5965 3.2) is a record; else the original's To.
+  for (const auto& [n, v] : all.fields) {
+    if (!text::iequals(n, "Original-Rcpt-To") && !text::iequals(n, "Removal-Recipient")) continue;
+    record r = base;
+    r.recipient = text::clean_address(v);
+    if (!r.recipient.empty() && out.size() < kMaxRecordsPerMessage) out.push_back(std::move(r));
+  }
+  if (out.empty()) {
+    record r = base;
+    (void)bounce_to;
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+}  // namespace
+
+void init_mime() {
+  static std::once_flag once;
+  std::call_once(once, [] { g_mime_init(); });
+}
+
+std::vector<record> parse_message(std::string_view raw) {
+  try {
+    init_mime();
+    if (raw.size() > kMaxMessageBytes) raw = raw.substr(0, kMaxMessageBytes);
+    std::string data = text::normalize_newlines(raw);
+    // Strip an mbox "From " line: GMime would take it for a header-less body.
+    if (data.starts_with("From ")) {
+      auto nl = data.find('\n');
+      data.erase(0, nl == std::string::npos ? data.size() : nl + 1);
+    }
+    gptr<GMimeStream> stream(g_mime_stream_mem_new_with_buffer(data.data(), data.size()));
+    gptr<GMimeParser> parser(g_mime_parser_new_with_stream(stream.get()));
+    g_mime_parser_set_format(parser.get(), GMIME_FORMAT_MESSAGE);
+    gptr<GMimeMessage> msg(g_mime_parser_construct_message(parser.get(), nullptr));
+    if (!msg) return {};
+    GMimeObject* top = GMIME_OBJECT(msg.get());
+    const std::string from = header(top, "From");
+    const std::string to = header(top, "To");
+    const char* subj_c = g_mime_message_get_subject(msg.get());
+    const std::string subject = subj_c ? text::squeeze(subj_c) : std::string();
+    const std::string auto_submitted = text::lower(header(top, "Auto-Submitted"));
+
+    walk_state st;
+    walk(g_mime_message_get_mime_part(msg.get()), 0, st);
+    if (st.body.empty() && !st.html.empty()) st.body = html_to_text(st.html);
+
+    text_input ti;
+    ti.from = from;
+    ti.subject = subject;
+    ti.to = to;
+    ti.body = st.body;
+    {
+      // X-Failed-Recipients (Exim and others): comma-separated addresses.
+      GMimeHeaderList* hl = g_mime_object_get_header_list(top);
+      int n = hl ? g_mime_header_list_get_count(hl) : 0;
+      for (int i = 0; i < n; ++i) {
+        GMimeHeader* h = g_mime_header_list_get_header_at(hl, i);
+        if (!text::iequals(g_mime_header_get_name(h), "X-Failed-Recipients")) continue;
+        const char* v = g_mime_header_get_value(h);
+        for (auto& a : text::find_addresses(v ? v : ""))
+          if (std::find(ti.failed_recipients.begin(), ti.failed_recipients.end(), a) ==
+              ti.failed_recipients.end())
+            ti.failed_recipients.push_back(a);
+      }
+    }
+
+    std::vector<record> recs;
+    std::string original_text = st.original_headers;
+    std::string reporting_from_text;
+    if (!st.dsn.empty()) {
+      recs = from_dsn(st);
+      std::erase_if(recs, [](const record& r) { return r.recipient.empty(); });
+      for (auto& r : recs) {
+        auto about = text_about(st.body, r.recipient);
+        if (r.diagnostic.empty() && !about.empty()) {
+          // Diagnostic missing from the DSN: the text's lines about this recipient.
+          auto nl = about.find('\n');
+          r.diagnostic =
+              text::squeeze(nl == std::string::npos ? std::string() : about.substr(nl + 1));
+        }
+        r.smtp_command = text::find_command(r.diagnostic);
+        if (r.smtp_command.empty()) r.smtp_command = text::find_command(about);
+      }
+    }
+    if (recs.empty() && !st.arf.empty()) {
+      recs = from_arf(st, to);
+    }
+    if (recs.empty() && st.dsn.empty() && st.arf.empty()) {
+      const bool auto_reply =
+          auto_submitted.starts_with("auto-replied") || text::icontains(subject, "out of office") ||
+          text::istarts_with(subject, "auto:") || text::icontains(subject, "autoreply") ||
+          text::icontains(subject, "automatic reply");
+      if (looks_like_bounce(ti) && !(auto_reply && !text::icontains(from, "mailer-daemon"))) {
+        auto tr = parse_text_bounce(ti);
+        reporting_from_text = tr.reporting_mta;
+        if (original_text.empty() && !tr.original.empty()) original_text = std::string(tr.original);
+        recs = std::move(tr.records);
+        for (auto& r : recs) r.reporting_mta = reporting_from_text;
+        const std::string temp = temporary_hint(subject + "\n" + st.body.substr(0, 8192));
+        for (auto& r : recs)
+          if (r.action.empty() && !temp.empty()) r.action = temp;
+      } else if (auto_reply) {
+        record r;
+        r.reason = "vacation";
+        r.producer = "rfc3834";
+        r.diagnostic = text::squeeze(st.body.substr(0, std::min<std::size_t>(st.body.size(), 500)));
+        auto f = text::find_addresses(from);
+        r.recipient = f.empty() ? std::string() : f.front();
+        r.action.clear();
+        recs.push_back(std::move(r));
+      }
+    }
+    if (recs.empty()) return recs;
+
+    if (original_text.empty() && !st.body.empty()) {
+      auto o = find_original_start(st.body);
+      if (o != std::string_view::npos) original_text = st.body.substr(o);
+    }
+    original_info oi = read_original(original_text);
+    std::string bounce_to;
+    if (auto t = text::find_addresses(to); !t.empty()) bounce_to = t.front();
+    for (auto& r : recs) {
+      if (r.recipient.empty() && r.reason != "vacation") r.recipient = oi.to;
+      r.original_sender = oi.sender.empty() ? bounce_to : oi.sender;
+      r.original_to = oi.to;
+      r.original_subject = oi.subject;
+      r.original_message_id = oi.message_id;
+      r.original_date = oi.date;
+      r.original_client_host = oi.client_host;
+      r.original_client_ip = oi.client_ip;
+      if (r.reason == "vacation") {
+        r.original_sender = bounce_to;
+        continue;
+      }
+      if (r.reason == "feedback") {
+        if (r.recipient.empty()) r.recipient = oi.to;
+        continue;
+      }
+      finish(r, text_about(st.body, r.recipient));
+    }
+    std::erase_if(recs, [](const record& r) { return r.recipient.empty(); });
+    return recs;
+  } catch (...) {
+    return {};
+  }
+}
+
+}  // namespace mxg::ndr
