@@ -1,0 +1,637 @@
+// evaluator.cpp: check_host() (RFC 7208 4-8), see evaluator.hpp for the rules.
+// Security: every name and record comes from untrusted DNS. Work is bounded by the
+// 10-term limit (every include and redirect counts, so recursion depth is at most 10),
+// the 2-void-lookup limit, 10 MX names, 10 PTR names, and macro output caps.
+#include "spf/evaluator.hpp"
+
+#include <ctime>
+
+#include "spf/macro.hpp"
+
+namespace mxg::spf {
+
+const char* to_string(result r) {
+  switch (r) {
+    case result::none:
+      return "none";
+    case result::neutral:
+      return "neutral";
+    case result::pass:
+      return "pass";
+    case result::fail:
+      return "fail";
+    case result::softfail:
+      return "softfail";
+    case result::temperror:
+      return "temperror";
+    case result::permerror:
+      return "permerror";
+  }
+  return "?";
+}
+
+std::optional<result> result_from_string(std::string_view s) {
+  for (auto r : {result::none, result::neutral, result::pass, result::fail, result::softfail,
+                 result::temperror, result::permerror})
+    if (s == to_string(r)) return r;
+  return std::nullopt;
+}
+
+const char* to_string(identity i) {
+  return i == identity::helo ? "helo" : "mailfrom";
+}
+
+namespace {
+
+char lower(char c) {
+  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i)
+    if (lower(a[i]) != lower(b[i])) return false;
+  return true;
+}
+
+// Labels of 1-63 bytes, total <= 253 (RFC 1035 2.3.4, RFC 7208 4.3). `d` has no final dot.
+bool valid_labels(std::string_view d) {
+  if (d.empty() || d.size() > limits::kDnsNameMax) return false;
+  std::size_t start = 0;
+  while (true) {
+    auto dot = d.find('.', start);
+    auto len = (dot == std::string_view::npos ? d.size() : dot) - start;
+    if (len == 0 || len > limits::kDnsLabelMax) return false;
+    if (dot == std::string_view::npos) return true;
+    start = dot + 1;
+  }
+}
+
+result qualifier_result(qualifier q) {
+  switch (q) {
+    case qualifier::pass:
+      return result::pass;
+    case qualifier::fail:
+      return result::fail;
+    case qualifier::softfail:
+      return result::softfail;
+    case qualifier::neutral:
+      return result::neutral;
+  }
+  return result::neutral;
+}
+
+// What one frame of check_host() (the top domain, an include or a redirect) returns.
+struct frame_result {
+  result res = result::neutral;
+  std::string mechanism;
+  std::string explanation;
+  std::string problem;
+  std::optional<diagnostic> diag;
+};
+
+// Per-check state shared by all frames of one check.
+struct context {
+  context(dns::resolver& r, const options& o, outcome& ou, net::ip_address client)
+      : res(r), opt(o), out(ou), ip(client) {}
+  dns::resolver& res;
+  const options& opt;
+  outcome& out;
+  net::ip_address ip;  // unmapped
+  std::string sender, local, sender_domain, helo;
+  std::int64_t now = 0;
+  bool ptr_names_known = false;
+  std::vector<std::string> validated;  // %{p}: names whose address lookup gave the client
+
+  dns::rrtype addr_type() const { return ip.is_v4() ? dns::rrtype::a : dns::rrtype::aaaa; }
+
+  macro_env env(std::string_view domain) const {
+    macro_env e;
+    e.sender = sender;
+    e.local_part = local;
+    e.sender_domain = sender_domain;
+    e.domain = domain;
+    e.helo = helo;
+    e.receiver = opt.receiver;
+    e.ip = ip;
+    e.now = now;
+    return e;
+  }
+
+  void note(int depth, std::string_view domain, trace_event::kind k, std::string text,
+            std::string detail) {
+    if (!opt.trace) return;
+    trace_event ev;
+    ev.what = k;
+    ev.depth = depth;
+    ev.domain = std::string(domain);
+    ev.text = std::move(text);
+    ev.detail = std::move(detail);
+    out.trace.push_back(std::move(ev));
+  }
+
+  asio::awaitable<dns::answer> query(int depth, std::string_view domain, std::string name,
+                                     dns::rrtype type) {
+    ++out.dns_queries;
+    if (!opt.trace) co_return co_await res.query(std::move(name), type);
+    trace_event ev;
+    ev.what = trace_event::kind::query;
+    ev.depth = depth;
+    ev.domain = std::string(domain);
+    ev.text = name;
+    ev.type = type;
+    auto a = co_await res.query(std::move(name), type);
+    ev.status = a.st;
+    ev.detail = std::string(dns::to_string(type)) + " " + dns::to_string(a.st);
+    if (!a.detail.empty()) ev.detail += " (" + a.detail + ")";
+    for (const auto& r : a.records) ev.answers.push_back(r.to_string());
+    out.trace.push_back(std::move(ev));
+    co_return a;
+  }
+};
+
+// Expands a domain-spec (or takes `current` when empty) into a query name: final dot
+// removed, truncated from the left to 253 bytes (RFC 7208 7.3). Returns false when the
+// macro expansion fails; `valid` tells whether the name can be queried at all.
+bool target_name(context& c, std::string_view spec, std::string_view current, std::string& out,
+                 bool& valid, std::string& why) {
+  out.clear();
+  if (spec.empty()) {
+    out.assign(current);
+  } else {
+    auto env = c.env(current);
+    if (!c.validated.empty() || c.ptr_names_known) {
+      // %{p}: the validated name, preferring the domain or a subdomain of it (7.3).
+      std::string_view best = c.validated.empty() ? std::string_view("unknown") : c.validated[0];
+      for (const auto& n : c.validated) {
+        if (iequals(n, current) ||
+            (n.size() > current.size() && n[n.size() - current.size() - 1] == '.' &&
+             iequals(std::string_view(n).substr(n.size() - current.size()), current))) {
+          best = n;
+          break;
+        }
+      }
+      env.validated_ptr = best;
+    }
+    if (auto e = expand(spec, macro_context::domain, env, out)) {
+      why = e->reason;
+      return false;
+    }
+  }
+  if (!out.empty() && out.back() == '.') out.pop_back();
+  // RFC 7208 7.3: drop labels from the left until the name fits in 253 bytes.
+  while (out.size() > limits::kDnsNameMax) {
+    auto dot = out.find('.');
+    if (dot == std::string::npos) break;
+    out.erase(0, dot + 1);
+  }
+  valid = valid_labels(out);
+  if (!valid) why = "\"" + out + "\" is not a valid domain name (empty or over-long label)";
+  return true;
+}
+
+// RFC 7208 5.5 / 7.3: the PTR names of the client whose address lookup gives the client
+// back (at most ptr_name_limit names are looked at). `want` filters candidate names
+// (empty: all); used for both the ptr mechanism and %{p}.
+asio::awaitable<std::vector<std::string>> validated_names(context& c, int depth,
+                                                          std::string_view domain,
+                                                          std::string_view want, bool& dns_error,
+                                                          bool& was_void) {
+  std::vector<std::string> found;
+  auto ans = co_await c.query(depth, domain, c.ip.reverse_name(), dns::rrtype::ptr);
+  dns_error = ans.st == dns::status::timeout || ans.st == dns::status::servfail;
+  was_void = ans.is_void();
+  if (!ans.ok()) co_return found;
+  int n = 0;
+  for (const auto& r : ans.records) {
+    if (n++ >= c.opt.ptr_name_limit) break;  // 4.6.4: the rest are ignored
+    std::string_view name = r.target;
+    if (!name.empty() && name.back() == '.') name.remove_suffix(1);
+    if (name.empty()) continue;
+    if (!want.empty()) {
+      bool ok = iequals(name, want) ||
+                (name.size() > want.size() && name[name.size() - want.size() - 1] == '.' &&
+                 iequals(name.substr(name.size() - want.size()), want));
+      if (!ok) continue;
+    }
+    auto a = co_await c.query(depth, domain, std::string(name), c.addr_type());
+    if (!a.ok()) continue;  // 5.5: a DNS error skips the name
+    for (const auto& ar : a.records) {
+      if (ar.addr == c.ip) {
+        found.emplace_back(name);
+        break;
+      }
+    }
+  }
+  co_return found;
+}
+
+asio::awaitable<void> ensure_ptr_names(context& c, int depth, std::string_view domain) {
+  if (c.ptr_names_known) co_return;
+  bool err = false, was_void = false;
+  c.validated = co_await validated_names(c, depth, domain, {}, err, was_void);
+  c.ptr_names_known = true;
+}
+
+class frame_runner {
+ public:
+  frame_runner(context& c) : c_(c) {}
+
+  asio::awaitable<frame_result> run(std::string domain, int depth, bool in_include);
+
+ private:
+  enum class match { yes, no, temperror, permerror };
+  struct term_outcome {
+    match m = match::no;
+    std::string problem;
+  };
+
+  asio::awaitable<term_outcome> eval(const mechanism& m, const std::string& domain, int depth);
+  asio::awaitable<std::string> explanation(const record& rec, const std::string& domain, int depth);
+  bool count_void(term_outcome& t) {
+    ++c_.out.void_lookups;
+    if (c_.out.void_lookups > c_.opt.void_lookup_limit) {
+      t.m = match::permerror;
+      t.problem = "more than " + std::to_string(c_.opt.void_lookup_limit) +
+                  " void DNS lookups (RFC 7208 4.6.4)";
+      return false;
+    }
+    return true;
+  }
+  context& c_;
+};
+
+asio::awaitable<std::string> frame_runner::explanation(const record& rec, const std::string& domain,
+                                                       int depth) {
+  std::string text;
+  auto env = c_.env(domain);
+  // RFC 7208 6.2: any problem with exp= means "proceed as if no exp modifier was given".
+  if (const modifier* exp = rec.exp()) {
+    if (exp->uses_p_macro) co_await ensure_ptr_names(c_, depth, domain);
+    std::string name, why;
+    bool valid = false;
+    if (target_name(c_, exp->value, domain, name, valid, why) && valid) {
+      auto a = co_await c_.query(depth, domain, name, dns::rrtype::txt);
+      if (a.ok() && a.records.size() == 1) {
+        std::string raw = a.records[0].joined_text();
+        macro_check facts;
+        if (!check_macro_string(raw, macro_context::explanation, &facts)) {
+          if (facts.uses_p) co_await ensure_ptr_names(c_, depth, domain);
+          auto e2 = c_.env(domain);
+          if (!c_.validated.empty()) e2.validated_ptr = c_.validated[0];
+          if (!expand(raw, macro_context::explanation, e2, text)) co_return text;
+        }
+        c_.note(depth, domain, trace_event::kind::note, "exp=" + std::string(exp->value),
+                "explanation string invalid; default used");
+      } else {
+        c_.note(depth, domain, trace_event::kind::note, "exp=" + std::string(exp->value),
+                "no single TXT record; default used");
+      }
+    }
+  }
+  text.clear();
+  macro_check facts;
+  const auto& def = c_.opt.default_explanation;
+  if (!check_macro_string(def, macro_context::explanation, &facts)) {
+    if (facts.uses_p) co_await ensure_ptr_names(c_, depth, domain);
+    if (!c_.validated.empty()) env.validated_ptr = c_.validated[0];
+    if (!expand(def, macro_context::explanation, env, text)) co_return text;
+  }
+  co_return def;
+}
+
+asio::awaitable<frame_runner::term_outcome> frame_runner::eval(const mechanism& m,
+                                                               const std::string& domain,
+                                                               int depth) {
+  term_outcome t;
+  const bool v4 = c_.ip.is_v4();
+  switch (m.kind) {
+    case mechanism_kind::all:
+      t.m = match::yes;
+      co_return t;
+    case mechanism_kind::ip4:
+      t.m = (v4 && c_.ip.same_prefix(m.network, m.cidr4)) ? match::yes : match::no;
+      co_return t;
+    case mechanism_kind::ip6:
+      t.m = (!v4 && c_.ip.same_prefix(m.network, m.cidr6)) ? match::yes : match::no;
+      co_return t;
+    default:
+      break;
+  }
+  // A DNS-querying term: RFC 7208 4.6.4 counts it before it runs.
+  if (++c_.out.dns_terms > c_.opt.dns_term_limit) {
+    t.m = match::permerror;
+    t.problem = "more than " + std::to_string(c_.opt.dns_term_limit) +
+                " DNS-querying terms (include, a, mx, ptr, exists, redirect; RFC 7208 4.6.4)";
+    co_return t;
+  }
+  if (m.uses_p_macro) co_await ensure_ptr_names(c_, depth, domain);
+  std::string target, why;
+  bool valid = false;
+  if (!target_name(c_, m.domain_spec, domain, target, valid, why)) {
+    t.m = match::permerror;
+    t.problem = "macro expansion failed: " + why;
+    co_return t;
+  }
+  const unsigned prefix = v4 ? m.cidr4 : m.cidr6;
+  switch (m.kind) {
+    case mechanism_kind::include: {
+      // RFC 7208 5.2: pass -> match; fail/softfail/neutral -> no match;
+      // temperror -> temperror; permerror or none -> permerror.
+      frame_result r = co_await run(target, depth + 1, true);
+      switch (r.res) {
+        case result::pass:
+          t.m = match::yes;
+          break;
+        case result::fail:
+        case result::softfail:
+        case result::neutral:
+          t.m = match::no;
+          break;
+        case result::temperror:
+          t.m = match::temperror;
+          t.problem = r.problem;
+          break;
+        case result::none:
+          t.m = match::permerror;
+          t.problem = "include:" + target + " has no SPF record" +
+                      (r.problem.empty() ? std::string() : " (" + r.problem + ")");
+          break;
+        case result::permerror:
+          t.m = match::permerror;
+          t.problem = r.problem;
+          break;
+      }
+      co_return t;
+    }
+    case mechanism_kind::a:
+    case mechanism_kind::exists: {
+      if (!valid) {  // 4.3 by analogy: a name that cannot be queried does not match
+        c_.note(depth, domain, trace_event::kind::note, std::string(m.text), why);
+        co_return t;
+      }
+      // 5.7: exists always asks for A, whatever the client's family.
+      auto type = m.kind == mechanism_kind::exists ? dns::rrtype::a : c_.addr_type();
+      auto a = co_await c_.query(depth, domain, target, type);
+      if (a.st == dns::status::timeout || a.st == dns::status::servfail) {
+        t.m = match::temperror;
+        t.problem = "DNS " + std::string(dns::to_string(a.st)) + " for " + target + " " +
+                    dns::to_string(type);
+        co_return t;
+      }
+      if (a.is_void() || a.records.empty()) {
+        count_void(t);
+        co_return t;
+      }
+      if (m.kind == mechanism_kind::exists) {
+        t.m = match::yes;
+        co_return t;
+      }
+      for (const auto& r : a.records)
+        if (r.addr.same_prefix(c_.ip, prefix)) t.m = match::yes;
+      co_return t;
+    }
+    case mechanism_kind::mx: {
+      if (!valid) {
+        c_.note(depth, domain, trace_event::kind::note, std::string(m.text), why);
+        co_return t;
+      }
+      auto a = co_await c_.query(depth, domain, target, dns::rrtype::mx);
+      if (a.st == dns::status::timeout || a.st == dns::status::servfail) {
+        t.m = match::temperror;
+        t.problem = "DNS " + std::string(dns::to_string(a.st)) + " for " + target + " MX";
+        co_return t;
+      }
+      if (a.is_void() || a.records.empty()) {
+        count_void(t);
+        co_return t;
+      }
+      // 4.6.4: more than 10 MX records is a permerror.
+      if (static_cast<int>(a.records.size()) > c_.opt.mx_name_limit) {
+        t.m = match::permerror;
+        t.problem = target + " has " + std::to_string(a.records.size()) +
+                    " MX records, more than " + std::to_string(c_.opt.mx_name_limit) +
+                    " (RFC 7208 4.6.4)";
+        co_return t;
+      }
+      for (const auto& mxr : a.records) {
+        std::string_view host = mxr.target;
+        if (!host.empty() && host.back() == '.') host.remove_suffix(1);
+        if (host.empty()) continue;  // null MX (RFC 7505)
+        auto h = co_await c_.query(depth, domain, std::string(host), c_.addr_type());
+        if (h.st == dns::status::timeout || h.st == dns::status::servfail) {
+          t.m = match::temperror;
+          t.problem = "DNS " + std::string(dns::to_string(h.st)) + " for " + std::string(host);
+          co_return t;
+        }
+        for (const auto& r : h.records) {
+          if (r.addr.same_prefix(c_.ip, prefix)) {
+            t.m = match::yes;
+            co_return t;
+          }
+        }
+      }
+      co_return t;
+    }
+    case mechanism_kind::ptr: {
+      if (!valid) {
+        c_.note(depth, domain, trace_event::kind::note, std::string(m.text), why);
+        co_return t;
+      }
+      bool err = false, was_void = false;
+      auto names = co_await validated_names(c_, depth, domain, target, err, was_void);
+      if (was_void && !count_void(t)) co_return t;
+      // 5.5: a DNS error on the PTR lookup means no match.
+      t.m = names.empty() ? match::no : match::yes;
+      co_return t;
+    }
+    default:
+      break;
+  }
+  co_return t;
+}
+
+asio::awaitable<frame_result> frame_runner::run(std::string domain, int depth, bool in_include) {
+  frame_result fr;
+  fr.res = result::none;
+  if (!valid_domain(domain)) {
+    fr.problem = "\"" + domain + "\" is not a valid domain name (RFC 7208 4.3)";
+    c_.note(depth, domain, trace_event::kind::note, domain, fr.problem);
+    co_return fr;
+  }
+  if (domain.back() == '.') domain.pop_back();
+  // RFC 7208 4.4: the TXT lookup; 4.5: exactly one record beginning "v=spf1".
+  auto ans = co_await c_.query(depth, domain, domain, dns::rrtype::txt);
+  if (ans.st == dns::status::timeout || ans.st == dns::status::servfail) {
+    fr.res = result::temperror;
+    fr.problem =
+        "DNS " + std::string(dns::to_string(ans.st)) + " looking up the SPF record of " + domain;
+    co_return fr;
+  }
+  const dns::record* chosen = nullptr;
+  std::string joined;
+  int count = 0;
+  for (const auto& r : ans.records) {
+    // 3.3: the strings of one record are joined with no separator.
+    std::string_view text;
+    if (r.strings.size() == 1) {
+      text = r.strings[0];
+    } else {
+      joined = r.joined_text();
+      text = joined;
+    }
+    if (is_spf_record(text)) {
+      ++count;
+      if (!chosen) chosen = &r;
+    }
+  }
+  if (count == 0) {
+    fr.problem = "no SPF record at " + domain;
+    c_.note(depth, domain, trace_event::kind::note, domain, fr.problem);
+    co_return fr;
+  }
+  if (count > 1) {
+    fr.res = result::permerror;
+    fr.problem = std::to_string(count) + " SPF records at " + domain +
+                 " (there must be exactly one, RFC 7208 4.5)";
+    co_return fr;
+  }
+  std::string_view text;
+  if (chosen->strings.size() == 1) {
+    text = chosen->strings[0];
+  } else {
+    joined = chosen->joined_text();
+    text = joined;
+  }
+  auto parsed = parse(text);
+  c_.note(depth, domain, trace_event::kind::record, std::string(text),
+          parsed ? "parsed" : "syntax error: " + parsed.error().to_string());
+  if (!parsed) {
+    fr.res = result::permerror;
+    fr.problem = parsed.error().to_string();
+    fr.diag = parsed.error();
+    co_return fr;
+  }
+  const record& rec = *parsed;
+  for (const auto& m : rec.mechanisms()) {
+    term_outcome t = co_await eval(m, domain, depth);
+    if (c_.opt.trace) {
+      const char* what = t.m == match::yes         ? "match"
+                         : t.m == match::no        ? "no match"
+                         : t.m == match::temperror ? "temperror"
+                                                   : "permerror";
+      std::string detail = what;
+      if (t.m == match::yes) detail += std::string(" -> ") + to_string(qualifier_result(m.qual));
+      if (!t.problem.empty()) detail += ": " + t.problem;
+      c_.note(depth, domain, trace_event::kind::term, std::string(m.text), std::move(detail));
+    }
+    if (t.m == match::no) continue;
+    fr.mechanism = std::string(m.text);
+    if (t.m == match::temperror) {
+      fr.res = result::temperror;
+      fr.problem = std::move(t.problem);
+      co_return fr;
+    }
+    if (t.m == match::permerror) {
+      fr.res = result::permerror;
+      fr.problem = std::move(t.problem);
+      co_return fr;
+    }
+    fr.res = qualifier_result(m.qual);
+    // 6.2: the explanation comes from the record that produced the fail, never from
+    // inside an include (5.2).
+    if (fr.res == result::fail && !in_include)
+      fr.explanation = co_await explanation(rec, domain, depth);
+    co_return fr;
+  }
+  // 6.1: redirect applies only when no mechanism matched (and "all" was absent).
+  if (const modifier* red = rec.redirect()) {
+    fr.mechanism = std::string(red->text);
+    if (++c_.out.dns_terms > c_.opt.dns_term_limit) {
+      fr.res = result::permerror;
+      fr.problem = "more than " + std::to_string(c_.opt.dns_term_limit) +
+                   " DNS-querying terms (include, a, mx, ptr, exists, redirect; RFC 7208 4.6.4)";
+      c_.note(depth, domain, trace_event::kind::term, fr.mechanism, "permerror: " + fr.problem);
+      co_return fr;
+    }
+    if (red->uses_p_macro) co_await ensure_ptr_names(c_, depth, domain);
+    std::string target, why;
+    bool valid = false;
+    if (!target_name(c_, red->value, domain, target, valid, why)) {
+      fr.res = result::permerror;
+      fr.problem = "macro expansion failed: " + why;
+      co_return fr;
+    }
+    c_.note(depth, domain, trace_event::kind::term, fr.mechanism, "redirect to " + target);
+    frame_result r = co_await run(target, depth + 1, in_include);
+    if (r.res == result::none) {  // 6.1: no record at the target is a permerror
+      r.res = result::permerror;
+      r.problem = "redirect=" + target + " has no SPF record" +
+                  (r.problem.empty() ? std::string() : " (" + r.problem + ")");
+      r.mechanism = fr.mechanism;
+    }
+    co_return r;
+  }
+  fr.res = result::neutral;  // 4.7: no match, no redirect
+  fr.mechanism = "default";
+  co_return fr;
+}
+
+}  // namespace
+
+bool valid_domain(std::string_view d) {
+  if (d.empty() || d.front() == '[') return false;  // domain literal (4.3)
+  if (d.back() == '.') d.remove_suffix(1);
+  for (unsigned char ch : d)
+    if (ch < 0x21 || ch > 0x7e) return false;
+  if (d.find('.') == std::string_view::npos) return false;  // not multi-label
+  return valid_labels(d);
+}
+
+asio::awaitable<outcome> evaluator::check(const request& req) const {
+  std::string domain, sender;
+  identity id = identity::mailfrom;
+  if (req.sender.empty()) {
+    // RFC 7208 2.4: the null sender: check the HELO identity as postmaster@<helo>.
+    id = identity::helo;
+    domain = req.helo;
+    sender = "postmaster@" + req.helo;
+  } else {
+    auto at = req.sender.rfind('@');
+    if (at == std::string::npos) {
+      domain = req.sender;
+      sender = "postmaster@" + req.sender;
+    } else {
+      domain = req.sender.substr(at + 1);
+      sender = at == 0 ? "postmaster" + req.sender : req.sender;  // 4.3 empty local part
+    }
+  }
+  auto o = co_await check_host(req.ip, std::move(domain), std::move(sender), req.helo);
+  o.identity = id;
+  co_return o;
+}
+
+asio::awaitable<outcome> evaluator::check_host(net::ip_address ip, std::string domain,
+                                               std::string sender, std::string helo) const {
+  outcome out;
+  context c(res_, opt_, out, ip.unmapped());
+  auto at = sender.rfind('@');
+  c.local = at == std::string::npos ? std::string("postmaster") : sender.substr(0, at);
+  if (c.local.empty()) c.local = "postmaster";
+  c.sender_domain = at == std::string::npos ? sender : sender.substr(at + 1);
+  c.sender = std::move(sender);
+  c.helo = std::move(helo);
+  c.now = opt_.now ? opt_.now : static_cast<std::int64_t>(std::time(nullptr));
+  out.domain = domain;
+  frame_runner fr(c);
+  frame_result r = co_await fr.run(std::move(domain), 0, false);
+  out.result = r.res;
+  out.mechanism = std::move(r.mechanism);
+  out.explanation = std::move(r.explanation);
+  out.problem = std::move(r.problem);
+  out.diag = std::move(r.diag);
+  out.sender = std::move(c.sender);
+  co_return out;
+}
+
+}  // namespace mxg::spf
