@@ -51,9 +51,9 @@ const reason_table kTables[] = {
     "resolver.adr.recipnotfound", "resolver.adr.recipientnotfound", "recipient not ok", "not a local address",
     "said: 550 5.1.1 ", "#5.1.1 bad address", "invalid recipient", "unknown e*mail address",
     "badrcptto", "validrcptto", "rcpt <* does not exist", "user (*) unknown", "<*> not found",
-    "is not an active address at this host", "no such local user", "address rejected",
+    "is not an active address at this host", "no such local user",
     "vdeliver: invalid or unknown virtual user", "utilisateur inconnu", "no existe",
-    "this address no longer accepts mail", "email address could not be found",
+    "this address no longer accepts mail", "email address could not be found", "recipient address rejected.",
     "the email address you entered couldn't be found", "address couldn't be found",
   }, {}},
   {"mailboxfull", {
@@ -126,7 +126,7 @@ const reason_table kTables[] = {
     "has been temporarily rate limited due to ip reputation", "ip reputation",
   }, {}},
   {"contenterror", {
-    "header error", "message header error", "improper use of 8-bit data",
+    "improper use of 8-bit data",
     "message contains bare", "rejected due to the content",
   }, {}},
   {"rejected", {
@@ -341,7 +341,7 @@ std::string_view probe(const failure_facts& f, std::string_view sname, std::stri
   if (sname == "requireptr" || match("requireptr", t)) return "requireptr";
   if (match("notcompliantrfc", t)) return "notcompliantrfc";
   if (sname == "badreputation" || match("badreputation", t)) return "badreputation";
-  if (sname == "contenterror" && match("contenterror", t)) return "contenterror";
+  if (sname == "contenterror") return "contenterror";
   {
     const std::string_view tmp = sname.empty() ? "undefined" : sname;
     if (sname == "rejected") return "rejected";

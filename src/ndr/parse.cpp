@@ -12,6 +12,9 @@
 #include <gmime/gmime.h>
 
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <exception>
 #include <memory>
 #include <mutex>
 
@@ -426,6 +429,23 @@ std::vector<record> parse_message(std::string_view raw) {
     walk_state st;
     walk(g_mime_message_get_mime_part(msg.get()), 0, st);
     if (st.body.empty() && !st.html.empty()) st.body = html_to_text(st.html);
+    if (st.dsn.empty() && st.arf.empty()) {
+      // Broken MIME (boundary that never occurs, parts without headers): read
+      // the raw body as text, and as a delivery-status if it has its fields.
+      auto hdr_end = data.find("\n\n");
+      std::string_view raw_body = hdr_end == std::string::npos
+                                      ? std::string_view()
+                                      : std::string_view(data).substr(hdr_end + 2);
+      if (st.body.empty() ||
+          (!st.have_original && text::ifind(st.body, "Final-Recipient:") == std::string::npos &&
+           text::ifind(raw_body, "\nFinal-Recipient:") != std::string::npos)) {
+        if (st.body.size() < raw_body.size())
+          st.body = std::string(raw_body.substr(0, kMaxBodyScanBytes));
+      }
+      if (text::ifind(st.body, "\nFinal-Recipient:") != std::string::npos ||
+          text::ifind(st.body, "\nOriginal-Recipient:") != std::string::npos)
+        st.dsn = st.body;
+    }
 
     text_input ti;
     ti.from = from;
@@ -467,6 +487,17 @@ std::vector<record> parse_message(std::string_view raw) {
     }
     if (recs.empty() && !st.arf.empty()) {
       recs = from_arf(st, to);
+    }
+    if (recs.empty() && st.dsn.empty() && st.arf.empty() &&
+        text::icontains(st.original_headers, "X-HmXmrOriginalRecipient:")) {
+      // Microsoft JMRP complaint: the original with the complainer's address in a header.
+      auto g = parse_field_groups(st.original_headers);
+      record r;
+      r.reason = "feedback";
+      r.feedback_type = "abuse";
+      r.producer = "jmrp";
+      if (!g.empty()) r.recipient = text::clean_address(g.front().get("X-HmXmrOriginalRecipient"));
+      if (!r.recipient.empty()) recs.push_back(std::move(r));
     }
     if (recs.empty() && st.dsn.empty() && st.arf.empty()) {
       const bool auto_reply =
@@ -523,6 +554,9 @@ std::vector<record> parse_message(std::string_view raw) {
     }
     std::erase_if(recs, [](const record& r) { return r.recipient.empty(); });
     return recs;
+  } catch (const std::exception& e) {
+    if (std::getenv("MXG_NDR_DEBUG")) std::fprintf(stderr, "ndr: %s\n", e.what());
+    return {};
   } catch (...) {
     return {};
   }

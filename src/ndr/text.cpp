@@ -206,6 +206,16 @@ std::string find_command(std::string_view s) {
   // Ordered: the most specific phrases first.
   static constexpr std::pair<std::string_view, std::string_view> kPhrases[] = {
       {"in reply to rcpt to", "RCPT"},
+      {"rcpt to response", "RCPT"},
+      {"did not like our rcpt to", "RCPT"},
+      {"does not like recipient", "RCPT"},
+      {"[rcpt_to]", "RCPT"},
+      {"after rcpt command", "RCPT"},
+      {"did not like our mail from", "MAIL"},
+      {"sender was rejected", "MAIL"},
+      {"did not like our data", "DATA"},
+      {"after data command", "DATA"},
+      {"for text command", "DATA"},
       {"after rcpt to", "RCPT"},
       {"rcpt to:", "RCPT"},
       {"rcpt to <", "RCPT"},
@@ -224,7 +234,7 @@ std::string find_command(std::string_view s) {
       {"after initial connection", "CONN"},
       {"while connected to", ""},
   };
-  const std::string l = lower(s);
+  const std::string l = lower(squeeze(s));
   for (const auto& [phrase, cmd] : kPhrases)
     if (l.find(phrase) != std::string::npos) return std::string(cmd);
   return {};

@@ -404,18 +404,9 @@ text_result parse_text_bounce(const text_input& in) {
   if (recips.size() > 1 && !bounce_to.empty()) {
     std::erase_if(recips, [&](const found& f) { return text::iequals(f.address, bounce_to); });
   }
-  // X-Failed-Recipients (Exim, Gmail, Google Groups) is authoritative when present.
-  if (!in.failed_recipients.empty()) {
-    std::vector<found> fr;
-    for (const auto& a : in.failed_recipients) {
-      auto it = std::find_if(recips.begin(), recips.end(),
-                             [&](const found& f) { return text::iequals(f.address, a); });
-      fr.push_back({a, it != recips.end() ? it->diag : std::string(), true});
-    }
-    if (recips.empty() || fr.size() >= recips.size() ||
-        std::all_of(fr.begin(), fr.end(), [](const found& f) { return !f.diag.empty(); }))
-      recips = std::move(fr);
-    if (recips.size() == 1 && recips[0].diag.empty()) recips[0].diag = text::squeeze(errors);
+  // X-Failed-Recipients (Exim, Gmail, Google Groups) when the text names nobody.
+  if (recips.empty() && !in.failed_recipients.empty()) {
+    for (const auto& a : in.failed_recipients) recips.push_back({a, text::squeeze(errors), true});
   }
   for (auto& f : recips) {
     record r;
