@@ -17,6 +17,14 @@ std::vector<registered>& registry() {
   return r;
 }
 
+CLI::App* group(CLI::App& root, const std::string& name, const std::string& description) {
+  auto found = root.get_subcommands([&](CLI::App* a) { return a->get_name() == name; });
+  if (!found.empty()) return found.front();
+  auto* g = root.add_subcommand(name, description);
+  g->require_subcommand(1);
+  return g;
+}
+
 }  // namespace mxg::cli
 
 int main(int argc, char** argv) {

@@ -23,4 +23,8 @@ struct registered {
 };
 std::vector<registered>& registry();
 
+// Finds the top-level command group `name` (e.g. "spf", "queue", "ndr") or creates it,
+// so that several files can add subcommands to one group in any order.
+CLI::App* group(CLI::App& root, const std::string& name, const std::string& description);
+
 }  // namespace mxg::cli
