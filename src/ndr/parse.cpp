@@ -397,6 +397,99 @@ std::vector<record> from_arf(const walk_state& st, std::string_view bounce_to) {
   return out;
 }
 
+// Amazon SES event notifications delivered by mail (SNS e-mail subscription):
+// a JSON document with notificationType Bounce, Complaint or Delivery. Real
+// ones are often cut or folded by mail systems, so the values are read with a
+// lenient key scanner rather than a JSON parser.
+std::string json_value(std::string_view s, std::string_view key) {
+  std::string needle = "\"" + std::string(key) + "\"";
+  auto at = s.find(needle);
+  if (at == std::string_view::npos) return {};
+  auto p = at + needle.size();
+  while (p < s.size() && (s[p] == ' ' || s[p] == ':' || s[p] == '\n')) ++p;
+  if (p >= s.size() || s[p] != '"') return {};
+  std::string out;
+  for (++p; p < s.size() && s[p] != '"'; ++p) {
+    if (s[p] == '\\' && p + 1 < s.size()) ++p;
+    if (s[p] != '\n') out.push_back(s[p]);
+    if (out.size() > 4096) break;
+  }
+  return out;
+}
+
+std::vector<record> from_ses_json(std::string_view body) {
+  std::vector<record> out;
+  const std::string type = text::lower(json_value(body, "notificationType"));
+  auto base = [&](record& r) {
+    r.producer = "amazonses";
+    r.original_sender = text::clean_address(json_value(body, "source"));
+    auto common = body.find("\"commonHeaders\"");
+    if (common != std::string_view::npos) {
+      r.original_subject = json_value(body.substr(common), "subject");
+      r.original_message_id = strip_angles(json_value(body.substr(common), "messageId"));
+    }
+  };
+  auto list = [&](std::string_view key) {
+    // the [...] array after "key"
+    auto at = body.find("\"" + std::string(key) + "\"");
+    if (at == std::string_view::npos) return std::string_view();
+    auto open = body.find('[', at);
+    auto close = body.find(']', open == std::string_view::npos ? at : open);
+    if (open == std::string_view::npos || close == std::string_view::npos)
+      return std::string_view();
+    return body.substr(open + 1, close - open - 1);
+  };
+  if (type == "bounce") {
+    auto bounce = body.substr(std::min(body.size(), body.find("\"bounce\"")));
+    const bool transient = text::iequals(json_value(bounce, "bounceType"), "Transient");
+    const std::string reporting = text::lower(strip_type(json_value(bounce, "reportingMTA")));
+    auto items = list("bouncedRecipients");
+    std::size_t pos = 0;
+    while ((pos = items.find('{', pos)) != std::string_view::npos &&
+           out.size() < kMaxRecordsPerMessage) {
+      auto end = items.find('}', pos);
+      auto item =
+          items.substr(pos, end == std::string_view::npos ? std::string_view::npos : end - pos);
+      record r;
+      base(r);
+      r.recipient = text::clean_address(json_value(item, "emailAddress"));
+      r.status = text::find_status(json_value(item, "status"));
+      std::string dtype;
+      r.diagnostic = text::squeeze(strip_type(json_value(item, "diagnosticCode"), &dtype));
+      r.diagnostic_type = text::lower(dtype) == "smtp" ? "SMTP" : dtype;
+      r.action = text::lower(json_value(item, "action"));
+      if (r.action.empty()) r.action = transient ? "delayed" : "failed";
+      r.reporting_mta = reporting;
+      if (!r.recipient.empty()) out.push_back(std::move(r));
+      if (end == std::string_view::npos) break;
+      pos = end;
+    }
+  } else if (type == "complaint") {
+    for (auto& a : text::find_addresses(list("complainedRecipients"))) {
+      record r;
+      base(r);
+      r.recipient = a;
+      r.reason = "feedback";
+      r.feedback_type = json_value(body, "complaintFeedbackType");
+      if (out.size() < kMaxRecordsPerMessage) out.push_back(std::move(r));
+    }
+  } else if (type == "delivery") {
+    auto delivery = body.substr(std::min(body.size(), body.find("\"delivery\"")));
+    for (auto& a : text::find_addresses(list("recipients"))) {
+      record r;
+      base(r);
+      r.recipient = a;
+      r.diagnostic = json_value(delivery, "smtpResponse");
+      r.diagnostic_type = "SMTP";
+      r.status = text::find_status(r.diagnostic);
+      r.action = "delivered";
+      r.reporting_mta = text::lower(json_value(delivery, "reportingMTA"));
+      if (out.size() < kMaxRecordsPerMessage) out.push_back(std::move(r));
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 void init_mime() {
@@ -489,6 +582,17 @@ std::vector<record> parse_message(std::string_view raw) {
       recs = from_arf(st, to);
     }
     if (recs.empty() && st.dsn.empty() && st.arf.empty() &&
+        text::icontains(st.body, "\"notificationType\"")) {
+      recs = from_ses_json(st.body);
+      std::string bounce_to;
+      if (auto t = text::find_addresses(to); !t.empty()) bounce_to = t.front();
+      for (auto& r : recs) {
+        if (r.original_sender.empty()) r.original_sender = bounce_to;
+        if (r.reason != "feedback") finish(r, {});
+      }
+      if (!recs.empty()) return recs;
+    }
+    if (recs.empty() && st.dsn.empty() && st.arf.empty() &&
         text::icontains(st.original_headers, "X-HmXmrOriginalRecipient:")) {
       // Microsoft JMRP complaint: the original with the complainer's address in a header.
       auto g = parse_field_groups(st.original_headers);
@@ -504,7 +608,8 @@ std::vector<record> parse_message(std::string_view raw) {
           auto_submitted.starts_with("auto-replied") || text::icontains(subject, "out of office") ||
           text::istarts_with(subject, "auto:") || text::icontains(subject, "autoreply") ||
           text::icontains(subject, "automatic reply");
-      if (looks_like_bounce(ti) && !(auto_reply && !text::icontains(from, "mailer-daemon"))) {
+      const bool null_sender = text::trim(header(top, "Return-Path")) == "<>";
+      if (looks_like_bounce(ti) || (null_sender && st.have_original && !auto_reply)) {
         auto tr = parse_text_bounce(ti);
         reporting_from_text = tr.reporting_mta;
         if (original_text.empty() && !tr.original.empty()) original_text = std::string(tr.original);

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <initializer_list>
 
+#include "ndr/classify.hpp"
 #include "ndr/text.hpp"
 
 namespace mxg::ndr {
@@ -124,7 +125,24 @@ bool recipient_line(std::string_view line, candidate& c) {
       return true;
     }
   }
-  // 2. "<addr>..." at the start of the line
+  // 2. prose naming the recipient in <>: "error delivering your mail to <x>."
+  static constexpr std::string_view kToPhrases[] = {
+      "your mail to <", "message to <",         "delivering to <", "deliver to <", "delivery to <",
+      "delivered to <", "deliver message to <", "mail for <",      "failed for <", "recipient <"};
+  for (auto ph : kToPhrases) {
+    auto at = l.find(ph);
+    if (at == std::string::npos) continue;
+    auto open = at + ph.size() - 1;
+    auto close = t.find('>', open);
+    if (close == std::string_view::npos) break;
+    auto addrs = text::find_addresses(t.substr(open + 1, close - open - 1));
+    if (addrs.size() != 1) break;
+    c.address = addrs.front();
+    c.rest = std::string(t.substr(close + 1));
+    c.strong = true;
+    return true;
+  }
+  // 3. "<addr>..." at the start of the line
   if (t.front() == '<') {
     auto close = t.find('>');
     if (close == std::string_view::npos) return false;
@@ -136,7 +154,7 @@ bool recipient_line(std::string_view line, candidate& c) {
     c.strong = true;
     return true;
   }
-  // 3. "addr", "addr:", "addr on DATE", "addr (generated from x)", "addr: text", "addr ... text"
+  // 4. "addr", "addr:", "addr on DATE", "addr (generated from x)", "addr: text", "addr ... text"
   auto end = t.find_first_of(" \t:,;");
   auto token = t.substr(0, end);
   auto addrs = text::find_addresses(token);
@@ -148,8 +166,33 @@ bool recipient_line(std::string_view line, candidate& c) {
   c.rest = std::string(rest);
   auto r = text::trim(rest);
   c.strong = r.empty() || r.front() == ':' || r.starts_with("...") ||
-             text::istarts_with(r, "on ") || r.front() == '(' || r.front() == '<';
+             text::istarts_with(r, "on ") || r.front() == '(' || r.front() == '<' ||
+             r.front() == '[';
+  // "addr Invalid Address, ERROR_CODE :550": an address followed by an error.
+  if (!c.strong && (!text::find_reply_code(r).empty() || !text::find_status(r).empty() ||
+                    !reason_for_text(r).empty()))
+    c.strong = true;
   return c.strong;
+}
+
+// A line that mentions exactly one address and an error ("Could not find a
+// gateway for x", "User's mailbox is full: <x>"): used only when no line has
+// the shape of a recipient line.
+bool weak_recipient_line(std::string_view line, candidate& c) {
+  auto t = text::trim(line);
+  if (t.size() < 5 || t.size() > 300) return false;
+  const std::string l = text::lower(t);
+  for (auto s : kSkipLabels)
+    if (l.starts_with(s)) return false;
+  auto addrs = text::find_addresses(t);
+  if (addrs.size() != 1) return false;
+  if (reason_for_text(l).empty() && l.find("fail") == std::string::npos &&
+      l.find("unable") == std::string::npos && l.find("error") == std::string::npos)
+    return false;
+  c.address = addrs.front();
+  c.rest = std::string(t);
+  c.strong = false;
+  return true;
 }
 
 std::string_view detect_producer(std::string_view hay) {
@@ -345,9 +388,16 @@ text_result parse_text_bounce(const text_input& in) {
   };
   found* cur = nullptr;
   bool blank_after_cur = false;
+  std::vector<found> weak;
   for (std::size_t i = 0; i < lines.size(); ++i) {
     auto line = lines[i];
     candidate c;
+    if (recips.empty() && weak.size() < 8) {
+      candidate w;
+      if (weak_recipient_line(line, w) && !never_recipient(w.address) &&
+          !text::iequals(w.address, bounce_to))
+        weak.push_back({w.address, w.rest, false});
+    }
     if (recipient_line(line, c) && !never_recipient(c.address)) {
       // Same address again (e.g. "RCPT TO:<x>" under "<x>:"): more diagnostic.
       auto it = std::find_if(recips.begin(), recips.end(),
@@ -385,6 +435,12 @@ text_result parse_text_bounce(const text_input& in) {
     }
     add_diag(cur->diag, line);
     if (cur->diag.size() > 4000) cur = nullptr;
+  }
+  if (recips.empty() && !weak.empty()) {
+    for (auto& w : weak)
+      if (std::none_of(recips.begin(), recips.end(),
+                       [&](const found& f) { return text::iequals(f.address, w.address); }))
+        recips.push_back(std::move(w));
   }
   // Recipient with an empty diagnostic (Gmail): take the next paragraph.
   if (recips.size() == 1 && recips[0].diag.empty()) {
