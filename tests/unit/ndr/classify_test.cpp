@@ -1,0 +1,142 @@
+// classify_test.cpp: table-driven tests of the reason classifier: RFC 3463
+// status codes alone, status + text, text alone, SMTP command context, and the
+// Sisimai-compatible pseudo status. Cases are written from RFC 3463 and the
+// reason definitions in ../shared/conformance/bounces/SOURCE.md.
+#include <gtest/gtest.h>
+
+#include "ndr/classify.hpp"
+
+namespace mxg::ndr {
+namespace {
+
+struct status_case {
+  const char* status;
+  const char* reason;
+};
+
+TEST(NdrClassify, StatusCodeAloneImpliesReason) {
+  const status_case cases[] = {
+      {"5.1.1", "userunknown"},  // RFC 3463 3.2 bad destination mailbox address
+      {"5.1.2", "hostunknown"},  // bad destination system address
+      {"5.1.6", "hasmoved"},     // mailbox has moved
+      {"5.2.2", "mailboxfull"},  // mailbox full
+      {"4.2.2", "mailboxfull"},
+      {"5.3.4", "mesgtoobig"},    // message too big for system
+      {"5.2.3", "exceedlimit"},   // message length exceeds administrative limit
+      {"4.4.7", "expired"},       // delivery time expired
+      {"5.7.25", "requireptr"},   // RFC 7372 reverse DNS validation failed
+      {"5.7.26", "authfailure"},  // RFC 7372 multiple authentication checks failed
+      {"5.1.10", "notaccept"},    // RFC 7505 null MX
+      {"5.6.0", "contenterror"},
+      {"2.1.5", "delivered"},
+      {"5.0.0", ""},  // class only: no reason
+      {"9.9.9", ""},  // not a status code
+      {"5.1", ""},
+  };
+  for (const auto& c : cases) EXPECT_EQ(reason_for_status(c.status), c.reason) << c.status;
+}
+
+struct fact_case {
+  const char* status;
+  const char* reply;
+  const char* diag;
+  const char* command;
+  const char* action;
+  const char* want;
+};
+
+TEST(NdrClassify, StatusTextAndCommand) {
+  const fact_case cases[] = {
+      {"5.1.1", "550", "550 5.1.1 <a@example.org>... User Unknown", "RCPT", "failed",
+       "userunknown"},
+      {"", "550", "550 No such user here", "RCPT", "failed", "userunknown"},
+      // The same words after DATA mean a recipient-side filter (Sisimai "filtered").
+      {"", "550", "550 No such user here", "DATA", "failed", "filtered"},
+      // x.2.1 "mailbox disabled" with no command named: a recipient-side refusal.
+      {"5.2.1", "550", "550 5.2.1 <a@example.org>... User Unknown", "", "failed", "filtered"},
+      {"4.2.2", "452", "452 4.2.2 Mailbox full", "RCPT", "delayed", "mailboxfull"},
+      {"", "552", "552 Requested mail action aborted: exceeded storage allocation", "", "failed",
+       "mailboxfull"},
+      {"5.7.1", "554",
+       "554 5.7.1 Service unavailable; Client host [192.0.2.1] blocked using zen.spamhaus.org",
+       "RCPT", "failed", "blocked"},
+      {"5.7.1", "550", "550 5.7.1 Relaying denied", "RCPT", "failed", "norelaying"},
+      {"5.0.0", "554", "554 Message rejected as spam by content filter", "DATA", "failed",
+       "spamdetected"},
+      {"5.1.8", "501", "501 5.1.8 Sender address rejected: Domain not found", "MAIL", "failed",
+       "rejected"},
+      {"4.4.7", "", "", "", "delayed", "expired"},
+      {"", "", "", "", "delayed", "expired"},
+      {"5.3.4", "552", "552 5.3.4 Message size exceeds fixed limit", "DATA", "failed",
+       "mesgtoobig"},
+      {"", "550", "550 Host unknown", "RCPT", "failed", "hostunknown"},
+      {"5.7.1", "550", "550 5.7.1 Client host rejected: cannot find your hostname", "RCPT",
+       "failed", "requireptr"},
+      {"5.7.1", "550", "550 5.7.1 SPF check failed", "MAIL", "failed", "authfailure"},
+      {"", "", "Mail forwarding loop for a@example.org", "", "failed", "networkerror"},
+      {"", "", "something nobody has a rule for", "", "failed", "onhold"},
+      {"", "", "", "", "failed", "undefined"},
+      {"2.1.5", "250", "250 2.1.5 Ok", "", "delivered", "delivered"},
+  };
+  for (const auto& c : cases) {
+    failure_facts f{c.status, c.reply, c.diag, "SMTP", c.action, c.command, ""};
+    EXPECT_EQ(classify(f), c.want) << c.diag << " / " << c.status << " / " << c.command;
+  }
+}
+
+TEST(NdrClassify, PresetReasonOfProducerWins) {
+  failure_facts f{"", "", "anything", "SMTP", "failed", "", "suspend"};
+  EXPECT_EQ(classify(f), "suspend");
+}
+
+TEST(NdrClassify, MailerErrorForXUnixDiagnostics) {
+  failure_facts f{"5.0.0", "", "procmail: Quota exceeded while writing", "X-Unix", "failed",
+                  "",      ""};
+  EXPECT_EQ(classify(f), "mailboxfull");  // the text still says why
+  failure_facts g{"5.0.0", "", "exit 75", "X-Unix", "failed", "", ""};
+  EXPECT_EQ(classify(g), "mailererror");
+}
+
+struct text_case {
+  const char* text;
+  const char* reason;
+};
+
+TEST(NdrClassify, PhraseTables) {
+  const text_case cases[] = {
+      {"Recipient address rejected: User unknown in local recipient table", "userunknown"},
+      {"Mailbox is full", "mailboxfull"},
+      {"This account has been suspended", "suspend"},
+      {"Relay access denied", "norelaying"},
+      {"Message too large", "mesgtoobig"},
+      {"Connection timed out", "expired"},
+      {"Client host rejected: blocked using bl.spamcop.net", "blocked"},
+      {"Too many connections from your host", "toomanyconn"},
+  };
+  for (const auto& c : cases) EXPECT_TRUE(text_matches(c.reason, c.text)) << c.text;
+  EXPECT_FALSE(text_matches("userunknown", "Mailbox is full"));
+  EXPECT_FALSE(text_matches("rejected", "Recipient address rejected: Access denied"));
+}
+
+TEST(NdrClassify, PseudoStatus) {
+  EXPECT_EQ(pseudo_status("userunknown", false), "5.0.911");
+  EXPECT_EQ(pseudo_status("userunknown", true), "5.0.911");  // no temporary form
+  EXPECT_EQ(pseudo_status("mailboxfull", true), "4.0.922");
+  EXPECT_EQ(pseudo_status("expired", false), "5.0.947");
+  EXPECT_EQ(pseudo_status("nonsense", false), "");
+}
+
+TEST(NdrClassify, StatusCodeSyntax) {
+  // RFC 3463 section 2: class.subject.detail, subject and detail up to 3 digits.
+  EXPECT_TRUE(is_status_code("5.1.1"));
+  EXPECT_TRUE(is_status_code("4.7.26"));
+  EXPECT_TRUE(is_status_code("5.1.351"));
+  EXPECT_FALSE(is_status_code("3.1.1"));
+  EXPECT_FALSE(is_status_code("5.1"));
+  EXPECT_FALSE(is_status_code("5.1.1.1"));
+  EXPECT_FALSE(is_status_code("5.1234.1"));
+  EXPECT_FALSE(is_status_code(""));
+}
+
+}  // namespace
+}  // namespace mxg::ndr

@@ -1,0 +1,242 @@
+// parse_test.cpp: whole-message tests of the bounce parser on small messages
+// written for these tests (not copies of corpus files): an RFC 3464 DSN in LF,
+// CRLF and CR line endings, free-text bounces (qmail-style and Exim-style), an
+// ARF report, a message that is not a bounce, hostile input, and mbox splitting.
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "ndr/ndr.hpp"
+
+namespace mxg::ndr {
+namespace {
+
+const std::string kDsn =
+    "Return-Path: <>\n"
+    "From: MAILER-DAEMON@mx.example.net (Mail Delivery System)\n"
+    "To: alice@example.com\n"
+    "Subject: Undelivered Mail Returned to Sender\n"
+    "MIME-Version: 1.0\n"
+    "Content-Type: multipart/report; report-type=delivery-status; boundary=\"B1\"\n"
+    "\n"
+    "--B1\n"
+    "Content-Type: text/plain\n"
+    "\n"
+    "<bob@example.org>: host mx.example.org[192.0.2.25] said: 550 5.1.1 <bob@example.org>:\n"
+    "    Recipient address rejected: User unknown (in reply to RCPT TO command)\n"
+    "\n"
+    "--B1\n"
+    "Content-Type: message/delivery-status\n"
+    "\n"
+    "Reporting-MTA: dns; mx.example.net\n"
+    "Arrival-Date: Mon, 1 Jan 2024 10:00:00 +0000\n"
+    "\n"
+    "Final-Recipient: rfc822; bob@example.org\n"
+    "Original-Recipient: rfc822; bob@example.org\n"
+    "Action: failed\n"
+    "Status: 5.1.1\n"
+    "Remote-MTA: dns; mx.example.org\n"
+    "Diagnostic-Code: smtp; 550 5.1.1 <bob@example.org>: Recipient address rejected: User unknown\n"
+    "Last-Attempt-Date: Mon, 1 Jan 2024 10:00:05 +0000\n"
+    "\n"
+    "--B1\n"
+    "Content-Type: message/rfc822\n"
+    "\n"
+    "Return-Path: <alice@example.com>\n"
+    "Received: from webform.example.com (webform.example.com [198.51.100.7])\n"
+    "\tby mx.example.net (Postfix) with ESMTP id 1234; Mon, 1 Jan 2024 10:00:00 +0000\n"
+    "Received: from localhost (localhost [127.0.0.1]) by webform.example.com; Mon, 1 Jan 2024\n"
+    "From: Alice <alice@example.com>\n"
+    "To: bob@example.org\n"
+    "Subject: =?UTF-8?Q?Tell_a_friend?=\n"
+    "Message-ID: <abc123@example.com>\n"
+    "Date: Mon, 1 Jan 2024 09:59:59 +0000\n"
+    "\n"
+    "hello\n"
+    "--B1--\n";
+
+std::string with_line_ends(const std::string& s, const char* eol) {
+  std::string out;
+  for (char c : s) {
+    if (c == '\n')
+      out += eol;
+    else
+      out.push_back(c);
+  }
+  return out;
+}
+
+TEST(NdrParse, Rfc3464AllLineEndings) {
+  for (const char* eol : {"\n", "\r\n", "\r"}) {
+    auto recs = parse_message(with_line_ends(kDsn, eol));
+    ASSERT_EQ(recs.size(), 1u) << "eol " << (eol[0] == '\r' ? (eol[1] ? "CRLF" : "CR") : "LF");
+    const auto& r = recs[0];
+    EXPECT_EQ(r.recipient, "bob@example.org");
+    EXPECT_EQ(r.status, "5.1.1");
+    EXPECT_FALSE(r.status_pseudo);
+    EXPECT_EQ(r.reason, "userunknown");
+    EXPECT_EQ(r.action, "failed");
+    EXPECT_EQ(r.reply_code, "550");
+    EXPECT_EQ(r.smtp_command, "RCPT");
+    EXPECT_EQ(r.diagnostic_type, "SMTP");
+    EXPECT_EQ(r.reporting_mta, "mx.example.net");
+    EXPECT_EQ(r.remote_mta, "mx.example.org");
+    EXPECT_EQ(r.arrival_date, "Mon, 1 Jan 2024 10:00:00 +0000");
+    EXPECT_EQ(r.original_sender, "alice@example.com");
+    EXPECT_EQ(r.original_subject, "Tell a friend");
+    EXPECT_EQ(r.original_message_id, "abc123@example.com");
+    EXPECT_EQ(r.original_client_host, "webform.example.com");
+    EXPECT_EQ(r.original_client_ip, "198.51.100.7");
+  }
+}
+
+TEST(NdrParse, QmailStyleText) {
+  const std::string msg =
+      "From: MAILER-DAEMON@mail.example.net\n"
+      "To: alice@example.com\n"
+      "Subject: failure notice\n"
+      "\n"
+      "Hi. This is the qmail-send program at mail.example.net.\n"
+      "I'm afraid I wasn't able to deliver your message to the following addresses.\n"
+      "This is a permanent error; I've given up. Sorry it didn't work out.\n"
+      "\n"
+      "<carol@example.org>:\n"
+      "192.0.2.9 does not like recipient.\n"
+      "Remote host said: 552 5.2.2 <carol@example.org>... Mailbox full\n"
+      "Giving up on 192.0.2.9.\n"
+      "\n"
+      "--- Below this line is a copy of the message.\n"
+      "\n"
+      "Return-Path: <alice@example.com>\n"
+      "From: alice@example.com\n"
+      "To: carol@example.org\n"
+      "Subject: hi\n"
+      "\n"
+      "body\n";
+  auto recs = parse_message(msg);
+  ASSERT_EQ(recs.size(), 1u);
+  EXPECT_EQ(recs[0].recipient, "carol@example.org");
+  EXPECT_EQ(recs[0].status, "5.2.2");
+  EXPECT_EQ(recs[0].reason, "mailboxfull");
+  EXPECT_EQ(recs[0].reporting_mta, "mail.example.net");
+  EXPECT_EQ(recs[0].original_subject, "hi");
+}
+
+TEST(NdrParse, EximStyleTextTwoRecipients) {
+  const std::string msg =
+      "From: Mail Delivery System <Mailer-Daemon@relay.example.net>\n"
+      "To: alice@example.com\n"
+      "Subject: Mail delivery failed: returning message to sender\n"
+      "X-Failed-Recipients: dave@example.org, erin@example.org\n"
+      "\n"
+      "This message was created automatically by mail delivery software.\n"
+      "\n"
+      "A message that you sent could not be delivered to one or more of its\n"
+      "recipients. This is a permanent error. The following address(es) failed:\n"
+      "\n"
+      "  dave@example.org\n"
+      "    SMTP error from remote mail server after RCPT TO:<dave@example.org>:\n"
+      "    host mx.example.org [192.0.2.30]: 550 5.1.1 No such user here\n"
+      "  erin@example.org\n"
+      "    SMTP error from remote mail server after RCPT TO:<erin@example.org>:\n"
+      "    host mx.example.org [192.0.2.30]: 452 4.2.2 Over quota\n"
+      "\n"
+      "------ This is a copy of the message, including all the headers. ------\n"
+      "\n"
+      "Return-path: <alice@example.com>\n"
+      "Received: from [203.0.113.5] (helo=form) by relay.example.net with esmtp\n"
+      "From: alice@example.com\n"
+      "Subject: hello\n"
+      "\n"
+      "x\n";
+  auto recs = parse_message(msg);
+  ASSERT_EQ(recs.size(), 2u);
+  EXPECT_EQ(recs[0].recipient, "dave@example.org");
+  EXPECT_EQ(recs[0].reason, "userunknown");
+  EXPECT_EQ(recs[0].remote_mta, "mx.example.org");
+  EXPECT_EQ(recs[1].recipient, "erin@example.org");
+  EXPECT_EQ(recs[1].reason, "mailboxfull");
+  EXPECT_EQ(recs[1].status, "4.2.2");
+  EXPECT_EQ(recs[0].original_client_ip, "203.0.113.5");
+}
+
+TEST(NdrParse, ArfFeedbackReport) {
+  const std::string msg =
+      "From: fbl@isp.example\n"
+      "To: abuse@example.com\n"
+      "Subject: complaint\n"
+      "MIME-Version: 1.0\n"
+      "Content-Type: multipart/report; report-type=feedback-report; boundary=\"F\"\n"
+      "\n"
+      "--F\n"
+      "Content-Type: text/plain\n"
+      "\n"
+      "This is an email abuse report.\n"
+      "--F\n"
+      "Content-Type: message/feedback-report\n"
+      "\n"
+      "Feedback-Type: abuse\n"
+      "User-Agent: test/1.0\n"
+      "Version: 1\n"
+      "Original-Rcpt-To: <frank@isp.example>\n"
+      "Source-IP: 192.0.2.44\n"
+      "\n"
+      "--F\n"
+      "Content-Type: message/rfc822\n"
+      "\n"
+      "From: news@example.com\n"
+      "To: frank@isp.example\n"
+      "Subject: offer\n"
+      "\n"
+      "x\n"
+      "--F--\n";
+  auto recs = parse_message(msg);
+  ASSERT_EQ(recs.size(), 1u);
+  EXPECT_EQ(recs[0].recipient, "frank@isp.example");
+  EXPECT_EQ(recs[0].reason, "feedback");
+  EXPECT_EQ(recs[0].feedback_type, "abuse");
+  EXPECT_EQ(recs[0].remote_mta, "192.0.2.44");
+  EXPECT_EQ(recs[0].status, "");
+}
+
+TEST(NdrParse, OrdinaryMailIsNotABounce) {
+  const std::string msg =
+      "From: bob@example.org\nTo: alice@example.com\nSubject: lunch?\n\n"
+      "Are you free at noon? Write to carol@example.net: 550 seats left.\n";
+  EXPECT_TRUE(parse_message(msg).empty());
+}
+
+TEST(NdrParse, HostileInputNeverThrows) {
+  const std::string inputs[] = {
+      "",
+      "\r\r\r\n\n",
+      std::string(100000, '@'),
+      "Content-Type: multipart/report; boundary=\"\"\n\n--\n--\n",
+      "Content-Type: multipart/mixed; boundary=x\n\n--x\nContent-Type: message/rfc822\n\n--x\n"
+      "Content-Type: message/delivery-status\n\nFinal-Recipient: ;\nStatus: 5.\n--x--",
+      "Subject: Undeliverable\nFrom: postmaster@x\n\n<@>:\n<a@b.c\n>a@b.c<\n",
+  };
+  for (const auto& in : inputs) {
+    EXPECT_NO_THROW({
+      auto r = parse_message(in);
+      (void)r;
+    });
+  }
+}
+
+TEST(NdrParse, MboxSplit) {
+  const std::string mbox =
+      "From a@example.org Mon Jan  1 00:00:00 2024\n"
+      "Subject: one\n\nbody\n>From the start\n"
+      "\n"
+      "From b@example.org Mon Jan  1 00:00:01 2024\n"
+      "Subject: two\n\nbody2\n";
+  auto msgs = split_mbox(mbox);
+  ASSERT_EQ(msgs.size(), 2u);
+  EXPECT_EQ(msgs[0].rfind("Subject: one", 0), 0u);
+  EXPECT_NE(msgs[0].find("\nFrom the start"), std::string::npos);
+  EXPECT_EQ(msgs[1].rfind("Subject: two", 0), 0u);
+}
+
+}  // namespace
+}  // namespace mxg::ndr
