@@ -1,0 +1,249 @@
+// ndr_report.cpp: `mxguard ndr report PATH... --our-domains D,... [--history DB]
+// [--since DATE] [--batv-secret S] [--json|--csv] [--draft-reports DIR]`: decides for
+// each bounce whether it is backscatter (about mail our domains never sent), ranks the
+// sources that accepted the forged messages, finds their abuse contacts and can write
+// one ready-to-send abuse report per source.
+// Exit codes: 0 report printed, 1 some input unreadable (the rest is reported),
+// 2 usage error (bad flags, history or zone file that cannot be opened).
+#include <asio/co_spawn.hpp>
+#include <asio/io_context.hpp>
+#include <asio/use_future.hpp>
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+
+#include "cli/dns_flags.hpp"
+#include "ndr/backscatter.hpp"
+#include "ndr/output.hpp"
+
+namespace {
+
+struct report_args {
+  std::vector<std::string> paths;
+  std::vector<std::string> our_domains;
+  std::string history;
+  std::string since;
+  std::string batv_secret;
+  std::vector<std::string> batv_old;
+  std::string drafts;
+  std::string reporter;
+  bool json = false, csv = false, no_spf = false, no_contacts = false;
+  mxg::cli::dns_flags dns;
+};
+
+// "2026-11-01", "30d" (days back) or Unix seconds.
+std::optional<std::int64_t> parse_since(const std::string& s, std::int64_t now) {
+  if (s.empty()) return 0;
+  if (s.size() > 1 && s.back() == 'd' && s.find_first_not_of("0123456789") == s.size() - 1)
+    return now - std::stoll(s.substr(0, s.size() - 1)) * 86400;
+  if (s.find_first_not_of("0123456789") == std::string::npos && s.size() < 12) return std::stoll(s);
+  std::tm tm{};
+  if (strptime(s.c_str(), "%Y-%m-%d", &tm) && s.size() == 10) return timegm(&tm);
+  return std::nullopt;
+}
+
+std::string day(std::int64_t t) {
+  if (!t) return "-";
+  std::time_t tt = static_cast<std::time_t>(t);
+  std::tm tm{};
+  gmtime_r(&tt, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M", &tm);
+  return buf;
+}
+
+std::string csv_quote(const std::string& s) {
+  if (s.find_first_of(",\"\r\n") == std::string::npos) return s;
+  std::string out = "\"";
+  for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return out + "\"";
+}
+
+int run(const report_args& a) {
+  auto now = static_cast<std::int64_t>(std::time(nullptr));
+  mxg::ndr::analysis_options opt;
+  for (auto d : a.our_domains) {
+    for (auto& c : d) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (!d.empty()) opt.our_domains.push_back(d);
+  }
+  auto since = parse_since(a.since, now);
+  if (!since) {
+    std::fprintf(stderr, "mxguard ndr report: --since wants YYYY-MM-DD, Nd or Unix seconds\n");
+    return 2;
+  }
+  opt.since = *since;
+  std::unique_ptr<mxg::store::history> hist;
+  if (!a.history.empty()) {
+    if (!std::filesystem::exists(a.history)) {
+      std::fprintf(stderr, "mxguard ndr report: history %s does not exist\n", a.history.c_str());
+      return 2;
+    }
+    auto h = mxg::store::open_sqlite(a.history);
+    if (!h) {
+      std::fprintf(stderr, "mxguard ndr report: %s\n", h.error().message.c_str());
+      return 2;
+    }
+    hist = std::move(*h);
+    opt.history = hist.get();
+  }
+  if (!a.batv_secret.empty())
+    opt.batv.emplace(mxg::policy::batv_config{a.batv_secret, a.batv_old, 7});
+  opt.check_spf = !a.no_spf;
+
+  asio::io_context io;
+  auto res = a.dns.make(io.get_executor());
+  if (!res) {
+    std::fprintf(stderr, "mxguard ndr report: %s\n", res.error().message.c_str());
+    return 2;
+  }
+  std::vector<mxg::ndr::bounce_info> bounces;
+  int failures = 0;
+  for (const auto& path : a.paths) {
+    auto n = mxg::ndr::read_inputs(path, [&](mxg::ndr::input_message&& m) {
+      for (auto& r : mxg::ndr::parse_message(m.data)) {
+        r.file = m.name;
+        bounces.push_back(mxg::ndr::describe(r, m.data));
+      }
+    });
+    if (!n) {
+      std::fprintf(stderr, "mxguard ndr report: %s\n", n.error().message.c_str());
+      ++failures;
+    }
+  }
+  std::vector<mxg::ndr::judged> judged;
+  std::vector<mxg::ndr::source_group> groups;
+  auto work = [&]() -> asio::awaitable<void> {
+    for (const auto& b : bounces) judged.push_back(co_await mxg::ndr::judge(b, opt, res->get()));
+    groups = mxg::ndr::rank_sources(judged);
+    if (!a.no_contacts) co_await mxg::ndr::find_contacts(groups, **res);
+  };
+  auto fut = asio::co_spawn(io, work(), asio::use_future);
+  io.run();
+  fut.get();
+
+  std::map<mxg::ndr::verdict, int> counts;
+  for (const auto& j : judged) ++counts[j.v];
+  if (a.json) {
+    nlohmann::json out;
+    out["summary"] = {{"bounces", judged.size()},
+                      {"backscatter", counts[mxg::ndr::verdict::backscatter]},
+                      {"legitimate", counts[mxg::ndr::verdict::legitimate]},
+                      {"unknown", counts[mxg::ndr::verdict::unknown]},
+                      {"not_ours", counts[mxg::ndr::verdict::not_ours]}};
+    out["bounces"] = nlohmann::json::array();
+    for (const auto& j : judged) {
+      auto o = mxg::ndr::to_json(j.info.rec);
+      o["verdict"] = mxg::ndr::to_string(j.v);
+      o["evidence"] = j.evidence;
+      o["source_host"] = j.source_host;
+      o["source_ip"] = j.source_ip;
+      o["bounce_to"] = j.info.ndr_to;
+      out["bounces"].push_back(std::move(o));
+    }
+    out["sources"] = nlohmann::json::array();
+    for (const auto& g : groups) {
+      nlohmann::json contacts = nlohmann::json::array();
+      for (const auto& c : g.contacts)
+        contacts.push_back({{"address", c.address}, {"source", c.source}});
+      out["sources"].push_back({{"source", g.key},
+                                {"domain", g.domain},
+                                {"network", g.network},
+                                {"hosts", g.hosts},
+                                {"ips", g.ips},
+                                {"count", g.count},
+                                {"first_seen", g.first_seen},
+                                {"last_seen", g.last_seen},
+                                {"sample_subjects", g.sample_subjects},
+                                {"target_domains", g.target_domains},
+                                {"contacts", contacts}});
+    }
+    std::cout << out.dump(2) << "\n";
+  } else if (a.csv) {
+    std::cout << "rank,source,domain,network,count,first_seen,last_seen,target_domains,contacts\n";
+    int rank = 0;
+    for (const auto& g : groups) {
+      std::string targets, contacts;
+      for (const auto& [d, n] : g.target_domains)
+        targets += (targets.empty() ? "" : " ") + d + ":" + std::to_string(n);
+      for (const auto& c : g.contacts) contacts += (contacts.empty() ? "" : " ") + c.address;
+      std::cout << ++rank << "," << csv_quote(g.key) << "," << csv_quote(g.domain) << ","
+                << csv_quote(g.network) << "," << g.count << "," << day(g.first_seen) << ","
+                << day(g.last_seen) << "," << csv_quote(targets) << "," << csv_quote(contacts)
+                << "\n";
+    }
+  } else {
+    std::printf("%zu bounce record(s): %d backscatter, %d legitimate, %d unknown, %d not ours\n\n",
+                judged.size(), counts[mxg::ndr::verdict::backscatter],
+                counts[mxg::ndr::verdict::legitimate], counts[mxg::ndr::verdict::unknown],
+                counts[mxg::ndr::verdict::not_ours]);
+    int rank = 0;
+    for (const auto& g : groups) {
+      std::printf("#%d %s: %d bounce(s), %s .. %s\n", ++rank, g.key.c_str(), g.count,
+                  day(g.first_seen).c_str(), day(g.last_seen).c_str());
+      for (const auto& h : g.hosts) std::printf("    host     %s\n", h.c_str());
+      for (const auto& ip : g.ips) std::printf("    ip       %s\n", ip.c_str());
+      for (const auto& [d, n] : g.target_domains)
+        std::printf("    targets  %s (%d)\n", d.c_str(), n);
+      for (const auto& s : g.sample_subjects) std::printf("    subject  %s\n", s.c_str());
+      for (const auto& c : g.contacts)
+        std::printf("    contact  %s  [%s]\n", c.address.c_str(), c.source.c_str());
+    }
+    if (groups.empty()) std::printf("no backscatter sources found\n");
+  }
+  if (!a.drafts.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(a.drafts, ec);
+    std::string reporter = !a.reporter.empty()       ? a.reporter
+                           : opt.our_domains.empty() ? "postmaster@localhost"
+                                                     : "postmaster@" + opt.our_domains.front();
+    int n = 0;
+    for (const auto& g : groups) {
+      std::string name = g.key;
+      for (auto& c : name)
+        if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '-') c = '_';
+      auto path = std::filesystem::path(a.drafts) / (std::to_string(++n) + "-" + name + ".eml");
+      std::ofstream f(path, std::ios::binary);
+      f << mxg::ndr::draft_report(g, judged, reporter, now);
+      if (!f) {
+        std::fprintf(stderr, "mxguard ndr report: cannot write %s\n", path.c_str());
+        return 2;
+      }
+    }
+    std::fprintf(stderr, "wrote %d abuse report draft(s) to %s\n", n, a.drafts.c_str());
+  }
+  return failures ? 1 : 0;
+}
+
+mxg::cli::registration reg(401, [](CLI::App& root, int& exit_code) {
+  auto* ndr =
+      mxg::cli::group(root, "ndr", "Bounce (NDR) tools: parse bounces, backscatter reports");
+  auto args = std::make_shared<report_args>();
+  auto* cmd = ndr->add_subcommand(
+      "report",
+      "Tell backscatter from real bounces, rank the abused sources with abuse contacts.\n"
+      "Exit: 0 report printed, 1 some input unreadable, 2 usage error");
+  cmd->add_option("PATH", args->paths, "Files (.eml, mbox), Maildir folders, directories, or -")
+      ->required();
+  cmd->add_option("--our-domains", args->our_domains, "Our mail domains (comma separated)")
+      ->delimiter(',')
+      ->required();
+  cmd->add_option("--history", args->history, "mxguard history database (SQLite) of sent mail");
+  cmd->add_option("--since", args->since, "History look-back: YYYY-MM-DD, Nd, or Unix seconds");
+  cmd->add_option("--batv-secret", args->batv_secret,
+                  "BATV secret our outbound mail is signed with");
+  cmd->add_option("--batv-old-secret", args->batv_old, "Previous BATV secrets (repeatable)");
+  cmd->add_flag("--no-spf", args->no_spf, "Do not check the original's host against our SPF");
+  cmd->add_flag("--no-contacts", args->no_contacts, "Do not look up abuse contacts");
+  auto* j = cmd->add_flag("--json", args->json, "Machine-readable output");
+  cmd->add_flag("--csv", args->csv, "CSV of the ranked sources")->excludes(j);
+  cmd->add_option("--draft-reports", args->drafts, "Write one abuse report (.eml) per source here");
+  cmd->add_option("--reporter", args->reporter, "From: address of the drafts");
+  args->dns.add_to(cmd);
+  cmd->callback([args, &exit_code] { exit_code = run(*args); });
+});
+
+}  // namespace
