@@ -113,7 +113,7 @@ const reason_table kTables[] = {
     "no ptr record", "ptr record", "reverse dns", "reverse lookup", "rdns", "no reverse",
     "cannot find your hostname", "cannot resolve your address", "client host rejected: cannot find your hostname",
     "unresolvable address", "ip name lookup failed", "reverse hostname", "no reverse-dns",
-    "fcrdns", "does not have a ptr", "resolve your ip", "hostname lookup failed",
+    "fcrdns", "mismatches client ip", "does not have a ptr", "resolve your ip", "hostname lookup failed",
     "your ip address has no ptr", "invalid rdns", "not have a valid hostname", "host name does not match",
   }, {}},
   {"notcompliantrfc", {
@@ -144,7 +144,7 @@ const reason_table kTables[] = {
     "message rejected: email address is not verified", "denied [bouncedeny]",
     "from: domain is invalid", "is not a registered gateway user", "domain does not exist e2110",
     "because the sender isn't on the recipient's list", "sender domain must exist",
-    "sender address is not", "your envelope sender", "sender not allowed", "rule imposed mailbox access for",
+    "sender address is not", "your envelope sender", "sender not allowed", "sending to/from an address that has been blacklisted", "rule imposed mailbox access for",
     "can't determine purported responsible address", "sending this from a different address",
     "delivery not authorized, message refused", "address rejected",
   }, {"recipient address rejected", "5.1.0 address rejected", "sender ip address rejected"}},
@@ -157,7 +157,9 @@ const reason_table kTables[] = {
     "nxdomain", "no mx", "domain*not exist", "invalid domain",
   }, {}},
   {"spamdetected", {
-    "spam", "unsolicited", "bulk mail", "bulk email", "bulk e-mail", "junk mail",
+    " as spam", "is spam", "be spam", "spam detected", "spam message", "spam content", "spam filter",
+    "likely spam", "spam-like", "spam policy", "spam rejected", "spam blocked", "spam not accepted",
+    "unsolicited", "bulk mail", "bulk email", "bulk e-mail", "junk mail",
     "message content rejected", "content filter rejection", "rejecting banned content",
     "rejecting mail content", "mail content denied", "message filtered", "probable spam",
     "high probability of spam", "classified as spam", "identified as spam", "detected as spam",
@@ -172,9 +174,9 @@ const reason_table kTables[] = {
     "sending too fast", "too fast", "exceeded the rate", "rate exceeded", "throttl",
     "messages per", "too many emails", "unusual rate", "temporarily deferred due to unexpected volume",
     "receiving mail at a rate that prevents",
-  }, {"too many messages in this mailbox", "mailbox"}},
+  }, {"too many messages in this mailbox", "mailbox", "connection rate limit", "frequency limited"}},
   {"toomanyconn", {
-    "too many connections", "too many concurrent", "too many simultaneous", "too many sessions",
+    "too many connections", "frequency limited", "connection rate limit", "too many concurrent", "too many simultaneous", "too many sessions",
     "connection limit", "connections per", "too many smtp sessions", "max connections",
     "too many hosts", "concurrent connections", "too many recipients",
   }, {}},
@@ -183,7 +185,7 @@ const reason_table kTables[] = {
     "block list", "spamhaus", "spamcop", "sorbs", "barracudacentral", "abuseat.org", "dnsbl", "rbl",
     "client host rejected", "helo command rejected", "sender ip address rejected", "bad sender ip address",
     "banned sending ip", "dynamic ip", "dynamic/zombied", "hosts with dynamic ip",
-    "connection refused", "connection dropped", "connection reset by peer", "was blocked by",
+    "connection refused by", "connection dropped", "host blocked", "invalid ip for sending mail", "connection reset by peer", "was blocked by",
     "access denied. ip name lookup", "not currently accepting mail from your ip", "your ip",
     "ip address", "go away", "rejecting open proxy", "not allowed to connect", "you are not allowed to connect",
     "please use the smtp server of your isp", "smtp error from remote mail server after initial connection",
@@ -215,7 +217,7 @@ const reason_table kTables[] = {
     "loop was found in the mail exchanger", "remote server is misconfigured",
     "service currently unavailable", "timeout waiting for input", "can't create user output file",
     "could not load drd for domain", "it encountered an error while being processed",
-    "recipient deferred because there is no mdb", "transaction failed ", "unable to connect * daemon",
+    "recipient deferred because there is no mdb", "transaction failed", "upstream error", "unable to connect * daemon",
     "server error", "internal server error", "temporary failure", "misconfigur",
   }, {}},
   {"networkerror", {
@@ -238,7 +240,8 @@ const reason_table kTables[] = {
     "does not accept mail", "does not accept any mail", "not accepting mail", "null mx", "nullmx",
     "mail receiving disabled", "no mx record found for domain", "host/domain does not accept mail",
     "no route for current request", "smtp protocol returned a permanent error",
-    "name server: .: host not found", "not accept",
+    "name server: .: host not found", "no smtp service", "doesn't receive email",
+    "does not receive email", "couldn't find a mail exchanger", "no mail exchanger", "null mx",
   }, {}},
   {"expired", {
     "delivery time expired", "delivery expired", "message expired", "retry time not reached",
@@ -250,7 +253,8 @@ const reason_table kTables[] = {
     "could not find a gateway for", "failed to deliver to domain ", "timeout", "timed out",
     "retry timeout exceeded", "too long in queue", "message could not be delivered within",
     "delivery to the following recipients has been delayed", "not yet been delivered",
-    "temporarily unable to deliver", "deferred",
+    "temporarily unable to deliver", "deferred", "could not deliver for the last", "giving up",
+    "failed * attempts", "did not accept our requests to connect",
   }, {}},
   {"mailererror", {
     "x-unix", "procmail", "mail.local", "command died", "command failed", "exit code",
@@ -350,6 +354,7 @@ std::string_view probe(const failure_facts& f, std::string_view sname, std::stri
       if (match("rejected", t)) return "rejected";
     }
   }
+  if (match("notaccept", t)) return "notaccept";  // null MX, no MX: RFC 7505
   if (sname == "hostunknown") {
     if (!match("networkerror", t)) return "hostunknown";
   } else if (match("hostunknown", t)) {
@@ -358,8 +363,8 @@ std::string_view probe(const failure_facts& f, std::string_view sname, std::stri
   if (!f.status.empty() && !before_data(cmd) &&
       (sname == "spamdetected" || match("spamdetected", t)))
     return "spamdetected";
-  if (match("speeding", t)) return "speeding";
   if (match("toomanyconn", t)) return "toomanyconn";
+  if (match("speeding", t)) return "speeding";
   if (sname == "blocked" || match("blocked", t)) return "blocked";
   return {};
 }
@@ -473,7 +478,8 @@ std::string classify(const failure_facts& f) {
   std::string_view sname = reason_for_status(f.status);
   if (sname.empty() && explicit_reason(f.preset_reason)) sname = f.preset_reason;
   std::string reason;
-  if (f.diagnostic_type.empty() || text::iequals(f.diagnostic_type, "SMTP")) {
+  if (f.diagnostic_type.empty() || text::iequals(f.diagnostic_type, "SMTP") ||
+      text::iequals(f.diagnostic_type, "X-Postfix")) {
     reason = std::string(probe(f, sname, t));
   }
   if (reason.empty() || reason == "undefined") {

@@ -19,8 +19,9 @@ using phrases = std::initializer_list<std::string_view>;
 
 struct producer_rule {
   std::string_view name;
-  phrases detect;  // any of these in "from subject body-start" (lower case)
-  phrases begin;   // the error section starts after the first line with one of these
+  phrases detect;                // any of these in "from subject body-start" (lower case)
+  phrases begin;                 // the error section starts after the first line with one of these
+  std::string_view reason = {};  // reason this producer's notices always mean, if any
 };
 
 // clang-format off
@@ -44,7 +45,8 @@ const producer_rule kProducers[] = {
                 {"following list of recipients", "following recipients"}},
   {"dragonfly", {"dma", "dragonfly"}, {"could not be delivered", "delivery failed"}},
   {"x2", {"unable to deliver message to the following address"}, {"following address"}},
-  {"googlegroups", {"googlegroups.com", "google groups"}, {}},
+  // Google Groups refuses posts from non-members or to missing groups.
+  {"googlegroups", {"googlegroups.com", "google groups"}, {}, "rejected"},
   {"mailru", {"mail.ru"}, {"address(es) failed", "получателям"}},
   {"domino", {"domino", "was not delivered to"}, {"was not delivered to"}},
   {"imailserver", {"imail"}, {}},
@@ -469,6 +471,7 @@ text_result parse_text_bounce(const text_input& in) {
     r.recipient = f.address;
     r.diagnostic = text::squeeze(f.diag);
     r.producer = out.producer;
+    r.reason = std::string(pr.reason);
     out.records.push_back(std::move(r));
   }
   if (out.records.empty()) {
