@@ -568,11 +568,27 @@ std::vector<record> parse_message(std::string_view raw) {
       std::erase_if(recs, [](const record& r) { return r.recipient.empty(); });
       for (auto& r : recs) {
         auto about = text_about(st.body, r.recipient);
-        if (r.diagnostic.empty() && !about.empty()) {
-          // Diagnostic missing from the DSN: the text's lines about this recipient.
-          auto nl = about.find('\n');
-          r.diagnostic =
-              text::squeeze(nl == std::string::npos ? std::string() : about.substr(nl + 1));
+        if (r.diagnostic.empty()) {
+          // Diagnostic missing from the DSN: the text's lines about this
+          // recipient, else the session transcript (Sendmail).
+          std::string_view rest(about);
+          rest.remove_prefix(std::min(rest.size(), r.recipient.size()));
+          while (!rest.empty() &&
+                 (rest.front() == '>' || rest.front() == ':' || rest.front() == ' ' ||
+                  rest.front() == '\n' || rest.front() == '.'))
+            rest.remove_prefix(1);
+          if (rest.size() < 4) rest = {};
+          if (rest.empty()) {
+            auto tr = text::ifind(st.body, "transcript of session follows");
+            if (tr != std::string::npos) {
+              auto nl = st.body.find('\n', tr);
+              auto end = nl == std::string::npos ? std::string::npos : st.body.find("\n\n", nl + 1);
+              if (nl != std::string::npos)
+                rest = std::string_view(st.body).substr(
+                    nl + 1, end == std::string::npos ? std::string::npos : end - nl - 1);
+            }
+          }
+          r.diagnostic = text::squeeze(rest.substr(0, std::min<std::size_t>(rest.size(), 2000)));
         }
         r.smtp_command = text::find_command(r.diagnostic);
         if (r.smtp_command.empty()) r.smtp_command = text::find_command(about);

@@ -26,6 +26,9 @@ struct producer_rule {
 
 // clang-format off
 const producer_rule kProducers[] = {
+  // Most specific first: detection stops at the first producer that matches.
+  // Google Groups refuses posts from non-members or to missing groups.
+  {"googlegroups", {"googlegroups.com", "google groups"}, {}, "rejected"},
   {"qmail", {"this is the qmail-send program", "qmail-send"}, {"following addresses", "following address"}},
   {"exim", {"this message was created automatically by mail delivery software",
             "mail delivery software"}, {"address(es) failed", "following address", "failed:"}},
@@ -45,8 +48,6 @@ const producer_rule kProducers[] = {
                 {"following list of recipients", "following recipients"}},
   {"dragonfly", {"dma", "dragonfly"}, {"could not be delivered", "delivery failed"}},
   {"x2", {"unable to deliver message to the following address"}, {"following address"}},
-  // Google Groups refuses posts from non-members or to missing groups.
-  {"googlegroups", {"googlegroups.com", "google groups"}, {}, "rejected"},
   {"mailru", {"mail.ru"}, {"address(es) failed", "получателям"}},
   {"domino", {"domino", "was not delivered to"}, {"was not delivered to"}},
   {"imailserver", {"imail"}, {}},
