@@ -28,7 +28,7 @@ struct reason_table {
 // clang-format off
 const reason_table kTables[] = {
   {"userunknown", {
-    "user unknown", "unknown user", "no such user", "no such mailbox", "no such recipient",
+    "user unknown", "unknown user", "mail.local: unknown user", "no such user", "no such mailbox", "no such recipient",
     "no such person", "no such address", "unknown recipient", "unknown mailbox", "unknown local",
     "unknown address", "address unknown", "recipient unknown", "user not found", "user not known",
     "user does not exist", "user doesn't exist", "user not exist", "user*does not exist",

@@ -302,6 +302,26 @@ void finish(record& r, std::string_view fallback_command_text) {
   }
   if (r.reply_code.empty()) r.reply_code = text::find_reply_code(r.diagnostic);
   if (r.smtp_command.empty()) r.smtp_command = text::find_command(r.diagnostic);
+  if (r.smtp_command.empty()) {
+    // Reporting MTAs (and remote MTAs) whose unqualified refusals are answers
+    // to RCPT: large providers verify recipients in the SMTP dialogue.
+    static constexpr std::string_view kRcptTimeHosts[] = {
+        "google.com",  "googlemail.com", "gmail.com",       "outlook.com",
+        "hotmail.com", "live.com",       "messagelabs.com", "laposte.net",
+        "orange.fr",   "wanadoo.fr",     "yahoo.com",       "yahoodns.net"};
+    for (auto h : kRcptTimeHosts) {
+      auto ends = [&](const std::string& host) {
+        return host == h || (host.size() > h.size() && host.ends_with(h) &&
+                             host[host.size() - h.size() - 1] == '.');
+      };
+      std::string rem = r.remote_mta.substr(0, r.remote_mta.find_first_of(" (["));
+      while (!rem.empty() && rem.back() == '.') rem.pop_back();
+      if (ends(r.reporting_mta) || ends(rem)) {
+        r.smtp_command = "RCPT";
+        break;
+      }
+    }
+  }
   if (r.smtp_command.empty() && !fallback_command_text.empty())
     r.smtp_command = text::find_command(fallback_command_text);
   if (r.remote_mta.empty()) r.remote_mta = find_remote_host(r.diagnostic);

@@ -207,6 +207,7 @@ std::string find_command(std::string_view s) {
   static constexpr std::pair<std::string_view, std::string_view> kPhrases[] = {
       {"in reply to rcpt to", "RCPT"},
       {"rcpt to response", "RCPT"},
+      {"smtp:rcpt", "RCPT"},
       {"did not like our rcpt to", "RCPT"},
       {"does not like recipient", "RCPT"},
       {"[rcpt_to]", "RCPT"},

@@ -19,9 +19,10 @@ using phrases = std::initializer_list<std::string_view>;
 
 struct producer_rule {
   std::string_view name;
-  phrases detect;                // any of these in "from subject body-start" (lower case)
-  phrases begin;                 // the error section starts after the first line with one of these
-  std::string_view reason = {};  // reason this producer's notices always mean, if any
+  phrases detect;                 // any of these in "from subject body-start" (lower case)
+  phrases begin;                  // the error section starts after the first line with one of these
+  std::string_view reason = {};   // reason this producer's notices always mean, if any
+  std::string_view command = {};  // SMTP command its failures answer, when the text names none
 };
 
 // clang-format off
@@ -42,7 +43,7 @@ const producer_rule kProducers[] = {
             {"unable to deliver your message"}},
   {"exchange", {"did not reach the following recipient", "could not be delivered to the following recipients",
                 "delivery has failed to these recipients", "msexch", "undeliverable:"},
-               {"did not reach the following recipient", "following recipient"}},
+               {"did not reach the following recipient", "following recipient"}, {}, "RCPT"},
   {"notes", {"------- failure reasons", "lotus"}, {"failure reasons"}},
   {"opensmtpd", {"this is the mailer-daemon, please do not reply", "opensmtpd"},
                 {"following list of recipients", "following recipients"}},
@@ -473,6 +474,8 @@ text_result parse_text_bounce(const text_input& in) {
     r.diagnostic = text::squeeze(f.diag);
     r.producer = out.producer;
     r.reason = std::string(pr.reason);
+    r.smtp_command = text::find_command(r.diagnostic);
+    if (r.smtp_command.empty()) r.smtp_command = std::string(pr.command);
     out.records.push_back(std::move(r));
   }
   if (out.records.empty()) {
