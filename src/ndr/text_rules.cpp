@@ -434,8 +434,11 @@ text_result parse_text_bounce(const text_input& in) {
       continue;
     }
     if (blank_after_cur) {
-      // Text after a blank line belongs to the recipient only if it has no diagnostic yet.
-      if (!cur->diag.empty()) continue;
+      // Text after a blank line belongs to the recipient only if it has no
+      // diagnostic yet, or only a lead-in ("because:", "for the following reason:").
+      if (!cur->diag.empty() && cur->diag.back() != ':') continue;
+      if (!cur->diag.empty() && cur->diag.size() < 40) cur->diag.clear();
+      blank_after_cur = false;
     }
     add_diag(cur->diag, line);
     if (cur->diag.size() > 4000) cur = nullptr;
@@ -459,6 +462,19 @@ text_result parse_text_bounce(const text_input& in) {
       add_diag(d, line);
     }
     recips[0].diag = d;
+  }
+  // One recipient whose lines say nothing usable (no code, no known phrase):
+  // the reason is elsewhere in the error text ("Could not be delivered because
+  // of 550 5.1.1 User unknown. The following recipients were affected: x").
+  if (recips.size() == 1) {
+    auto& d = recips[0].diag;
+    if (text::find_status(d).empty() && text::find_reply_code(d).empty() &&
+        reason_for_text(d).empty()) {
+      std::string all = text::squeeze(errors.substr(0, std::min<std::size_t>(errors.size(), 4000)));
+      if (!text::find_status(all).empty() || !text::find_reply_code(all).empty() ||
+          !reason_for_text(all).empty())
+        d = all;
+    }
   }
   // Drop the bounce's own recipient when other candidates exist.
   if (recips.size() > 1 && !bounce_to.empty()) {
