@@ -102,13 +102,14 @@ const reason_table kTables[] = {
     "relay prohibited", "relaying not allowed", "relay not allowed",
   }, {}},
   {"authfailure", {
-    "spf check failed", "spf fail", "spf validation", "failed spf", "spf record",
+    "spf check failed", "does not have authentication information", "unauthenticated email",
+    "fails to pass authentication", "spf fail", "spf validation", "failed spf", "spf record",
     "dkim*fail", "dmarc", "sender policy framework", "authentication checks failed",
     "5.7.23", "5.7.26", "does not pass spf", "spf permerror", "spf softfail",
     "is not allowed to send mail from", "not authorized to send on behalf",
     "designates * as not permitted sender", "is not a designated mail server",
     "not designated", "sender policy", "spf)", "(spf",
-  }, {"unauthenticated"}},
+  }, {"unauthenticated senders"}},
   {"requireptr", {
     "no ptr record", "ptr record", "reverse dns", "reverse lookup", "rdns", "no reverse",
     "cannot find your hostname", "cannot resolve your address", "client host rejected: cannot find your hostname",
@@ -201,7 +202,7 @@ const reason_table kTables[] = {
     "an illegal attachment on your message",
   }, {}},
   {"policyviolation", {
-    "policy violation", "local policy", "policy reasons", "denied by policy", "organization policy",
+    "policy violation", "local policy", "header error", "policy reasons", "denied by policy", "organization policy",
     "organizational settings", "header are not accepted", "closed mailing list",
     "by non-member to a members-only list", "members-only", "not subscribed to this group",
     "we do not accept messages containing", "you're using a mass mailer", "message given low priority",
@@ -218,7 +219,7 @@ const reason_table kTables[] = {
     "service currently unavailable", "timeout waiting for input", "can't create user output file",
     "could not load drd for domain", "it encountered an error while being processed",
     "recipient deferred because there is no mdb", "transaction failed", "upstream error", "unable to connect * daemon",
-    "server error", "internal server error", "temporary failure", "misconfigur",
+    "server error", "internal server error", "misconfigur",
   }, {}},
   {"networkerror", {
     "host name lookup failure", "host not found, try again", "no route to host", "host is unreachable",
@@ -238,7 +239,7 @@ const reason_table kTables[] = {
   }, {}},
   {"notaccept", {
     "does not accept mail", "does not accept any mail", "not accepting mail", "null mx", "nullmx",
-    "mail receiving disabled", "no mx record found for domain", "host/domain does not accept mail",
+    "mail receiving disabled", "no mx record found for domain", "no mx found", "host/domain does not accept mail",
     "no route for current request", "smtp protocol returned a permanent error",
     "name server: .: host not found", "no smtp service", "doesn't receive email",
     "does not receive email", "couldn't find a mail exchanger", "no mail exchanger", "null mx",
@@ -345,7 +346,7 @@ std::string_view probe(const failure_facts& f, std::string_view sname, std::stri
   if (sname == "requireptr" || match("requireptr", t)) return "requireptr";
   if (match("notcompliantrfc", t)) return "notcompliantrfc";
   if (sname == "badreputation" || match("badreputation", t)) return "badreputation";
-  if (sname == "contenterror") return "contenterror";
+  if (sname == "contenterror" && match("contenterror", t)) return "contenterror";
   {
     const std::string_view tmp = sname.empty() ? "undefined" : sname;
     if (sname == "rejected") return "rejected";
@@ -354,9 +355,10 @@ std::string_view probe(const failure_facts& f, std::string_view sname, std::stri
       if (match("rejected", t)) return "rejected";
     }
   }
-  if (match("notaccept", t)) return "notaccept";  // null MX, no MX: RFC 7505
   if (sname == "hostunknown") {
     if (!match("networkerror", t)) return "hostunknown";
+  } else if (match("notaccept", t)) {
+    return "notaccept";  // null MX (RFC 7505), no MX at all
   } else if (match("hostunknown", t)) {
     return "hostunknown";
   }

@@ -290,17 +290,65 @@ std::string temporary_hint(std::string_view s) {
   return {};
 }
 
+// Which code to trust when the Status: field and the reply text disagree.
+// Generic codes (x.0.0, x.Y.0, 4.4.7 "expired", 4.7.0, 5.3.x, x.5.1-x.5.5)
+// say less than the code the remote server sent; a reply code decides the class.
+std::string prefer_status(const std::string& field, const std::string& in_text,
+                          const std::string& reply) {
+  if (field.empty()) return in_text;
+  if (in_text.empty() || field == in_text) return field;
+  if (!reply.empty() && field[0] != in_text[0]) {
+    if (reply[0] == field[0]) return field;
+    if (reply[0] == in_text[0]) return in_text;
+  }
+  const bool field_x00 = field.find(".0.0") != std::string::npos;
+  const bool text_x00 = in_text.find(".0.0") != std::string::npos;
+  const bool field_zero = field.find(".0") != std::string::npos;
+  const bool text_zero = in_text.find(".0") != std::string::npos;
+  if (field_x00) return text_x00 ? field : in_text;
+  if (field_zero && !text_zero) return in_text;
+  if (text_x00) return field;
+  if (field == "4.4.7" || field == "4.7.0" || field.starts_with("5.3.")) return in_text;
+  for (auto s : {".5.1", ".5.2", ".5.4", ".5.5"})
+    if (field.compare(1, 4, s) == 0) return in_text;
+  if (field == "5.1.1") return (text_zero || in_text.starts_with("5.5.")) ? field : in_text;
+  if (field == "5.1.3" && in_text.starts_with("5.7.")) return in_text;
+  return field;
+}
+
+// Multi-line SMTP replies repeat their code on every line ("550-5.7.1 ...
+// 550-5.7.1 ... 550 5.7.1 ..."): keep the first, drop the repeats.
+void clean_diagnostic(std::string& d) {
+  if (d.size() < 5 || d.size() > 64 * 1024) return;
+  if (!std::isdigit(static_cast<unsigned char>(d[0])) ||
+      !std::isdigit(static_cast<unsigned char>(d[1])) ||
+      !std::isdigit(static_cast<unsigned char>(d[2])) || (d[3] != '-' && d[3] != ' '))
+    return;
+  const std::string code = d.substr(0, 3);
+  const std::string status = text::find_status(d.substr(4, 12));
+  std::vector<std::string> repeats;
+  if (!status.empty()) {
+    repeats.push_back(" " + code + "-" + status + " ");
+    repeats.push_back(" " + code + " " + status + " ");
+  } else {
+    repeats.push_back(" " + code + "-");
+  }
+  for (const auto& rep : repeats) {
+    std::size_t pos = 4;
+    while ((pos = d.find(rep, pos)) != std::string::npos) d.erase(pos + 1, rep.size() - 1);
+  }
+  if (d[3] == '-') d[3] = ' ';
+}
+
 void finish(record& r, std::string_view fallback_command_text) {
   // Status: the DSN's, or the most specific code in the diagnostic (RFC 3463
   // codes embedded in the SMTP reply, RFC 2034).
-  std::string in_diag = text::find_status(r.diagnostic);
-  if (r.status.empty() || !is_status_code(r.status)) {
-    r.status = is_status_code(in_diag) ? in_diag : std::string();
-  } else if (!in_diag.empty() && in_diag[0] == r.status[0] && r.status.ends_with(".0.0") &&
-             !in_diag.ends_with(".0.0")) {
-    r.status = in_diag;
-  }
+  clean_diagnostic(r.diagnostic);
   if (r.reply_code.empty()) r.reply_code = text::find_reply_code(r.diagnostic);
+  std::string in_diag = text::find_last_status(r.diagnostic);
+  if (!is_status_code(r.status)) r.status.clear();
+  if (!is_status_code(in_diag)) in_diag.clear();
+  r.status = prefer_status(r.status, in_diag, r.reply_code);
   if (r.smtp_command.empty()) r.smtp_command = text::find_command(r.diagnostic);
   if (r.smtp_command.empty()) {
     // Reporting MTAs (and remote MTAs) whose unqualified refusals are answers

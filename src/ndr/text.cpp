@@ -185,6 +185,19 @@ std::string find_status(std::string_view s) {
   return {};
 }
 
+std::string find_last_status(std::string_view s) {
+  std::string last;
+  for (std::size_t guard = 0; guard < 1000; ++guard) {
+    auto st = find_status(s);
+    if (st.empty()) break;
+    last = st;
+    auto at = s.find(st);
+    if (at == std::string_view::npos) break;
+    s.remove_prefix(at + st.size());
+  }
+  return last;
+}
+
 std::string find_reply_code(std::string_view s) {
   for (std::size_t i = 0; i + 3 <= s.size(); ++i) {
     const char c = s[i];

@@ -38,6 +38,8 @@ bool looks_like_address(std::string_view s);
 // RFC 3463 enhanced status code ("5.1.1") in text; empty when none. Skips
 // things that look like IP addresses or version numbers.
 std::string find_status(std::string_view s);
+// The last such code in the text (transcripts end with the reply that failed).
+std::string find_last_status(std::string_view s);
 // SMTP reply code (RFC 5321 4.2.3) in text: a 2xx/4xx/5xx number standing alone.
 std::string find_reply_code(std::string_view s);
 // The SMTP command named in an error text ("in reply to RCPT TO command",
