@@ -66,6 +66,28 @@ asio::awaitable<fetched> fetch(dns::resolver& res, const std::string& domain) {
   co_return f;
 }
 
+// A concrete fix for a syntax diagnostic: "did you mean ip4:?" on "ipv4:1.2.3.4" becomes
+// `write "ip4:1.2.3.4"`; other suggestions are passed through.
+std::string fix_for(const diagnostic& d) {
+  if (d.suggestion.empty()) return "correct the term as RFC 7208 section 12 defines it";
+  constexpr std::string_view prefix = "did you mean ";
+  std::string_view sug = d.suggestion;
+  if (sug.starts_with(prefix) && sug.ends_with("?")) {
+    auto name = sug.substr(prefix.size(), sug.size() - prefix.size() - 1);
+    auto sep = d.term.find_first_of(":=/");
+    if (!name.empty() && (name.back() == ':' || name.back() == '=') && sep != std::string::npos &&
+        d.term[sep] == name.back()) {
+      std::size_t start =
+          (!d.term.empty() && std::string_view("+-~?").find(d.term[0]) != std::string_view::npos)
+              ? 1
+              : 0;
+      return "write \"" + d.term.substr(0, start) + std::string(name) + d.term.substr(sep + 1) +
+             "\"";
+    }
+  }
+  return d.suggestion;
+}
+
 class linter {
  public:
   linter(dns::resolver* res, lint_options opt, lint_report& out) : res_(res), opt_(opt), r_(out) {}
@@ -104,11 +126,13 @@ class linter {
   std::optional<record> check_record(const std::string& domain, const std::string& text) {
     std::vector<diagnostic> diags;
     auto rec = parse(text, diags);
-    for (const auto& d : diags)
-      add(severity::error, "syntax", domain, d.to_string() + ": the record is a permerror",
-          d.suggestion.empty() ? "correct the term as RFC 7208 section 12 defines it"
-                               : d.suggestion,
+    for (const auto& d : diags) {
+      std::string what = d.reason;
+      if (!d.term.empty()) what += " \"" + d.term + "\"";
+      add(severity::error, "syntax", domain,
+          what + ": the whole record is a permerror for every client (RFC 7208 4.6)", fix_for(d),
           d.term, d.offset);
+    }
     if (!rec) return std::nullopt;
 
     const auto& mechs = rec->mechanisms();

@@ -93,9 +93,10 @@ TEST(SpfParse, Errors) {
     ASSERT_FALSE(r.has_value());
     EXPECT_EQ(r.error().term, c.term);
     EXPECT_EQ(r.error().offset, c.offset);
-    if (*c.suggestion_contains)
+    if (*c.suggestion_contains) {
       EXPECT_NE(r.error().suggestion.find(c.suggestion_contains), std::string::npos)
           << r.error().to_string();
+    }
   }
 }
 
@@ -159,7 +160,9 @@ TEST(SpfParse, Valid) {
     auto r = parse(c.record);
     ASSERT_TRUE(r.has_value()) << r.error().to_string();
     EXPECT_EQ(r->mechanisms().size(), c.mechanisms);
-    if (c.mechanisms) EXPECT_EQ(r->mechanisms().back().text, c.last_term);
+    if (c.mechanisms) {
+      EXPECT_EQ(r->mechanisms().back().text, c.last_term);
+    }
   }
 }
 
