@@ -132,7 +132,16 @@ std::vector<std::string> find_addresses(std::string_view s) {
     while (e < s.size() && is_domain_char(s[e])) ++e;
     auto local = s.substr(b, at - b);
     auto domain = s.substr(at + 1, e - at - 1);
-    while (!local.empty() && (local.front() == '.' || local.front() == '=')) local.remove_prefix(1);
+    // RFC 5321 4.1.2 quoted local part: "a..b"@example.org
+    if (at >= 2 && s[at - 1] == '"') {
+      auto q = s.rfind('"', at - 2);
+      if (q != std::string_view::npos && at - 1 - q <= 64 &&
+          s.substr(q, at - q).find_first_of(" <>\n") == std::string_view::npos) {
+        b = q;
+        local = s.substr(b, at - b);
+      }
+    }
+    while (!local.empty() && local.front() == '.') local.remove_prefix(1);
     while (!domain.empty() && (domain.back() == '.' || domain.back() == '-'))
       domain.remove_suffix(1);
     if (!local.empty() && domain.find('.') != std::string_view::npos && domain.front() != '.' &&

@@ -146,6 +146,37 @@ bool recipient_line(std::string_view line, candidate& c) {
     c.strong = true;
     return true;
   }
+  // 2b. "did not reach the following recipient: addr", "The following address failed: addr"
+  static constexpr std::string_view kListPhrases[] = {
+      "following recipient:", "following recipients:",   "following address:",
+      "following addresses:", "following recipient(s):", "following address(es):"};
+  for (auto ph : kListPhrases) {
+    auto at = l.find(ph);
+    if (at == std::string::npos) continue;
+    auto addrs = text::find_addresses(t.substr(at + ph.size()));
+    if (addrs.size() != 1) break;
+    c.address = addrs.front();
+    c.rest.clear();
+    c.strong = true;
+    return true;
+  }
+  // 2c. Sendmail transcript: "554 <addr>... Remote protocol error", "550 5.1.1 <addr>... User
+  // unknown"
+  if (t.size() > 6 && std::isdigit(static_cast<unsigned char>(t[0])) &&
+      std::isdigit(static_cast<unsigned char>(t[1])) &&
+      std::isdigit(static_cast<unsigned char>(t[2])) && (t[3] == ' ' || t[3] == '-')) {
+    auto lt = t.find('<');
+    auto gt = t.find(">...");
+    if (lt != std::string_view::npos && gt != std::string_view::npos && lt < gt && lt < 16) {
+      auto addrs = text::find_addresses(t.substr(lt + 1, gt - lt - 1));
+      if (addrs.size() == 1) {
+        c.address = addrs.front();
+        c.rest = std::string(t);
+        c.strong = true;
+        return true;
+      }
+    }
+  }
   // 3. "<addr>..." at the start of the line
   if (t.front() == '<') {
     auto close = t.find('>');
