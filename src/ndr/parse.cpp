@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <exception>
 #include <memory>
 #include <mutex>
@@ -91,6 +92,7 @@ struct walk_state {
   std::string arf;               // message/feedback-report body
   std::string original_headers;  // text/rfc822-headers, or headers of message/rfc822
   std::string original_body;
+  std::string original_raw;  // the whole returned message, when it is a message/rfc822 part
   bool have_original = false;
 };
 
@@ -111,6 +113,16 @@ void walk(GMimeObject* obj, int depth, walk_state& st) {
     if (h) {
       st.original_headers = h;
       g_free(h);
+    }
+    // Keep the whole message when it is itself a bounce (a forwarded NDR).
+    if (text::icontains(st.original_headers, "multipart/report") ||
+        text::icontains(st.original_headers, "mailer-daemon")) {
+      char* whole = g_mime_object_to_string(GMIME_OBJECT(m), nullptr);
+      if (whole) {
+        st.original_raw.assign(whole,
+                               std::min<std::size_t>(std::strlen(whole), kMaxMessageBytes / 4));
+        g_free(whole);
+      }
     }
     return;
   }
@@ -405,6 +417,8 @@ std::vector<record> from_dsn(const walk_state& st) {
         r.recipient = r.original_recipient;
       else if (text::looks_like_address(strip_type(xar)))
         r.recipient = text::clean_address(strip_type(xar));
+      else
+        r.recipient.clear();  // "@host", "|program": filled from the text below
     }
     r.action = text::lower(text::trim(g.get("Action")));
     if (auto sp = r.action.find_first_of(" (;"); sp != std::string::npos) r.action.resize(sp);
@@ -633,7 +647,21 @@ std::vector<record> parse_message(std::string_view raw) {
     std::string reporting_from_text;
     if (!st.dsn.empty()) {
       recs = from_dsn(st);
-      std::erase_if(recs, [](const record& r) { return r.recipient.empty(); });
+      if (std::any_of(recs.begin(), recs.end(),
+                      [](const record& r) { return r.recipient.empty(); })) {
+        // Final-Recipient without a usable address: the notification text names it.
+        auto tr = parse_text_bounce(ti);
+        std::vector<std::string> named;
+        for (const auto& t : tr.records)
+          if (!t.recipient.empty()) named.push_back(t.recipient);
+        if (named.size() == recs.size()) {
+          for (std::size_t i = 0; i < recs.size(); ++i)
+            if (recs[i].recipient.empty()) recs[i].recipient = named[i];
+        } else if (named.size() == 1) {
+          for (auto& r : recs)
+            if (r.recipient.empty()) r.recipient = named[0];
+        }
+      }
       for (auto& r : recs) {
         auto about = text_about(st.body, r.recipient);
         if (r.diagnostic.empty()) {
@@ -712,6 +740,17 @@ std::vector<record> parse_message(std::string_view raw) {
         r.action.clear();
         recs.push_back(std::move(r));
       }
+    }
+    // A bounce that only wraps another bounce (a report about an NDR): decode
+    // the inner one. Depth-limited by nesting.
+    static thread_local int nesting = 0;
+    const bool no_recipient =
+        std::all_of(recs.begin(), recs.end(), [](const record& r) { return r.recipient.empty(); });
+    if (no_recipient && !st.original_raw.empty() && nesting < 3) {
+      ++nesting;
+      auto inner = parse_message(st.original_raw);
+      --nesting;
+      if (!inner.empty()) return inner;
     }
     if (recs.empty()) return recs;
 
