@@ -1,0 +1,116 @@
+// backscatter_filter.cpp: BATV at RCPT time and bounce judgement after DATA
+// (see backscatter_filter.hpp).
+#include "gateway/backscatter_filter.hpp"
+
+#include "ndr/backscatter.hpp"
+#include "ndr/ndr.hpp"
+
+namespace mxg::gateway {
+
+namespace {
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+}  // namespace
+
+const char* to_string(bs_action a) {
+  switch (a) {
+    case bs_action::accept:
+      return "accept";
+    case bs_action::tag:
+      return "tag";
+    case bs_action::quarantine:
+      return "quarantine";
+    case bs_action::reject:
+      return "reject";
+  }
+  return "?";
+}
+
+std::optional<bs_action> bs_action_from_string(std::string_view s) {
+  for (auto a : {bs_action::accept, bs_action::tag, bs_action::quarantine, bs_action::reject})
+    if (s == to_string(a)) return a;
+  return std::nullopt;
+}
+
+backscatter_filter::backscatter_filter(backscatter_config cfg) : cfg_(std::move(cfg)) {
+  for (auto& d : cfg_.our_domains) d = lower(d);
+  if (cfg_.batv) batv_.emplace(*cfg_.batv);
+}
+
+bool backscatter_filter::is_ours(std::string_view address) const {
+  auto at = address.rfind('@');
+  if (at == std::string_view::npos) return false;
+  auto d = lower(address.substr(at + 1));
+  if (!d.empty() && d.back() == '.') d.pop_back();
+  for (const auto& o : cfg_.our_domains)
+    if (d == o) return true;
+  return false;
+}
+
+std::string backscatter_filter::outbound_sender(std::string_view sender, std::int64_t day) const {
+  if (!cfg_.enabled || !batv_ || sender.empty() || !is_ours(sender)) return std::string(sender);
+  return batv_->sign(sender, day);
+}
+
+bs_decision backscatter_filter::check_rcpt(std::string_view sender, std::string_view recipient,
+                                           std::int64_t day) const {
+  bs_decision d;
+  d.recipient = std::string(recipient);
+  if (!cfg_.enabled || !batv_) return d;
+  // A signed recipient is delivered without its tag, bounce or not.
+  auto check = batv_->verify(recipient, day);
+  if (check.status != policy::batv_status::unsigned_ &&
+      check.status != policy::batv_status::malformed)
+    d.recipient = check.original;
+  if (!sender.empty() || !is_ours(policy::batv::strip(recipient))) return d;
+  if (check.status == policy::batv_status::valid) {
+    d.reason = "bounce to a valid BATV address";
+    return d;
+  }
+  d.action = cfg_.unsigned_bounce;
+  d.reason = std::string("backscatter: bounce to an address without a valid BATV tag (") +
+             policy::to_string(check.status) + ")";
+  if (d.action == bs_action::reject)
+    d.reply = "550 5.7.1 <" + std::string(recipient) +
+              ">: bounce rejected: we never sent mail from this address (BATV)";
+  if (d.action == bs_action::tag) d.header = "X-Mxguard-Backscatter: yes; " + d.reason;
+  return d;
+}
+
+asio::awaitable<bs_decision> backscatter_filter::check_bounce(std::string_view message,
+                                                              const store::history* history,
+                                                              dns::resolver* res) const {
+  bs_decision d;
+  if (!cfg_.enabled) co_return d;
+  auto records = ndr::parse_message(message);
+  if (records.empty()) co_return d;  // not a bounce: nothing to say
+  ndr::analysis_options opt;
+  opt.our_domains = cfg_.our_domains;
+  opt.history = const_cast<store::history*>(history);
+  opt.check_spf = res != nullptr;
+  int backscatter = 0, legitimate = 0;
+  std::string why;
+  for (const auto& r : records) {
+    auto j = co_await ndr::judge(ndr::describe(r, message), opt, res);
+    if (j.v == ndr::verdict::backscatter) {
+      ++backscatter;
+      if (why.empty() && !j.evidence.empty()) why = j.evidence.front();
+    } else if (j.v == ndr::verdict::legitimate) {
+      ++legitimate;
+    }
+  }
+  if (backscatter == 0 || legitimate > 0) {
+    d.reason = legitimate ? "bounce about mail we sent" : "bounce, not judged backscatter";
+    co_return d;
+  }
+  d.action = cfg_.ndr_backscatter;
+  d.reason = "backscatter: " + why;
+  if (d.action == bs_action::reject) d.reply = "550 5.7.1 bounce rejected as backscatter: " + why;
+  if (d.action == bs_action::tag) d.header = "X-Mxguard-Backscatter: yes; " + why;
+  co_return d;
+}
+
+}  // namespace mxg::gateway

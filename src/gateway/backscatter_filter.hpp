@@ -1,0 +1,76 @@
+// backscatter_filter.hpp: the gateway's defence against backscatter (issue 4 section 3).
+//
+// With BATV: envelope senders of mail relayed outbound from our domains are signed
+// (prvs=, policy/batv.hpp). A bounce (null reverse-path, RFC 5321 4.5.5) can only be a
+// reply to such mail, so at RCPT time a null-sender message to one of our addresses that
+// is not validly signed is backscatter: it is rejected or quarantined per configuration;
+// a valid one is accepted and the recipient is delivered without its tag.
+// Without BATV: after DATA, a null-sender message to our users is parsed as a bounce
+// and judged as `mxguard ndr report` does (ndr/backscatter.hpp: outbound history,
+// Message-ID, our SPF); the configured action (accept, tag, quarantine, reject) applies.
+// Every decision is a value; the session records it in the history like any other.
+// Security: the message and addresses come from the outside; parsing is bounded by the
+// NDR parser's limits and nothing here throws.
+#pragma once
+
+#include <asio/awaitable.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "dns/resolver.hpp"
+#include "policy/batv.hpp"
+#include "store/history.hpp"
+
+namespace mxg::gateway {
+
+enum class bs_action { accept, tag, quarantine, reject };
+const char* to_string(bs_action a);
+std::optional<bs_action> bs_action_from_string(std::string_view s);
+
+struct backscatter_config {
+  bool enabled = false;
+  std::vector<std::string> our_domains;  // lower case; default: the relay local_domains
+  std::optional<policy::batv_config> batv;
+  bs_action unsigned_bounce = bs_action::reject;      // BATV: bounce to unsigned/invalid address
+  bs_action ndr_backscatter = bs_action::quarantine;  // no BATV: content judged backscatter
+};
+
+struct bs_decision {
+  bs_action action = bs_action::accept;
+  std::string reason;     // for logs, history and the reply text
+  std::string recipient;  // the recipient to deliver to (tag stripped)
+  std::string reply;      // full SMTP reply line when rejecting, else empty
+  std::string header;     // header line to add for `tag` (without CRLF), else empty
+};
+
+class backscatter_filter {
+ public:
+  explicit backscatter_filter(backscatter_config cfg);
+
+  const backscatter_config& config() const { return cfg_; }
+
+  // The MAIL FROM to use for mail relayed outbound: signed when BATV is on and the
+  // sender is in our domains; unchanged otherwise (and always for the null sender).
+  std::string outbound_sender(std::string_view sender, std::int64_t day) const;
+
+  // RCPT time. `sender` empty means the null reverse-path.
+  bs_decision check_rcpt(std::string_view sender, std::string_view recipient,
+                         std::int64_t day) const;
+
+  // After DATA, for null-sender messages when BATV is off. `message` is the body as
+  // received. `res` may be null (SPF not checked), `history` may be null.
+  asio::awaitable<bs_decision> check_bounce(std::string_view message, const store::history* history,
+                                            dns::resolver* res) const;
+
+  bool is_ours(std::string_view address) const;
+
+ private:
+  backscatter_config cfg_;
+  std::optional<policy::batv> batv_;
+};
+
+}  // namespace mxg::gateway
