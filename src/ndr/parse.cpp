@@ -134,7 +134,11 @@ void walk(GMimeObject* obj, int depth, walk_state& st) {
   auto* part = GMIME_PART(obj);
   if (mime == "message/delivery-status" || mime == "message/global-delivery-status" ||
       mime == "message/x-delivery-status") {
-    if (st.dsn.empty()) st.dsn = text::normalize_newlines(part_bytes(part));
+    // Several delivery-status parts (one per relay): read them all.
+    if (st.dsn.size() < kMaxBodyScanBytes) {
+      if (!st.dsn.empty()) st.dsn += "\n\n";
+      st.dsn += text::normalize_newlines(part_bytes(part));
+    }
   } else if (mime == "message/feedback-report") {
     if (st.arf.empty()) st.arf = text::normalize_newlines(part_bytes(part));
   } else if (mime == "text/rfc822-headers" || mime == "message/rfc822-headers" ||
@@ -694,8 +698,18 @@ std::vector<record> parse_message(std::string_view raw) {
       recs = from_arf(st, to);
     }
     if (recs.empty() && st.dsn.empty() && st.arf.empty() &&
-        text::icontains(st.body, "\"notificationType\"")) {
-      recs = from_ses_json(st.body);
+        text::icontains(st.body, "notificationType")) {
+      std::string json = st.body;
+      if (json.find("\\\"notificationType\\\"") != std::string::npos) {
+        // SNS envelope: the event is a JSON string inside "Message": unescape it.
+        std::string u;
+        for (std::size_t i = 0; i < json.size(); ++i) {
+          if (json[i] == '\\' && i + 1 < json.size() && json[i + 1] == '"') continue;
+          u.push_back(json[i]);
+        }
+        json = std::move(u);
+      }
+      recs = from_ses_json(json);
       std::string bounce_to;
       if (auto t = text::find_addresses(to); !t.empty()) bounce_to = t.front();
       for (auto& r : recs) {
@@ -715,7 +729,7 @@ std::vector<record> parse_message(std::string_view raw) {
       if (!g.empty()) r.recipient = text::clean_address(g.front().get("X-HmXmrOriginalRecipient"));
       if (!r.recipient.empty()) recs.push_back(std::move(r));
     }
-    if (recs.empty() && st.dsn.empty() && st.arf.empty()) {
+    if (recs.empty() && st.arf.empty()) {
       const bool auto_reply =
           auto_submitted.starts_with("auto-replied") || text::icontains(subject, "out of office") ||
           text::istarts_with(subject, "auto:") || text::icontains(subject, "autoreply") ||

@@ -222,7 +222,8 @@ bool weak_recipient_line(std::string_view line, candidate& c) {
   auto addrs = text::find_addresses(t);
   if (addrs.size() != 1) return false;
   if (reason_for_text(l).empty() && l.find("fail") == std::string::npos &&
-      l.find("unable") == std::string::npos && l.find("error") == std::string::npos)
+      l.find("unable") == std::string::npos && l.find("error") == std::string::npos &&
+      l.find("invalid") == std::string::npos)
     return false;
   c.address = addrs.front();
   c.rest = std::string(t);
@@ -271,9 +272,9 @@ std::size_t find_original_start(std::string_view body) {
 bool looks_like_bounce(const text_input& in) {
   const auto from = text::lower(in.from);
   const auto subj = text::lower(in.subject);
-  static constexpr std::string_view kFrom[] = {"mailer-daemon", "postmaster",
-                                               "mail delivery", "mail-daemon",
-                                               "mailer_daemon", "mail administrator"};
+  static constexpr std::string_view kFrom[] = {
+      "mailer-daemon", "postmaster",         "mail delivery", "mail-daemon",
+      "mailer_daemon", "mail administrator", "post_master"};
   static constexpr std::string_view kSubject[] = {"undeliver",
                                                   "delivery status",
                                                   "delivery failure",
