@@ -17,6 +17,7 @@
 #include <filesystem>
 #include <memory>
 
+#include "cli/queue_run.hpp"
 #include "cli/registry.hpp"
 #include "queue/queue_dir.hpp"
 #include "queue/report.hpp"
@@ -147,12 +148,16 @@ int offline(const queue_args& a) {
     if (a.json) std::fputs(dump(j).c_str(), stdout);
     return rc;
   }
-  if (a.cmd == "run") {
-    std::fprintf(stderr,
-                 "mxguard queue run: needs the running server (mxguard serve), which delivers; "
-                 "no control socket answered at %s\n",
-                 a.socket.c_str());
-    return kExitUnavailable;
+  if (a.cmd == "run") {  // offline delivery: src/cli/queue_run.cpp
+    std::vector<queue_dir*> qs;
+    for (auto& q : o->queues) {
+      if (auto r = q->lock(); !r) {
+        std::fprintf(stderr, "mxguard queue run: %s\n", r.error().message.c_str());
+        return io_exit(r.error());
+      }
+      qs.push_back(q.get());
+    }
+    return mxg::cli::queue_run_offline(qs, a.ids, a.json);
   }
   const bool mutating = a.cmd != "show";
   if (mutating) {
@@ -295,8 +300,9 @@ mxg::cli::registration reg(200, [](CLI::App& root, int& exit_code) {
   sub("delete", "Delete messages from the queue")
       ->add_option("id", a->ids, "Queue ids")
       ->required();
-  sub("run", "Deliver now (all due messages, or the given ids); needs the running server")
-      ->add_option("id", a->ids, "Queue ids");
+  auto* run_cmd = sub("run", "Deliver now (all messages, or the given ids), like postqueue -f");
+  run_cmd->add_option("id", a->ids, "Queue ids");
+  mxg::cli::add_queue_run_options(run_cmd);
 });
 
 }  // namespace
