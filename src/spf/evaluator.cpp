@@ -588,7 +588,7 @@ bool valid_domain(std::string_view d) {
   return valid_labels(d);
 }
 
-asio::awaitable<outcome> evaluator::check(const request& req) const {
+asio::awaitable<outcome> evaluator::check(request req) const {
   std::string domain, sender;
   identity id = identity::mailfrom;
   if (req.sender.empty()) {

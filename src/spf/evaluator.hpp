@@ -93,7 +93,8 @@ class evaluator {
   explicit evaluator(dns::resolver& r, options o = {}) : res_(r), opt_(std::move(o)) {}
 
   // Selects the identity (MAIL FROM, or HELO for the null sender) and runs check_host().
-  asio::awaitable<outcome> check(const request& req) const;
+  // Takes the request by value: the coroutine may start after the caller's temporaries die.
+  asio::awaitable<outcome> check(request req) const;
 
   // check_host(<ip>, <domain>, <sender>) of RFC 7208 4 with an explicit domain.
   asio::awaitable<outcome> check_host(net::ip_address ip, std::string domain, std::string sender,
