@@ -3,6 +3,8 @@
 // (walked recursively, symlinks not followed), and stdin ("-").
 // Security: reads only what the user names; files are size-capped
 // (kMaxInputFileBytes) and directories depth-capped (kMaxDirectoryDepth).
+#include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -19,24 +21,15 @@ namespace {
 inline constexpr std::uintmax_t kMaxInputFileBytes = 512ull * 1024 * 1024;  // one mbox
 inline constexpr int kMaxDirectoryDepth = 32;
 
-bool is_mbox(std::string_view data) {
-  // RFC 4155: an mbox starts with a "From " separator line; an .eml starts with a header.
-  if (!data.starts_with("From ")) return false;
-  // Find a second separator: one-message mboxes are just messages with a From_ line.
-  return true;
-}
-
 void emit(const std::string& name, std::string&& data,
           const std::function<void(input_message&&)>& sink, std::size_t& count) {
-  if (is_mbox(data)) {
-    auto msgs = split_mbox(data);
-    if (msgs.size() > 1) {
-      for (std::size_t i = 0; i < msgs.size(); ++i) {
-        sink({name + "#" + std::to_string(i + 1), std::move(msgs[i])});
-        ++count;
-      }
-      return;
+  auto msgs = split_mbox(data);
+  if (msgs.size() > 1) {
+    for (std::size_t i = 0; i < msgs.size(); ++i) {
+      sink({name + "#" + std::to_string(i + 1), std::move(msgs[i])});
+      ++count;
     }
+    return;
   }
   sink({name, std::move(data)});
   ++count;
@@ -56,16 +49,34 @@ result<std::string> slurp(const std::filesystem::path& p) {
 }
 }  // namespace
 
+// An RFC 4155 From_ line: "From " sender, then a ctime date ("Thu Apr 29 23:34:45 2015").
+static bool is_from_line(std::string_view line) {
+  if (!line.starts_with("From ") || line.size() > 200) return false;
+  int colons = 0;
+  bool year = false;
+  for (std::size_t i = 5; i < line.size(); ++i) {
+    if (line[i] == ':') ++colons;
+    if (i + 4 <= line.size() && std::isdigit(static_cast<unsigned char>(line[i])) &&
+        std::isdigit(static_cast<unsigned char>(line[i + 1])) &&
+        std::isdigit(static_cast<unsigned char>(line[i + 2])) &&
+        std::isdigit(static_cast<unsigned char>(line[i + 3])) &&
+        (i + 4 == line.size() || !std::isdigit(static_cast<unsigned char>(line[i + 4]))) &&
+        line[i - 1] == ' ')
+      year = true;
+  }
+  return colons >= 2 && year;
+}
+
 std::vector<std::string> split_mbox(std::string_view data) {
   std::vector<std::string> out;
-  std::size_t start = std::string_view::npos;
+  std::size_t start = 0;
   std::size_t pos = 0;
   auto push = [&](std::size_t end) {
-    if (start == std::string_view::npos) return;
     auto msg = data.substr(start, end - start);
-    // skip the From_ line itself
-    auto nl = msg.find('\n');
-    msg = nl == std::string_view::npos ? std::string_view() : msg.substr(nl + 1);
+    if (msg.starts_with("From ")) {  // skip the From_ line itself
+      auto nl = msg.find('\n');
+      msg = nl == std::string_view::npos ? std::string_view() : msg.substr(nl + 1);
+    }
     // un-escape ">From " (mboxrd/mboxo quoting, RFC 4155 appendix)
     std::string m;
     m.reserve(msg.size());
@@ -81,21 +92,28 @@ std::vector<std::string> split_mbox(std::string_view data) {
     }
     if (!text::trim(m).empty()) out.push_back(std::move(m));
   };
+  bool prev_blank = true;
   while (pos < data.size()) {
     auto nl = data.find('\n', pos);
     if (nl == std::string_view::npos) nl = data.size();
     auto line = data.substr(pos, nl - pos);
-    const bool sep =
-        line.starts_with("From ") &&
-        (pos == 0 || (pos >= 2 && data[pos - 2] == '\n') || (pos >= 1 && data[pos - 1] == '\n'));
-    if (sep) {
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (pos > 0 && prev_blank && is_from_line(line)) {
       push(pos);
       start = pos;
     }
+    prev_blank = line.empty();
     pos = nl + 1;
   }
   push(data.size());
   return out;
+}
+
+std::vector<std::string> split_messages(std::string_view data) {
+  // One message unless From_ separator lines (RFC 4155) split it.
+  auto msgs = split_mbox(data);
+  if (msgs.size() <= 1) return {std::string(data)};
+  return msgs;
 }
 
 result<std::size_t> read_inputs(const std::string& path,

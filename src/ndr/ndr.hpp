@@ -70,8 +70,12 @@ struct input_message {
   std::string data;
 };
 
-// Splits an mbox (lines "From " start messages, RFC 4155) into messages.
+// Splits an mbox (RFC 4155: a "From " line with a date, after a blank line or
+// at the start, opens each message) into messages; a file without separators
+// is one message.
 std::vector<std::string> split_mbox(std::string_view data);
+// split_mbox(), but always at least the input itself (for parsing a file).
+std::vector<std::string> split_messages(std::string_view data);
 
 // Reads PATH: a file (.eml or mbox), a Maildir or any directory (recursive),
 // or "-" for stdin. Calls `sink` for every message found.

@@ -147,6 +147,9 @@ void walk(GMimeObject* obj, int depth, walk_state& st) {
     if (!st.have_original) {
       st.have_original = true;
       st.original_headers = text::normalize_newlines(part_text(part));
+      // Some MTAs return a whole message here; keep it when it is a report.
+      if (text::icontains(st.original_headers, "multipart/report"))
+        st.original_raw = st.original_headers.substr(0, kMaxMessageBytes / 4);
     }
   } else if (mime == "text/plain" || mime == "text/enriched") {
     if (!st.have_original && st.body.size() < kMaxBodyScanBytes) {
@@ -795,6 +798,16 @@ std::vector<record> parse_message(std::string_view raw) {
       finish(r, text_about(st.body, r.recipient));
     }
     std::erase_if(recs, [](const record& r) { return r.recipient.empty(); });
+    // The returned message is itself a delivery report (a bounce of a bounce,
+    // or a report forwarded with its own DSN): its failures are reported too.
+    if (!st.original_raw.empty() && text::icontains(st.original_headers, "multipart/report") &&
+        nesting < 3) {
+      ++nesting;
+      auto inner = parse_message(st.original_raw);
+      --nesting;
+      for (auto& r : inner)
+        if (recs.size() < kMaxRecordsPerMessage) recs.push_back(std::move(r));
+    }
     return recs;
   } catch (const std::exception& e) {
     if (std::getenv("MXG_NDR_DEBUG")) std::fprintf(stderr, "ndr: %s\n", e.what());

@@ -93,7 +93,10 @@ int main() {
     auto row = nlohmann::json::parse(line);
     const std::string file = row["file"];
     const std::string category = row["category"];
-    auto recs = mxg::ndr::parse_message(slurp(base / file));
+    // A file is read as `mxguard ndr parse` reads it: an mbox is split first.
+    std::vector<mxg::ndr::record> recs;
+    for (const auto& m : mxg::ndr::split_messages(slurp(base / file)))
+      for (auto& r : mxg::ndr::parse_message(m)) recs.push_back(std::move(r));
     ++files;
     if (category == "not-bounce") {
       not_bounce.add(recs.empty());
@@ -180,7 +183,9 @@ int main() {
   while (std::getline(fexp, line)) {
     if (line.empty()) continue;
     auto row = nlohmann::json::parse(line);
-    auto recs = mxg::ndr::parse_message(slurp(flufl / row["file"].get<std::string>()));
+    std::vector<mxg::ndr::record> recs;
+    for (const auto& m : mxg::ndr::split_messages(slurp(flufl / row["file"].get<std::string>())))
+      for (auto& r : mxg::ndr::parse_message(m)) recs.push_back(std::move(r));
     if (!row["recipients"].is_array()) continue;
     std::set<std::string> want, have;
     for (const auto& a : row["recipients"]) want.insert(lower(a.get<std::string>()));
