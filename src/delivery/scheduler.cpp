@@ -177,7 +177,9 @@ asio::awaitable<message_outcome> attempt_message(queue::queue_dir& q, const queu
     }
   }
 
-  const auto failed = apply_results(*env, results, now, opts.retry);
+  // Nothing was attempted when every due recipient is held by a route.
+  const auto failed =
+      results.empty() ? std::vector<std::size_t>{} : apply_results(*env, results, now, opts.retry);
   if (held) env->mode = queue::delivery_mode::hold;
   for (const auto& [i, r] : results) {
     const auto& rc = env->recipients[i];
