@@ -47,7 +47,7 @@ struct queue_args {
 };
 
 std::string dump(const nlohmann::json& j) {
-  return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  return json_text(j);
 }
 
 // The queue directories the command covers: the directory itself when it is a queue

@@ -16,9 +16,6 @@ nlohmann::json opt_time_json(const std::optional<time_point>& t) {
   return t ? nlohmann::json(format_time(*t)) : nlohmann::json(nullptr);
 }
 
-// JSON strings must be valid UTF-8 for nlohmann::json::dump; peer bytes may not be.
-// Invalid sequences are replaced (dump's error_handler::replace does that at output).
-
 }  // namespace
 
 nlohmann::json to_json(const envelope& env) {
@@ -61,6 +58,10 @@ nlohmann::json to_json(const std::vector<listed_message>& list) {
   }
   j["count"] = msgs.size();
   return j;
+}
+
+std::string json_text(const nlohmann::json& j) {
+  return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
 std::string format_list(const std::vector<listed_message>& list) {

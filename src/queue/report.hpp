@@ -24,6 +24,10 @@ nlohmann::json to_json(const envelope& env);
 // {"messages":[...], "unreadable":[{"id":..,"error":..}], "count":N}
 nlohmann::json to_json(const std::vector<listed_message>& list);
 
+// Serializes for output. Peer bytes may be invalid UTF-8, on which plain dump() throws;
+// this replaces them with U+FFFD instead. Indented by 2, ends with a newline.
+std::string json_text(const nlohmann::json& j);
+
 // mailq-like table: "ID  SIZE  CREATED  MODE  SENDER" then one indented line per
 // recipient with its status; ends with a "-- N messages" summary.
 std::string format_list(const std::vector<listed_message>& list);

@@ -12,8 +12,8 @@
 #include <atomic>
 #include <fstream>
 #include <future>
-#include <map>
 #include <latch>
+#include <map>
 #include <set>
 #include <thread>
 
@@ -521,6 +521,15 @@ TEST(Report, ShowEscapesPeerInput) {
   EXPECT_EQ(s.find('\r'), std::string::npos);
   EXPECT_NE(s.find("evil\\x1B[2J@x.test"), std::string::npos) << s;
   EXPECT_NE(s.find("bad\\r\\nhelo"), std::string::npos) << s;
+}
+
+TEST(Report, JsonOfInvalidUtf8DoesNotThrow) {
+  envelope e = make_env("bad\xff\xfe@x.test");
+  e.id = queue_id::from_parts(1, 1);
+  std::string text;
+  ASSERT_NO_THROW(text = json_text(to_json(e)));
+  EXPECT_NE(text.find("bad\xef\xbf\xbd"), std::string::npos) << text;  // U+FFFD
+  EXPECT_EQ(text.back(), '\n');
 }
 
 }  // namespace
