@@ -119,7 +119,8 @@ struct session_info {
 };
 
 // Policy hooks: return nullopt to accept with the default 250, or a reply to send
-// instead. A 2yz reply accepts with that text; 4yz/5yz refuses; 421 also closes.
+// instead. A 2yz reply accepts with that text (for HELO/EHLO the text is ignored:
+// the 250 carries our hostname and extensions); 4yz/5yz refuses; 421 also closes.
 using mail_hook = std::function<std::optional<reply>(const session_info&, const path& sender,
                                                      const mail_params&)>;
 using rcpt_hook = std::function<std::optional<reply>(const session_info&, const transaction&,
