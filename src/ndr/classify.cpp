@@ -28,7 +28,8 @@ struct reason_table {
 // clang-format off
 const reason_table kTables[] = {
   {"userunknown", {
-    "user unknown", "unknown user", "mail.local: unknown user", "no such user", "no such mailbox", "no such recipient",
+    "user unknown", "unknown user", "mail.local: unknown user", "not listed in domino directory", "not listed in public name & address book",
+    "invalid final delivery userid", "no valid recipients", "no such user", "no such mailbox", "no such recipient",
     "no such person", "no such address", "unknown recipient", "unknown mailbox", "unknown local",
     "unknown address", "address unknown", "recipient unknown", "user not found", "user not known",
     "user does not exist", "user doesn't exist", "user not exist", "user*does not exist",
@@ -230,7 +231,7 @@ const reason_table kTables[] = {
     "temporary dns", "lookup failure", "mail loop", "loop detected", "no answer from",
   }, {}},
   {"securityerror", {
-    "authentication required", "authentication failure", "authentication failed", "authentication credentials invalid",
+    "authentication required", "turn on smtp authentication", "authentication failure", "authentication failed", "authentication credentials invalid",
     "authentication turned on in your email client", "unauthenticated senders not allowed",
     "you are not authorized to send mail, authentication is required", "must authenticate",
     "verification failure", "account not subscribed to ses", "is not authorized to perform ses",

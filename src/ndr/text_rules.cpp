@@ -453,6 +453,8 @@ text_result parse_text_bounce(const text_input& in) {
         while (!rest.empty() && (rest.front() == ':' || rest.front() == '.' || rest.front() == '>'))
           rest.remove_prefix(1);
         if (text::istarts_with(text::trim(rest), "on ")) rest = {};
+        // Keep ">>> RCPT To:<x>" itself: it names the command that failed.
+        if (text::icontains(line, "rcpt to")) rest = text::trim(line);
         add_diag(cur->diag, rest);
       }
       blank_after_cur = false;
@@ -500,11 +502,13 @@ text_result parse_text_bounce(const text_input& in) {
   // of 550 5.1.1 User unknown. The following recipients were affected: x").
   if (recips.size() == 1) {
     auto& d = recips[0].diag;
-    if (text::find_status(d).empty() && text::find_reply_code(d).empty() &&
-        reason_for_text(d).empty()) {
+    auto failure_code = [](std::string_view x) {
+      auto c = text::find_reply_code(x);
+      return !c.empty() && (c[0] == '4' || c[0] == '5');
+    };
+    if (text::find_status(d).empty() && !failure_code(d) && reason_for_text(d).empty()) {
       std::string all = text::squeeze(errors.substr(0, std::min<std::size_t>(errors.size(), 4000)));
-      if (!text::find_status(all).empty() || !text::find_reply_code(all).empty() ||
-          !reason_for_text(all).empty())
+      if (!text::find_status(all).empty() || failure_code(all) || !reason_for_text(all).empty())
         d = all;
     }
   }
