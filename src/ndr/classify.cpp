@@ -105,11 +105,11 @@ const reason_table kTables[] = {
   {"authfailure", {
     "spf check failed", "does not have authentication information", "unauthenticated email",
     "fails to pass authentication", "spf fail", "spf validation", "failed spf", "spf record",
-    "dkim*fail", "dmarc", "sender policy framework", "authentication checks failed",
+    "dkim*fail", "dmarc policy", "fails dmarc", "dmarc check", "dmarc fail", "sender policy framework", "authentication checks failed",
     "5.7.23", "5.7.26", "does not pass spf", "spf permerror", "spf softfail",
     "is not allowed to send mail from", "not authorized to send on behalf",
     "designates * as not permitted sender", "is not a designated mail server",
-    "not designated", "sender policy", "spf)", "(spf",
+    "not designated",
   }, {"unauthenticated senders"}},
   {"requireptr", {
     "no ptr record", "ptr record", "reverse dns", "reverse lookup", "rdns", "no reverse",
@@ -161,7 +161,7 @@ const reason_table kTables[] = {
   {"spamdetected", {
     " as spam", "is spam", "be spam", "spam detected", "spam message", "spam content", "spam filter",
     "likely spam", "spam-like", "spam policy", "spam rejected", "spam blocked", "spam not accepted",
-    "unsolicited", "bulk mail", "bulk email", "bulk e-mail", "junk mail",
+    "unsolicited", "spam classification", "mail rejete. mail rejected. *506", "bulk mail", "bulk email", "bulk e-mail", "junk mail",
     "message content rejected", "content filter rejection", "rejecting banned content",
     "rejecting mail content", "mail content denied", "message filtered", "probable spam",
     "high probability of spam", "classified as spam", "identified as spam", "detected as spam",
@@ -200,7 +200,6 @@ const reason_table kTables[] = {
   }, {}},
   {"virusdetected", {
     "virus", "malware", "infected", "trojan", "executable files are not allowed",
-    "an illegal attachment on your message",
   }, {}},
   {"policyviolation", {
     "policy violation", "local policy", "header error", "policy reasons", "denied by policy", "organization policy",
