@@ -508,8 +508,15 @@ text_result parse_text_bounce(const text_input& in) {
     };
     if (text::find_status(d).empty() && !failure_code(d) && reason_for_text(d).empty()) {
       std::string all = text::squeeze(errors.substr(0, std::min<std::size_t>(errors.size(), 4000)));
-      if (!text::find_status(all).empty() || failure_code(all) || !reason_for_text(all).empty())
+      if (!text::find_status(all).empty() || failure_code(all) || !reason_for_text(all).empty()) {
         d = all;
+      } else if (d.empty()) {
+        // Still nothing: the error text minus the address (Notes puts the reason above it).
+        for (auto pos = all.find(recips[0].address); pos != std::string::npos;
+             pos = all.find(recips[0].address))
+          all.erase(pos, recips[0].address.size());
+        d = text::squeeze(all);
+      }
     }
   }
   // Drop the bounce's own recipient when other candidates exist.
