@@ -176,28 +176,46 @@ void append_value(char l, const macro_env& env, std::string& out) {
 }
 
 // RFC 7208 7.3 transformation: split on delimiters, optionally reverse, keep the
-// rightmost `digits` parts, join with ".".
+// rightmost `digits` parts, join with ".". No part array: parts are found by scanning,
+// so any number of parts works without allocation.
 void transform(std::string_view value, const macro_token& t, std::string& out) {
-  constexpr std::size_t kMaxParts = 512;
-  std::array<std::string_view, kMaxParts> parts;
-  std::size_t n = 0;
   std::string_view delims = t.delimiters.empty() ? std::string_view(".") : t.delimiters;
-  std::size_t start = 0;
-  for (std::size_t k = 0; k <= value.size(); ++k) {
-    if (k == value.size() || delims.find(value[k]) != std::string_view::npos) {
-      if (n == kMaxParts) {  // absurd input: keep the last part growing
-        parts[n - 1] = value.substr(parts[n - 1].data() - value.data());
-        break;
-      }
-      parts[n++] = value.substr(start, k - start);
-      start = k + 1;
-    }
-  }
-  if (t.reverse) std::reverse(parts.begin(), parts.begin() + static_cast<std::ptrdiff_t>(n));
+  auto is_delim = [&](char ch) { return delims.find(ch) != std::string_view::npos; };
+  std::size_t n = 1;
+  for (char ch : value)
+    if (is_delim(ch)) ++n;
   std::size_t keep = (t.digits == 0 || t.digits >= n) ? n : t.digits;
-  for (std::size_t k = n - keep; k < n; ++k) {
-    if (k != n - keep) out += '.';
-    out += parts[k];
+  if (!t.reverse) {
+    // Parts n-keep .. n-1 in order: skip the first n-keep parts.
+    std::size_t skip = n - keep, pos = 0;
+    while (skip > 0) {
+      if (is_delim(value[pos])) --skip;
+      ++pos;
+    }
+    std::size_t start = pos;
+    for (; pos <= value.size(); ++pos) {
+      if (pos == value.size() || is_delim(value[pos])) {
+        out.append(value.data() + start, pos - start);
+        if (pos != value.size()) out += '.';
+        start = pos + 1;
+      }
+    }
+    return;
+  }
+  // Reversed: the rightmost `keep` parts of the reversed list are parts keep-1 .. 0.
+  std::size_t end = 0, seen = 0;
+  for (; end < value.size(); ++end) {
+    if (is_delim(value[end]) && ++seen == keep) break;
+  }
+  // value[0, end) holds parts 0 .. keep-1; emit them last to first.
+  std::size_t e = end;
+  while (true) {
+    std::size_t b = e;
+    while (b > 0 && !is_delim(value[b - 1])) --b;
+    out.append(value.data() + b, e - b);
+    if (b == 0) break;
+    out += '.';
+    e = b - 1;
   }
 }
 
@@ -268,7 +286,7 @@ std::optional<macro_error> check_macro_string(std::string_view s, macro_context 
 std::optional<macro_error> expand(std::string_view s, macro_context ctx, const macro_env& env,
                                   std::string& out) {
   std::size_t base = out.size();
-  std::string scratch;
+  thread_local std::string scratch;  // reused: no allocation per macro in the hot path
   std::size_t i = 0;
   while (i < s.size()) {
     if (out.size() - base > kMacroExpansionMax)
@@ -318,7 +336,8 @@ std::optional<macro_error> expand(std::string_view s, macro_context ctx, const m
       } else if (!upper) {
         transform(scratch, t, out);
       } else {
-        std::string transformed;
+        thread_local std::string transformed;
+        transformed.clear();
         transform(scratch, t, transformed);
         append_escaped(transformed, out);
       }
