@@ -150,6 +150,19 @@ struct context {
   }
 };
 
+// RFC 7208 7.3 %{p}: a validated name equal to or under <domain> if there is one,
+// else any validated name, else "unknown".
+std::string_view pick_ptr(const context& c, std::string_view domain) {
+  if (c.validated.empty()) return "unknown";
+  for (const auto& n : c.validated) {
+    if (iequals(n, domain) ||
+        (n.size() > domain.size() && n[n.size() - domain.size() - 1] == '.' &&
+         iequals(std::string_view(n).substr(n.size() - domain.size()), domain)))
+      return n;
+  }
+  return c.validated[0];
+}
+
 // Expands a domain-spec (or takes `current` when empty) into a query name: final dot
 // removed, truncated from the left to 253 bytes (RFC 7208 7.3). Returns false when the
 // macro expansion fails; `valid` tells whether the name can be queried at all.
@@ -160,19 +173,7 @@ bool target_name(context& c, std::string_view spec, std::string_view current, st
     out.assign(current);
   } else {
     auto env = c.env(current);
-    if (!c.validated.empty() || c.ptr_names_known) {
-      // %{p}: the validated name, preferring the domain or a subdomain of it (7.3).
-      std::string_view best = c.validated.empty() ? std::string_view("unknown") : c.validated[0];
-      for (const auto& n : c.validated) {
-        if (iequals(n, current) ||
-            (n.size() > current.size() && n[n.size() - current.size() - 1] == '.' &&
-             iequals(std::string_view(n).substr(n.size() - current.size()), current))) {
-          best = n;
-          break;
-        }
-      }
-      env.validated_ptr = best;
-    }
+    if (c.ptr_names_known) env.validated_ptr = pick_ptr(c, current);
     if (auto e = expand(spec, macro_context::domain, env, out)) {
       why = e->reason;
       return false;
@@ -278,7 +279,7 @@ asio::awaitable<std::string> frame_runner::explanation(const record& rec, const 
         if (!check_macro_string(raw, macro_context::explanation, &facts)) {
           if (facts.uses_p) co_await ensure_ptr_names(c_, depth, domain);
           auto e2 = c_.env(domain);
-          if (!c_.validated.empty()) e2.validated_ptr = c_.validated[0];
+          if (c_.ptr_names_known) e2.validated_ptr = pick_ptr(c_, domain);
           if (!expand(raw, macro_context::explanation, e2, text)) co_return text;
         }
         c_.note(depth, domain, trace_event::kind::note, "exp=" + std::string(exp->value),
@@ -294,7 +295,7 @@ asio::awaitable<std::string> frame_runner::explanation(const record& rec, const 
   const auto& def = c_.opt.default_explanation;
   if (!check_macro_string(def, macro_context::explanation, &facts)) {
     if (facts.uses_p) co_await ensure_ptr_names(c_, depth, domain);
-    if (!c_.validated.empty()) env.validated_ptr = c_.validated[0];
+    if (c_.ptr_names_known) env.validated_ptr = pick_ptr(c_, domain);
     if (!expand(def, macro_context::explanation, env, text)) co_return text;
   }
   co_return def;
