@@ -70,7 +70,7 @@ const reason_table kTables[] = {
   }, {}},
   {"mesgtoobig", {
     "message too big", "message too large", "message is too large", "message size exceeds",
-    "message file too big", "message length exceeds", "exceeded maximum inbound message size",
+    "message file too big", "message length exceeds administrative limit", "exceeded maximum inbound message size",
     "exceeded the maximum incoming message size", "max message size exceeded", "size limit",
     "line limit exceeded", "message header size exceeds limit", "taille limite du message",
     "message exceeds maximum", "mail size", "too big for",
@@ -124,7 +124,7 @@ const reason_table kTables[] = {
     "malformed header", "invalid header", "message is not rfc", "bare lf", "bare <lf>",
   }, {}},
   {"badreputation", {
-    "reputation", "poor sender score", "senderscore", "sender score", "low reputation",
+    "reputation", "poor sender score", "due to unexpected volume or user complaints", "senderscore", "sender score", "low reputation",
     "has been temporarily rate limited due to ip reputation", "ip reputation",
   }, {}},
   {"contenterror", {
@@ -155,8 +155,8 @@ const reason_table kTables[] = {
     "domain is not reachable", "domain must exist", "no such domain", "name or service not known",
     "unrouteable address", "unroutable address", "recipient address rejected: unknown domain",
     "domain not found", "the account or domain may not exist", "mail domain mentioned in email address is unknown",
-    "553 * does not exist", "host not found", "domain name not found", "unknown domain",
-    "nxdomain", "no mx", "domain*not exist", "invalid domain",
+    "553 * does not exist", "host not found",  "unknown domain",
+     "domain*not exist", "invalid domain",
   }, {}},
   {"spamdetected", {
     " as spam", "is spam", "be spam", "spam detected", "spam message", "spam content", "spam filter",
@@ -174,7 +174,7 @@ const reason_table kTables[] = {
   {"speeding", {
     "rate limit", "ratelimit", "rate-limit", "too many messages", "too many recipients from",
     "sending too fast", "too fast", "exceeded the rate", "rate exceeded", "throttl",
-    "messages per", "too many emails", "unusual rate", "temporarily deferred due to unexpected volume",
+    "messages per", "too many emails", "unusual rate", 
     "receiving mail at a rate that prevents",
   }, {"too many messages in this mailbox", "mailbox", "connection rate limit", "frequency limited"}},
   {"toomanyconn", {
@@ -227,7 +227,7 @@ const reason_table kTables[] = {
     "mail forwarding loop", "forwarding loop", "too many hops", "hop count exceeded", "message looping",
     "routing loop", "unable to resolve route", "unrouteable mail domain", "dns records for the destination computer could not be found",
     "could not connect and send the mail to", "name server timeout", "dns lookup", "dns error",
-    "temporary dns", "lookup failure", "mail loop", "loop detected", "no answer from",
+    "temporary dns", "network error", "lookup failure", "mail loop", "loop detected", "no answer from",
   }, {}},
   {"securityerror", {
     "authentication required", "turn on smtp authentication", "authentication failure", "authentication failed", "authentication credentials invalid",
@@ -251,7 +251,7 @@ const reason_table kTables[] = {
     "unable to deliver message after multiple retries", "was not reachable within the allowed queue period",
     "could not be delivered for * days", "your message could not be delivered for more than",
     "it has not been collected after", "server did not respond", "connection timed out",
-    "could not find a gateway for", "failed to deliver to domain ", "timeout", "timed out",
+    "could not find a gateway for", "not delivered within", "is not responding", "failed to deliver to domain ", "timeout", "timed out",
     "retry timeout exceeded", "too long in queue", "message could not be delivered within",
     "delivery to the following recipients has been delayed", "not yet been delivered",
     "temporarily unable to deliver", "deferred", "could not deliver for the last", "giving up",
@@ -384,6 +384,10 @@ std::string another(const failure_facts& f, std::string_view sname, std::string_
     for (auto r : kFallbackOrder)
       if (match(r, t)) return std::string(r);
     if (!sname.empty()) return std::string(sname);
+    // Non-SMTP diagnostics (X-Unix, X-Notes, free text): the address-level tables.
+    if (!text::iequals(f.diagnostic_type, "SMTP"))
+      for (auto r : {"hostunknown", "userunknown"})
+        if (match(r, t)) return std::string(r);
     if (f.status.size() > 3) {
       auto subject = f.status.substr(1, 2);
       if (subject == ".6") return "contenterror";
