@@ -64,7 +64,16 @@ static bool is_from_line(std::string_view line) {
         line[i - 1] == ' ')
       year = true;
   }
-  return colons >= 2 && year;
+  if (colons < 2 || !year) return false;
+  // "From " sender, spaces, then a weekday: "Thu Jul  2 12:05:05 2020".
+  auto rest = line.substr(5);
+  auto sp = rest.find(' ');
+  if (sp == std::string_view::npos || sp == 0) return false;
+  rest.remove_prefix(sp);
+  while (!rest.empty() && rest.front() == ' ') rest.remove_prefix(1);
+  return rest.size() > 4 && std::isalpha(static_cast<unsigned char>(rest[0])) &&
+         std::isalpha(static_cast<unsigned char>(rest[1])) &&
+         std::isalpha(static_cast<unsigned char>(rest[2])) && rest[3] == ' ';
 }
 
 std::vector<std::string> split_mbox(std::string_view data) {
@@ -98,7 +107,9 @@ std::vector<std::string> split_mbox(std::string_view data) {
     if (nl == std::string_view::npos) nl = data.size();
     auto line = data.substr(pos, nl - pos);
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    if (pos > 0 && prev_blank && is_from_line(line)) {
+    // RFC 4155 wants a blank line before a From_ line; some writers omit it
+    // after a MIME closing boundary, so a strict From_ line is enough.
+    if (pos > 0 && (prev_blank || line.size() > 20) && is_from_line(line)) {
       push(pos);
       start = pos;
     }
