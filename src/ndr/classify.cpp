@@ -7,8 +7,10 @@
 // Security: pure functions on untrusted text, no regex engine, linear scans.
 #include "ndr/classify.hpp"
 
+#include <algorithm>
 #include <array>
 #include <initializer_list>
+#include <iterator>
 #include <utility>
 
 #include "ndr/text.hpp"
@@ -251,7 +253,7 @@ const reason_table kTables[] = {
     "unable to deliver message after multiple retries", "was not reachable within the allowed queue period",
     "could not be delivered for * days", "your message could not be delivered for more than",
     "it has not been collected after", "server did not respond", "connection timed out",
-    "could not find a gateway for", "not delivered within", "is not responding", "failed to deliver to domain ", "timeout", "timed out",
+    "could not find a gateway for", "host not reachable", "not delivered within", "is not responding", "failed to deliver to domain ", "timeout", "timed out",
     "retry timeout exceeded", "too long in queue", "message could not be delivered within",
     "delivery to the following recipients has been delayed", "not yet been delivered",
     "temporarily unable to deliver", "deferred", "could not deliver for the last", "giving up",
@@ -304,6 +306,12 @@ bool match(std::string_view reason, std::string_view lower_text) {
   return t != nullptr && matches(*t, lower_text);
 }
 
+// Directory lookups that fail only at RCPT time: an unknown user whatever
+// command the text names (Domino/Notes directories, IMail, mobile gateways).
+constexpr std::string_view kDirectoryMiss[] = {
+    "not listed in domino directory", "not listed in public name & address book",
+    "invalid final delivery userid", "no valid recipients"};
+
 // Reasons that a later, more specific rule may override (Sisimai "retry").
 bool weak_reason(std::string_view r) {
   return r.empty() || r == "undefined" || r == "onhold" || r == "systemerror" ||
@@ -335,7 +343,9 @@ std::string_view probe(const failure_facts& f, std::string_view sname, std::stri
     if (!(match("norelaying", t) || match("blocked", t) || match("mailboxfull", t) ||
           match("hasmoved", t) || match("rejected", t) || match("notaccept", t)))
       return "userunknown";
-  } else if (cmd == "RCPT" && match("userunknown", t)) {
+  } else if ((cmd == "RCPT" && match("userunknown", t)) ||
+             std::any_of(std::begin(kDirectoryMiss), std::end(kDirectoryMiss),
+                         [&](std::string_view p) { return t.find(p) != std::string_view::npos; })) {
     return "userunknown";
   }
   if (sname == "filtered") {

@@ -399,7 +399,8 @@ void finish(record& r, std::string_view fallback_command_text) {
   if (r.reason == "delivered" && r.action == "failed") r.action = "delivered";
   if (r.status.empty() && r.reason != "feedback" && r.reason != "vacation" &&
       r.reason != "delivered") {
-    bool temp = r.action == "delayed" || (!r.reply_code.empty() && r.reply_code[0] == '4');
+    bool temp = r.action == "delayed" || (!r.reply_code.empty() && r.reply_code[0] == '4') ||
+                text::icontains(r.diagnostic, "retry timeout exceeded");  // Exim gave up retrying
     r.status = pseudo_status(r.reason, temp);
     r.status_pseudo = true;
   }

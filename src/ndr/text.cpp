@@ -195,20 +195,24 @@ std::string find_status(std::string_view s) {
 }
 
 std::string find_last_status(std::string_view s) {
-  std::string last;
+  // Transcripts end with the reply that failed, but may close with "221 2.0.0
+  // Bye": the last failure (4.x.x/5.x.x) wins over any success code.
+  std::string last, last_failure;
   for (std::size_t guard = 0; guard < 1000; ++guard) {
     auto st = find_status(s);
     if (st.empty()) break;
     last = st;
+    if (st[0] != '2') last_failure = st;
     auto at = s.find(st);
     if (at == std::string_view::npos) break;
     s.remove_prefix(at + st.size());
   }
-  return last;
+  return last_failure.empty() ? last : last_failure;
 }
 
-std::string find_reply_code(std::string_view s) {
-  for (std::size_t i = 0; i + 3 <= s.size(); ++i) {
+namespace {
+std::string reply_code_at(std::string_view s, std::size_t& i) {
+  for (; i + 3 <= s.size(); ++i) {
     const char c = s[i];
     if (c != '2' && c != '4' && c != '5') continue;
     if (i > 0 && (std::isalnum(static_cast<unsigned char>(s[i - 1])) || s[i - 1] == '.' ||
@@ -219,9 +223,24 @@ std::string find_reply_code(std::string_view s) {
     if (i + 3 < s.size() && s[i + 3] != ' ' && s[i + 3] != '-' && s[i + 3] != '\t' &&
         s[i + 3] != ']' && s[i + 3] != ')')
       continue;
-    return std::string(s.substr(i, 3));
+    return std::string(s.substr(i++, 3));
   }
   return {};
+}
+}  // namespace
+
+std::string find_reply_code(std::string_view s) {
+  // The first failure reply (4yz/5yz, RFC 5321 4.2.1); a success reply only
+  // when there is no failure in the text.
+  std::string first;
+  std::size_t i = 0;
+  for (std::size_t guard = 0; guard < 1000; ++guard) {
+    auto code = reply_code_at(s, i);
+    if (code.empty()) break;
+    if (code[0] != '2') return code;
+    if (first.empty()) first = code;
+  }
+  return first;
 }
 
 std::string find_command(std::string_view s) {

@@ -103,8 +103,9 @@ bool never_recipient(std::string_view addr) {
 
 struct candidate {
   std::string address;
-  std::string rest;  // text after the address on the same line
-  bool strong;       // recognised by shape, not only because an address appears
+  std::string rest;          // text after the address on the same line
+  bool strong;               // recognised by shape, not only because an address appears
+  bool single_line = false;  // the line holds the whole diagnostic (transcript line)
 };
 
 // Does this line name a failed recipient? Returns the address and the text after it.
@@ -173,6 +174,7 @@ bool recipient_line(std::string_view line, candidate& c) {
         c.address = addrs.front();
         c.rest = std::string(t);
         c.strong = true;
+        c.single_line = true;
         return true;
       }
     }
@@ -458,6 +460,8 @@ text_result parse_text_bounce(const text_input& in) {
         add_diag(cur->diag, rest);
       }
       blank_after_cur = false;
+      // A transcript line is complete: what follows is about other hosts.
+      if (c.single_line) cur = nullptr;
       continue;
     }
     if (!cur) continue;
