@@ -224,6 +224,103 @@ TEST(NdrParse, HostileInputNeverThrows) {
   }
 }
 
+// A DSN body with the given per-recipient fields (hand-written, minimal).
+std::string dsn_with(const std::string& fields, const std::string& boundary = "B2",
+                     const std::string& declared = "B2") {
+  return "From: MAILER-DAEMON@mx.example.net\nTo: alice@example.com\nSubject: Undelivered Mail\n"
+         "MIME-Version: 1.0\nContent-Type: multipart/report; report-type=delivery-status; "
+         "boundary=\"" +
+         declared + "\"\n\n--" + boundary + "\nContent-Type: text/plain\n\nThe mail system\n\n--" +
+         boundary +
+         "\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; mx.example.net\n\n" +
+         fields + "\n--" + boundary + "--\n";
+}
+
+TEST(NdrParse, StatusPreferenceBetweenFieldAndReply) {
+  struct {
+    const char* status;
+    const char* diag;
+    const char* want;
+  } cases[] = {
+      // x.0.0 in Status: says less than the code in the reply (RFC 3463 3.1).
+      {"5.0.0", "smtp; 550 5.1.1 <bob@example.org>... User unknown", "5.1.1"},
+      // an explicit Status: stays when the reply's code is generic
+      {"5.1.1", "smtp; 550 5.0.0 <bob@example.org>... User unknown", "5.1.1"},
+      // 4.4.7 "delivery time expired" is vaguer than the reply that failed
+      {"4.4.7", "smtp; 450 4.7.1 Client host rejected", "4.7.1"},
+      // no Status: at all: the reply's code
+      {"", "smtp; 552 5.2.2 Mailbox full", "5.2.2"},
+  };
+  for (const auto& c : cases) {
+    std::string fields = "Final-Recipient: rfc822; bob@example.org\nAction: failed\n";
+    if (*c.status) fields += std::string("Status: ") + c.status + "\n";
+    fields += std::string("Diagnostic-Code: ") + c.diag + "\n";
+    auto recs = parse_message(dsn_with(fields));
+    ASSERT_EQ(recs.size(), 1u) << c.diag;
+    EXPECT_EQ(recs[0].status, c.want) << c.status << " / " << c.diag;
+  }
+}
+
+TEST(NdrParse, MultiLineReplyCodesAreFolded) {
+  auto recs = parse_message(
+      dsn_with("Final-Recipient: rfc822; bob@example.org\nAction: failed\nStatus: 5.7.1\n"
+               "Diagnostic-Code: smtp; 550-5.7.1 Messages with multiple\n"
+               "    550-5.7.1 addresses in From: header are not accepted.\n"));
+  ASSERT_EQ(recs.size(), 1u);
+  EXPECT_EQ(recs[0].diagnostic,
+            "550 5.7.1 Messages with multiple addresses in From: header are not accepted.");
+  EXPECT_EQ(recs[0].reason, "notcompliantrfc");
+}
+
+TEST(NdrParse, TranscriptFailureWinsOverClosingSuccess) {
+  auto recs = parse_message(dsn_with(
+      "Final-Recipient: rfc822; bob@example.org\nAction: delayed\n"
+      "Diagnostic-Code: X-Postfix; Out: 250 2.1.5 Ok In: DATA Out: 451 4.3.0 Error: queue file\n"
+      "    write error In: QUIT Out: 221 2.0.0 Bye\n"));
+  ASSERT_EQ(recs.size(), 1u);
+  EXPECT_EQ(recs[0].status, "4.3.0");
+  EXPECT_EQ(recs[0].reply_code, "451");
+  EXPECT_EQ(recs[0].reason, "systemerror");
+}
+
+TEST(NdrParse, BrokenBoundaryStillFindsTheDsn) {
+  // The declared boundary never occurs (seen in real bounces): read the raw body.
+  auto recs = parse_message(
+      dsn_with("Final-Recipient: rfc822; bob@example.org\nAction: failed\nStatus: 5.1.1\n", "REAL",
+               "OTHER"));
+  ASSERT_EQ(recs.size(), 1u);
+  EXPECT_EQ(recs[0].recipient, "bob@example.org");
+  EXPECT_EQ(recs[0].reason, "userunknown");
+}
+
+TEST(NdrParse, BounceWrappedInABounce) {
+  const std::string inner = dsn_with(
+      "Final-Recipient: rfc822; bob@example.org\nAction: failed\nStatus: 5.2.2\n"
+      "Diagnostic-Code: smtp; 552 5.2.2 Mailbox full\n");
+  const std::string outer =
+      "From: postmaster@relay.example.net\nTo: alice@example.com\nSubject: Returned mail\n"
+      "MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=\"W\"\n\n--W\n"
+      "Content-Type: text/plain\n\nThe attached report could not be delivered.\n\n--W\n"
+      "Content-Type: message/rfc822\n\n" +
+      inner + "\n--W--\n";
+  auto recs = parse_message(outer);
+  ASSERT_EQ(recs.size(), 1u);
+  EXPECT_EQ(recs[0].recipient, "bob@example.org");
+  EXPECT_EQ(recs[0].reason, "mailboxfull");
+}
+
+TEST(NdrParse, MboxSeparatorRightAfterClosingBoundary) {
+  // RFC 4155 wants a blank line before From_; some writers omit it.
+  const std::string two =
+      "Subject: one\n\nbody\n--b--\nFrom MAILER-DAEMON  Thu Jul  2 12:05:05 2020\n"
+      "Subject: two\n\nbody\n";
+  auto msgs = split_messages(two);
+  ASSERT_EQ(msgs.size(), 2u);
+  EXPECT_EQ(msgs[1].rfind("Subject: two", 0), 0u);
+  // "From " in prose is not a separator.
+  EXPECT_EQ(split_messages("Subject: x\n\nFrom me to you, 10:20:30 in 2020\n").size(), 1u);
+}
+
 TEST(NdrParse, MboxSplit) {
   const std::string mbox =
       "From a@example.org Mon Jan  1 00:00:00 2024\n"
