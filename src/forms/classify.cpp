@@ -283,7 +283,7 @@ field classify_control(const control& c) {
                 fixed_note(c);
       return f;
     };
-    if (ident_recipient && !(ident_sender && any_token(tk, {"from", "sender", "replyto"})))
+    if (ident_recipient && !(ident_sender && any_token(tk, {"from", "sender", "replyto", "reply"})))
       return recipient(ident_what + " " + quoted(ident) + " names a recipient");
     if (!ident_sender) {
       bool text_recipient =

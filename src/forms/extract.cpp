@@ -257,14 +257,13 @@ std::size_t estimate_nesting_depth(std::string_view s) {
       else if (dl)
         stack.pop_back();
     }
-    if (in(kRaw, name)) {
-      auto e = ifind(s, "</" + name, i);
-      i = e == std::string_view::npos ? n : e;
-      continue;
-    }
     if (name == "svg" || name == "math") ++foreign;
     stack.push_back(name);
     deepest = std::max(deepest, stack.size());
+    if (in(kRaw, name)) {  // its text holds no tags: jump to its end tag
+      auto e = ifind(s, "</" + name, i);
+      i = e == std::string_view::npos ? n : e;
+    }
   }
   return deepest;
 }
