@@ -3,6 +3,8 @@
 // the routing table, runs one io_context until the run is over, and prints.
 #include "cli/queue_run.hpp"
 
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <asio/co_spawn.hpp>
@@ -58,6 +60,12 @@ void add_queue_run_options(CLI::App* run) {
 int queue_run_offline(const std::vector<mxg::queue::queue_dir*>& queues,
                       const std::vector<std::string>& ids, bool json) {
   auto& o = opts();
+  // stdout carries only the report; log lines go to stderr (queue.cpp may have set it).
+  if (spdlog::default_logger()->name().empty()) {
+    auto logger = spdlog::stderr_logger_mt("mxguard-queue-run");
+    logger->set_level(spdlog::level::warn);
+    spdlog::set_default_logger(logger);
+  }
   delivery::routing_table routes;
   if (!o.routes.empty()) {
     auto t = delivery::routing_table::load(o.routes);

@@ -210,7 +210,11 @@ struct dialogue {
   }
 
   asio::awaitable<void> quit() {
-    if (co_await s.write("QUIT\r\n", kQuitTimeout)) (void)co_await s.read_reply(kQuitTimeout);
+    // (Named results: g++ 12 miscompiles a discarded co_await result here.)
+    auto w = co_await s.write("QUIT\r\n", kQuitTimeout);
+    if (!w) co_return;
+    auto r = co_await s.read_reply(kQuitTimeout);
+    if (!r) co_return;
   }
 
   asio::awaitable<result<reply>> command(const std::string& line, std::chrono::seconds d) {

@@ -366,7 +366,9 @@ bool scheduler::spawn(queue::queue_dir& q, const queue::queue_id& id, trigger t)
   asio::co_spawn(
       ex_,
       [this, &q, id, t, key, alive, routes]() -> asio::awaitable<void> {
-        (void)co_await attempt_message(q, id, t, resolver_, *routes, opts_, &tls_);
+        auto outcome = co_await attempt_message(q, id, t, resolver_, *routes, opts_, &tls_);
+        if (!outcome.error.empty())
+          spdlog::debug("delivery qid={} attempt ended with an error", id.str());
         if (*alive) in_flight_.erase(key);
       },
       asio::detached);
