@@ -17,7 +17,8 @@ table. Checked (issue 3 section 5, RFC 5321, RFC 3464):
   4. --no-dsn -> no DSN;
   5. hold messages stay; queueonly messages are delivered by the queue run;
   6. a `hold` route puts the message on hold;
-  7. `relay:host:PORT` with an MX lookup through --zone (RFC 5321 5.1);
+  7. `relay:host:PORT` with an MX lookup through --zone (RFC 5321 5.1); expiry after
+     the maximum queue lifetime fails a deferred recipient and sends a DSN;
   8. opportunistic STARTTLS and PIPELINING were used with the scripted server.
 """
 import email
@@ -72,14 +73,14 @@ def new_id():
     return "%013X%05X" % (m, random.randrange(16 ** 5))
 
 
-def put(qdir, sender, rcpts, subject, body="Just a test!\r\n", mode="deliver"):
+def put(qdir, sender, rcpts, subject, body="Just a test!\r\n", mode="deliver", age=0):
     """Writes a message into the queue like the server does (envelope.hpp format)."""
     qid = new_id()
     os.makedirs(os.path.join(qdir, "messages"), exist_ok=True)
     data = ("Received: from test (localhost [127.0.0.1])\r\n\tby mxguard; test\r\n"
             "From: <%s>\r\nTo: %s\r\nSubject: %s\r\nMessage-ID: <%s@test>\r\n\r\n%s"
             % (sender or "mailer-daemon@test", ", ".join(rcpts), subject, qid, body)).encode()
-    created = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    created = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - age))
     ctl = "mxguard-queue: 1\nid: %s\ncreated: %s\nsender: %s\n" % (qid, created, sender or "<>")
     ctl += "".join("recipient: pending %s\n" % r for r in rcpts)
     ctl += ("client-ip: 127.0.0.1\nclient-name:\nhelo: localhost\nlistener: test\nsession:\n"
@@ -257,6 +258,19 @@ def main():
         r = queue_run(q, routes, m, extra=zone_args)
         check("to=<ok4@anywhere.test> sent relay=mx1.relayhost.test[127.0.0.1]:%d" % scripted_port
               in r.stdout, "MX of the relay host looked up (RFC 5321 5.1)")
+
+        # 7b. expiry: a message older than the 5-day lifetime that is deferred again fails
+        # (RFC 5321 4.5.4.1) and is reported to its sender.
+        before = set(queue_list(q))
+        x = put(q, "gina@sender.test", ["temp9@scripted.test"], "too old", age=6 * 86400)
+        r = queue_run(q, routes, x, extra=zone_args)
+        lst = queue_list(q)
+        check(x not in lst and "to=<temp9@scripted.test> bounced" in r.stdout
+              and "gave up" in r.stdout, "expired message fails instead of being deferred")
+        new = [m for i, m in lst.items() if i not in before]
+        check(len(new) == 1 and new[0]["sender"] == ""
+              and new[0]["recipients"][0]["address"] == "gina@sender.test",
+              "expiry DSN queued to the sender")
 
         # 8. JSON output of a run over the whole queue: the held ones are skipped.
         r = mx("queue", "--queue-dir", q, "--offline", "--json", "run", "--routes", routes,
