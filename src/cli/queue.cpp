@@ -7,10 +7,12 @@
 // Queue directory: --queue-dir (default ./var/queue). When that directory is not a queue
 // itself but holds per-listener queues (<state_dir>/queue/<listener>, the server's
 // default), list covers all of them and an ID is looked up in each; --listener NAME picks one.
+// `queue run` offline delivers through src/cli/queue_run.cpp (src/delivery).
 // Exit: 0 ok, 1 some message not found or unreadable, 2 usage, 74 I/O error,
-// 75 queue locked by a running server that does not answer, 69 `run` without a server.
+// 75 queue locked by a running server that does not answer.
 // Security: IDs from the command line are validated by queue_id::parse before they
 // become paths; peer-supplied fields are printed escaped (report.hpp).
+#include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <cstdio>
@@ -32,8 +34,7 @@ namespace {
 namespace fs = std::filesystem;
 using namespace mxg::queue;
 
-constexpr int kExitOk = 0, kExitNotFound = 1, kExitUsage = 2, kExitIo = 74, kExitLocked = 75,
-              kExitUnavailable = 69;
+constexpr int kExitOk = 0, kExitNotFound = 1, kExitUsage = 2, kExitIo = 74, kExitLocked = 75;
 
 struct queue_args {
   std::string cmd;
@@ -238,6 +239,10 @@ int offline(const queue_args& a) {
 }
 
 int run(const queue_args& a) {
+  // Log lines (warnings and worse) go to stderr; stdout carries only the report.
+  auto logger = spdlog::stderr_logger_mt("mxguard-queue");
+  logger->set_level(spdlog::level::warn);
+  spdlog::set_default_logger(logger);
 #ifdef MXG_QUEUE_ONLINE
   std::error_code ec;
   if (!a.offline && fs::exists(a.socket, ec)) {
