@@ -585,6 +585,7 @@ asio::awaitable<attempt_result> deliver(dns::resolver& resolver, const next_hop&
         std::error_code bad;
         auto ip = asio::ip::make_address(addr, bad);
         if (bad) continue;
+        out.remote = where;  // the host tried last, also when it could not be reached
         if (auto c = co_await s.connect(tcp::endpoint(ip, hop.port), opts.connect); !c) {
           last = "451 4.4.1 cannot connect to " + where + " (" + c.error().message + ")";
           break;
