@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# spf_side_by_side.sh: the same SPF query list evaluated by `mxguard spf check --batch`,
+# pyspf (python3-spf, bench/spf_pyspf_driver.py looping spf.check2) and libspf2
+# (`spfquery.libspf2 -file`), all against the same dnsmasq zone; prints queries/s, the
+# ratios and every mismatching result. Recipe and numbers: docs/benchmarks.md "SPF evaluation".
+# libspf2 and pyspf resolve through /etc/resolv.conf (port 53), so the script re-runs
+# itself in a private mount namespace (unshare -m, needs root) where a temporary
+# resolv.conf saying "nameserver 127.0.0.1" is bind-mounted over /etc/resolv.conf, and
+# dnsmasq listens on 127.0.0.1:53. The real /etc/resolv.conf is never touched.
+# Usage: bench/spf_side_by_side.sh [QUERIES (default 3000)]   env: MXGUARD=path
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+src=$(cd "$here/.." && pwd)
+MXGUARD=${MXGUARD:-$src/build/mxguard}
+N=${1:-3000}
+
+if [ -z "${MXG_BENCH_IN_NS:-}" ]; then
+  [ "$(id -u)" = 0 ] || { echo "spf_side_by_side: needs root for unshare -m (private mount namespace)"; exit 0; }
+  for t in /usr/sbin/dnsmasq spfquery.libspf2 /usr/bin/python3; do
+    command -v "$t" >/dev/null || { echo "spf_side_by_side: SKIP, $t missing"; exit 0; }
+  done
+  /usr/bin/python3 -c 'import spf' 2>/dev/null || { echo "spf_side_by_side: SKIP, python3-spf missing"; exit 0; }
+  [ -x "$MXGUARD" ] || { echo "spf_side_by_side: build mxguard first ($MXGUARD)"; exit 1; }
+  exec unshare -m --propagation private env MXG_BENCH_IN_NS=1 MXGUARD="$MXGUARD" bash "$0" "$@"
+fi
+
+# ---- inside the private mount namespace ----
+. "$src/tests/support/dnsmasq_lib.sh"
+tmp=$(mktemp -d)
+trap 'stop_dnsmasq; rm -rf "$tmp"' EXIT
+/usr/bin/python3 "$here/spf_side_by_side_gen.py" "$tmp" "$N"
+echo "nameserver 127.0.0.1" >"$tmp/resolv.conf"
+mount --bind "$tmp/resolv.conf" /etc/resolv.conf
+mapfile -t opts <"$tmp/dnsmasq.opts"
+DNSMASQ_FIXED_PORT=53 start_dnsmasq --cache-size=10000 "${opts[@]}"
+
+now() { date +%s.%N; }
+timed() {  # name outfile command...: runs, stores seconds in $secs
+  local t0 t1
+  t0=$(now); "${@:3}" >"$2" 2>/dev/null || true; t1=$(now)
+  secs=$(/usr/bin/python3 -c "print(round($t1 - $t0, 3))")
+  echo "$1: $secs s" >&2
+}
+q="$tmp/queries.txt"
+timed mxguard "$tmp/mxguard.out" "$MXGUARD" spf check --batch "$q"; s_mx=$secs
+timed mxguard-c1 "$tmp/mxguard1.out" "$MXGUARD" spf check --batch "$q" --concurrency 1; s_mx1=$secs
+timed libspf2 "$tmp/libspf2.out" spfquery.libspf2 -file "$q"; s_lib=$secs
+timed pyspf "$tmp/pyspf.out" /usr/bin/python3 "$here/spf_pyspf_driver.py" "$q"; s_py=$secs
+
+echo
+echo "machine: $(nproc) cores, $(uname -sr); load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "versions: $("$MXGUARD" --version), libspf2 $(dpkg-query -W -f='${Version}' libspf2-2 2>/dev/null)," \
+     "pyspf $(dpkg-query -W -f='${Version}' python3-spf 2>/dev/null) (pydns $(dpkg-query -W -f='${Version}' python3-dns 2>/dev/null))," \
+     "dnsmasq $(dpkg-query -W -f='${Version}' dnsmasq-base 2>/dev/null)"
+echo
+/usr/bin/python3 "$here/spf_side_by_side_compare.py" "$q" "$N" \
+  "mxguard (--batch, 256 concurrent)=$s_mx:$tmp/mxguard.out:mxguard" \
+  "mxguard (--concurrency 1)=$s_mx1:$tmp/mxguard1.out:mxguard" \
+  "libspf2 spfquery -file=$s_lib:$tmp/libspf2.out:libspf2" \
+  "pyspf check2=$s_py:$tmp/pyspf.out:pyspf"
