@@ -1,0 +1,76 @@
+// control.hpp: the daemon's local control socket (a unix stream socket under the
+// state directory, mode 0600) through which `mxguard queue ...` works while
+// `mxguard serve` runs and holds the queue lock.
+//
+// Protocol: one JSON object per line each way.
+//   request:  {"cmd":"list|show|hold|release|delete|run|status",
+//              "args":["ID",...], "queue":"LISTENER-NAME or DIR or empty (= first)",
+//              "json":false, "body":false}
+//   response: {"exit":0, "output":"text or JSON text to print as it is",
+//              "error":"message for stderr (may be empty)"}
+// The server renders with src/queue/report.hpp, so the online and offline outputs
+// are the same.
+//
+// Security: only local users who can open the socket file (0600, owner of the
+// daemon) can talk to it; requests are size-capped and ids are validated by
+// queue_id::parse before they touch a path.
+#pragma once
+
+#include <asio/awaitable.hpp>
+#include <asio/io_context.hpp>
+#include <asio/local/stream_protocol.hpp>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "base/result.hpp"
+
+namespace mxg::gateway {
+
+inline constexpr std::size_t kControlRequestMax = 64 * 1024;  // one request line
+
+class server;
+
+struct control_request {
+  std::string cmd;
+  std::vector<std::string> args;
+  std::string queue;  // listener name, queue directory, or "" for the first
+  bool json = false;
+  bool body = false;  // show --body
+};
+
+struct control_response {
+  int exit = 0;
+  std::string output;
+  std::string error;
+};
+
+// Client side, for src/cli/queue.cpp: sends one request to the daemon's socket.
+// errc::not_found when no daemon listens there (use the offline path then).
+result<control_response> control_call(const std::string& socket_path, const control_request& req);
+
+// Default socket path for a state directory: <state_dir>/control.sock.
+std::string control_socket_path(const std::string& state_dir);
+
+class control_server {
+ public:
+  control_server(asio::io_context& io, server& srv);
+  ~control_server();
+  result<void> start(const std::string& path);
+  void stop();
+
+ private:
+  asio::awaitable<void> accept_loop();
+  asio::awaitable<void> serve(asio::local::stream_protocol::socket s);
+
+  asio::io_context& io_;
+  server& srv_;
+  std::string path_;
+  std::unique_ptr<asio::local::stream_protocol::acceptor> acceptor_;
+};
+
+// Executes one request against the server (also used by tests).
+control_response handle_control(server& srv, const control_request& req);
+
+}  // namespace mxg::gateway

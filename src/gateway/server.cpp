@@ -1,0 +1,358 @@
+// server.cpp: listeners, session limits, reload and drain of `mxguard serve`.
+// RFC 5321 3.8 / 4.2.5: a server that refuses a connection answers 421 and closes;
+// RFC 3463: 4.7.0 for the per-IP policy limit, 4.3.2 for shutdown.
+// Security: the session counters are checked before a byte is read from the client;
+// the refusal is one write with a short deadline, so refused clients cost nothing.
+#include "gateway/server.hpp"
+
+#include <spdlog/spdlog.h>
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/ip/v6_only.hpp>
+#include <asio/redirect_error.hpp>
+#include <asio/use_awaitable.hpp>
+#include <asio/write.hpp>
+
+#include <csignal>
+#include <filesystem>
+
+#include "base/log.hpp"
+#include "gateway/control.hpp"
+#include "gateway/delivery_hook.hpp"
+#include "gateway/session.hpp"
+#include "gateway/transport.hpp"
+
+namespace mxg::gateway {
+
+using asio::ip::tcp;
+
+inline constexpr int kListenBacklog = 4096;
+inline constexpr std::chrono::seconds kRefusalWriteTimeout{5};
+
+struct server::listener_rt {
+  std::shared_ptr<listener_state> state;
+  std::unique_ptr<tcp::acceptor> acceptor;
+};
+
+server::server(asio::io_context& io) : io_(io), signals_(io), drain_timer_(io) {}
+
+server::~server() = default;
+
+namespace {
+
+result<std::shared_ptr<asio::ssl::context>> make_tls(const listener_config& l) {
+  if (l.tls_cert.empty()) return std::shared_ptr<asio::ssl::context>{};
+  auto ctx = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_server);
+  asio::error_code ec;
+  // RFC 8996: no SSLv3, TLS 1.0 or 1.1.
+  ctx->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                       asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
+                       asio::ssl::context::no_tlsv1_1 | asio::ssl::context::single_dh_use,
+                   ec);
+  ctx->use_certificate_chain_file(l.tls_cert, ec);
+  if (ec)
+    return fail(errc::io_error,
+                "listener " + l.name + ": tls_cert " + l.tls_cert + ": " + ec.message());
+  ctx->use_private_key_file(l.tls_key, asio::ssl::context::pem, ec);
+  if (ec)
+    return fail(errc::io_error,
+                "listener " + l.name + ": tls_key " + l.tls_key + ": " + ec.message());
+  return ctx;
+}
+
+queue::delivery_mode to_queue_mode(delivery_mode m) {
+  switch (m) {
+    case delivery_mode::deliver:
+      return queue::delivery_mode::deliver;
+    case delivery_mode::queueonly:
+      return queue::delivery_mode::queueonly;
+    case delivery_mode::hold:
+      return queue::delivery_mode::hold;
+  }
+  return queue::delivery_mode::hold;
+}
+
+}  // namespace
+
+queue::delivery_mode queue_mode(delivery_mode m) {
+  return to_queue_mode(m);
+}
+
+result<void> server::start(config c) {
+  auto r = apply(std::move(c), true);
+  if (!r) return r;
+  control_ = std::make_unique<control_server>(io_, *this);
+  if (auto cr = control_->start(cfg_.control_socket); !cr) return cr;
+  delivery_ = std::make_unique<delivery_hook>(*this);
+  delivery_->start();
+  signals_.add(SIGHUP);
+  signals_.add(SIGTERM);
+  signals_.add(SIGINT);
+  watch_signals();
+  return {};
+}
+
+result<void> server::apply(config c, bool initial) {
+  auto relay = std::make_shared<const relay_config>(c.relay);
+  // 1. queues (opened once per directory; kept across reloads)
+  std::map<std::string, std::unique_ptr<queue::queue_dir>> fresh;
+  auto queue_for = [&](const listener_config& l) -> result<queue::queue_dir*> {
+    std::string key = std::filesystem::absolute(l.queue_dir).lexically_normal().string();
+    if (auto it = queues_.find(key); it != queues_.end()) return it->second.get();
+    if (auto it = fresh.find(key); it != fresh.end()) return it->second.get();
+    std::error_code fec;
+    std::filesystem::create_directories(key, fec);  // queue_dir::open makes only the last level
+    queue::options o;
+    o.dir = key;
+    o.fsync = l.fsync;
+    auto q = queue::queue_dir::open(o);
+    if (!q) return std::unexpected(q.error());
+    if (auto lk = (*q)->lock(); !lk)
+      return fail(lk.error().code, "queue " + key + ": " + lk.error().message);
+    auto rec = (*q)->recover();
+    if (!rec) return std::unexpected(rec.error());
+    spdlog::info("queue dir={} messages={} tmp_removed={} orphans_removed={} corrupt={}", key,
+                 rec->messages.size(), rec->tmp_removed, rec->orphan_data_removed,
+                 rec->corrupt.size());
+    auto* p = q->get();
+    fresh.emplace(key, std::move(*q));
+    return p;
+  };
+  // 2. listeners: keep the socket of an unchanged endpoint, bind new ones
+  std::vector<std::shared_ptr<listener_rt>> next;
+  for (auto& lc : c.listeners) {
+    auto tls = make_tls(lc);
+    if (!tls) return std::unexpected(tls.error());
+    auto q = queue_for(lc);
+    if (!q) return std::unexpected(q.error());
+    std::shared_ptr<listener_rt> rt;
+    for (auto& old : listeners_)
+      if (old->state->cfg->endpoint() == lc.endpoint()) rt = old;
+    auto st = std::make_shared<listener_state>();
+    st->cfg = std::make_shared<const listener_config>(lc);
+    st->relay = relay;
+    st->tls = *tls;
+    st->queue = *q;
+    if (rt) {
+      // counters carry over (sessions of the old state still decrement the old one)
+      rt = std::make_shared<listener_rt>(listener_rt{st, std::move(rt->acceptor)});
+    } else {
+      rt = std::make_shared<listener_rt>();
+      rt->state = st;
+      rt->acceptor = std::make_unique<tcp::acceptor>(io_);
+      tcp::endpoint ep(asio::ip::make_address(lc.address.to_string()), lc.port);
+      asio::error_code ec;
+      rt->acceptor->open(ep.protocol(), ec);
+      if (!ec) rt->acceptor->set_option(tcp::acceptor::reuse_address(true), ec);
+      if (!ec && lc.address.is_v6()) rt->acceptor->set_option(asio::ip::v6_only(true), ec);
+      if (!ec) rt->acceptor->bind(ep, ec);
+      if (!ec) rt->acceptor->listen(kListenBacklog, ec);
+      if (ec)
+        return fail(errc::io_error, "listener " + lc.name + ": cannot listen on " + lc.endpoint() +
+                                        ": " + ec.message());
+    }
+    next.push_back(rt);
+  }
+  // Everything is ready: commit the new state.
+  for (auto& [k, q] : fresh) queues_.emplace(k, std::move(q));
+  for (auto& old : listeners_) {
+    bool kept = false;
+    for (auto& n : next) kept |= n->acceptor.get() == old->acceptor.get() || !old->acceptor;
+    if (!kept && old->acceptor) {
+      asio::error_code ec;
+      old->acceptor->close(ec);
+      spdlog::info("listener stop name={} addr={}", old->state->cfg->name,
+                   old->state->cfg->endpoint());
+    }
+  }
+  bool changed_log = initial || c.log_file != cfg_.log_file || c.log_format != cfg_.log_format ||
+                     c.log_level != cfg_.log_level;
+  std::vector<std::shared_ptr<listener_rt>> started;
+  for (auto& n : next) {
+    bool existed = false;
+    for (auto& old : listeners_)
+      existed |= old->acceptor.get() == n->acceptor.get() && old->acceptor;
+    if (!existed) started.push_back(n);
+  }
+  listeners_ = std::move(next);
+  cfg_ = std::move(c);
+  if (changed_log)
+    mxg::log::init(cfg_.log_level,
+                   cfg_.log_format == "json" ? mxg::log::format::json : mxg::log::format::text,
+                   cfg_.log_file);
+  for (auto& l : listeners_) {
+    spdlog::info("listener {} name={} addr={} mode={} queue={} tls={}",
+                 initial ? "start" : "config", l->state->cfg->name, l->state->cfg->endpoint(),
+                 to_string(l->state->cfg->mode), l->state->queue->path().string(),
+                 l->state->tls ? "yes" : "no");
+  }
+  for (auto& l : started) asio::co_spawn(io_, accept_loop(l), asio::detached);
+  return {};
+}
+
+queue::queue_dir* server::find_queue(const std::string& which) {
+  if (which.empty()) return listeners_.empty() ? nullptr : listeners_.front()->state->queue;
+  for (auto& l : listeners_)
+    if (l->state->cfg->name == which) return l->state->queue;
+  std::string key = std::filesystem::absolute(which).lexically_normal().string();
+  if (auto it = queues_.find(key); it != queues_.end()) return it->second.get();
+  return nullptr;
+}
+
+asio::awaitable<void> server::accept_loop(std::shared_ptr<listener_rt> l) {
+  tcp::acceptor* acc = l->acceptor.get();
+  for (;;) {
+    asio::error_code ec;
+    tcp::socket s = co_await acc->async_accept(asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) {
+      if (!acc->is_open() || draining_) co_return;
+      if (ec == asio::error::no_descriptors) {
+        // EMFILE: back off briefly instead of spinning
+        spdlog::warn("accept listener={} error={}", l->state->cfg->name, ec.message());
+        asio::steady_timer t(io_, std::chrono::milliseconds(100));
+        co_await t.async_wait(asio::use_awaitable);
+      }
+      continue;
+    }
+    if (draining_) co_return;
+    // The listener of this acceptor now (a reload may have replaced the state).
+    std::shared_ptr<listener_state> st;
+    for (auto& cur : listeners_)
+      if (cur->acceptor.get() == acc) st = cur->state;
+    if (!st) co_return;
+    asio::error_code rec;
+    auto remote = s.remote_endpoint(rec);
+    if (rec) continue;
+    auto ip = net::ip_address::parse(remote.address().to_string());
+    net::ip_address client = ip ? ip->unmapped() : net::ip_address{};
+    const auto& lim = st->cfg->limits;
+    std::string why;
+    if (st->sessions >= lim.sessions_total)
+      why = "421 4.3.2 Too many connections, try again later\r\n";  // RFC 3463 4.3.2
+    else if (st->per_ip[client] >= lim.sessions_per_ip)
+      why = "421 4.7.0 Too many connections from your address\r\n";
+    if (!why.empty()) {
+      if (st->per_ip[client] == 0) st->per_ip.erase(client);
+      ++stats_.refused_sessions;
+      spdlog::info("refuse listener={} client={} reason=\"{}\"", st->cfg->name, client.to_string(),
+                   why.substr(0, why.size() - 2));
+      // One write, non-blocking; the reply fits in the socket buffer.
+      s.non_blocking(true, rec);
+      s.write_some(asio::buffer(why), rec);
+      s.shutdown(tcp::socket::shutdown_both, rec);
+      s.close(rec);
+      continue;
+    }
+    ++st->sessions;
+    ++st->per_ip[client];
+    ++stats_.sessions;
+    ++open_sessions_;
+    std::string sid = new_session_id();
+    asio::co_spawn(
+        io_,
+        [this, st, client, sid, sock = std::move(s)]() mutable -> asio::awaitable<void> {
+          co_await run_session(*this, st, std::move(sock), sid);
+        },
+        [this, st, client](std::exception_ptr e) {
+          if (e) {
+            try {
+              std::rethrow_exception(e);
+            } catch (const std::exception& ex) {
+              spdlog::error("session crashed: {}", ex.what());
+            }
+          }
+          --st->sessions;
+          if (--st->per_ip[client] == 0) st->per_ip.erase(client);
+          --open_sessions_;
+          if (draining_ && open_sessions_ == 0) io_.stop();
+        });
+  }
+}
+
+void server::watch_signals() {
+  signals_.async_wait([this](const asio::error_code& ec, int sig) {
+    if (ec) return;
+    if (sig == SIGHUP) {
+      spdlog::info("signal HUP received: reloading {}",
+                   config_path.empty() ? "<embedded>" : config_path);
+      reload();
+      watch_signals();
+    } else {
+      spdlog::info("signal {} received: draining", sig == SIGTERM ? "TERM" : "INT");
+      drain();
+    }
+  });
+}
+
+void server::set_idle(const std::string& sid, std::weak_ptr<transport> t) {
+  idle_[sid] = std::move(t);
+}
+
+void server::clear_idle(const std::string& sid) {
+  idle_.erase(sid);
+}
+
+void server::reload() {
+  result<config> c = config_path.empty() ? parse_config(embedded_default_config(), "<embedded>")
+                                         : load_config_file(config_path);
+  if (c) {
+    if (auto o = apply_overrides(*c, listen_override, mode_override); !o)
+      c = std::unexpected(o.error());
+  }
+  if (!c) {
+    spdlog::error("reload failed, keeping the running configuration:\n{}", c.error().message);
+    return;
+  }
+  if (auto r = apply(std::move(*c), false); !r) {
+    spdlog::error("reload failed, keeping the running configuration: {}", r.error().message);
+    return;
+  }
+  spdlog::info("reload done listeners={}", listeners_.size());
+}
+
+void server::drain() {
+  if (draining_) return;
+  draining_ = true;
+  for (auto& l : listeners_) {
+    asio::error_code ec;
+    if (l->acceptor) l->acceptor->close(ec);
+    l->state->accepting = false;
+  }
+  if (control_) control_->stop();
+  if (delivery_) delivery_->stop();
+  spdlog::info("drain open_sessions={} timeout_ms={}", open_sessions_, cfg_.drain_timeout.count());
+  // Sessions waiting for a command outside a transaction stop now (they answer 421);
+  // sessions inside a transaction finish it first (session.cpp checks draining()).
+  auto idle = std::move(idle_);
+  for (auto& [sid, w] : idle)
+    if (auto t = w.lock()) {
+      asio::error_code ec;
+      t->socket().cancel(ec);
+    }
+  if (open_sessions_ == 0) {
+    io_.stop();
+    return;
+  }
+  drain_timer_.expires_after(cfg_.drain_timeout);
+  drain_timer_.async_wait([this](const asio::error_code& ec) {
+    if (ec) return;
+    spdlog::warn("drain timeout: {} sessions still open, exiting", open_sessions_);
+    io_.stop();
+  });
+}
+
+void server::message_queued(const listener_state& l, const std::string& qid) {
+  ++stats_.messages;
+  if (l.cfg->mode == delivery_mode::deliver && delivery_) delivery_->deliver_now(*l.queue, qid);
+}
+
+void server::message_released(queue::queue_dir& q, const std::string& qid) {
+  if (delivery_) delivery_->deliver_now(q, qid);
+}
+
+std::string server::queue_run(queue::queue_dir& q, const std::vector<std::string>& ids) {
+  if (!delivery_) return "delivery is not running\n";
+  return delivery_->run(q, ids);
+}
+
+}  // namespace mxg::gateway

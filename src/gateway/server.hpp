@@ -1,0 +1,115 @@
+// server.hpp: the running gateway of `mxguard serve`: named listeners (each with its
+// own delivery mode, queue directory and limits), one coroutine per SMTP session,
+// session limits (total and per client IP, 421 4.7.0 beyond them), the control
+// socket, SIGHUP reload and SIGTERM/SIGINT drain.
+//
+// Threads: everything here runs on one io_context thread; the queue's committer
+// thread reports back through asio::post. Sessions keep a shared_ptr to the
+// listener settings they started with, so a reload never changes a running session.
+//
+// Security: the listeners face the Internet. Counters are taken before anything is
+// read from a client, and a refused client gets one reply line and a close.
+#pragma once
+
+#include <asio/awaitable.hpp>
+#include <asio/io_context.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/signal_set.hpp>
+#include <asio/ssl/context.hpp>
+#include <asio/steady_timer.hpp>
+
+#include <atomic>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "base/result.hpp"
+#include "gateway/config.hpp"
+#include "net/ip_address.hpp"
+#include "queue/queue_dir.hpp"
+
+namespace mxg::gateway {
+
+class control_server;
+class transport;
+class delivery_hook;
+
+// What a session needs from the server, resolved once per listener.
+struct listener_state {
+  std::shared_ptr<const listener_config> cfg;
+  std::shared_ptr<const relay_config> relay;
+  std::shared_ptr<asio::ssl::context> tls;  // null: no STARTTLS
+  queue::queue_dir* queue = nullptr;        // owned by the server
+  std::size_t sessions = 0;
+  std::map<net::ip_address, std::size_t> per_ip;
+  bool accepting = true;
+};
+
+// Counters for logs and the control socket.
+struct server_stats {
+  std::uint64_t sessions = 0, refused_sessions = 0, messages = 0, queue_errors = 0;
+};
+
+class server {
+ public:
+  explicit server(asio::io_context& io);
+  ~server();
+
+  // Opens every queue (lock + recovery), binds every listener, starts the control
+  // socket and the signal handlers. Any failure: one clear message, nothing runs.
+  result<void> start(config c);
+  // SIGHUP: re-reads the config file (or the embedded default); a bad config is
+  // reported and the running one kept.
+  void reload();
+  // Stops accepting, lets open sessions finish within drain_timeout, then stops io.
+  void drain();
+  bool draining() const { return draining_; }
+
+  const config& cfg() const { return cfg_; }
+  server_stats& stats() { return stats_; }
+  asio::io_context& io() { return io_; }
+
+  // Called by sessions when a message was committed (deliver mode hands it to the
+  // delivery scheduler).
+  void message_queued(const listener_state& l, const std::string& qid);
+  // A message released by the control socket (deliver it if its mode says so).
+  void message_released(queue::queue_dir& q, const std::string& qid);
+  // Queue directories by path (for the control socket).
+  std::map<std::string, std::unique_ptr<queue::queue_dir>>& queues() { return queues_; }
+  // Finds the queue for a listener name or a directory ("" = the first).
+  queue::queue_dir* find_queue(const std::string& which);
+  // Runs the delivery of queued messages (all or the given ids); returns a summary.
+  std::string queue_run(queue::queue_dir& q, const std::vector<std::string>& ids);
+
+  // Sessions waiting for a command outside a transaction register here, so a drain
+  // can wake them to answer 421 and close.
+  void set_idle(const std::string& sid, std::weak_ptr<transport> t);
+  void clear_idle(const std::string& sid);
+
+  std::string config_path;  // empty: embedded default
+  std::string listen_override, mode_override;
+
+ private:
+  struct listener_rt;
+  result<void> apply(config c, bool initial);
+  asio::awaitable<void> accept_loop(std::shared_ptr<listener_rt> l);
+  void watch_signals();
+
+  asio::io_context& io_;
+  config cfg_;
+  std::vector<std::shared_ptr<listener_rt>> listeners_;
+  std::map<std::string, std::unique_ptr<queue::queue_dir>> queues_;
+  std::unique_ptr<control_server> control_;
+  std::unique_ptr<delivery_hook> delivery_;
+  asio::signal_set signals_;
+  asio::steady_timer drain_timer_;
+  bool draining_ = false;
+  std::map<std::string, std::weak_ptr<transport>> idle_;
+  std::size_t open_sessions_ = 0;
+  server_stats stats_;
+  friend class session;
+};
+
+}  // namespace mxg::gateway

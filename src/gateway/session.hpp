@@ -1,0 +1,35 @@
+// session.hpp: one SMTP server session as a coroutine (RFC 5321 4.1, 4.3.2), the short
+// linear driver around the I/O-free protocol core of src/smtp: read a line with a cap
+// and a deadline, hand it to the state machine, write the reply, act (STARTTLS, DATA,
+// QUIT). See session.cpp for the RFC rules it applies itself (greeting, PIPELINING
+// flush groups, Received header, queue commit).
+#pragma once
+
+#include <asio/awaitable.hpp>
+#include <asio/ip/tcp.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "gateway/server.hpp"
+
+namespace mxg::gateway {
+
+// A short unique session id for the "sid=" log field: 12 hex digits.
+std::string new_session_id();
+
+// Runs one session to its end. `l` is the listener the client connected to; the
+// caller has already counted the session against the limits.
+asio::awaitable<void> run_session(server& srv, std::shared_ptr<listener_state> l,
+                                  asio::ip::tcp::socket sock, std::string sid);
+
+// Policy hook for MAIL FROM / RCPT TO beyond relay control (SPF is a later issue):
+// returns empty to go on, or a full reply line ("550 5.7.1 ...") to refuse.
+struct policy_context {
+  std::string client_ip, helo, sender, recipient;
+};
+using policy_hook = std::function<std::string(const policy_context&)>;
+void set_policy_hook(policy_hook h);
+
+}  // namespace mxg::gateway

@@ -1,0 +1,199 @@
+"""mxg_gateway_harness.py: shared helpers of the gateway integration tests
+(tests/integration/gateway_*.py): start a private `mxguard serve` on a free
+127.0.0.1 port with a temporary state directory, talk raw SMTP over a socket,
+read the queue directory, and clean up. Everything is bounded in time.
+"""
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import shutil
+
+MXGUARD = os.environ.get("MXGUARD", "build/mxguard")
+TIMEOUT = 15  # seconds for any single wait
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+class Gateway:
+    """A running mxguard serve. `listener` and `top` are extra TOML lines."""
+
+    def __init__(self, mode="hold", listener="", top="", relay=None, tls=False, log_format="text"):
+        self.tmp = tempfile.mkdtemp(prefix="mxg-gw-")
+        self.port = free_port()
+        self.state = os.path.join(self.tmp, "var")
+        self.queue = os.path.join(self.state, "queue", "test")
+        self.log = os.path.join(self.tmp, "mxguard.log")
+        self.config = os.path.join(self.tmp, "mxguard.toml")
+        self.cert = self.key = None
+        if tls:
+            self.cert = os.path.join(self.tmp, "cert.pem")
+            self.key = os.path.join(self.tmp, "key.pem")
+            subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
+                            "-subj", "/CN=localhost", "-days", "1",
+                            "-keyout", self.key, "-out", self.cert],
+                           check=True, capture_output=True, timeout=60)
+        if relay is None:
+            relay = ('local_domains = ["local.test", "drj.test"]\n'
+                     'trusted_networks = []\n')
+        tls_lines = f'tls_cert = "{self.cert}"\ntls_key = "{self.key}"\n' if tls else ""
+        with open(self.config, "w") as f:
+            f.write(f'state_dir = "{self.state}"\nhostname = "mx.test"\ndrain_timeout = "10s"\n{top}\n'
+                    f'[log]\nformat = "{log_format}"\nfile = "{self.log}"\nlevel = "info"\n'
+                    f'[relay]\n{relay}\n'
+                    f'[listener.test]\naddress = "127.0.0.1:{self.port}"\n'
+                    f'delivery_mode = "{mode}"\nqueue_dir = "{self.queue}"\n{tls_lines}{listener}\n')
+        self.proc = None
+
+    def start(self):
+        self.proc = subprocess.Popen([MXGUARD, "serve", "--config", self.config],
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        deadline = time.time() + TIMEOUT
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                out = self.proc.stdout.read().decode(errors="replace")
+                raise RuntimeError(f"mxguard serve exited {self.proc.returncode}: {out}")
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return self
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("mxguard serve did not start listening")
+
+    def kill9(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=TIMEOUT)
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                return self.proc.wait(timeout=TIMEOUT)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=TIMEOUT)
+                return -9
+        return self.proc.returncode if self.proc else None
+
+    def cleanup(self):
+        self.stop()
+        if os.environ.get("MXG_KEEP_TMP"):
+            print("kept", self.tmp)
+        else:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *a):
+        self.cleanup()
+
+    def log_text(self):
+        try:
+            with open(self.log, errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def messages(self):
+        """{id: (control text, data bytes)} of committed messages."""
+        out = {}
+        d = os.path.join(self.queue, "messages")
+        if not os.path.isdir(d):
+            return out
+        for name in os.listdir(d):
+            if name.endswith(".ctl"):
+                qid = name[:-4]
+                with open(os.path.join(d, name), errors="replace") as f:
+                    ctl = f.read()
+                with open(os.path.join(d, qid + ".data"), "rb") as f:
+                    data = f.read()
+                out[qid] = (ctl, data)
+        return out
+
+    def cli(self, *args, check=True):
+        r = subprocess.run([MXGUARD, *args], capture_output=True, timeout=60, text=True)
+        if check and r.returncode != 0:
+            raise AssertionError(f"mxguard {' '.join(args)} exited {r.returncode}: {r.stdout}{r.stderr}")
+        return r
+
+
+class Client:
+    """Raw SMTP over a socket: send exact bytes, read whole replies."""
+
+    def __init__(self, port, timeout=TIMEOUT):
+        self.s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        self.buf = b""
+
+    def send(self, data):
+        self.s.sendall(data if isinstance(data, bytes) else data.encode())
+
+    def reply(self):
+        """One (possibly multi-line) reply: (code, text of all lines)."""
+        lines = []
+        while True:
+            while b"\n" not in self.buf:
+                chunk = self.s.recv(65536)
+                if not chunk:
+                    raise EOFError("connection closed; got " + repr(lines))
+                self.buf += chunk
+            line, self.buf = self.buf.split(b"\n", 1)
+            line = line.rstrip(b"\r").decode(errors="replace")
+            lines.append(line)
+            if len(line) < 4 or line[3] != "-":
+                return int(line[:3]), "\n".join(lines)
+
+    def cmd(self, line):
+        self.send(line + "\r\n")
+        return self.reply()
+
+    def closed(self):
+        """True if the server closed the connection (after any buffered replies)."""
+        try:
+            self.s.settimeout(5)
+            return self.s.recv(1) == b"" and not self.buf
+        except (ConnectionResetError, BrokenPipeError):
+            return True
+        except socket.timeout:
+            return False
+
+    def close(self):
+        try:
+            self.s.close()
+        except OSError:
+            pass
+
+
+class Checker:
+    """Counts checks; prints a closing 'N passed, N failed' line."""
+
+    def __init__(self):
+        self.passed = 0
+        self.failed = 0
+
+    def ok(self, cond, what):
+        if cond:
+            self.passed += 1
+            print("ok  ", what)
+        else:
+            self.failed += 1
+            print("FAIL", what)
+        sys.stdout.flush()
+        return cond
+
+    def eq(self, got, want, what):
+        return self.ok(got == want, f"{what}: got {got!r}, want {want!r}")
+
+    def done(self):
+        print(f"{self.passed} passed, {self.failed} failed")
+        sys.exit(1 if self.failed else 0)
