@@ -283,6 +283,8 @@ class parser {
            "an SPF record begins with \"v=spf1\" followed by a space (RFC 7208 4.5)");
       return std::unexpected(first_);
     }
+    // One allocation for the term vector: at most one term per space-separated word.
+    rec_.mechs_.reserve(static_cast<std::size_t>(std::count(t.begin(), t.end(), ' ')) + 1);
     std::size_t i = 6;
     // RFC 7208 12: record = version terms *SP; terms = *( 1*SP ( directive / modifier ) )
     while (i < t.size()) {
