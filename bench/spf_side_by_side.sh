@@ -34,18 +34,17 @@ mount --bind "$tmp/resolv.conf" /etc/resolv.conf
 mapfile -t opts <"$tmp/dnsmasq.opts"
 DNSMASQ_FIXED_PORT=53 start_dnsmasq --cache-size=10000 "${opts[@]}"
 
-now() { date +%s.%N; }
-timed() {  # name outfile command...: runs, stores seconds in $secs
-  local t0 t1
-  t0=$(now); "${@:3}" >"$2" 2>/dev/null || true; t1=$(now)
-  secs=$(/usr/bin/python3 -c "print(round($t1 - $t0, 3))")
-  echo "$1: $secs s" >&2
+# Each fast tool runs $RUNS times (best wall time kept, with that run's CPU time); pyspf
+# once. The CPU column (user+sys of the process) is the robust one on a shared machine.
+RUNS=${RUNS:-3}
+timed() {  # runs outfile command...
+  /usr/bin/python3 "$here/spf_side_by_side_compare.py" --time "$@"
 }
 q="$tmp/queries.txt"
-timed mxguard "$tmp/mxguard.out" "$MXGUARD" spf check --batch "$q"; s_mx=$secs
-timed mxguard-c1 "$tmp/mxguard1.out" "$MXGUARD" spf check --batch "$q" --concurrency 1; s_mx1=$secs
-timed libspf2 "$tmp/libspf2.out" spfquery.libspf2 -file "$q"; s_lib=$secs
-timed pyspf "$tmp/pyspf.out" /usr/bin/python3 "$here/spf_pyspf_driver.py" "$q"; s_py=$secs
+t_mx=$(timed "$RUNS" "$tmp/mxguard.out" "$MXGUARD" spf check --batch "$q")
+t_mx1=$(timed "$RUNS" "$tmp/mxguard1.out" "$MXGUARD" spf check --batch "$q" --concurrency 1)
+t_lib=$(timed "$RUNS" "$tmp/libspf2.out" spfquery.libspf2 -file "$q")
+t_py=$(timed 1 "$tmp/pyspf.out" /usr/bin/python3 "$here/spf_pyspf_driver.py" "$q")
 
 echo
 echo "machine: $(nproc) cores, $(uname -sr); load average $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -54,7 +53,7 @@ echo "versions: $("$MXGUARD" --version), libspf2 $(dpkg-query -W -f='${Version}'
      "dnsmasq $(dpkg-query -W -f='${Version}' dnsmasq-base 2>/dev/null)"
 echo
 /usr/bin/python3 "$here/spf_side_by_side_compare.py" "$q" "$N" \
-  "mxguard (--batch, 256 concurrent)=$s_mx:$tmp/mxguard.out:mxguard" \
-  "mxguard (--concurrency 1)=$s_mx1:$tmp/mxguard1.out:mxguard" \
-  "libspf2 spfquery -file=$s_lib:$tmp/libspf2.out:libspf2" \
-  "pyspf check2=$s_py:$tmp/pyspf.out:pyspf"
+  "mxguard spf check --batch=$t_mx:$tmp/mxguard.out:mxguard" \
+  "mxguard --batch --concurrency 1=$t_mx1:$tmp/mxguard1.out:mxguard" \
+  "libspf2 spfquery -file=$t_lib:$tmp/libspf2.out:libspf2" \
+  "pyspf spf.check2 loop=$t_py:$tmp/pyspf.out:pyspf"

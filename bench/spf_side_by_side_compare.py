@@ -2,10 +2,14 @@
 """spf_side_by_side_compare.py: reads the outputs of the three SPF implementations
 run by bench/spf_side_by_side.sh, extracts one result token per query, and prints the
 throughput table (markdown) and the mismatches.
-Usage: compare.py QUERIES N_QUERIES name=seconds:outfile:format ...
+Usage: compare.py QUERIES N_QUERIES name=wall,cpu:outfile:format ...
+       compare.py --time RUNS OUTFILE CMD...   (best-of-RUNS wall and its CPU seconds)
 format: mxguard (first token of each --batch line), pyspf (one token per line),
 libspf2 (spfquery -file blocks: optional StartError..EndError, the result line, 3 more)."""
+import resource
+import subprocess
 import sys
+import time
 
 TOKENS = {"pass", "fail", "softfail", "neutral", "none", "permerror", "temperror"}
 # libspf2's spfquery prints "(invalid)" when a record does not compile ("Unknown mechanism
@@ -33,28 +37,47 @@ def parse(path, fmt):
     return out
 
 
+def time_cmd(runs, outfile, cmd):
+    best = None
+    for _ in range(runs):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        t0 = time.monotonic()
+        with open(outfile, "w") as out:
+            subprocess.run(cmd, stdout=out, stderr=subprocess.DEVNULL)
+        wall = time.monotonic() - t0
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        if best is None or wall < best[0]:
+            best = (wall, cpu)
+    print("%.4f,%.4f" % best)
+
+
 def main():
+    if sys.argv[1] == "--time":
+        return time_cmd(int(sys.argv[2]), sys.argv[3], sys.argv[4:])
     queries = open(sys.argv[1]).read().splitlines()
     n = int(sys.argv[2])
     runs = []
     for spec in sys.argv[3:]:
         name, rest = spec.split("=", 1)
         secs, path, fmt = rest.split(":")
-        runs.append((name, float(secs), parse(path, fmt)))
+        wall, cpu = (float(x) for x in secs.split(","))
+        runs.append((name, (wall, cpu), parse(path, fmt)))
     base = runs[0]
-    print("| implementation | queries | seconds | queries/s | mxguard speed-up |")
-    print("|---|---:|---:|---:|---:|")
-    for name, secs, res in runs:
-        qps = n / secs if secs > 0 else 0
-        ratio = (n / base[1]) / qps if qps else 0
-        print("| %s | %d | %.2f | %.0f | %s |" % (name, n, secs, qps,
-              "1.0x" if name == base[0] else "%.1fx" % ratio))
+    print("| implementation | queries | wall s | queries/s (wall) | CPU s | queries per CPU-s |"
+          " mxguard ratio (wall) | mxguard ratio (CPU) |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for name, (wall, cpu), res in runs:
+        rw = wall / base[1][0] if base[1][0] else 0
+        rc = cpu / base[1][1] if base[1][1] else 0
+        print("| %s | %d | %.3f | %.0f | %.3f | %.0f | %.2fx | %.2fx |" % (
+            name, n, wall, n / wall if wall else 0, cpu, n / cpu if cpu else 0, rw, rc))
     print()
     counts = {}
     for r in base[2]:
         counts[r] = counts.get(r, 0) + 1
     print("Results (%s): %s" % (base[0], ", ".join("%s %d" % kv for kv in sorted(counts.items()))))
-    for name, _secs, res in runs[1:]:
+    for name, _t, res in runs[1:]:
         if len(res) != n:
             print("%s: %d results for %d queries (output format?)" % (name, len(res), n))
         mism = [(i, base[2][i] if i < len(base[2]) else "-", res[i] if i < len(res) else "-")

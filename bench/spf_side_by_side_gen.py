@@ -14,7 +14,12 @@ out = sys.argv[1]
 nq = int(sys.argv[2]) if len(sys.argv) > 2 else 3000
 rng = random.Random(7208)
 Z = "bench.test"
-opts = ["--local=/%s/" % Z, "--local-ttl=300"]
+# Authoritative mode, so negative answers carry the SOA (RFC 2308 3) as every real
+# authoritative server's do; A/AAAA of host-records are only served inside these subnets.
+opts = ["--auth-server=ns.%s,127.0.0.1" % Z,
+        "--auth-zone=%s,192.0.0.0/16,100.64.0.0/10" % Z,
+        "--auth-soa=1,hostmaster.%s,1200,120,604800,300" % Z,
+        "--auth-ttl=300", "--local-ttl=300"]
 ESPS = 5
 DOMAINS = 100
 

@@ -3,6 +3,7 @@
 # free high port (or on $DNSMASQ_FIXED_PORT if set, e.g. 53 inside a private namespace),
 # with no upstream, no hosts file, no resolv.conf; sets DNSMASQ_PORT and DNSMASQ_PID and
 # waits until it answers TCP. stop_dnsmasq kills it. Only loopback is ever used.
+# DNSMASQ_LOG=FILE sends its log there (add --log-queries to see every query).
 DNSMASQ_BIN=${DNSMASQ_BIN:-/usr/sbin/dnsmasq}
 DNSMASQ_PID=""
 DNSMASQ_PORT=""
@@ -27,7 +28,7 @@ start_dnsmasq() {
   for attempt in 1 2 3 4 5; do
     port=${DNSMASQ_FIXED_PORT:-$(dnsmasq_free_port)}
     "$DNSMASQ_BIN" --keep-in-foreground --port="$port" --listen-address=127.0.0.1 --bind-interfaces \
-      --no-resolv --no-hosts --no-poll --conf-file=/dev/null --pid-file= --log-facility=/dev/null \
+      --no-resolv --no-hosts --no-poll --conf-file=/dev/null --pid-file= --log-facility="${DNSMASQ_LOG:-/dev/null}" \
       "$@" &
     DNSMASQ_PID=$!
     for _ in $(seq 50); do
