@@ -141,6 +141,7 @@ struct queue_dir::pending {
   std::optional<error> err;
   bool data_committed = false;
   bool ctl_committed = false;
+  int files_synced = 0;
   commit_callback done;
 };
 
@@ -239,14 +240,13 @@ result<void> queue_dir::start() {
     sync_workers_.emplace_back([this] {
       std::unique_lock lk(sync_mu_);
       for (;;) {
-        sync_cv_.wait(lk, [&] { return sync_stop_ || sync_next_ < sync_fds_.size(); });
+        sync_cv_.wait(lk, [&] { return sync_stop_ || sync_next_ < sync_n_; });
         if (sync_stop_) return;
         std::size_t i = sync_next_++;
-        int fd = sync_fds_[i];
+        const auto* fn = sync_fn_;
         lk.unlock();
-        int e = opts_.ops.fsync(fd) == 0 ? 0 : errno;
+        (*fn)(i);
         lk.lock();
-        (*sync_errnos_)[i] = e;
         if (--sync_left_ == 0) sync_done_cv_.notify_all();
       }
     });
@@ -332,38 +332,28 @@ result<void> queue_dir::sync_dir(const fs::path& dir) {
   return {};
 }
 
-void queue_dir::sync_parallel(const std::vector<int>& fds, std::vector<int>& errnos) {
-  errnos.assign(fds.size(), 0);
-  if (!opts_.fsync || fds.empty()) return;
-  {
-    std::lock_guard lk(stats_mu_);
-    stats_.file_syncs += fds.size();
-  }
-  if (sync_workers_.empty() || fds.size() == 1) {
-    for (std::size_t i = 0; i < fds.size(); ++i)
-      errnos[i] = opts_.ops.fsync(fds[i]) == 0 ? 0 : errno;
+void queue_dir::parallel_for(std::size_t n, const std::function<void(std::size_t)>& fn) {
+  if (n == 0) return;
+  if (sync_workers_.empty() || n == 1) {
+    for (std::size_t i = 0; i < n; ++i) fn(i);
     return;
   }
-  // Concurrent fsyncs let the file system's journal merge them into one commit.
   std::unique_lock lk(sync_mu_);
-  sync_fds_ = fds;
-  sync_errnos_ = &errnos;
+  sync_fn_ = &fn;
+  sync_n_ = n;
   sync_next_ = 0;
-  sync_left_ = fds.size();
+  sync_left_ = n;
   sync_cv_.notify_all();
-  while (sync_next_ < sync_fds_.size()) {  // the committer takes its share too
+  while (sync_next_ < sync_n_) {  // the committer takes its share too
     std::size_t i = sync_next_++;
-    int fd = sync_fds_[i];
     lk.unlock();
-    int e = opts_.ops.fsync(fd) == 0 ? 0 : errno;
+    fn(i);
     lk.lock();
-    errnos[i] = e;
     --sync_left_;
   }
   sync_done_cv_.wait(lk, [&] { return sync_left_ == 0; });
-  sync_fds_.clear();
-  sync_errnos_ = nullptr;
-  sync_next_ = 0;
+  sync_fn_ = nullptr;
+  sync_n_ = sync_next_ = 0;
 }
 
 result<message_writer> queue_dir::begin() {
@@ -452,6 +442,51 @@ void queue_dir::committer_loop() {
   }
 }
 
+void queue_dir::prepare_one(pending& p) {
+  const fs::path tmp = opts_.dir / kTmpDir;
+  const fs::path msgs = opts_.dir / kMessagesDir;
+  const fs::path tmp_data = tmp / (p.id.str() + std::string(kDataSuffix));
+  const fs::path tmp_ctl = tmp / (p.id.str() + std::string(kCtlSuffix));
+  const fs::path msg_data = msgs / (p.id.str() + std::string(kDataSuffix));
+  const fs::path msg_ctl = msgs / (p.id.str() + std::string(kCtlSuffix));
+  auto close_all = [&] {
+    if (p.data_fd >= 0) ::close(std::exchange(p.data_fd, -1));
+    if (p.ctl_fd >= 0) ::close(std::exchange(p.ctl_fd, -1));
+  };
+  auto failed = [&](error e) {
+    p.err = std::move(e);
+    close_all();
+  };
+  // 1. Data (when the committer owns it) and control file under tmp/.
+  if (p.open_data) {
+    p.data_fd = ::open(tmp_data.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (p.data_fd < 0) return failed(io_fail(tmp_data, "cannot create", errno));
+    auto r = write_all(p.data_fd, p.data);
+    std::string().swap(p.data);
+    if (!r) return failed(r.error());
+  }
+  p.ctl_fd = ::open(tmp_ctl.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (p.ctl_fd < 0) return failed(io_fail(tmp_ctl, "cannot create", errno));
+  if (auto r = write_all(p.ctl_fd, format_control(p.env)); !r) return failed(r.error());
+  // 2. fsync both files.
+  if (opts_.fsync) {
+    for (int fd : {p.data_fd, p.ctl_fd}) {
+      ++p.files_synced;
+      if (opts_.ops.fsync(fd) != 0)
+        return failed(error(errc::io_error, "queue " + opts_.dir.string() +
+                                                ": fsync failed: " + errno_text(errno)));
+    }
+  }
+  close_all();
+  // 3. Data file first, then the control file that commits it.
+  if (opts_.ops.rename(tmp_data.c_str(), msg_data.c_str(), true) != 0)
+    return failed(io_fail(msg_data, "cannot rename into", errno));
+  p.data_committed = true;
+  if (opts_.ops.rename(tmp_ctl.c_str(), msg_ctl.c_str(), true) != 0)
+    return failed(io_fail(msg_ctl, "cannot rename into", errno));
+  p.ctl_committed = true;
+}
+
 void queue_dir::run_round(std::vector<std::unique_ptr<pending>>& batch) {
   const fs::path tmp = opts_.dir / kTmpDir;
   const fs::path msgs = opts_.dir / kMessagesDir;
@@ -460,74 +495,22 @@ void queue_dir::run_round(std::vector<std::unique_ptr<pending>>& batch) {
   auto msg_data = [&](const pending& p) { return msgs / (p.id.str() + std::string(kDataSuffix)); };
   auto msg_ctl = [&](const pending& p) { return msgs / (p.id.str() + std::string(kCtlSuffix)); };
 
-  // 1. Write data (when the committer owns it) and the control file under tmp/.
+  // 1-3. Per message, in parallel: write, fsync, rename data then control into messages/
+  //      (a control file is never visible before its data file).
+  std::vector<pending*> todo;
   for (auto& pp : batch) {
-    pending& p = *pp;
-    if (p.err) continue;
-    if (p.open_data) {
-      p.data_fd = ::open(tmp_data(p).c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-      if (p.data_fd < 0) {
-        p.err = io_fail(tmp_data(p), "cannot create", errno);
-        continue;
-      }
-      auto r = write_all(p.data_fd, p.data);
-      std::string().swap(p.data);
-      if (!r) {
-        p.err = r.error();
-        continue;
-      }
+    if (!pp->err) {
+      todo.push_back(pp.get());
+    } else if (pp->data_fd >= 0) {  // failed while streaming: only clean up
+      ::close(std::exchange(pp->data_fd, -1));
     }
-    p.ctl_fd = ::open(tmp_ctl(p).c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (p.ctl_fd < 0) {
-      p.err = io_fail(tmp_ctl(p), "cannot create", errno);
-      continue;
-    }
-    if (auto r = write_all(p.ctl_fd, format_control(p.env)); !r) p.err = r.error();
   }
-
-  // 2. fsync every file of the batch, concurrently.
-  if (opts_.fsync) {
-    std::vector<int> fds;
-    std::vector<pending*> owner;
-    for (auto& pp : batch) {
-      if (pp->err) continue;
-      fds.push_back(pp->data_fd);
-      owner.push_back(pp.get());
-      fds.push_back(pp->ctl_fd);
-      owner.push_back(pp.get());
-    }
-    std::vector<int> errnos;
-    sync_parallel(fds, errnos);
-    for (std::size_t i = 0; i < fds.size(); ++i)
-      if (errnos[i] != 0 && !owner[i]->err)
-        owner[i]->err = error(errc::io_error, "queue " + opts_.dir.string() +
-                                                  ": fsync failed: " + errno_text(errnos[i]));
-  }
-  for (auto& pp : batch) {
-    if (pp->data_fd >= 0) ::close(std::exchange(pp->data_fd, -1));
-    if (pp->ctl_fd >= 0) ::close(std::exchange(pp->ctl_fd, -1));
-  }
-
-  // 3. Rename into messages/: all data files, then all control files (a control file
-  //    is never visible before its data file).
-  for (auto& pp : batch) {
-    pending& p = *pp;
-    if (p.err) continue;
-    if (opts_.ops.rename(tmp_data(p).c_str(), msg_data(p).c_str(), true) != 0)
-      p.err = io_fail(msg_data(p), "cannot rename into", errno);
-    else
-      p.data_committed = true;
-  }
+  parallel_for(todo.size(), [&](std::size_t i) { prepare_one(*todo[i]); });
   bool any = false;
-  for (auto& pp : batch) {
-    pending& p = *pp;
-    if (p.err) continue;
-    if (opts_.ops.rename(tmp_ctl(p).c_str(), msg_ctl(p).c_str(), true) != 0) {
-      p.err = io_fail(msg_ctl(p), "cannot rename into", errno);
-    } else {
-      p.ctl_committed = true;
-      any = true;
-    }
+  for (auto* p : todo) any = any || p->ctl_committed;
+  if (opts_.fsync) {
+    std::lock_guard lk(stats_mu_);
+    for (auto* p : todo) stats_.file_syncs += p->files_synced;
   }
 
   // 4. One directory fsync for the whole batch.

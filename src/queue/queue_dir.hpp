@@ -13,8 +13,10 @@
 //
 // Commit protocol (never half-visible, issue 3 section 4):
 //   1. write tmp/<id>.data (O_EXCL) and tmp/<id>.ctl
-//   2. fsync both (in parallel for a batch: the journal merges them)
+//   2. fsync both
 //   3. rename the data file, then the control file, into messages/ (RENAME_NOREPLACE)
+//      (steps 1-3 run for the messages of a batch in parallel on a small thread pool:
+//      the journal merges their fsyncs, and slow metadata operations overlap)
 //   4. fsync messages/ once for the whole batch
 //   5. only then report success (the server answers 250).
 // On any failure (ENOSPC, EIO, ...) the message's files are removed from tmp/ and
@@ -200,7 +202,9 @@ class queue_dir {
   result<void> sync_dir(const std::filesystem::path& dir);
   result<void> write_all(int fd, std::string_view bytes);
   result<void> write_file_synced(const std::filesystem::path& tmp, std::string_view bytes);
-  void sync_parallel(const std::vector<int>& fds, std::vector<int>& errnos);
+  // Runs fn(0..n-1) on the worker pool and the calling thread; returns when all ran.
+  void parallel_for(std::size_t n, const std::function<void(std::size_t)>& fn);
+  void prepare_one(pending& p);  // write, fsync, rename data then control (one message)
   friend class message_writer;
 
   options opts_;
@@ -216,9 +220,8 @@ class queue_dir {
   // parallel fsync workers
   std::mutex sync_mu_;
   std::condition_variable sync_cv_, sync_done_cv_;
-  std::vector<int> sync_fds_;
-  std::vector<int>* sync_errnos_ = nullptr;
-  std::size_t sync_next_ = 0, sync_left_ = 0;
+  const std::function<void(std::size_t)>* sync_fn_ = nullptr;
+  std::size_t sync_n_ = 0, sync_next_ = 0, sync_left_ = 0;
   bool sync_stop_ = false;
   std::vector<std::thread> sync_workers_;
 
