@@ -100,6 +100,7 @@ struct context {
   net::ip_address ip;  // unmapped
   std::string sender, local, sender_domain, helo;
   std::int64_t now = 0;
+  std::chrono::steady_clock::time_point deadline;
   bool ptr_names_known = false;
   std::vector<std::string> validated;  // %{p}: names whose address lookup gave the client
 
@@ -132,6 +133,13 @@ struct context {
 
   asio::awaitable<dns::answer> query(int depth, std::string_view domain, std::string name,
                                      dns::rrtype type) {
+    if (std::chrono::steady_clock::now() > deadline) {  // 4.6.4 overall time limit
+      dns::answer late;
+      late.st = dns::status::timeout;
+      late.detail = "SPF evaluation time limit reached (RFC 7208 4.6.4)";
+      note(depth, domain, trace_event::kind::note, name, late.detail);
+      co_return late;
+    }
     ++out.dns_queries;
     if (!opt.trace) co_return co_await res.query(std::move(name), type);
     trace_event ev;
@@ -510,6 +518,7 @@ asio::awaitable<frame_result> frame_runner::run(std::string domain, int depth, b
   if (!parsed) {
     fr.res = result::permerror;
     fr.problem = parsed.error().to_string();
+    fr.mechanism = parsed.error().term;  // the offending term decided the result
     fr.diag = parsed.error();
     co_return fr;
   }
@@ -623,6 +632,7 @@ asio::awaitable<outcome> evaluator::check_host(net::ip_address ip, std::string d
   c.sender = std::move(sender);
   c.helo = std::move(helo);
   c.now = opt_.now ? opt_.now : static_cast<std::int64_t>(std::time(nullptr));
+  c.deadline = std::chrono::steady_clock::now() + opt_.time_limit;
   out.domain = domain;
   frame_runner fr(c);
   frame_result r = co_await fr.run(std::move(domain), 0, false);

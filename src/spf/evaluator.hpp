@@ -19,6 +19,7 @@
 
 #include <asio/awaitable.hpp>
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -56,6 +57,9 @@ struct options {
   int void_lookup_limit = limits::kSpfVoidLookups;
   int mx_name_limit = limits::kSpfMxNames;
   int ptr_name_limit = limits::kSpfPtrNames;
+  // RFC 7208 4.6.4: a bound on the whole evaluation ("at least 20 seconds"); once it has
+  // passed, further DNS queries are not sent and count as timeouts (-> temperror).
+  std::chrono::milliseconds time_limit = limits::kSpfEvaluationTimeout;
   bool trace = false;    // record every query and term in outcome::trace
   std::int64_t now = 0;  // %{t}; 0: the current time
 };

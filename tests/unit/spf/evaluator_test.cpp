@@ -279,3 +279,33 @@ TEST(SpfReceivedSpf, Fields) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(SpfEvaluator, OverallTimeLimitGivesTemperror) {
+  // RFC 7208 4.6.4: past the evaluation time limit no query is sent; the check is a
+  // temperror. A negative limit makes the deadline already passed.
+  auto zone = make_zone();
+  asio::io_context io;
+  spf::options o;
+  o.time_limit = std::chrono::milliseconds(-1);
+  spf::evaluator ev(zone, o);
+  spf::outcome out;
+  asio::co_spawn(io, ev.check({*net::ip_address::parse("192.0.2.1"), "u@slash26.example", "h"}),
+                 [&](std::exception_ptr e, spf::outcome r) {
+                   if (e) std::rethrow_exception(e);
+                   out = std::move(r);
+                 });
+  io.run();
+  EXPECT_EQ(out.result, result::temperror);
+  EXPECT_EQ(out.dns_queries, 0);
+  EXPECT_NE(out.problem.find("TIMEOUT"), std::string::npos) << out.problem;
+}
+
+TEST(SpfEvaluator, SyntaxErrorNamesTheTerm) {
+  auto zone = make_zone();
+  auto o = run(zone, "192.0.2.1", "u@typo.example", "h");
+  EXPECT_EQ(o.mechanism, "ipv4:64.8.71.111");
+}
+
+}  // namespace
