@@ -23,7 +23,9 @@ envelope make(std::initializer_list<const char*> rcpts) {
   return e;
 }
 
-rcpt_result rr(const char* addr, int code, const char* reply) { return {addr, code, reply}; }
+rcpt_result rr(const char* addr, int code, const char* reply) {
+  return {addr, code, reply};
+}
 
 }  // namespace
 
@@ -65,8 +67,8 @@ TEST(ApplyResults, ExpiryFailsEveryDeferredRecipient) {
   apply_results(e, {{0, rr("a@x.test", 450, "450 4.2.0 busy")}, {1, rr("b@x.test", 250, "250 ok")}},
                 kT0 + 1h, p);
   e.recipients[2].status = rcpt_status::deferred;  // deferred earlier, not due now
-  auto failed = apply_results(e, {{0, rr("a@x.test", 451, "451 4.3.0 still busy")}},
-                              kT0 + 5 * 24h + 1s, p);
+  auto failed =
+      apply_results(e, {{0, rr("a@x.test", 451, "451 4.3.0 still busy")}}, kT0 + 5 * 24h + 1s, p);
   EXPECT_EQ(failed, (std::vector<std::size_t>{0, 2}));
   EXPECT_EQ(e.recipients[0].status, rcpt_status::failed);
   EXPECT_NE(e.recipients[0].reply.find("451 4.3.0 still busy"), std::string::npos);
