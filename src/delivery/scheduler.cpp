@@ -383,7 +383,36 @@ void scheduler::deliver_now(queue::queue_dir& q, const queue::queue_id& id) {
 asio::awaitable<std::vector<message_outcome>> scheduler::run(queue::queue_dir& q,
                                                              std::vector<queue::queue_id> ids) {
   auto routes = routes_;
-  co_return co_await run_queue(q, std::move(ids), resolver_, *routes, opts_, &tls_);
+  auto alive = alive_;
+  std::vector<message_outcome> out;
+  if (ids.empty()) {
+    auto l = q.list();
+    if (!l) {
+      message_outcome m;
+      m.error = l.error().message;
+      out.push_back(std::move(m));
+      co_return out;
+    }
+    for (const auto& m : *l) ids.push_back(m.id);
+  }
+  // One message at a time, and never one that an immediate or periodic attempt is
+  // delivering right now (that would send it twice).
+  for (const auto& id : ids) {
+    const std::string key = q.path().string() + "/" + id.str();
+    if (in_flight_.count(key)) {
+      message_outcome m;
+      m.id = id;
+      m.skipped = "being delivered right now";
+      out.push_back(std::move(m));
+      continue;
+    }
+    in_flight_.insert(key);
+    auto m = co_await attempt_message(q, id, trigger::manual_run, resolver_, *routes, opts_, &tls_);
+    if (!*alive) co_return out;
+    in_flight_.erase(key);
+    out.push_back(std::move(m));
+  }
+  co_return out;
 }
 
 asio::awaitable<void> scheduler::scan(trigger t) {
