@@ -6,6 +6,11 @@
 // Answers are decoded by dns/wire.hpp (records keep their TTLs, TXT strings stay
 // separate). Queries go to the configured servers only: no search list, no hosts file
 // (ares_query, RFC 7208 4.3 names are always fully qualified).
+// Security: c-ares checks the answer's id and question against the query (no
+// ARES_FLAG_NOCHECKRESP). c-ares 1.18 keeps one UDP socket (one source port) per
+// server for its lifetime (ARES_OPT_UDP_MAX_QUERIES arrived in 1.20), so spoofing
+// resistance rests on the 16-bit id: point mxguard at a local recursive resolver on
+// loopback (the usual MTA set-up), not at a resolver across an untrusted network.
 // Single-threaded: one instance belongs to one io_context thread. It may be destroyed
 // with queries in flight: they complete with servfail "resolver shut down".
 #pragma once
