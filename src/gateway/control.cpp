@@ -147,11 +147,6 @@ control_response handle_control(server& srv, const control_request& req) {
     }
     return {exit, out, err};
   }
-  if (req.cmd == "run") {
-    for (auto& a : req.args)
-      if (!queue::queue_id::valid(a)) return error_response(2, "run: bad queue id " + a);
-    return {0, srv.queue_run(*q, req.args), ""};
-  }
   return error_response(2, "unknown control command '" + req.cmd + "'");
 }
 
@@ -221,7 +216,18 @@ asio::awaitable<void> control_server::serve(stream_protocol::socket s) {
     req.queue = j.value("queue", "");
     req.json = j.value("json", false);
     req.body = j.value("body", false);
-    resp = handle_control(srv_, req);
+    if (req.cmd == "run") {
+      // Deliveries are asynchronous: the run is awaited here, not in handle_control.
+      queue::queue_dir* q = srv_.find_queue(req.queue);
+      bool ok = q != nullptr;
+      for (auto& a : req.args) ok = ok && queue::queue_id::valid(a);
+      if (!ok)
+        resp = error_response(2, "run: unknown queue or bad queue id");
+      else
+        resp = control_response{0, co_await srv_.queue_run(*q, req.args), ""};
+    } else {
+      resp = handle_control(srv_, req);
+    }
   } catch (const std::exception& e) {
     resp = error_response(2, std::string("bad request: ") + e.what());
   }

@@ -4,6 +4,8 @@
 // (queue_run_interval). Hold-mode messages are never handed over until released.
 #pragma once
 
+#include <asio/awaitable.hpp>
+
 #include <memory>
 #include <string>
 #include <vector>
@@ -23,7 +25,7 @@ class delivery_hook {
   // A message just committed (deliver mode) or released.
   void deliver_now(queue::queue_dir& q, const std::string& qid);
   // A queue run over all due messages (ids empty) or the given ones; returns a summary.
-  std::string run(queue::queue_dir& q, const std::vector<std::string>& ids);
+  asio::awaitable<std::string> run(queue::queue_dir& q, std::vector<std::string> ids);
 
  private:
   struct impl;

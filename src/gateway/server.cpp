@@ -350,9 +350,9 @@ void server::message_released(queue::queue_dir& q, const std::string& qid) {
   if (delivery_) delivery_->deliver_now(q, qid);
 }
 
-std::string server::queue_run(queue::queue_dir& q, const std::vector<std::string>& ids) {
-  if (!delivery_) return "delivery is not running\n";
-  return delivery_->run(q, ids);
+asio::awaitable<std::string> server::queue_run(queue::queue_dir& q, std::vector<std::string> ids) {
+  if (!delivery_) co_return "delivery is not running\n";
+  co_return co_await delivery_->run(q, std::move(ids));
 }
 
 }  // namespace mxg::gateway

@@ -81,7 +81,7 @@ class server {
   // Finds the queue for a listener name or a directory ("" = the first).
   queue::queue_dir* find_queue(const std::string& which);
   // Runs the delivery of queued messages (all or the given ids); returns a summary.
-  std::string queue_run(queue::queue_dir& q, const std::vector<std::string>& ids);
+  asio::awaitable<std::string> queue_run(queue::queue_dir& q, std::vector<std::string> ids);
 
   // Sessions waiting for a command outside a transaction register here, so a drain
   // can wake them to answer 421 and close.
