@@ -7,7 +7,9 @@ offline `mxguard queue run` over a queue with a routing table
 `@aicpa.org relay:[127.0.0.1]:PORT`. Checked: the message arrives in the receiver's
 queue with its envelope (sender, recipients) and text intact, the transaction ran
 under STARTTLS (RFC 3207), and a recipient the receiver refuses (relay control,
-554 5.7.1) fails with a DSN queued to the sender.
+554 5.7.1) fails with a DSN queued to the sender. Then a sending `mxguard serve`
+(python smtplib in) relays a deliver-mode message at once through its scheduler, and
+a queueonly one only on `mxguard queue run` through its control socket.
 Needs `mxguard serve` (src/gateway); prints SKIP and exits 0 when it is not built.
 """
 import json
@@ -76,6 +78,63 @@ def main():
             t.check("Subject: mxguard to mxguard" in body and "\n.dot line" in body,
                     "message text intact (dot-stuffing round trip)")
             t.check("TLS" in body.split("\r\n\r\n", 1)[0], "Received header shows TLS (RFC 3207)")
+
+        # The scheduler inside `mxguard serve`: a deliver-mode listener relays at once,
+        # a queueonly listener waits for `mxguard queue run` through the control socket.
+        pa, pb = t.free_port(), t.free_port()
+        sa = os.path.join(work, "a")
+        conf_a = os.path.join(work, "a.toml")
+        with open(conf_a, "w") as f:
+            f.write('state_dir = "%s"\n[relay]\ntrusted_networks = ["127.0.0.0/8"]\n'
+                    '[routing]\ntable = "%s"\n'
+                    '[listener.out]\naddress = "127.0.0.1:%d"\ndelivery_mode = "deliver"\n'
+                    'queue_dir = "%s/queue/out"\n'
+                    '[listener.later]\naddress = "127.0.0.1:%d"\ndelivery_mode = "queueonly"\n'
+                    'queue_dir = "%s/queue/later"\n' % (sa, routes, pa, sa, pb, sa))
+        log_a = open(os.path.join(work, "a.log"), "w")
+        sender = subprocess.Popen([t.MXGUARD, "serve", "--config", conf_a], cwd=work,
+                                  stdout=log_a, stderr=subprocess.STDOUT)
+        try:
+            if not (t.wait_port(pa) and t.wait_port(pb)):
+                t.check(False, "sending mxguard serve started")
+                return
+            import smtplib
+            for port, subj in ((pa, "deliver mode"), (pb, "queueonly mode")):
+                with smtplib.SMTP("127.0.0.1", port, timeout=30) as c:
+                    c.sendmail("alice@aicpa.org", ["carl@receiver.test"],
+                               "Subject: %s\r\n\r\nvia two mxguards\r\n" % subj)
+
+            def received(subject):
+                got = t.mx("queue", "--queue-dir", rq, "--offline", "--json", "list")
+                for m in json.loads(got.stdout).get("messages", []) if got.returncode == 0 else []:
+                    show = t.mx("queue", "--queue-dir", rq, "--offline", "--json", "show",
+                                "--body", m["id"])
+                    if show.returncode == 0 and subject in json.loads(show.stdout).get("body", ""):
+                        return True
+                return False
+
+            def wait_for(pred, seconds=30):
+                end = time.time() + seconds
+                while time.time() < end:
+                    if pred():
+                        return True
+                    time.sleep(0.3)
+                return False
+
+            t.check(wait_for(lambda: received("Subject: deliver mode")),
+                    "deliver-mode message relayed by the server's scheduler")
+            t.check(not received("Subject: queueonly mode"), "queueonly message waits")
+            r = t.mx("queue", "--queue-dir", os.path.join(sa, "queue"), "--socket",
+                     os.path.join(sa, "control.sock"), "--listener", "later", "run")
+            print("$ queue run (online) ->", r.returncode, r.stdout, r.stderr)
+            t.check(wait_for(lambda: received("Subject: queueonly mode")),
+                    "queueonly message delivered by `queue run` through the control socket")
+        finally:
+            sender.terminate()
+            try:
+                sender.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                sender.kill()
     finally:
         if recv:
             recv.terminate()
