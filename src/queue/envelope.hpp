@@ -70,7 +70,8 @@ struct recipient {
   std::string address;  // forward-path mailbox without the angle brackets, as received
   rcpt_status status = rcpt_status::pending;
   std::string reply;  // last reply from the next hop, e.g. "250 2.0.0 Ok" (may be empty)
-  std::optional<time_point> next_attempt;  // only for deferred
+  std::optional<time_point>
+      next_attempt;  // deferred: when to retry (written as `created` if unset)
   bool operator==(const recipient&) const = default;
 };
 
