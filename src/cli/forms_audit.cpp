@@ -58,7 +58,10 @@ mxg::cli::registration reg(400, [](CLI::App& root, int& exit_code) {
     }
     auto summary = mxg::forms::run_audit(opts->targets, ao);
     if (opts->json) {
-      std::printf("%s\n", mxg::forms::to_json(summary).dump(2).c_str());
+      // Pages may hold invalid UTF-8: replace it rather than fail the report.
+      std::printf("%s\n", mxg::forms::to_json(summary)
+                              .dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
+                              .c_str());
     } else {
       std::fputs(mxg::forms::render_table(summary).c_str(), stdout);
     }

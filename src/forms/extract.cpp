@@ -9,6 +9,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <csetjmp>
+#include <cstdlib>
 #include <map>
 #include <memory>
 #include <unordered_map>
@@ -172,8 +174,70 @@ struct pending_control {
   const GumboNode* node = nullptr;
 };
 
+// Every gumbo allocation goes through this arena: blocks are linked so that an abandoned
+// parse can free them all, and live/total byte counts enforce the parser budgets. When a
+// budget is exceeded the allocator longjmps back to parse_bounded (only C frames of gumbo
+// and trivially destructible locals lie between), and the arena frees what gumbo held.
+struct block_header {
+  block_header *prev, *next;
+  std::size_t size;
+  std::max_align_t align_pad[1];  // keeps the payload maximally aligned
+};
+struct arena {
+  block_header head{&head, &head, 0, {}};
+  std::size_t live = 0, total = 0;
+  std::jmp_buf on_budget;
+  bool over = false;
+
+  ~arena() {
+    for (block_header* b = head.next; b != &head;) {
+      block_header* next = b->next;
+      std::free(b);
+      b = next;
+    }
+  }
+};
+
+void* arena_alloc(void* ud, std::size_t size) {
+  auto* a = static_cast<arena*>(ud);
+  a->live += size;
+  a->total += size;
+  if (a->live > limits::kMaxParserLiveBytes || a->total > limits::kMaxParserTotalBytes) {
+    a->over = true;
+    std::longjmp(a->on_budget, 1);
+  }
+  auto* b = static_cast<block_header*>(std::malloc(sizeof(block_header) + size));
+  if (!b) {
+    a->over = true;
+    std::longjmp(a->on_budget, 1);
+  }
+  b->size = size;
+  b->prev = &a->head;
+  b->next = a->head.next;
+  a->head.next->prev = b;
+  a->head.next = b;
+  return b + 1;
+}
+
+void arena_free(void* ud, void* p) {
+  if (!p) return;
+  auto* a = static_cast<arena*>(ud);
+  block_header* b = static_cast<block_header*>(p) - 1;
+  b->prev->next = b->next;
+  b->next->prev = b->prev;
+  a->live -= b->size;
+  std::free(b);
+}
+
+// No object with a destructor may live in this frame: the allocator longjmps into it.
+GumboOutput* parse_bounded(arena* a, const GumboOptions* opts, const char* data, std::size_t size) {
+  if (setjmp(a->on_budget) != 0) return nullptr;
+  return gumbo_parse_with_options(opts, data, size);
+}
+
 struct gumbo_deleter {
-  void operator()(GumboOutput* o) const { gumbo_destroy_output(&kGumboDefaultOptions, o); }
+  const GumboOptions* opts;
+  void operator()(GumboOutput* o) const { gumbo_destroy_output(opts, o); }
 };
 
 }  // namespace
@@ -185,6 +249,12 @@ std::size_t estimate_nesting_depth(std::string_view s) {
                                       "basefont", "bgsound", "frame", "image", "command"};
   static const char* const kRaw[] = {"script", "style",  "textarea", "title",
                                      "xmp",    "iframe", "noembed",  "noframes"};
+  static const char* const kClosesP[] = {
+      "address", "article", "aside",    "blockquote", "center",  "details", "dialog",   "dir",
+      "div",     "dl",      "fieldset", "figcaption", "figure",  "footer",  "form",     "h1",
+      "h2",      "h3",      "h4",       "h5",         "h6",      "header",  "hgroup",   "hr",
+      "main",    "menu",    "nav",      "ol",         "p",       "pre",     "section",  "summary",
+      "ul",      "li",      "dd",       "dt",         "listing", "xmp",     "plaintext"};
   static const char* const kScope[] = {"table",    "td",      "th",     "caption", "html",
                                        "template", "marquee", "object", "applet"};
   auto in = [](const auto& list, const std::string& w) {
@@ -247,15 +317,34 @@ std::size_t estimate_nesting_depth(std::string_view s) {
     }
     if (name == "plaintext") break;
     if (in(kVoid, name) || (self_closing && foreign > 0)) continue;
-    // Implied end tags of a same-kind sibling (13.2.6.4.7 "p", "li", "dd"/"dt", ...).
-    if (!stack.empty()) {
-      const std::string& top = stack.back();
-      bool dl = (name == "dt" || name == "dd") && (top == "dt" || top == "dd");
-      if (top == name && (name == "p" || name == "li" || name == "option" || name == "tr" ||
-                          name == "td" || name == "th"))
-        stack.pop_back();
-      else if (dl)
-        stack.pop_back();
+    // Start tags that close an open element (13.2.6.4.7 "in body", 13.2.6.4.9-15 tables):
+    // pop to the nearest `closes` element unless a boundary comes first.
+    auto close_open = [&](std::initializer_list<std::string_view> closes,
+                          std::initializer_list<std::string_view> bounds, bool scope = true) {
+      for (std::size_t k = stack.size(); k-- > 0;) {
+        const std::string& e = stack[k];
+        if (std::find(closes.begin(), closes.end(), e) != closes.end()) {
+          for (std::size_t m = k; m < stack.size(); ++m)
+            if (stack[m] == "svg" || stack[m] == "math") --foreign;
+          stack.resize(k);
+          return;
+        }
+        if ((scope && in(kScope, e)) || std::find(bounds.begin(), bounds.end(), e) != bounds.end())
+          return;
+      }
+    };
+    if (foreign == 0) {
+      if (in(kClosesP, name)) close_open({"p"}, {"button"});  // p in button scope
+      if (name == "li") close_open({"li"}, {"ol", "ul"});     // list item scope
+      if (name == "dt" || name == "dd") close_open({"dt", "dd"}, {"dl", "ol", "ul"});
+      // "clear the stack back to a table body/row context" (13.2.6.4.13-14)
+      if (name == "tr")
+        close_open({"tr"}, {"table", "tbody", "thead", "tfoot", "template", "html"}, false);
+      if (name == "td" || name == "th")
+        close_open({"td", "th"}, {"tr", "table", "template", "html"}, false);
+      if (name == "a") close_open({"a"}, {});  // adoption agency on the open <a>
+      if (name == "nobr") close_open({"nobr"}, {});
+      if (name == "option" && !stack.empty() && stack.back() == "option") stack.pop_back();
     }
     if (name == "svg" || name == "math") ++foreign;
     stack.push_back(name);
@@ -278,10 +367,19 @@ result<extracted_page> extract_forms(std::string_view html) {
                                           " elements deep, over the limit of " +
                                           std::to_string(limits::kMaxNestingDepth));
 
+  arena mem;  // declared before `out`: outlives the tree it holds
   GumboOptions opts = kGumboDefaultOptions;
   opts.max_errors = 0;  // we do not read parse errors
+  opts.allocator = arena_alloc;
+  opts.deallocator = arena_free;
+  opts.userdata = &mem;
   std::unique_ptr<GumboOutput, gumbo_deleter> out(
-      gumbo_parse_with_options(&opts, html.data(), html.size()));
+      parse_bounded(&mem, &opts, html.data(), html.size()), gumbo_deleter{&opts});
+  if (mem.over)
+    return fail(errc::limit_exceeded,
+                "HTML parser memory budget exceeded (" +
+                    std::to_string(limits::kMaxParserLiveBytes >> 20) + " MiB live, " +
+                    std::to_string(limits::kMaxParserTotalBytes >> 20) + " MiB in total): refused");
   if (!out) return fail(errc::parse_error, "HTML parser failed");
 
   extracted_page page;

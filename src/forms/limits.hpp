@@ -12,8 +12,15 @@ namespace mxg::forms::limits {
 inline constexpr std::size_t kMaxPageBytes = 2 * 1024 * 1024;
 // HTML nesting deeper than this is refused before gumbo sees it: gumbo 0.10's tree
 // construction is quadratic in the depth of the open-element stack (20,000 nested <div>
-// take ~9 s), so an estimate of the depth is checked first. Chrome stops at 512 too.
-inline constexpr std::size_t kMaxNestingDepth = 512;
+// take ~9 s; a 2 MiB page held at depth 500 still costs ~7 s of CPU). Real pages stay well
+// under 100. The depth is an estimate from a light scan (estimate_nesting_depth).
+inline constexpr std::size_t kMaxNestingDepth = 256;
+// Memory gumbo may hold at once and allocate in total for one page. Bounded nesting does
+// not bound everything: the HTML5 "reconstruct the active formatting elements" step clones
+// every open <b>/<font>/... with distinct attributes again after each </p> (20 KB of such
+// markup makes ~300 MB of nodes). Past either budget the parse is abandoned.
+inline constexpr std::size_t kMaxParserLiveBytes = 192 * 1024 * 1024;
+inline constexpr std::size_t kMaxParserTotalBytes = 1024 * 1024 * 1024;
 // Forms, controls per form and links per page that are kept; the rest is ignored.
 inline constexpr std::size_t kMaxFormsPerPage = 500;
 inline constexpr std::size_t kMaxControlsPerForm = 2000;
