@@ -33,9 +33,11 @@ mxg::cli::registration reg(400, [](CLI::App& root, int& exit_code) {
       "Exit status: 0 no open-relay enabler found, 1 an open-relay enabler found,\n"
       "2 usage error or a target that could not be read, fetched or parsed.");
   audit->add_option("targets", opts->targets, "HTML files, directories or loopback URLs");
-  audit->add_option("--crawl", opts->crawl,
-                    "Pages fetched per URL, the URL included, following same-site links "
-                    "(default 1: only the given page)");
+  audit
+      ->add_option("--crawl", opts->crawl,
+                   "Pages fetched per URL, the URL included, following same-site links "
+                   "(default 1: only the given page)")
+      ->type_name("N");
   audit->add_flag("--json", opts->json, "Machine-readable output");
   audit->callback([opts, &exit_code] {
     if (opts->targets.empty()) {
