@@ -11,10 +11,11 @@
 # the end. Usage: MXGUARD=build/mxguard bash bench/smtp_side_by_side.sh
 set -uo pipefail
 MXGUARD=${MXGUARD:-build/mxguard}
-MSGS=${MSGS:-2000}
+MSGS=${MSGS:-1000}
 IDLE=${IDLE:-10000}
 ulimit -n 65536 2>/dev/null || ulimit -n 30000 2>/dev/null || true
 tmp=$(mktemp -d /tmp/mxg-bench-XXXXXX)
+chmod 755 "$tmp"  # the postfix user must reach its queue below it
 pids=()
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
@@ -49,7 +50,7 @@ wait_port "$MXP" || exit 1
 
 # ---- smtp-sink
 SKP=$(port)
-/usr/sbin/smtp-sink -c "127.0.0.1:$SKP" 1024 & pids+=($!)
+/usr/sbin/smtp-sink -u nobody -c "127.0.0.1:$SKP" 1024 >/dev/null 2>&1 & pids+=($!)
 wait_port "$SKP" || exit 1
 
 # ---- private postfix
@@ -76,10 +77,11 @@ smtpd_relay_restrictions = permit_mynetworks, reject
 smtpd_client_connection_count_limit = 0
 smtpd_client_connection_rate_limit = 0
 default_process_limit = 200
-maillog_file = $tmp/postfix.log
+maillog_file = /dev/stdout
 EOF
-postfix -c "$pf" check >/dev/null 2>&1
-if postfix -c "$pf" start >/dev/null 2>&1 && wait_port "$PFP"; then HAVE_PF=1; else HAVE_PF=0; echo "postfix: could not start a private instance" >&2; fi
+# start-fg: master in the foreground (its log on stdout), stopped by `postfix stop`
+postfix -c "$pf" start-fg > "$tmp/postfix.log" 2>&1 &
+if wait_port "$PFP"; then HAVE_PF=1; else HAVE_PF=0; echo "postfix: could not start a private instance:" >&2; tail -3 "$tmp/postfix.log" >&2; fi
 
 rate() {  # port sessions size msgs -> msgs/s
   local t0 t1
