@@ -2,6 +2,12 @@
 // (see backscatter_filter.hpp).
 #include "gateway/backscatter_filter.hpp"
 
+#include <spdlog/spdlog.h>
+
+#include <ctime>
+#include <memory>
+
+#include "gateway/session.hpp"
 #include "ndr/backscatter.hpp"
 #include "ndr/ndr.hpp"
 
@@ -111,6 +117,23 @@ asio::awaitable<bs_decision> backscatter_filter::check_bounce(std::string_view m
   if (d.action == bs_action::reject) d.reply = "550 5.7.1 bounce rejected as backscatter: " + why;
   if (d.action == bs_action::tag) d.header = "X-Mxguard-Backscatter: yes; " + why;
   co_return d;
+}
+
+void install_backscatter_hook(const backscatter_config& cfg) {
+  if (!cfg.enabled || !cfg.batv) {
+    set_policy_hook(nullptr);
+    return;
+  }
+  auto filter = std::make_shared<const backscatter_filter>(cfg);
+  set_policy_hook([filter](const policy_context& ctx) -> std::string {
+    if (ctx.recipient.empty()) return {};  // MAIL FROM: nothing to check yet
+    auto day = policy::batv::day_of(static_cast<std::int64_t>(std::time(nullptr)));
+    auto d = filter->check_rcpt(ctx.sender, ctx.recipient, day);
+    if (d.action == bs_action::reject) return d.reply;
+    return {};
+  });
+  spdlog::info("backscatter: BATV check of bounces at RCPT time on, unsigned bounces {}",
+               to_string(cfg.unsigned_bounce));
 }
 
 }  // namespace mxg::gateway

@@ -73,4 +73,9 @@ class backscatter_filter {
   std::optional<policy::batv> batv_;
 };
 
+// Installs (or, when disabled, removes) the session policy hook that applies
+// check_rcpt() to every RCPT of `mxguard serve`. Called whenever a configuration is
+// applied, so SIGHUP picks up a changed secret or action.
+void install_backscatter_hook(const backscatter_config& cfg);
+
 }  // namespace mxg::gateway

@@ -288,9 +288,10 @@ result<config> parse_config(std::string_view text, const std::string& source) {
   reader r(source);
   config c;
   c.source = source;
-  r.check_keys(root, "the top level",
-               {"state_dir", "log", "control_socket", "drain_timeout", "queue_run_interval",
-                "relay", "routing", "limits", "timeouts", "listener", "tls", "hostname"});
+  r.check_keys(
+      root, "the top level",
+      {"state_dir", "log", "control_socket", "drain_timeout", "queue_run_interval", "relay",
+       "routing", "limits", "timeouts", "listener", "tls", "hostname", "backscatter"});
   r.str(root, "state_dir", c.state_dir);
   r.str(root, "control_socket", c.control_socket);
   r.duration(root, "drain_timeout", c.drain_timeout, false);
@@ -336,6 +337,45 @@ result<config> parse_config(std::string_view text, const std::string& source) {
     }
   } else {
     c.relay.trusted_networks = {*net::cidr::parse("127.0.0.0/8"), *net::cidr::parse("::1/128")};
+  }
+
+  if (auto* t = r.table(root, "backscatter")) {
+    // Issue 4 section 3: bounces (null sender) to our users must carry a valid BATV tag.
+    r.check_keys(*t, "[backscatter]",
+                 {"enabled", "our_domains", "batv_secret", "batv_old_secrets", "batv_days",
+                  "unsigned_bounce"});
+    auto& b = c.backscatter;
+    r.boolean(*t, "enabled", b.enabled);
+    b.our_domains = r.str_list(*t, "our_domains");
+    normalize_domains(b.our_domains);
+    if (b.our_domains.empty()) b.our_domains = c.relay.local_domains;
+    std::string secret, action = "reject";
+    r.str(*t, "batv_secret", secret);
+    r.str(*t, "unsigned_bounce", action);
+    if (!secret.empty()) {
+      policy::batv_config bc;
+      bc.secret = secret;
+      bc.old_secrets = r.str_list(*t, "batv_old_secrets");
+      if (const auto* d = t->get("batv_days")) {
+        auto v = d->value<std::int64_t>();
+        if (!v || *v < 1 || *v > 365)
+          r.error(d->source(), "backscatter.batv_days must be a number of days from 1 to 365");
+        else
+          bc.validity_days = static_cast<int>(*v);
+      }
+      b.batv = bc;
+    }
+    auto a = bs_action_from_string(action);
+    // quarantine and tag need the message; at RCPT time serve can accept or reject.
+    if (!a || (*a != bs_action::reject && *a != bs_action::accept))
+      r.error(t->get("unsigned_bounce")->source(),
+              "backscatter.unsigned_bounce must be \"reject\" or \"accept\"");
+    else
+      b.unsigned_bounce = *a;
+    if (b.enabled && !b.batv)
+      r.error(t->source(), "[backscatter] enabled needs batv_secret (the BATV signing secret)");
+    if (b.enabled && b.our_domains.empty())
+      r.error(t->source(), "[backscatter] needs our_domains or relay.local_domains");
   }
 
   if (auto* t = r.table(root, "routing")) {

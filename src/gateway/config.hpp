@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "base/result.hpp"
+#include "gateway/backscatter_filter.hpp"
 #include "net/ip_address.hpp"
 
 namespace mxg::gateway {
@@ -88,6 +89,7 @@ struct config {
   std::chrono::milliseconds queue_run_interval{0};  // 0: no periodic queue runs
   std::string routing_table;                        // file parsed by src/delivery
   relay_config relay;
+  backscatter_config backscatter;  // [backscatter]: BATV check of bounces at RCPT time
   std::vector<listener_config> listeners;
 };
 

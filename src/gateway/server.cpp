@@ -187,6 +187,7 @@ result<void> server::apply(config c, bool initial) {
                  l->state->tls ? "yes" : "no");
   }
   for (auto& l : started) asio::co_spawn(io_, accept_loop(l), asio::detached);
+  install_backscatter_hook(cfg_.backscatter);
   return {};
 }
 
