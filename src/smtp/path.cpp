@@ -3,6 +3,7 @@
 // Security: input is a peer's command line; every index is bounds-checked
 // against the view, nothing is echoed back into error messages.
 #include "smtp/path.hpp"
+#include "base/ascii.hpp"
 
 #include <algorithm>
 #include <cstdint>
@@ -28,34 +29,7 @@ char lower(char c) {
   return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
 }
 
-// RFC 5322 3.2.3 atext (RFC 5321 4.1.2 Atom).
-bool is_atext(unsigned char c) {
-  if (is_alpha(c) || is_digit(c)) return true;
-  switch (c) {
-    case '!':
-    case '#':
-    case '$':
-    case '%':
-    case '&':
-    case '\'':
-    case '*':
-    case '+':
-    case '-':
-    case '/':
-    case '=':
-    case '?':
-    case '^':
-    case '_':
-    case '`':
-    case '{':
-    case '|':
-    case '}':
-    case '~':
-      return true;
-    default:
-      return false;
-  }
-}
+using ascii::is_atext;
 
 bool iequals(std::string_view a, std::string_view b) {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(),

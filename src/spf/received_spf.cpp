@@ -1,38 +1,13 @@
 // received_spf.cpp: Received-SPF field formatting (RFC 7208 9.1, RFC 5322 3.2.3 atoms,
 // 3.2.4 quoted-strings, 3.2.2 comments). See received_spf.hpp for the security notes.
 #include "spf/received_spf.hpp"
+#include "base/ascii.hpp"
 
 namespace mxg::spf {
 
 namespace {
 
-bool is_atext(unsigned char c) {  // RFC 5322 3.2.3
-  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
-  switch (c) {
-    case '!':
-    case '#':
-    case '$':
-    case '%':
-    case '&':
-    case '\'':
-    case '*':
-    case '+':
-    case '-':
-    case '/':
-    case '=':
-    case '?':
-    case '^':
-    case '_':
-    case '`':
-    case '{':
-    case '|':
-    case '}':
-    case '~':
-      return true;
-    default:
-      return false;
-  }
-}
+using ascii::is_atext;
 
 bool is_dot_atom(std::string_view v) {
   if (v.empty() || v.front() == '.' || v.back() == '.') return false;
