@@ -84,7 +84,8 @@ control_response handle_control(server& srv, const control_request& req) {
   if (req.cmd == "list") {
     auto l = q->list();
     if (!l) return error_response(1, l.error().message);
-    return {0, req.json ? queue::to_json(*l).dump(2) + "\n" : queue::format_list(*l), ""};
+    // json_text: peer-supplied text may hold invalid UTF-8; dump() would throw.
+    return {0, req.json ? queue::json_text(queue::to_json(*l)) : queue::format_list(*l), ""};
   }
   if (req.cmd == "show") {
     auto id = need_id(0);
@@ -223,8 +224,12 @@ asio::awaitable<void> control_server::serve(stream_protocol::socket s) {
       for (auto& a : req.args) ok = ok && queue::queue_id::valid(a);
       if (!ok)
         resp = error_response(2, "run: unknown queue or bad queue id");
-      else
-        resp = control_response{0, co_await srv_.queue_run(*q, req.args), ""};
+      else {
+        // Name the awaited value first: g++ 12 miscompiles co_await inside a braced
+        // initializer (the output came back as garbage bytes).
+        std::string out = co_await srv_.queue_run(*q, req.args);
+        resp = control_response{0, std::move(out), ""};
+      }
     } else {
       resp = handle_control(srv_, req);
     }
