@@ -164,7 +164,7 @@ asio::awaitable<message_outcome> attempt_message(queue::queue_dir& q, const queu
   std::map<std::size_t, bool> tls_of;
   for (const auto& [hop, idx] : groups) {
     outgoing_message m;
-    m.sender = env->sender;
+    m.sender = opts.outbound_sender ? opts.outbound_sender(env->sender) : env->sender;
     m.data = *data;
     m.smtputf8 = env->smtputf8;
     for (auto i : idx) m.recipients.push_back(env->recipients[i].address);

@@ -52,6 +52,8 @@ struct delivery_options {
   std::size_t concurrency = kConcurrentMessagesDefault;
   // Injected clock (tests); default system_clock::now.
   std::function<std::chrono::system_clock::time_point()> clock;
+  // Rewrites the MAIL FROM of relayed mail (BATV signing of our senders); empty: as queued.
+  std::function<std::string(const std::string&)> outbound_sender;
 };
 
 // Why a message is attempted: decides which messages and recipients are taken.

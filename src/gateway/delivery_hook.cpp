@@ -4,6 +4,7 @@
 // queue run. If the resolver or the routing table cannot be set up, the gateway
 // still accepts and queues mail (nothing is lost) and logs why delivery is off.
 #include "gateway/delivery_hook.hpp"
+#include <ctime>
 
 #include <spdlog/spdlog.h>
 #include <asio/co_spawn.hpp>
@@ -50,6 +51,14 @@ void delivery_hook::start() {
   o.hostname = c.listeners.empty() ? "localhost" : c.listeners.front().hostname;
   if (c.queue_run_interval.count() > 0)
     o.queue_run_interval = std::chrono::duration_cast<std::chrono::seconds>(c.queue_run_interval);
+  if (c.backscatter.enabled && c.backscatter.batv) {
+    // Issue 4 section 3: sign our envelope senders so bounces to them can be verified.
+    auto filter = std::make_shared<const backscatter_filter>(c.backscatter);
+    o.outbound_sender = [filter](const std::string& sender) {
+      return filter->outbound_sender(
+          sender, policy::batv::day_of(static_cast<std::int64_t>(std::time(nullptr))));
+    };
+  }
   p_->sched =
       std::make_unique<delivery::scheduler>(p_->srv.io().get_executor(), *p_->resolver, routes, o);
   for (auto& [path, q] : p_->srv.queues()) p_->sched->add_queue(*q);

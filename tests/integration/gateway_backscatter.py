@@ -49,6 +49,52 @@ with Gateway(mode="hold", top=top) as gw:
     c.eq(cl.cmd("QUIT")[0], 221, "QUIT")
     c.ok("backscatter: BATV check" in gw.log_text(), "the log says the filter is on")
 
+# Outbound: mail relayed by a deliver-mode listener leaves with a BATV-signed sender,
+# and the tag verifies under the scheme above. The next hop is delivery_smtpd.py.
+import glob  # noqa: E402
+import subprocess  # noqa: E402
+import tempfile  # noqa: E402
+from mxg_gateway_harness import free_port  # noqa: E402
+
+sink_port = free_port()
+sink_dir = tempfile.mkdtemp(prefix="mxg-bs-sink-")
+smtpd = os.path.join(os.environ.get("MXG_SOURCE_DIR", "."), "tests", "support", "delivery_smtpd.py")
+sink = subprocess.Popen(["/usr/bin/python3", smtpd, str(sink_port), sink_dir, "--max-seconds", "60"])
+routes = os.path.join(sink_dir, "routes")
+with open(routes, "w") as f:
+    f.write(f"to:@ext.test relay:[127.0.0.1]:{sink_port}\n")
+relay = 'local_domains = ["local.test"]\nrelay_domains = ["ext.test"]\ntrusted_networks = []\n'
+out_top = top + f'[routing]\ntable = "{routes}"\n'
+try:
+    time.sleep(0.5)
+    with Gateway(mode="deliver", top=out_top, relay=relay) as gw:
+        cl = Client(gw.port)
+        cl.reply()
+        cl.cmd("EHLO client.test")
+        c.eq(cl.cmd("MAIL FROM:<alice@local.test>")[0], 250, "outbound MAIL")
+        c.eq(cl.cmd("RCPT TO:<bob@ext.test>")[0], 250, "outbound RCPT (relay domain)")
+        c.eq(cl.cmd("DATA")[0], 354, "DATA")
+        c.eq(cl.cmd("Subject: signed\r\n\r\nhello\r\n.")[0], 250, "queued")
+        cl.cmd("QUIT")
+        deadline = time.time() + 20
+        files = []
+        while time.time() < deadline and not files:
+            files = glob.glob(os.path.join(sink_dir, "msg-*.eml"))
+            time.sleep(0.2)
+        c.ok(len(files) == 1, f"relayed to the next hop ({len(files)} message)")
+        env_from = ""
+        if files:
+            for line in open(files[0], encoding="utf-8", errors="replace"):
+                if line.startswith("X-Env-From:"):
+                    env_from = line.split(":", 1)[1].strip().strip("<>")
+        c.eq(env_from, prvs("alice@local.test", int(time.time()) // 86400),
+             "the envelope sender left BATV-signed")
+finally:
+    sink.kill()
+    sink.wait()
+    import shutil  # noqa: E402
+    shutil.rmtree(sink_dir, ignore_errors=True)
+
 # A config naming an action serve cannot take at RCPT time is refused with file:line.
 bad = Gateway(mode="hold", top='[backscatter]\nenabled = true\nbatv_secret = "s"\n'
               'unsigned_bounce = "quarantine"\n')
