@@ -5,15 +5,24 @@ namespace mxg {
 
 const char* to_string(errc e) noexcept {
   switch (e) {
-    case errc::invalid_argument: return "invalid argument";
-    case errc::parse_error: return "parse error";
-    case errc::not_found: return "not found";
-    case errc::io_error: return "I/O error";
-    case errc::timeout: return "timeout";
-    case errc::temporary: return "temporary failure";
-    case errc::limit_exceeded: return "limit exceeded";
-    case errc::unsupported: return "unsupported";
-    case errc::internal: return "internal error";
+    case errc::invalid_argument:
+      return "invalid argument";
+    case errc::parse_error:
+      return "parse error";
+    case errc::not_found:
+      return "not found";
+    case errc::io_error:
+      return "I/O error";
+    case errc::timeout:
+      return "timeout";
+    case errc::temporary:
+      return "temporary failure";
+    case errc::limit_exceeded:
+      return "limit exceeded";
+    case errc::unsupported:
+      return "unsupported";
+    case errc::internal:
+      return "internal error";
   }
   return "unknown error";
 }

@@ -18,7 +18,9 @@ void memory_zone::add_timeout(std::string name) {
   owners_[normalize_name(name)].push_back(entry{true, {}});
 }
 
-void memory_zone::add_name(std::string name) { owners_[normalize_name(name)]; }
+void memory_zone::add_name(std::string name) {
+  owners_[normalize_name(name)];
+}
 
 std::size_t memory_zone::size() const {
   std::size_t n = 0;

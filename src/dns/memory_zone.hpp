@@ -17,7 +17,7 @@ namespace mxg::dns {
 
 class memory_zone : public resolver {
  public:
-  void add(record r);                 // owner name taken from r.name (normalized)
+  void add(record r);                  // owner name taken from r.name (normalized)
   void add_timeout(std::string name);  // a TIMEOUT marker at this point of the owner's list
   // Marks a name as existing (so queries of a missing type give NODATA, not NXDOMAIN).
   void add_name(std::string name);

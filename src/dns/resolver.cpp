@@ -7,26 +7,40 @@ namespace mxg::dns {
 
 const char* to_string(rrtype t) {
   switch (t) {
-    case rrtype::a: return "A";
-    case rrtype::ns: return "NS";
-    case rrtype::cname: return "CNAME";
-    case rrtype::soa: return "SOA";
-    case rrtype::ptr: return "PTR";
-    case rrtype::mx: return "MX";
-    case rrtype::txt: return "TXT";
-    case rrtype::aaaa: return "AAAA";
-    case rrtype::spf: return "SPF";
+    case rrtype::a:
+      return "A";
+    case rrtype::ns:
+      return "NS";
+    case rrtype::cname:
+      return "CNAME";
+    case rrtype::soa:
+      return "SOA";
+    case rrtype::ptr:
+      return "PTR";
+    case rrtype::mx:
+      return "MX";
+    case rrtype::txt:
+      return "TXT";
+    case rrtype::aaaa:
+      return "AAAA";
+    case rrtype::spf:
+      return "SPF";
   }
   return "TYPE?";
 }
 
 const char* to_string(status s) {
   switch (s) {
-    case status::ok: return "NOERROR";
-    case status::nodata: return "NODATA";
-    case status::nxdomain: return "NXDOMAIN";
-    case status::timeout: return "TIMEOUT";
-    case status::servfail: return "SERVFAIL";
+    case status::ok:
+      return "NOERROR";
+    case status::nodata:
+      return "NODATA";
+    case status::nxdomain:
+      return "NXDOMAIN";
+    case status::timeout:
+      return "TIMEOUT";
+    case status::servfail:
+      return "SERVFAIL";
   }
   return "?";
 }
@@ -41,8 +55,12 @@ std::string record::to_string() const {
   std::string out = name + ". " + std::to_string(ttl) + " IN " + dns::to_string(type) + " ";
   switch (type) {
     case rrtype::a:
-    case rrtype::aaaa: out += addr.to_string(); break;
-    case rrtype::mx: out += std::to_string(preference) + " " + target + "."; break;
+    case rrtype::aaaa:
+      out += addr.to_string();
+      break;
+    case rrtype::mx:
+      out += std::to_string(preference) + " " + target + ".";
+      break;
     case rrtype::txt:
     case rrtype::spf:
       for (std::size_t i = 0; i < strings.size(); ++i) {
@@ -68,7 +86,9 @@ std::string record::to_string() const {
              " " + std::to_string(retry) + " " + std::to_string(expire) + " " +
              std::to_string(minimum);
       break;
-    default: out += target + "."; break;
+    default:
+      out += target + ".";
+      break;
   }
   return out;
 }

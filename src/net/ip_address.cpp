@@ -107,18 +107,25 @@ std::optional<cidr> cidr::parse(std::string_view text) {
   return cidr{*ip, prefix};
 }
 
-bool cidr::contains(const ip_address& ip) const { return addr.same_prefix(ip, prefix); }
+bool cidr::contains(const ip_address& ip) const {
+  return addr.same_prefix(ip, prefix);
+}
 
 ip_address cidr::network() const {
   auto b = addr.bytes();
   unsigned bits = static_cast<unsigned>(addr.size()) * 8;
-  for (unsigned i = prefix; i < bits; ++i) b[i / 8] &= static_cast<std::uint8_t>(~(0x80 >> (i % 8)));
+  for (unsigned i = prefix; i < bits; ++i)
+    b[i / 8] &= static_cast<std::uint8_t>(~(0x80 >> (i % 8)));
   if (addr.is_v4()) return ip_address::v4({b[0], b[1], b[2], b[3]});
   return ip_address::v6(b);
 }
 
-bool cidr::host_bits_set() const { return network() != addr; }
+bool cidr::host_bits_set() const {
+  return network() != addr;
+}
 
-std::string cidr::to_string() const { return addr.to_string() + "/" + std::to_string(prefix); }
+std::string cidr::to_string() const {
+  return addr.to_string() + "/" + std::to_string(prefix);
+}
 
 }  // namespace mxg::net

@@ -31,7 +31,7 @@ class ip_address {
   const std::array<std::uint8_t, 16>& bytes() const { return bytes_; }
   std::size_t size() const { return is_v4() ? 4 : 16; }
 
-  bool is_v4_mapped() const;  // ::ffff:0:0/96
+  bool is_v4_mapped() const;    // ::ffff:0:0/96
   ip_address unmapped() const;  // the IPv4 address if v4-mapped, else *this
   bool is_loopback() const;
 

@@ -11,10 +11,18 @@ TEST(IpAddress, ParsesAndFormats) {
     const char* in;
     const char* out;  // nullptr: invalid
   } cases[] = {
-      {"192.0.2.1", "192.0.2.1"},     {"0.0.0.0", "0.0.0.0"},       {"CAFE:BABE::1", "cafe:babe::1"},
-      {"::ffff:1.2.3.4", "::ffff:1.2.3.4"}, {"::1", "::1"},         {"1.2.3", nullptr},
-      {"1.2.3.4.5", nullptr},         {"256.1.1.1", nullptr},       {"", nullptr},
-      {"1.2.3.4/8", nullptr},         {"fe80::1%eth0", nullptr},    {"abc", nullptr},
+      {"192.0.2.1", "192.0.2.1"},
+      {"0.0.0.0", "0.0.0.0"},
+      {"CAFE:BABE::1", "cafe:babe::1"},
+      {"::ffff:1.2.3.4", "::ffff:1.2.3.4"},
+      {"::1", "::1"},
+      {"1.2.3", nullptr},
+      {"1.2.3.4.5", nullptr},
+      {"256.1.1.1", nullptr},
+      {"", nullptr},
+      {"1.2.3.4/8", nullptr},
+      {"fe80::1%eth0", nullptr},
+      {"abc", nullptr},
   };
   for (const auto& c : cases) {
     auto ip = ip_address::parse(c.in);
