@@ -10,16 +10,12 @@ DNSMASQ=/usr/sbin/dnsmasq
 [ -x "$DNSMASQ" ] || { echo "SKIP: $DNSMASQ not installed"; exit 0; }
 
 tmp=$(mktemp -d)
-pid=""
-cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null; rm -rf "$tmp"; }
+# shellcheck source=../support/dnsmasq_lib.sh
+source "${MXG_SOURCE_DIR:-$(dirname "$0")/../..}/tests/support/dnsmasq_lib.sh"
+cleanup() { stop_dnsmasq; rm -rf "$tmp"; }
 trap cleanup EXIT
 
-free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-
-for attempt in 1 2 3 4 5; do
-  port=$(free_port)
-  "$DNSMASQ" --keep-in-foreground --port="$port" --listen-address=127.0.0.1 --bind-interfaces \
-    --no-resolv --no-hosts --no-poll --conf-file=/dev/null --pid-file= --log-facility=/dev/null \
+start_dnsmasq \
     --auth-server=ns.example.test,127.0.0.1 --auth-zone=example.test,192.0.2.0/24,2001:db8::/32 \
     --auth-soa=1,hostmaster.example.test,1200,120,604800,600 --auth-ttl=300 --local-ttl=300 \
     "--txt-record=multi.example.test,v=spf1 ,ip4:192.0.2.0/24 ,-all" \
@@ -28,18 +24,8 @@ for attempt in 1 2 3 4 5; do
     --host-record=mail.example.test,192.0.2.25 \
     --mx-host=example.test,mail.example.test,10 \
     --cname=alias.example.test,host.example.test \
-    --ptr-record=10.2.0.192.in-addr.arpa,host.example.test &
-  pid=$!
-  for _ in $(seq 50); do
-    if "$MXGUARD" dns query example.test TXT --dns "127.0.0.1:$port" --timeout 200 --tries 1 >/dev/null 2>&1; then
-      break 2
-    fi
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; pid=""
-done
-[ -n "$pid" ] || { echo "FAIL: dnsmasq did not start"; exit 1; }
+    --ptr-record=10.2.0.192.in-addr.arpa,host.example.test
+port=$DNSMASQ_PORT
 
 fails=0; checks=0
 # expect NAME TYPE WANT_EXIT PATTERN...: every pattern must appear as a whole line

@@ -12,17 +12,13 @@ DNSMASQ=/usr/sbin/dnsmasq
 [ -x "$DNSMASQ" ] || { echo "SKIP: $DNSMASQ not installed"; exit 0; }
 
 tmp=$(mktemp -d)
-pid=""
-cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null; rm -rf "$tmp"; }
+# shellcheck source=../support/dnsmasq_lib.sh
+source "${MXG_SOURCE_DIR:-$(dirname "$0")/../..}/tests/support/dnsmasq_lib.sh"
+cleanup() { stop_dnsmasq; rm -rf "$tmp"; }
 trap cleanup EXIT
-
-free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-
 TYPO='v=spf1 mx ip4:24.214.64.230 ip4:24.214.64.231 ip4:64.8.71.110 ipv4:64.8.71.111 ipv4:64.8.71.112 -all'
-for attempt in 1 2 3 4 5; do
-  port=$(free_port)
-  "$DNSMASQ" --keep-in-foreground --port="$port" --listen-address=127.0.0.1 --bind-interfaces \
-    --no-resolv --no-hosts --no-poll --conf-file=/dev/null --pid-file= --log-facility=/dev/null \
+
+start_dnsmasq \
     --auth-server=ns.example.test,127.0.0.1 --auth-zone=example.test \
     --auth-soa=1,hostmaster.example.test,1200,120,604800,600 --auth-ttl=300 --local-ttl=300 \
     "--txt-record=typo.example.test,$TYPO" \
@@ -32,19 +28,8 @@ for attempt in 1 2 3 4 5; do
     "--txt-record=inc.example.test,v=spf1 include:slash26.example.test mx -all exp=why.example.test" \
     "--txt-record=why.example.test,%{i} is not allowed to send mail for %{d}" \
     --mx-host=inc.example.test,mx.inc.example.test,10 \
-    --host-record=mx.inc.example.test,192.0.2.25,2001:db8::25 &
-  pid=$!
-  for _ in $(seq 50); do
-    rc=0
-    "$MXGUARD" spf check --dns "127.0.0.1:$port" --dns-timeout 200 --dns-tries 1 \
-      --ip 72.241.62.10 --sender a@slash26.example.test >/dev/null 2>&1 || rc=$?
-    [ "$rc" = 0 ] && break 2
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; pid=""
-done
-[ -n "$pid" ] || { echo "FAIL: dnsmasq did not come up"; exit 1; }
+    --host-record=mx.inc.example.test,192.0.2.25,2001:db8::25
+port=$DNSMASQ_PORT
 
 fails=0
 check() {  # check IP SENDER WANT_EXIT [GREP]
