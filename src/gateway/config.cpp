@@ -22,25 +22,6 @@
 
 namespace mxg::gateway {
 
-const char* to_string(delivery_mode m) {
-  switch (m) {
-    case delivery_mode::deliver:
-      return "deliver";
-    case delivery_mode::queueonly:
-      return "queueonly";
-    case delivery_mode::hold:
-      return "hold";
-  }
-  return "?";
-}
-
-std::optional<delivery_mode> parse_delivery_mode(std::string_view s) {
-  if (s == "deliver") return delivery_mode::deliver;
-  if (s == "queueonly") return delivery_mode::queueonly;
-  if (s == "hold") return delivery_mode::hold;
-  return std::nullopt;
-}
-
 std::string listener_config::endpoint() const {
   if (address.is_v6()) return fmt::format("[{}]:{}", address.to_string(), port);
   return fmt::format("{}:{}", address.to_string(), port);
@@ -422,7 +403,8 @@ result<config> parse_config(std::string_view text, const std::string& source) {
       }
       if (const toml::node* m = t->get("delivery_mode")) {
         auto s = m->value<std::string>();
-        auto dm = s ? parse_delivery_mode(*s) : std::nullopt;
+        auto dm =
+            s ? parse_delivery_mode(*s) : result<delivery_mode>(fail(errc::parse_error, "type"));
         if (!dm)
           r.error(m->source(), "delivery_mode must be \"deliver\", \"queueonly\" or \"hold\"");
         else

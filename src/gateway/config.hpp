@@ -19,12 +19,15 @@
 #include "base/result.hpp"
 #include "gateway/backscatter_filter.hpp"
 #include "net/ip_address.hpp"
+#include "queue/envelope.hpp"
 
 namespace mxg::gateway {
 
-enum class delivery_mode { deliver, queueonly, hold };
-const char* to_string(delivery_mode m);
-std::optional<delivery_mode> parse_delivery_mode(std::string_view s);
+// One delivery mode type for the whole program: a listener's mode is what its
+// messages' control files carry (queue/envelope.hpp).
+using queue::delivery_mode;
+using queue::parse_delivery_mode;
+using queue::to_string;
 
 // RFC 5321 2.3.8 / smuggling: what a bare LF or bare CR inside DATA does.
 enum class bare_lf_policy { reject, normalize };

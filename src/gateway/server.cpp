@@ -60,23 +60,7 @@ result<std::shared_ptr<asio::ssl::context>> make_tls(const listener_config& l) {
   return ctx;
 }
 
-queue::delivery_mode to_queue_mode(delivery_mode m) {
-  switch (m) {
-    case delivery_mode::deliver:
-      return queue::delivery_mode::deliver;
-    case delivery_mode::queueonly:
-      return queue::delivery_mode::queueonly;
-    case delivery_mode::hold:
-      return queue::delivery_mode::hold;
-  }
-  return queue::delivery_mode::hold;
-}
-
 }  // namespace
-
-queue::delivery_mode queue_mode(delivery_mode m) {
-  return to_queue_mode(m);
-}
 
 result<void> server::start(config c) {
   auto r = apply(std::move(c), true);

@@ -89,18 +89,6 @@ auto async_commit(queue::queue_dir& q, queue::message_writer w, queue::envelope 
       token, std::move(w), std::move(env));
 }
 
-queue::delivery_mode queue_mode_of(delivery_mode m) {
-  switch (m) {
-    case delivery_mode::deliver:
-      return queue::delivery_mode::deliver;
-    case delivery_mode::queueonly:
-      return queue::delivery_mode::queueonly;
-    case delivery_mode::hold:
-      return queue::delivery_mode::hold;
-  }
-  return queue::delivery_mode::hold;
-}
-
 queue::body_type body_of(smtp::body_param b) {
   switch (b) {
     case smtp::body_param::eight_bit_mime:
@@ -285,7 +273,7 @@ asio::awaitable<smtp::step> driver::enqueue() {
   env.helo = sess_.info().helo;
   env.listener = cfg_.name;
   env.session = sid_;
-  env.mode = queue_mode_of(cfg_.mode);
+  env.mode = cfg_.mode;
   env.body = body_of(txn->params.body);
   env.smtputf8 = txn->params.smtputf8;
   if (t_->tls_active()) env.set_extra("tls", t_->tls_version() + " " + t_->tls_cipher());
