@@ -16,6 +16,9 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#if defined(__linux__)
+#include <linux/fs.h>
+#endif
 
 #include <algorithm>
 #include <cerrno>
@@ -37,6 +40,19 @@ constexpr const char* kLockFile = "lock";
 constexpr std::string_view kDataSuffix = ".data";
 constexpr std::string_view kCtlSuffix = ".ctl";
 constexpr int kBeginAttempts = 3;  // id collisions (another process) before giving up
+constexpr std::string_view kSparePrefix = "spare-";  // spare-<pid>-<n> in tmp/
+
+// Starts writeback of a file's dirty pages without waiting (Linux). Done for the data
+// and the control file of a message before their fsyncs, so both files' blocks are
+// allocated in the same journal transaction and the two fsyncs cost one commit
+// instead of two (ext4, XFS). Only a hint: the fsyncs still make them durable.
+void start_writeback(int fd) {
+#if defined(__linux__)
+  (void)::sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+#else
+  (void)fd;
+#endif
+}
 
 std::string errno_text(int e) {
   return std::strerror(e);
@@ -134,8 +150,9 @@ file_ops file_ops::system() {
 struct queue_dir::pending {
   queue_id id;
   envelope env;
-  std::string data;        // bytes still to write into the data file
-  bool open_data = false;  // the committer creates tmp/<id>.data (convenience commit)
+  std::string data;               // bytes still to write into the data file
+  bool open_data = false;         // the committer creates tmp/<id>.data (convenience commit)
+  std::string data_tmp, ctl_tmp;  // names under tmp/
   int data_fd = -1;
   int ctl_fd = -1;
   std::optional<error> err;
@@ -147,13 +164,14 @@ struct queue_dir::pending {
 
 // ---------------------------------------------------------------- message_writer
 
-message_writer::message_writer(queue_dir* q, queue_id id, int fd)
-    : q_(q), id_(std::move(id)), fd_(fd) {}
+message_writer::message_writer(queue_dir* q, queue_id id, int fd, std::string tmp_name)
+    : q_(q), id_(std::move(id)), fd_(fd), tmp_name_(std::move(tmp_name)) {}
 
 message_writer::message_writer(message_writer&& o) noexcept
     : q_(std::exchange(o.q_, nullptr)),
       id_(std::move(o.id_)),
       fd_(std::exchange(o.fd_, -1)),
+      tmp_name_(std::move(o.tmp_name_)),
       size_(std::exchange(o.size_, 0)),
       buf_(std::move(o.buf_)),
       error_(std::move(o.error_)) {}
@@ -164,6 +182,7 @@ message_writer& message_writer::operator=(message_writer&& o) noexcept {
     q_ = std::exchange(o.q_, nullptr);
     id_ = std::move(o.id_);
     fd_ = std::exchange(o.fd_, -1);
+    tmp_name_ = std::move(o.tmp_name_);
     size_ = std::exchange(o.size_, 0);
     buf_ = std::move(o.buf_);
     error_ = std::move(o.error_);
@@ -179,8 +198,7 @@ void message_writer::discard() noexcept {
   if (fd_ < 0 || !q_) return;
   ::close(fd_);
   fd_ = -1;
-  std::string name = id_.str() + std::string(kDataSuffix);
-  ::unlink((q_->opts_.dir / kTmpDir / name).c_str());
+  ::unlink((q_->opts_.dir / kTmpDir / tmp_name_).c_str());
 }
 
 result<void> message_writer::flush() {
@@ -235,6 +253,7 @@ result<void> queue_dir::start() {
   if (::access(opts_.dir.c_str(), W_OK | X_OK) != 0)
     return std::unexpected(io_fail(opts_.dir, "queue directory not writable:", errno));
   committer_ = std::thread([this] { committer_loop(); });
+  if (opts_.spare_files > 0) spare_thread_ = std::thread([this] { spare_loop(); });
   std::size_t workers = opts_.sync_threads > 1 ? opts_.sync_threads - 1 : 0;
   for (std::size_t i = 0; i < workers; ++i) {
     sync_workers_.emplace_back([this] {
@@ -267,6 +286,16 @@ queue_dir::~queue_dir() {
   }
   sync_cv_.notify_all();
   for (auto& t : sync_workers_) t.join();
+  {
+    std::lock_guard lk(spare_mu_);
+    spare_stop_ = true;
+  }
+  spare_cv_.notify_all();
+  if (spare_thread_.joinable()) spare_thread_.join();
+  for (auto& [fd, name] : spares_) {
+    ::close(fd);
+    ::unlink((opts_.dir / kTmpDir / name).c_str());
+  }
   if (lock_fd_ >= 0) ::close(lock_fd_);
 }
 
@@ -356,12 +385,53 @@ void queue_dir::parallel_for(std::size_t n, const std::function<void(std::size_t
   sync_n_ = sync_next_ = 0;
 }
 
+std::optional<std::pair<int, std::string>> queue_dir::take_spare() {
+  if (opts_.spare_files == 0) return std::nullopt;
+  std::optional<std::pair<int, std::string>> out;
+  {
+    std::lock_guard lk(spare_mu_);
+    spares_wanted_ = true;
+    if (!spares_.empty()) {
+      out = std::move(spares_.back());
+      spares_.pop_back();
+    }
+  }
+  spare_cv_.notify_one();
+  return out;
+}
+
+void queue_dir::spare_loop() {
+  const fs::path tmp = opts_.dir / kTmpDir;
+  const std::string prefix = std::string(kSparePrefix) + std::to_string(::getpid()) + "-";
+  std::unique_lock lk(spare_mu_);
+  for (;;) {
+    spare_cv_.wait(
+        lk, [&] { return spare_stop_ || (spares_wanted_ && spares_.size() < opts_.spare_files); });
+    if (spare_stop_) return;
+    std::string name = prefix + std::to_string(spare_seq_++);
+    lk.unlock();
+    int fd = ::open((tmp / name).c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    int e = errno;
+    lk.lock();
+    if (fd >= 0) {
+      spares_.emplace_back(fd, std::move(name));
+    } else if (e != EEXIST) {  // EEXIST: a leftover of an earlier process: next name
+      // Disk full, no inodes, ...: callers create their own files (and get the error).
+      spdlog::warn("queue={} cannot create spare file tmp/{}: {}", opts_.dir.string(), name,
+                   errno_text(e));
+      spare_cv_.wait_for(lk, std::chrono::seconds(1), [&] { return spare_stop_; });
+    }
+  }
+}
+
 result<message_writer> queue_dir::begin() {
+  if (auto sp = take_spare()) return message_writer(this, ids_.next(), sp->first, sp->second);
   for (int attempt = 0; attempt < kBeginAttempts; ++attempt) {
     queue_id id = ids_.next();
-    fs::path p = opts_.dir / kTmpDir / (id.str() + std::string(kDataSuffix));
+    std::string name = id.str() + std::string(kDataSuffix);
+    fs::path p = opts_.dir / kTmpDir / name;
     int fd = ::open(p.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd >= 0) return message_writer(this, std::move(id), fd);
+    if (fd >= 0) return message_writer(this, std::move(id), fd, std::move(name));
     if (errno != EEXIST) return std::unexpected(io_fail(p, "cannot create", errno));
   }
   return fail(errc::internal, "queue: could not allocate a unique queue id");
@@ -383,6 +453,7 @@ void queue_dir::commit(message_writer msg, envelope env, commit_callback done) {
   if (msg.error_) p->err = msg.error_;
   p->id = msg.id_;
   p->data_fd = std::exchange(msg.fd_, -1);
+  p->data_tmp = std::move(msg.tmp_name_);
   env.id = p->id;
   env.size = msg.size_;
   p->env = std::move(env);
@@ -398,6 +469,7 @@ queue_id queue_dir::commit(envelope env, std::string data, commit_callback done)
   p->env = std::move(env);
   p->data = std::move(data);
   p->open_data = true;
+  p->data_tmp = p->id.str() + std::string(kDataSuffix);
   p->done = std::move(done);
   queue_id id = p->id;
   submit(std::move(p));
@@ -445,8 +517,7 @@ void queue_dir::committer_loop() {
 void queue_dir::prepare_one(pending& p) {
   const fs::path tmp = opts_.dir / kTmpDir;
   const fs::path msgs = opts_.dir / kMessagesDir;
-  const fs::path tmp_data = tmp / (p.id.str() + std::string(kDataSuffix));
-  const fs::path tmp_ctl = tmp / (p.id.str() + std::string(kCtlSuffix));
+  const fs::path tmp_data = tmp / p.data_tmp;
   const fs::path msg_data = msgs / (p.id.str() + std::string(kDataSuffix));
   const fs::path msg_ctl = msgs / (p.id.str() + std::string(kCtlSuffix));
   auto close_all = [&] {
@@ -465,11 +536,20 @@ void queue_dir::prepare_one(pending& p) {
     std::string().swap(p.data);
     if (!r) return failed(r.error());
   }
-  p.ctl_fd = ::open(tmp_ctl.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (p.ctl_fd < 0) return failed(io_fail(tmp_ctl, "cannot create", errno));
+  if (auto sp = take_spare()) {
+    p.ctl_fd = sp->first;
+    p.ctl_tmp = std::move(sp->second);
+  } else {
+    p.ctl_tmp = p.id.str() + std::string(kCtlSuffix);
+    p.ctl_fd = ::open((tmp / p.ctl_tmp).c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (p.ctl_fd < 0) return failed(io_fail(tmp / p.ctl_tmp, "cannot create", errno));
+  }
+  const fs::path tmp_ctl = tmp / p.ctl_tmp;
   if (auto r = write_all(p.ctl_fd, format_control(p.env)); !r) return failed(r.error());
-  // 2. fsync both files.
+  // 2. fsync both files (writeback of both started first: one journal commit).
   if (opts_.fsync) {
+    start_writeback(p.data_fd);
+    start_writeback(p.ctl_fd);
     for (int fd : {p.data_fd, p.ctl_fd}) {
       ++p.files_synced;
       if (opts_.ops.fsync(fd) != 0)
@@ -490,8 +570,8 @@ void queue_dir::prepare_one(pending& p) {
 void queue_dir::run_round(std::vector<std::unique_ptr<pending>>& batch) {
   const fs::path tmp = opts_.dir / kTmpDir;
   const fs::path msgs = opts_.dir / kMessagesDir;
-  auto tmp_data = [&](const pending& p) { return tmp / (p.id.str() + std::string(kDataSuffix)); };
-  auto tmp_ctl = [&](const pending& p) { return tmp / (p.id.str() + std::string(kCtlSuffix)); };
+  auto tmp_data = [&](const pending& p) { return tmp / p.data_tmp; };
+  auto tmp_ctl = [&](const pending& p) { return tmp / p.ctl_tmp; };
   auto msg_data = [&](const pending& p) { return msgs / (p.id.str() + std::string(kDataSuffix)); };
   auto msg_ctl = [&](const pending& p) { return msgs / (p.id.str() + std::string(kCtlSuffix)); };
 
@@ -534,8 +614,8 @@ void queue_dir::run_round(std::vector<std::unique_ptr<pending>>& batch) {
       ::unlink(msg_data(p).c_str());
       undo = true;
     }
-    ::unlink(tmp_ctl(p).c_str());
-    ::unlink(tmp_data(p).c_str());
+    if (!p.ctl_tmp.empty()) ::unlink(tmp_ctl(p).c_str());
+    if (!p.data_tmp.empty()) ::unlink(tmp_data(p).c_str());
   }
   if (undo) (void)sync_dir(msgs);
 
@@ -612,7 +692,13 @@ result<recovery_report> queue_dir::recover() {
   // Interrupted writes: nothing in tmp/ was ever acknowledged.
   auto tmp_names = list_dir(tmp);
   if (!tmp_names) return std::unexpected(tmp_names.error());
+  std::set<std::string> live_spares;  // this process's own, open and empty
+  {
+    std::lock_guard lk(spare_mu_);
+    for (const auto& sp : spares_) live_spares.insert(sp.second);
+  }
   for (const auto& n : *tmp_names) {
+    if (live_spares.contains(n)) continue;
     if (::unlink((tmp / n).c_str()) == 0) {
       ++rep.tmp_removed;
       spdlog::info("queue={} removed unfinished temporary file tmp/{}", opts_.dir.string(), n);

@@ -26,6 +26,7 @@ namespace {
 namespace fs = std::filesystem;
 using test::entries;
 using test::temp_dir;
+using test::unfinished;
 using strings = std::vector<std::string>;
 
 envelope make_env(std::string rcpt = "user@drj.test") {
@@ -86,7 +87,7 @@ TEST(QueueDir, StoreCommitsControlAndDataFiles) {
   auto id = q->store(make_env(), kMessage);
   ASSERT_TRUE(id) << id.error().message;
   EXPECT_EQ(entries(t.path() / "messages"), (strings{id->str() + ".ctl", id->str() + ".data"}));
-  EXPECT_TRUE(entries(t.path() / "tmp").empty());
+  EXPECT_TRUE(unfinished(t.path() / "tmp").empty());
   EXPECT_EQ(slurp(q->data_path(*id)), kMessage);
   auto env = q->load(*id);
   ASSERT_TRUE(env) << env.error().message;
@@ -135,15 +136,64 @@ TEST(QueueDir, StreamingWriterIsInvisibleUntilCommitted) {
 
 TEST(QueueDir, AbandonedWriterLeavesNothing) {
   temp_dir t;
-  auto q = open_queue(t.path());
+  options o;
+  o.dir = t.path();
+  o.spare_files = 0;  // tmp/ holds exactly the files of messages being written
+  auto q = queue_dir::open(std::move(o));
+  ASSERT_TRUE(q);
   {
-    auto w = q->begin();
+    auto w = (*q)->begin();
     ASSERT_TRUE(w);
     ASSERT_TRUE(w->append("half a message"));
-    EXPECT_EQ(entries(t.path() / "tmp").size(), 1u);
+    EXPECT_EQ(entries(t.path() / "tmp"), (strings{w->id().str() + ".data"}));
   }  // RSET or lost connection
   EXPECT_TRUE(entries(t.path() / "tmp").empty());
   EXPECT_TRUE(entries(t.path() / "messages").empty());
+}
+
+// Spare files: begin() and the control file take empty files created ahead by a
+// background thread; committed messages land under their ids, an abandoned writer's
+// spare is removed, and closing the queue removes the unused spares.
+TEST(QueueDir, SpareFilesAreUsedAndCleanedUp) {
+  temp_dir t;
+  {
+    auto q = open_queue(t.path());
+    ASSERT_TRUE(q);
+    EXPECT_TRUE(entries(t.path() / "tmp").empty()) << "no spare before the first message";
+    auto first = q->store(make_env(), "first\r\n");
+    ASSERT_TRUE(first);
+    // The pool fills in the background after the first message.
+    for (int i = 0; i < 300 && entries(t.path() / "tmp").size() < kSpareFilesDefault; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    auto spares = entries(t.path() / "tmp");
+    EXPECT_EQ(spares.size(), kSpareFilesDefault);
+    for (const auto& n : spares) EXPECT_TRUE(n.starts_with("spare-")) << n;
+    EXPECT_TRUE(unfinished(t.path() / "tmp").empty());
+    {
+      auto w = q->begin();
+      ASSERT_TRUE(w);
+      ASSERT_TRUE(w->append("abandoned"));
+    }
+    auto w = q->begin();
+    ASSERT_TRUE(w);
+    ASSERT_TRUE(w->append("second\r\n"));
+    queue_id id = w->id();
+    auto r = q->store(std::move(*w), make_env());
+    ASSERT_TRUE(r);
+    EXPECT_EQ(*r, id);
+    EXPECT_EQ(slurp(q->data_path(id)), "second\r\n");
+    EXPECT_EQ(q->load(id)->id, id);
+    EXPECT_EQ(entries(t.path() / "messages"),
+              (strings{first->str() + ".ctl", first->str() + ".data", id.str() + ".ctl",
+                       id.str() + ".data"}));
+    EXPECT_TRUE(unfinished(t.path() / "tmp").empty());
+    // The start-up scan keeps this process's open spares.
+    auto rep = q->recover();
+    ASSERT_TRUE(rep);
+    EXPECT_EQ(rep->tmp_removed, 0u);
+    EXPECT_EQ(rep->messages.size(), 2u);
+  }
+  EXPECT_TRUE(entries(t.path() / "tmp").empty()) << "closing the queue removes its spares";
 }
 
 // The commit order seen through the injected system calls: both files fsynced, data
@@ -243,7 +293,7 @@ TEST(QueueDir, FailuresLeaveNothingVisible) {
     ASSERT_FALSE(r);
     EXPECT_EQ(r.error().code, errc::io_error);
     EXPECT_TRUE(entries(t.path() / "messages").empty());
-    EXPECT_TRUE(entries(t.path() / "tmp").empty());
+    EXPECT_TRUE(unfinished(t.path() / "tmp").empty());
     EXPECT_EQ(q->stats().failures, 1u);
     EXPECT_EQ(q->stats().messages, 0u);
     EXPECT_TRUE(q->list()->empty());
@@ -267,7 +317,7 @@ TEST(QueueDir, FailedStreamingAppendFailsTheCommit) {
   ASSERT_FALSE(r);
   EXPECT_NE(r.error().message.find("No space left"), std::string::npos) << r.error().message;
   EXPECT_TRUE(entries(t.path() / "messages").empty());
-  EXPECT_TRUE(entries(t.path() / "tmp").empty());
+  EXPECT_TRUE(unfinished(t.path() / "tmp").empty());
 }
 
 TEST(QueueDir, ReadOnlyDirectoryFailsTheCommit) {
@@ -279,7 +329,7 @@ TEST(QueueDir, ReadOnlyDirectoryFailsTheCommit) {
   ::chmod((t.path() / "messages").c_str(), 0700);
   ASSERT_FALSE(r);
   EXPECT_TRUE(entries(t.path() / "messages").empty());
-  EXPECT_TRUE(entries(t.path() / "tmp").empty());
+  EXPECT_TRUE(unfinished(t.path() / "tmp").empty());
 }
 
 // Group commit, deterministically: the committer is held inside the first round's
@@ -415,7 +465,7 @@ TEST(QueueDir, RecoveryCleansAndQuarantines) {
   EXPECT_NE(all.find("data file has 10 bytes"), std::string::npos) << all;
   EXPECT_NE(all.find("data file missing"), std::string::npos) << all;
   EXPECT_NE(all.find("not its name"), std::string::npos) << all;
-  EXPECT_TRUE(entries(t.path() / "tmp").empty());
+  EXPECT_TRUE(unfinished(t.path() / "tmp").empty());
   EXPECT_EQ(entries(m), (strings{good1->str() + ".ctl", good1->str() + ".data",
                                  good2->str() + ".ctl", good2->str() + ".data", "README"}));
   EXPECT_EQ(entries(t.path() / "corrupt"),
@@ -456,7 +506,7 @@ TEST(QueueDir, HoldReleaseUpdateRemove) {
   u.next_attempt = retry;
   ASSERT_TRUE(q->update(u));
   EXPECT_EQ(*q->load(*id), u);
-  EXPECT_TRUE(entries(t.path() / "tmp").empty());
+  EXPECT_TRUE(unfinished(t.path() / "tmp").empty());
 
   auto rel = q->release(*id);
   ASSERT_TRUE(rel);

@@ -40,4 +40,18 @@ inline std::vector<std::string> entries(const std::filesystem::path& dir) {
   return out;
 }
 
+// Entries of tmp/ that are not empty spare files (queue_dir keeps a pool of empty
+// files there, kSpareFilesDefault): a spare with content is listed, so a test that
+// expects nothing unfinished still fails on a half-written message.
+inline std::vector<std::string> unfinished(const std::filesystem::path& dir) {
+  std::vector<std::string> out;
+  for (const auto& n : entries(dir)) {
+    std::error_code ec;
+    auto size = std::filesystem::file_size(dir / n, ec);
+    if (n.starts_with("spare-") && !ec && size == 0) continue;
+    out.push_back(n);
+  }
+  return out;
+}
+
 }  // namespace mxg::queue::test
