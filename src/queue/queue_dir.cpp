@@ -516,10 +516,7 @@ void queue_dir::committer_loop() {
 
 void queue_dir::prepare_one(pending& p) {
   const fs::path tmp = opts_.dir / kTmpDir;
-  const fs::path msgs = opts_.dir / kMessagesDir;
   const fs::path tmp_data = tmp / p.data_tmp;
-  const fs::path msg_data = msgs / (p.id.str() + std::string(kDataSuffix));
-  const fs::path msg_ctl = msgs / (p.id.str() + std::string(kCtlSuffix));
   auto close_all = [&] {
     if (p.data_fd >= 0) ::close(std::exchange(p.data_fd, -1));
     if (p.ctl_fd >= 0) ::close(std::exchange(p.ctl_fd, -1));
@@ -544,19 +541,31 @@ void queue_dir::prepare_one(pending& p) {
     p.ctl_fd = ::open((tmp / p.ctl_tmp).c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (p.ctl_fd < 0) return failed(io_fail(tmp / p.ctl_tmp, "cannot create", errno));
   }
-  const fs::path tmp_ctl = tmp / p.ctl_tmp;
   if (auto r = write_all(p.ctl_fd, format_control(p.env)); !r) return failed(r.error());
-  // 2. fsync both files (writeback of both started first: one journal commit).
+  // 2. Start writeback of both files; run_round fsyncs every file of the batch in
+  //    parallel (publish_one renames once they all returned).
   if (opts_.fsync) {
     start_writeback(p.data_fd);
     start_writeback(p.ctl_fd);
-    for (int fd : {p.data_fd, p.ctl_fd}) {
-      ++p.files_synced;
-      if (opts_.ops.fsync(fd) != 0)
-        return failed(error(errc::io_error, "queue " + opts_.dir.string() +
-                                                ": fsync failed: " + errno_text(errno)));
-    }
   }
+}
+
+void queue_dir::publish_one(pending& p) {
+  const fs::path tmp = opts_.dir / kTmpDir;
+  const fs::path msgs = opts_.dir / kMessagesDir;
+  const fs::path tmp_data = tmp / p.data_tmp;
+  const fs::path tmp_ctl = tmp / p.ctl_tmp;
+  const fs::path msg_data = msgs / (p.id.str() + std::string(kDataSuffix));
+  const fs::path msg_ctl = msgs / (p.id.str() + std::string(kCtlSuffix));
+  auto close_all = [&] {
+    if (p.data_fd >= 0) ::close(std::exchange(p.data_fd, -1));
+    if (p.ctl_fd >= 0) ::close(std::exchange(p.ctl_fd, -1));
+  };
+  auto failed = [&](error e) {
+    p.err = std::move(e);
+    close_all();
+  };
+  if (p.err) return close_all();
   close_all();
   // 3. Data file first, then the control file that commits it.
   if (opts_.ops.rename(tmp_data.c_str(), msg_data.c_str(), true) != 0)
@@ -586,6 +595,30 @@ void queue_dir::run_round(std::vector<std::unique_ptr<pending>>& batch) {
     }
   }
   parallel_for(todo.size(), [&](std::size_t i) { prepare_one(*todo[i]); });
+  // 2. fsync every file of the batch in parallel (the device merges concurrent cache
+  //    flushes; a lone message's two files no longer wait for each other).
+  if (opts_.fsync) {
+    struct file_sync {
+      pending* p;
+      int fd;
+      int err = 0;
+    };
+    std::vector<file_sync> files;
+    for (auto* p : todo)
+      if (!p->err) files.push_back({p, p->data_fd}), files.push_back({p, p->ctl_fd});
+    parallel_for(files.size(), [&](std::size_t i) {
+      if (opts_.ops.fsync(files[i].fd) != 0) files[i].err = errno;
+    });
+    for (auto& f : files) {
+      ++f.p->files_synced;
+      if (f.err != 0 && !f.p->err)
+        f.p->err = error(errc::io_error,
+                         "queue " + opts_.dir.string() + ": fsync failed: " + errno_text(f.err));
+    }
+  }
+  // 3. Rename data then control into messages/ (a control file is never visible
+  //    before its data file).
+  parallel_for(todo.size(), [&](std::size_t i) { publish_one(*todo[i]); });
   bool any = false;
   for (auto* p : todo) any = any || p->ctl_committed;
   if (opts_.fsync) {
@@ -692,13 +725,12 @@ result<recovery_report> queue_dir::recover() {
   // Interrupted writes: nothing in tmp/ was ever acknowledged.
   auto tmp_names = list_dir(tmp);
   if (!tmp_names) return std::unexpected(tmp_names.error());
-  std::set<std::string> live_spares;  // this process's own, open and empty
-  {
-    std::lock_guard lk(spare_mu_);
-    for (const auto& sp : spares_) live_spares.insert(sp.second);
-  }
+  // This process's spare files (in the pool, or being created right now) stay. Those
+  // of an earlier process that had the same pid stay too: empty, at most a pool's
+  // worth, and the spare thread skips their names.
+  const std::string own_spares = std::string(kSparePrefix) + std::to_string(::getpid()) + "-";
   for (const auto& n : *tmp_names) {
-    if (live_spares.contains(n)) continue;
+    if (n.starts_with(own_spares)) continue;
     if (::unlink((tmp / n).c_str()) == 0) {
       ++rep.tmp_removed;
       spdlog::info("queue={} removed unfinished temporary file tmp/{}", opts_.dir.string(), n);

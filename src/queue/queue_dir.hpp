@@ -12,11 +12,12 @@
 // changing them is one atomic rename of a rewritten control file.
 //
 // Commit protocol (never half-visible, issue 3 section 4):
-//   1. write tmp/<id>.data (O_EXCL) and tmp/<id>.ctl
-//   2. fsync both
+//   1. write the data and the control file under tmp/ (spare files created ahead,
+//      O_EXCL, by a background thread: kSpareFilesDefault)
+//   2. fsync both (all files of a batch in parallel)
 //   3. rename the data file, then the control file, into messages/ (RENAME_NOREPLACE)
-//      (steps 1-3 run for the messages of a batch in parallel on a small thread pool:
-//      the journal merges their fsyncs, and slow metadata operations overlap)
+//      (steps 1 and 3 run per message, step 2 per file, in parallel on a small thread
+//      pool: the device merges concurrent flushes, slow metadata operations overlap)
 //   4. fsync messages/ once for the whole batch
 //   5. only then report success (the server answers 250).
 // On any failure (ENOSPC, EIO, ...) the message's files are removed from tmp/ and
@@ -212,7 +213,8 @@ class queue_dir {
   result<void> write_file_synced(const std::filesystem::path& tmp, std::string_view bytes);
   // Runs fn(0..n-1) on the worker pool and the calling thread; returns when all ran.
   void parallel_for(std::size_t n, const std::function<void(std::size_t)>& fn);
-  void prepare_one(pending& p);  // write, fsync, rename data then control (one message)
+  void prepare_one(pending& p);  // write the control file, start writeback (one message)
+  void publish_one(pending& p);  // close, rename data then control (after the fsyncs)
   // A spare file (fd and name under tmp/), or nullopt when none is ready.
   std::optional<std::pair<int, std::string>> take_spare();
   void spare_loop();
