@@ -160,6 +160,15 @@ struct queue_dir::pending {
   bool ctl_committed = false;
   int files_synced = 0;
   commit_callback done;
+
+  void close_files() {
+    if (data_fd >= 0) ::close(std::exchange(data_fd, -1));
+    if (ctl_fd >= 0) ::close(std::exchange(ctl_fd, -1));
+  }
+  void fail(error e) {
+    err = std::move(e);
+    close_files();
+  }
 };
 
 // ---------------------------------------------------------------- message_writer
@@ -517,14 +526,7 @@ void queue_dir::committer_loop() {
 void queue_dir::prepare_one(pending& p) {
   const fs::path tmp = opts_.dir / kTmpDir;
   const fs::path tmp_data = tmp / p.data_tmp;
-  auto close_all = [&] {
-    if (p.data_fd >= 0) ::close(std::exchange(p.data_fd, -1));
-    if (p.ctl_fd >= 0) ::close(std::exchange(p.ctl_fd, -1));
-  };
-  auto failed = [&](error e) {
-    p.err = std::move(e);
-    close_all();
-  };
+  auto failed = [&](error e) { p.fail(std::move(e)); };
   // 1. Data (when the committer owns it) and control file under tmp/.
   if (p.open_data) {
     p.data_fd = ::open(tmp_data.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
@@ -557,16 +559,9 @@ void queue_dir::publish_one(pending& p) {
   const fs::path tmp_ctl = tmp / p.ctl_tmp;
   const fs::path msg_data = msgs / (p.id.str() + std::string(kDataSuffix));
   const fs::path msg_ctl = msgs / (p.id.str() + std::string(kCtlSuffix));
-  auto close_all = [&] {
-    if (p.data_fd >= 0) ::close(std::exchange(p.data_fd, -1));
-    if (p.ctl_fd >= 0) ::close(std::exchange(p.ctl_fd, -1));
-  };
-  auto failed = [&](error e) {
-    p.err = std::move(e);
-    close_all();
-  };
-  if (p.err) return close_all();
-  close_all();
+  auto failed = [&](error e) { p.fail(std::move(e)); };
+  p.close_files();
+  if (p.err) return;
   // 3. Data file first, then the control file that commits it.
   if (opts_.ops.rename(tmp_data.c_str(), msg_data.c_str(), true) != 0)
     return failed(io_fail(msg_data, "cannot rename into", errno));
