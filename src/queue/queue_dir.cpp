@@ -853,16 +853,51 @@ result<envelope> queue_dir::release(const queue_id& id) {
   return env;
 }
 
+// Turns a removed message's file into a spare (rename into tmp/, truncate) instead of
+// unlinking it, when this process keeps a pool that has room: a delivered message's
+// two inodes are reused by the next one, no inode is freed or allocated (see
+// kSpareFilesDefault). Returns false when the caller should unlink.
+bool queue_dir::recycle(const fs::path& file, bool must_exist, int& err) {
+  err = 0;
+  std::string name;
+  {
+    std::lock_guard lk(spare_mu_);
+    // Up to twice the pool's target: the creating thread stops at the target, so
+    // under steady delivery the recycled inodes are the ones used.
+    if (opts_.spare_files == 0 || !spares_wanted_ || spare_stop_ ||
+        spares_.size() >= 2 * opts_.spare_files)
+      return false;
+    name =
+        std::string(kSparePrefix) + std::to_string(::getpid()) + "-" + std::to_string(spare_seq_++);
+  }
+  const fs::path to = opts_.dir / kTmpDir / name;
+  if (opts_.ops.rename(file.c_str(), to.c_str(), true) != 0) {
+    err = errno;
+    return err == ENOENT && !must_exist;  // gone already: nothing to unlink either
+  }
+  int fd = ::open(to.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC);
+  if (fd < 0) {
+    ::unlink(to.c_str());
+    return true;
+  }
+  std::lock_guard lk(spare_mu_);
+  spares_.emplace_back(fd, std::move(name));
+  return true;
+}
+
 result<void> queue_dir::remove(const queue_id& id) {
-  if (::unlink(control_path(id).c_str()) != 0) {
-    int e = errno;
+  // Control file first: that uncommits the message (an unlink or a rename out).
+  int e = 0;
+  if (!recycle(control_path(id), true, e)) {
+    if (e == 0 && ::unlink(control_path(id).c_str()) != 0) e = errno;
     if (e == ENOENT)
       return fail(errc::not_found, "no message " + id.str() + " in queue " + opts_.dir.string());
-    return std::unexpected(io_fail(control_path(id), "cannot remove", e));
+    if (e != 0) return std::unexpected(io_fail(control_path(id), "cannot remove", e));
   }
-  if (::unlink(data_path(id).c_str()) != 0 && errno != ENOENT) {
-    int e = errno;
-    spdlog::warn("qid={} cannot remove data file: {}", id.str(), errno_text(e));
+  if (!recycle(data_path(id), false, e)) {
+    if (e == 0 && ::unlink(data_path(id).c_str()) != 0) e = errno;
+    if (e != 0 && e != ENOENT)
+      spdlog::warn("qid={} cannot remove data file: {}", id.str(), errno_text(e));
   }
   spdlog::info("qid={} queue={} deleted", id.str(), opts_.dir.string());
   return sync_dir(opts_.dir / kMessagesDir);

@@ -218,6 +218,7 @@ class queue_dir {
   // A spare file (fd and name under tmp/), or nullopt when none is ready.
   std::optional<std::pair<int, std::string>> take_spare();
   void spare_loop();
+  bool recycle(const std::filesystem::path& file, bool must_exist, int& err);
   friend class message_writer;
 
   options opts_;

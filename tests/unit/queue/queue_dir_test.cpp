@@ -196,6 +196,46 @@ TEST(QueueDir, SpareFilesAreUsedAndCleanedUp) {
   EXPECT_TRUE(entries(t.path() / "tmp").empty()) << "closing the queue removes its spares";
 }
 
+// A removed message's inodes become spare files (renamed into tmp/, truncated), and
+// the next message reuses them: delivery frees and allocates no inode.
+TEST(QueueDir, RemovedMessagesFilesAreRecycled) {
+  temp_dir t;
+  auto q = open_queue(t.path());
+  ASSERT_TRUE(q);
+  auto id = q->store(make_env(), kMessage);
+  ASSERT_TRUE(id);
+  struct stat data_st {
+  }, ctl_st{};
+  ASSERT_EQ(::stat(q->data_path(*id).c_str(), &data_st), 0);
+  ASSERT_EQ(::stat(q->control_path(*id).c_str(), &ctl_st), 0);
+  // Let the background thread fill the pool first, so it is idle from here on.
+  for (int i = 0; i < 300 && entries(t.path() / "tmp").size() < kSpareFilesDefault; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  ASSERT_TRUE(q->remove(*id));
+  EXPECT_TRUE(entries(t.path() / "messages").empty());
+  EXPECT_FALSE(q->load(*id));
+  EXPECT_TRUE(unfinished(t.path() / "tmp").empty()) << "recycled files are empty";
+  std::set<ino_t> spare_inodes;
+  for (const auto& n : entries(t.path() / "tmp")) {
+    struct stat st {};
+    ASSERT_EQ(::stat((t.path() / "tmp" / n).c_str(), &st), 0);
+    spare_inodes.insert(st.st_ino);
+  }
+  EXPECT_TRUE(spare_inodes.contains(data_st.st_ino));
+  EXPECT_TRUE(spare_inodes.contains(ctl_st.st_ino));
+  // The most recently recycled spare is taken first.
+  auto w = q->begin();
+  ASSERT_TRUE(w);
+  ASSERT_TRUE(w->append("reused\r\n"));
+  auto again = q->store(std::move(*w), make_env());
+  ASSERT_TRUE(again);
+  struct stat st {};
+  ASSERT_EQ(::stat(q->data_path(*again).c_str(), &st), 0);
+  EXPECT_TRUE(st.st_ino == data_st.st_ino || st.st_ino == ctl_st.st_ino) << st.st_ino;
+  EXPECT_EQ(slurp(q->data_path(*again)), "reused\r\n");
+  EXPECT_EQ(q->remove(*id).error().code, errc::not_found);
+}
+
 // The commit order seen through the injected system calls: both files fsynced, data
 // renamed before control, the directory fsynced, and only then the callback.
 TEST(QueueDir, CallbackOnlyAfterDirectoryFsync) {
