@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "delivery/dsn.hpp"
+#include "net/offload.hpp"
 
 namespace mxg::delivery {
 
@@ -228,7 +229,10 @@ asio::awaitable<message_outcome> attempt_message(queue::queue_dir& q, const queu
         de.listener = env->listener;
         de.mode = queue::delivery_mode::deliver;
         de.set_extra("dsn-for", id.str());
-        auto stored = q.store(std::move(de), dsn->data);
+        // Blocking calls (a commit round, fsyncs) run off the event loop.
+        std::string dsn_data = std::move(dsn->data);
+        auto store_dsn = [&q, &de, &dsn_data] { return q.store(std::move(de), dsn_data); };
+        auto stored = co_await net::offload(store_dsn);
         if (stored) {
           out.dsn = *stored;
           spdlog::info("dsn qid={} dsn_qid={} to=<{}> recipients={}", id.str(), stored->str(),
@@ -241,16 +245,22 @@ asio::awaitable<message_outcome> attempt_message(queue::queue_dir& q, const queu
   }
 
   if (env->done()) {
-    if (auto r = q.remove(id); !r) {
+    auto remove_it = [&q, &id] { return q.remove(id); };
+    auto removed = co_await net::offload(remove_it);
+    if (auto& r = removed; !r) {
       out.error = r.error().message;
       spdlog::error("delivery qid={} error=\"{}\"", id.str(), log_text(out.error));
     } else {
       out.removed = true;
       spdlog::info("delivery qid={} status=removed reason=\"all recipients done\"", id.str());
     }
-  } else if (auto r = q.update(*env); !r) {
-    out.error = r.error().message;
-    spdlog::error("delivery qid={} error=\"{}\"", id.str(), log_text(out.error));
+  } else {
+    auto update_it = [&q, &env] { return q.update(*env); };
+    auto updated = co_await net::offload(update_it);
+    if (!updated) {
+      out.error = updated.error().message;
+      spdlog::error("delivery qid={} error=\"{}\"", id.str(), log_text(out.error));
+    }
   }
   co_return out;
 }
