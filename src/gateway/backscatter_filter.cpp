@@ -7,7 +7,6 @@
 #include <ctime>
 #include <memory>
 
-#include "gateway/session.hpp"
 #include "ndr/backscatter.hpp"
 #include "ndr/ndr.hpp"
 
@@ -39,6 +38,21 @@ std::optional<bs_action> bs_action_from_string(std::string_view s) {
   for (auto a : {bs_action::accept, bs_action::tag, bs_action::quarantine, bs_action::reject})
     if (s == to_string(a)) return a;
   return std::nullopt;
+}
+
+bool txn_decision::combine(bs_action a, std::string_view why) {
+  if (a == action && reason.empty()) reason = std::string(why);
+  if (static_cast<int>(a) <= static_cast<int>(action)) return false;
+  action = a;
+  reason = std::string(why);
+  return true;
+}
+
+std::string backscatter_header(std::string_view reason) {
+  // Keep the header one printable line (the reason may quote peer text).
+  std::string h = "X-Mxguard-Backscatter: yes; ";
+  for (unsigned char c : reason.substr(0, 400)) h += (c < 0x20 || c == 0x7f) ? ' ' : char(c);
+  return h;
 }
 
 backscatter_filter::backscatter_filter(backscatter_config cfg) : cfg_(std::move(cfg)) {
@@ -82,7 +96,7 @@ bs_decision backscatter_filter::check_rcpt(std::string_view sender, std::string_
   if (d.action == bs_action::reject)
     d.reply = "550 5.7.1 <" + std::string(recipient) +
               ">: bounce rejected: we never sent mail from this address (BATV)";
-  if (d.action == bs_action::tag) d.header = "X-Mxguard-Backscatter: yes; " + d.reason;
+  if (d.action == bs_action::tag) d.header = backscatter_header(d.reason);
   return d;
 }
 
@@ -115,25 +129,8 @@ asio::awaitable<bs_decision> backscatter_filter::check_bounce(std::string_view m
   d.action = cfg_.ndr_backscatter;
   d.reason = "backscatter: " + why;
   if (d.action == bs_action::reject) d.reply = "550 5.7.1 bounce rejected as backscatter: " + why;
-  if (d.action == bs_action::tag) d.header = "X-Mxguard-Backscatter: yes; " + why;
+  if (d.action == bs_action::tag) d.header = backscatter_header(why);
   co_return d;
-}
-
-void install_backscatter_hook(const backscatter_config& cfg) {
-  if (!cfg.enabled || !cfg.batv) {
-    set_policy_hook(nullptr);
-    return;
-  }
-  auto filter = std::make_shared<const backscatter_filter>(cfg);
-  set_policy_hook([filter](const policy_context& ctx) -> std::string {
-    if (ctx.recipient.empty()) return {};  // MAIL FROM: nothing to check yet
-    auto day = policy::batv::day_of(static_cast<std::int64_t>(std::time(nullptr)));
-    auto d = filter->check_rcpt(ctx.sender, ctx.recipient, day);
-    if (d.action == bs_action::reject) return d.reply;
-    return {};
-  });
-  spdlog::info("backscatter: BATV check of bounces at RCPT time on, unsigned bounces {}",
-               to_string(cfg.unsigned_bounce));
 }
 
 }  // namespace mxg::gateway
