@@ -85,6 +85,11 @@ class server {
   // evidence are skipped then). `delivery_resolver` is the uncached c-ares one.
   dns::resolver* resolver() { return resolver_.get(); }
   dns::resolver* delivery_resolver();
+  // rDNS health: after a lookup that timed out, sessions stop waiting for rDNS at DATA
+  // (they still use a name that arrives in time) until a lookup is answered again, so
+  // a dead resolver cannot slow every message by the wait bound.
+  void note_rdns(bool timed_out) { rdns_degraded_ = timed_out; }
+  bool rdns_degraded() const { return rdns_degraded_; }
   // Null when [history] enabled = false.
   history_writer* history() { return history_.get(); }
   // The backscatter filter of the configuration in force.
@@ -122,6 +127,7 @@ class server {
   std::unique_ptr<dns::resolver> resolver_;  // TTL cache in front of cares_
   std::unique_ptr<history_writer> history_;
   std::shared_ptr<const backscatter_filter> filter_;
+  bool rdns_degraded_ = false;
   std::vector<std::shared_ptr<listener_rt>> listeners_;
   std::map<std::string, std::unique_ptr<queue::queue_dir>> queues_;
   std::unique_ptr<control_server> control_;

@@ -75,10 +75,11 @@ struct rdns_state {
 
 // PTR of the IP, then A/AAAA of each name: the name is confirmed when its addresses
 // contain the IP (forward-confirmed reverse DNS).
-asio::awaitable<void> lookup_rdns(std::shared_ptr<rdns_state> st, dns::resolver& res,
+asio::awaitable<void> lookup_rdns(server& srv, std::shared_ptr<rdns_state> st, dns::resolver& res,
                                   net::ip_address ip, std::string sid) {
   std::string confirmed, first;
   auto ptr = co_await res.query(ip.reverse_name(), dns::rrtype::ptr);
+  srv.note_rdns(ptr.st == dns::status::timeout);
   if (ptr.ok()) {
     std::size_t n = 0;
     for (const auto& r : ptr.records) {
@@ -93,9 +94,9 @@ asio::awaitable<void> lookup_rdns(std::shared_ptr<rdns_state> st, dns::resolver&
   st->name = confirmed;
   st->done = true;
   st->timer.cancel();
-  spdlog::info("rdns sid={} client={} name={} ptr={} confirmed={}", sid, ip.to_string(),
+  spdlog::info("rdns sid={} client={} name={} ptr={} confirmed={} dns={}", sid, ip.to_string(),
                confirmed.empty() ? "unknown" : confirmed, first.empty() ? "-" : first,
-               confirmed.empty() ? "no" : "yes");
+               confirmed.empty() ? "no" : "yes", dns::to_string(ptr.st));
 }
 
 // RFC 5322 3.3 date-time in local time with numeric zone.
@@ -317,7 +318,9 @@ bool driver::local_recipient(std::string_view address) const {
 }
 
 asio::awaitable<void> driver::wait_rdns() {
-  if (!rdns_ || rdns_->done || std::chrono::steady_clock::now() >= rdns_->deadline) co_return;
+  if (!rdns_ || rdns_->done || srv_.rdns_degraded() ||
+      std::chrono::steady_clock::now() >= rdns_->deadline)
+    co_return;
   rdns_->timer.expires_at(rdns_->deadline);
   asio::error_code ec;
   co_await rdns_->timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
@@ -633,7 +636,7 @@ asio::awaitable<void> driver::run() {
     // In the background: the greeting does not wait (a follow-up "rdns" line logs it).
     rdns_ = std::make_shared<rdns_state>(t_->socket().get_executor());
     rdns_->deadline = std::chrono::steady_clock::now() + kRdnsWait;
-    asio::co_spawn(t_->socket().get_executor(), lookup_rdns(rdns_, *res, client, sid_),
+    asio::co_spawn(t_->socket().get_executor(), lookup_rdns(srv_, rdns_, *res, client, sid_),
                    asio::detached);
   }
 

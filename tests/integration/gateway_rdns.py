@@ -7,7 +7,8 @@ a real DNS server (dnsmasq on a loopback port):
   - 127.0.0.2 has PTR liar.rdns.test whose A is 192.0.2.7 (not confirmed):
     "(unknown [127.0.0.2])";
   - a DNS server that never answers: the greeting is not delayed, and the Received
-    header says unknown (the lookup wait is bounded).
+    header says unknown (the lookup wait is bounded); after a timed-out lookup the
+    next sessions do not wait at all.
 The log names the client on an "rdns" line after the connect line."""
 import os
 import socket
@@ -74,5 +75,11 @@ with Gateway(mode="hold", top=top) as gw:
     c.ok(time.time() - t0 < 6, f"the rDNS wait is bounded ({time.time() - t0:.2f}s)")
     c.ok(data.startswith("Received: from client.test (unknown [127.0.0.1])"),
          f"unknown without an answer: {data.splitlines()[:1]}")
+    # Once a lookup has timed out, sessions stop waiting for rDNS at DATA.
+    c.ok(wait_for(lambda: "dns=TIMEOUT" in gw.log_text(), "timeout"), "the lookup timed out")
+    t0 = time.time()
+    code, _, _, data = one_message(gw)
+    c.ok(code == 250 and time.time() - t0 < 1.0,
+         f"no wait while the resolver times out ({time.time() - t0:.2f}s)")
 silent.close()
 c.done()
