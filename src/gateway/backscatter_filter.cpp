@@ -51,6 +51,7 @@ bool txn_decision::combine(bs_action a, std::string_view why) {
 std::string backscatter_header(std::string_view reason) {
   // Keep the header one printable line (the reason may quote peer text).
   std::string h = "X-Mxguard-Backscatter: yes; ";
+  if (reason.starts_with("backscatter: ")) reason.remove_prefix(13);  // the header says it
   for (unsigned char c : reason.substr(0, 400)) h += (c < 0x20 || c == 0x7f) ? ' ' : char(c);
   return h;
 }
@@ -80,10 +81,12 @@ bs_decision backscatter_filter::check_rcpt(std::string_view sender, std::string_
   bs_decision d;
   d.recipient = std::string(recipient);
   if (!cfg_.enabled || !batv_) return d;
-  // A signed recipient is delivered without its tag, bounce or not.
+  // A signed recipient in our domains is delivered without its tag, bounce or not.
+  // Someone else's prvs= address (a bounce we relay out) keeps its tag: that tag is
+  // for the other side to verify.
   auto check = batv_->verify(recipient, day);
   if (check.status != policy::batv_status::unsigned_ &&
-      check.status != policy::batv_status::malformed)
+      check.status != policy::batv_status::malformed && is_ours(check.original))
     d.recipient = check.original;
   if (!sender.empty() || !is_ours(policy::batv::strip(recipient))) return d;
   if (check.status == policy::batv_status::valid) {

@@ -160,7 +160,8 @@ try:
         rec_end = next((i for i in range(1, len(lines)) if not lines[i].startswith("\t")), -1)
         c.ok(lines[0].startswith("Received: from client.test") and hdr == [rec_end],
              f"X-Mxguard-Backscatter right after our Received header: {lines[:8]}")
-        c.ok("yes; backscatter: bounce to an address without a valid BATV tag" in data,
+        c.ok("X-Mxguard-Backscatter: yes; bounce to an address without a valid BATV tag (unsigned)"
+             in data,
              "header says why")
         c.ok("x-quarantine" not in ctl_of(gw, q), "tagged, not quarantined")
         trow = wait_for(lambda: rows(gw, "SELECT decision FROM messages WHERE queue_id=?", (q,)),
