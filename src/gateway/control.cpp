@@ -73,6 +73,14 @@ control_response handle_control(server& srv, const control_request& req) {
            {"messages", srv.stats().messages},
            {"queue_errors", srv.stats().queue_errors},
            {"draining", srv.draining()}};
+    if (auto* h = srv.history()) {
+      auto hs = h->stats();
+      j["history"] = {{"path", h->path()},
+                      {"written", hs.written},
+                      {"failed", hs.failed},
+                      {"dropped", hs.dropped},
+                      {"batches", hs.batches}};
+    }
     return {0, j.dump() + "\n", ""};
   }
   queue::queue_dir* q = srv.find_queue(req.queue);

@@ -137,6 +137,22 @@ try:
         rel = wait_for(lambda: rows(gw, "SELECT released_by FROM quarantine WHERE queue_id=? "
                                         "AND released_at IS NOT NULL", (q1,)), "released row")
         c.eq(rel, [("control-socket",)], "quarantine index marked released")
+        # The control socket's status counts the history writes.
+        import json  # noqa: E402
+        import socket as so  # noqa: E402
+        u = so.socket(so.AF_UNIX, so.SOCK_STREAM)
+        u.connect(sock)
+        u.sendall(b'{"cmd":"status"}\n')
+        answer = b""
+        while not answer.endswith(b"\n"):
+            chunk = u.recv(65536)
+            if not chunk:
+                break
+            answer += chunk
+        u.close()
+        st = json.loads(json.loads(answer)["output"])
+        c.ok(st.get("history", {}).get("written", 0) >= 4 and st["history"]["failed"] == 0,
+             f"status reports history writes: {st.get('history')}")
         # One more for the offline release after the server stops.
         code, _, q3 = send(gw, "", ["other@local.test"], PLAIN_BOUNCE)
         c.eq(code, 250, "second quarantined bounce")
