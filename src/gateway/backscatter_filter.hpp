@@ -27,7 +27,13 @@
 #include "policy/batv.hpp"
 #include "store/history.hpp"
 
+namespace mxg::ndr {
+struct record;
+}
+
 namespace mxg::gateway {
+
+class history_writer;
 
 // Ordered by strength: a later value overrides an earlier one in a transaction.
 enum class bs_action { accept, tag, quarantine, reject };
@@ -86,10 +92,18 @@ class backscatter_filter {
   // received. `res` may be null (SPF not checked), `history` may be null.
   asio::awaitable<bs_decision> check_bounce(std::string_view message, const store::history* history,
                                             dns::resolver* res) const;
+  // The same, with the outbound history asked through the history writer's thread
+  // (the server's form: SQLite never runs on the io thread).
+  asio::awaitable<bs_decision> check_bounce(std::string_view message, history_writer& history,
+                                            dns::resolver* res) const;
 
   bool is_ours(std::string_view address) const;
 
  private:
+  asio::awaitable<bs_decision> judge_records(const std::vector<ndr::record>& records,
+                                             std::string_view message,
+                                             const store::history* history,
+                                             dns::resolver* res) const;
   backscatter_config cfg_;
   std::optional<policy::batv> batv_;
 };

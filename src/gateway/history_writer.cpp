@@ -30,18 +30,33 @@ history_writer::~history_writer() {
   thread_.join();
 }
 
-void history_writer::push(op o) {
+bool history_writer::push(op o) {
   {
     std::lock_guard lock(mu_);
     if (queue_.size() >= kHistoryQueueMax) {
       if (stats_.dropped++ % 1000 == 0)
         spdlog::error("history path={} error=\"queue full ({} waiting): record dropped\"", path_,
                       queue_.size());
-      return;
+      return false;
     }
     queue_.push_back(std::move(o));
   }
   cv_.notify_one();
+  return true;
+}
+
+sent_facts history_writer::lookup(store::history& db, const std::vector<std::string>& ids,
+                                  const std::vector<std::string>& rcpts, std::int64_t since) {
+  sent_facts f;
+  f.available = true;
+  for (const auto& id : ids)
+    if (auto r = db.sent_message_id(id); r && *r) f.sent_ids.insert(id);
+  for (const auto& a : rcpts) {
+    std::string low = a;
+    for (auto& c : low) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (auto r = db.sent_to(a, since); r && *r) f.sent_to.insert(low);
+  }
+  return f;
 }
 
 void history_writer::record(store::message_record m) {
@@ -91,6 +106,10 @@ void history_writer::loop() {
         r = writer_->quarantine_add(*q);
       else if (auto* rel = std::get_if<release_op>(&o))
         r = writer_->quarantine_release(rel->queue_id, rel->by, rel->when);
+      else if (auto* lk = std::get_if<lookup_op>(&o)) {
+        lk->fn(*writer_);  // sees this batch's writes too (same connection)
+        continue;
+      }
       if (r) {
         ++ok;
       } else {

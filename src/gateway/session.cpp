@@ -402,9 +402,13 @@ void driver::maybe_flush() {
 asio::awaitable<smtp::step> driver::enqueue() {
   if (judging_ && writer_ && !writer_error_ && sess_.current()) {
     judging_ = false;
-    const store::history* h = srv_.history() ? &srv_.history()->reader() : nullptr;
     std::string_view msg = std::string_view(body_).substr(received_len_);
-    bs_decision d = co_await filter_->check_bounce(msg, h, srv_.resolver());
+    // The outbound history is asked on the history thread (SQLite never runs here).
+    bs_decision d;
+    if (history_writer* hw = srv_.history())
+      d = co_await filter_->check_bounce(msg, *hw, srv_.resolver());
+    else
+      d = co_await filter_->check_bounce(msg, nullptr, srv_.resolver());
     spdlog::info("backscatter sid={} qid={} action={} reason={}", sid_, writer_->id().str(),
                  to_string(d.action), field(d.reason));
     if (d.action == bs_action::reject) {

@@ -7,7 +7,15 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <asio/co_spawn.hpp>
+#include <asio/executor_work_guard.hpp>
+#include <asio/io_context.hpp>
+#include <asio/use_future.hpp>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "gateway/backscatter_filter.hpp"
 
 namespace mxg::gateway {
 namespace {
@@ -105,6 +113,52 @@ TEST(HistoryWriter, DestructorWritesWhatIsQueued) {
   auto h = store::open_sqlite(path);
   ASSERT_TRUE(h);
   EXPECT_EQ((*h)->list(0, 2000, 100)->size(), 50u);
+}
+
+TEST(HistoryWriter, LookupsRunInOrderAfterTheWritesQueuedBeforeThem) {
+  temp_dir tmp;
+  auto hw = history_writer::open(tmp.db());
+  ASSERT_TRUE(hw);
+  asio::io_context io;
+  // No flush: the look-up is queued right behind the record and must see it.
+  (*hw)->record(rec("OUT", store::direction::outbound, "id-9@elsewhere.test"));
+  auto fut = (*hw)->async_sent({"id-9@elsewhere.test", "never@x.test"}, {"B@EXT.test", "c@x.test"},
+                               0, io.get_executor(), asio::use_future);
+  auto guard = asio::make_work_guard(io);  // the answer is posted from the writer thread
+  for (int i = 0; i < 50 && fut.wait_for(std::chrono::seconds(0)) != std::future_status::ready; ++i)
+    io.run_for(std::chrono::milliseconds(100));
+  ASSERT_EQ(fut.wait_for(std::chrono::seconds(5)), std::future_status::ready);
+  auto f = fut.get();
+  EXPECT_TRUE(f.available);
+  EXPECT_EQ(f.sent_ids, std::set<std::string>{"id-9@elsewhere.test"});
+  EXPECT_EQ(f.sent_to, std::set<std::string>{"b@ext.test"});
+}
+
+TEST(HistoryWriter, BounceJudgedThroughTheWriterThread) {
+  // forged-1.eml is about <form-4711@webform.abused.test>; once that Message-ID is in
+  // our outbound history, the same bounce is legitimate.
+  std::ifstream in(MXG_SOURCE_DIR "/tests/data/backscatter/forged-1.eml", std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  const std::string msg = ss.str();
+  backscatter_config c;
+  c.enabled = true;
+  c.our_domains = {"our.test"};
+  backscatter_filter f(c);
+  temp_dir tmp;
+  auto hw = history_writer::open(tmp.db());
+  ASSERT_TRUE(hw);
+  auto judge = [&] {
+    asio::io_context io;
+    auto fut = asio::co_spawn(io, f.check_bounce(msg, **hw, nullptr), asio::use_future);
+    io.run();
+    return fut.get();
+  };
+  EXPECT_EQ(judge().action, bs_action::quarantine);
+  (*hw)->record(rec("OUT", store::direction::outbound, "form-4711@webform.abused.test"));
+  auto d = judge();
+  EXPECT_EQ(d.action, bs_action::accept);
+  EXPECT_EQ(d.reason, "bounce about mail we sent");
 }
 
 TEST(HistoryWriter, UnopenablePathIsAnError) {
