@@ -23,6 +23,7 @@
 #include "cli/registry.hpp"
 #include "queue/queue_dir.hpp"
 #include "queue/report.hpp"
+#include "store/history.hpp"
 
 #if __has_include("gateway/control.hpp")
 #include "gateway/control.hpp"
@@ -42,6 +43,7 @@ struct queue_args {
   std::string dir = kDefaultQueueDir.string();
   std::string listener;
   std::string socket = "var/control.sock";
+  std::string history;  // quarantine index to update on release; "" = look for it
   bool json = false;
   bool body = false;
   bool offline = false;
@@ -101,6 +103,38 @@ mxg::result<opened> open_all(const queue_args& a) {
     o.queues.push_back(std::move(*q));
   }
   return o;
+}
+
+// The history database whose quarantine index a release updates: --history, else
+// history.db in the state directory above the queue (<state>/queue[/<listener>]).
+std::string find_history(const queue_args& a, const fs::path& queue) {
+  if (!a.history.empty()) return a.history;
+  std::error_code ec;
+  fs::path p = fs::absolute(queue, ec).lexically_normal();
+  for (int up = 0; up < 3 && p.has_parent_path(); ++up) {
+    p = p.parent_path();
+    if (fs::exists(p / "history.db", ec)) return (p / "history.db").string();
+  }
+  return "";
+}
+
+// Offline release of a quarantined message: envelope field and quarantine index.
+void release_quarantine(const queue_args& a, queue_dir& q, envelope& env) {
+  auto now = std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now());
+  if (!mark_quarantine_released(env, now)) return;
+  if (auto u = q.update(env); !u)
+    std::fprintf(stderr, "mxguard queue release: %s\n", u.error().message.c_str());
+  std::string path = find_history(a, q.path());
+  if (path.empty()) {
+    std::fprintf(stderr, "mxguard queue release: %s: no history.db found (--history PATH)\n",
+                 env.id.str().c_str());
+    return;
+  }
+  auto h = mxg::store::open_sqlite(path);
+  mxg::result<void> r =
+      h ? (*h)->quarantine_release(env.id.str(), "offline", now.time_since_epoch().count())
+        : mxg::result<void>(std::unexpected(h.error()));
+  if (!r) std::fprintf(stderr, "mxguard queue release: %s\n", r.error().message.c_str());
 }
 
 queue_dir* find_message(opened& o, const queue_id& id) {
@@ -191,6 +225,7 @@ int offline(const queue_args& a) {
       env = q->hold(*id);
     } else if (a.cmd == "release") {
       env = q->release(*id);
+      if (env) release_quarantine(a, *q, *env);
     } else if (a.cmd == "delete") {
       auto r = q->remove(*id);
       if (r) {
@@ -282,6 +317,10 @@ mxg::cli::registration reg(200, [](CLI::App& root, int& exit_code) {
       ->type_name("DIR");
   q->add_option("--listener", a->listener, "Only the queue of this listener")->type_name("NAME");
   q->add_option("--socket", a->socket, "Control socket of the running server")->type_name("PATH");
+  q->add_option("--history", a->history,
+                "History database whose quarantine index `release` updates offline\n"
+                "(default: history.db of the state directory above the queue)")
+      ->type_name("PATH");
   q->add_flag("--json", a->json, "JSON output");
   q->add_flag("--offline", a->offline, "Never use the control socket");
   auto sub = [&](const char* name, const char* help) {

@@ -7,7 +7,10 @@
 #include <ctime>
 #include <memory>
 
-#include "gateway/session.hpp"
+#include <asio/this_coro.hpp>
+#include <asio/use_awaitable.hpp>
+
+#include "gateway/history_writer.hpp"
 #include "ndr/backscatter.hpp"
 #include "ndr/ndr.hpp"
 
@@ -41,6 +44,22 @@ std::optional<bs_action> bs_action_from_string(std::string_view s) {
   return std::nullopt;
 }
 
+bool txn_decision::combine(bs_action a, std::string_view why) {
+  if (a == action && reason.empty()) reason = std::string(why);
+  if (static_cast<int>(a) <= static_cast<int>(action)) return false;
+  action = a;
+  reason = std::string(why);
+  return true;
+}
+
+std::string backscatter_header(std::string_view reason) {
+  // Keep the header one printable line (the reason may quote peer text).
+  std::string h = "X-Mxguard-Backscatter: yes; ";
+  if (reason.starts_with("backscatter: ")) reason.remove_prefix(13);  // the header says it
+  for (unsigned char c : reason.substr(0, 400)) h += (c < 0x20 || c == 0x7f) ? ' ' : char(c);
+  return h;
+}
+
 backscatter_filter::backscatter_filter(backscatter_config cfg) : cfg_(std::move(cfg)) {
   for (auto& d : cfg_.our_domains) d = lower(d);
   if (cfg_.batv) batv_.emplace(*cfg_.batv);
@@ -66,10 +85,12 @@ bs_decision backscatter_filter::check_rcpt(std::string_view sender, std::string_
   bs_decision d;
   d.recipient = std::string(recipient);
   if (!cfg_.enabled || !batv_) return d;
-  // A signed recipient is delivered without its tag, bounce or not.
+  // A signed recipient in our domains is delivered without its tag, bounce or not.
+  // Someone else's prvs= address (a bounce we relay out) keeps its tag: that tag is
+  // for the other side to verify.
   auto check = batv_->verify(recipient, day);
   if (check.status != policy::batv_status::unsigned_ &&
-      check.status != policy::batv_status::malformed)
+      check.status != policy::batv_status::malformed && is_ours(check.original))
     d.recipient = check.original;
   if (!sender.empty() || !is_ours(policy::batv::strip(recipient))) return d;
   if (check.status == policy::batv_status::valid) {
@@ -82,17 +103,77 @@ bs_decision backscatter_filter::check_rcpt(std::string_view sender, std::string_
   if (d.action == bs_action::reject)
     d.reply = "550 5.7.1 <" + std::string(recipient) +
               ">: bounce rejected: we never sent mail from this address (BATV)";
-  if (d.action == bs_action::tag) d.header = "X-Mxguard-Backscatter: yes; " + d.reason;
+  if (d.action == bs_action::tag) d.header = backscatter_header(d.reason);
   return d;
 }
+
+namespace {
+
+// The outbound-history answers fetched for one bounce, as a read-only history.
+class snapshot_history final : public store::history {
+ public:
+  explicit snapshot_history(sent_facts f) : f_(std::move(f)) {}
+  result<void> record(const store::message_record&) override { return unsupported(); }
+  result<std::vector<store::message_record>> list(std::int64_t, std::int64_t,
+                                                  std::size_t) const override {
+    return std::vector<store::message_record>{};
+  }
+  result<bool> sent_message_id(const std::string& id) const override {
+    return f_.sent_ids.contains(id);
+  }
+  result<bool> sent_to(const std::string& rcpt, std::int64_t) const override {
+    return f_.sent_to.contains(lower(rcpt));
+  }
+  result<void> quarantine_add(const store::quarantine_entry&) override { return unsupported(); }
+  result<std::vector<store::quarantine_entry>> quarantine_list(bool) const override {
+    return std::vector<store::quarantine_entry>{};
+  }
+  result<void> quarantine_release(const std::string&, const std::string&, std::int64_t) override {
+    return unsupported();
+  }
+
+ private:
+  static result<void> unsupported() { return fail(errc::internal, "read-only snapshot"); }
+  sent_facts f_;
+};
+
+}  // namespace
 
 asio::awaitable<bs_decision> backscatter_filter::check_bounce(std::string_view message,
                                                               const store::history* history,
                                                               dns::resolver* res) const {
-  bs_decision d;
-  if (!cfg_.enabled) co_return d;
+  if (!cfg_.enabled) co_return bs_decision{};
   auto records = ndr::parse_message(message);
-  if (records.empty()) co_return d;  // not a bounce: nothing to say
+  bs_decision d = co_await judge_records(records, message, history, res);
+  co_return d;
+}
+
+asio::awaitable<bs_decision> backscatter_filter::check_bounce(std::string_view message,
+                                                              history_writer& history,
+                                                              dns::resolver* res) const {
+  if (!cfg_.enabled) co_return bs_decision{};
+  auto records = ndr::parse_message(message);
+  if (records.empty()) co_return bs_decision{};
+  std::vector<std::string> ids, rcpts;
+  for (const auto& r : records) {
+    if (!r.original_message_id.empty()) ids.push_back(r.original_message_id);
+    if (!r.recipient.empty()) rcpts.push_back(r.recipient);
+  }
+  auto ex = co_await asio::this_coro::executor;
+  sent_facts facts =
+      co_await history.async_sent(std::move(ids), std::move(rcpts), 0, ex, asio::use_awaitable);
+  const bool available = facts.available;  // false: the writer's queue was full
+  snapshot_history snap(std::move(facts));
+  const store::history* h = available ? &snap : nullptr;
+  bs_decision d = co_await judge_records(records, message, h, res);
+  co_return d;
+}
+
+asio::awaitable<bs_decision> backscatter_filter::judge_records(
+    const std::vector<ndr::record>& records, std::string_view message,
+    const store::history* history, dns::resolver* res) const {
+  bs_decision d;
+  if (!cfg_.enabled || records.empty()) co_return d;  // not a bounce: nothing to say
   ndr::analysis_options opt;
   opt.our_domains = cfg_.our_domains;
   opt.history = const_cast<store::history*>(history);
@@ -115,25 +196,8 @@ asio::awaitable<bs_decision> backscatter_filter::check_bounce(std::string_view m
   d.action = cfg_.ndr_backscatter;
   d.reason = "backscatter: " + why;
   if (d.action == bs_action::reject) d.reply = "550 5.7.1 bounce rejected as backscatter: " + why;
-  if (d.action == bs_action::tag) d.header = "X-Mxguard-Backscatter: yes; " + why;
+  if (d.action == bs_action::tag) d.header = backscatter_header(why);
   co_return d;
-}
-
-void install_backscatter_hook(const backscatter_config& cfg) {
-  if (!cfg.enabled || !cfg.batv) {
-    set_policy_hook(nullptr);
-    return;
-  }
-  auto filter = std::make_shared<const backscatter_filter>(cfg);
-  set_policy_hook([filter](const policy_context& ctx) -> std::string {
-    if (ctx.recipient.empty()) return {};  // MAIL FROM: nothing to check yet
-    auto day = policy::batv::day_of(static_cast<std::int64_t>(std::time(nullptr)));
-    auto d = filter->check_rcpt(ctx.sender, ctx.recipient, day);
-    if (d.action == bs_action::reject) return d.reply;
-    return {};
-  });
-  spdlog::info("backscatter: BATV check of bounces at RCPT time on, unsigned bounces {}",
-               to_string(cfg.unsigned_bounce));
 }
 
 }  // namespace mxg::gateway

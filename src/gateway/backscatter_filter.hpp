@@ -8,7 +8,9 @@
 // Without BATV: after DATA, a null-sender message to our users is parsed as a bounce
 // and judged as `mxguard ndr report` does (ndr/backscatter.hpp: outbound history,
 // Message-ID, our SPF); the configured action (accept, tag, quarantine, reject) applies.
-// Every decision is a value; the session records it in the history like any other.
+// Every decision is a value: the session asks the filter held by its listener (swapped
+// on SIGHUP reload) at RCPT and after DATA, keeps the strongest action of the
+// transaction (txn_decision) and records it in the history like any other decision.
 // Security: the message and addresses come from the outside; parsing is bounded by the
 // NDR parser's limits and nothing here throws.
 #pragma once
@@ -25,11 +27,31 @@
 #include "policy/batv.hpp"
 #include "store/history.hpp"
 
+namespace mxg::ndr {
+struct record;
+}
+
 namespace mxg::gateway {
 
+class history_writer;
+
+// Ordered by strength: a later value overrides an earlier one in a transaction.
 enum class bs_action { accept, tag, quarantine, reject };
 const char* to_string(bs_action a);
 std::optional<bs_action> bs_action_from_string(std::string_view s);
+
+// The decision of one mail transaction so far: the strongest action seen (reject >
+// quarantine > tag > accept) with the reason that gave it; on a tie the first reason
+// stays. Reset at each MAIL FROM.
+struct txn_decision {
+  bs_action action = bs_action::accept;
+  std::string reason;
+  // Takes `a` when it is stronger; returns true when it did.
+  bool combine(bs_action a, std::string_view why);
+};
+
+// The header added by the `tag` action (without CRLF).
+std::string backscatter_header(std::string_view reason);
 
 struct backscatter_config {
   bool enabled = false;
@@ -61,21 +83,29 @@ class backscatter_filter {
   bs_decision check_rcpt(std::string_view sender, std::string_view recipient,
                          std::int64_t day) const;
 
+  // True when null-sender messages to our domains are judged after DATA: the filter is
+  // enabled without BATV (with BATV the RCPT check decides).
+  bool judges_after_data() const { return cfg_.enabled && !batv_; }
+  bool batv_on() const { return cfg_.enabled && batv_.has_value(); }
+
   // After DATA, for null-sender messages when BATV is off. `message` is the body as
   // received. `res` may be null (SPF not checked), `history` may be null.
   asio::awaitable<bs_decision> check_bounce(std::string_view message, const store::history* history,
+                                            dns::resolver* res) const;
+  // The same, with the outbound history asked through the history writer's thread
+  // (the server's form: SQLite never runs on the io thread).
+  asio::awaitable<bs_decision> check_bounce(std::string_view message, history_writer& history,
                                             dns::resolver* res) const;
 
   bool is_ours(std::string_view address) const;
 
  private:
+  asio::awaitable<bs_decision> judge_records(const std::vector<ndr::record>& records,
+                                             std::string_view message,
+                                             const store::history* history,
+                                             dns::resolver* res) const;
   backscatter_config cfg_;
   std::optional<policy::batv> batv_;
 };
-
-// Installs (or, when disabled, removes) the session policy hook that applies
-// check_rcpt() to every RCPT of `mxguard serve`. Called whenever a configuration is
-// applied, so SIGHUP picks up a changed secret or action.
-void install_backscatter_hook(const backscatter_config& cfg);
 
 }  // namespace mxg::gateway

@@ -19,6 +19,7 @@
 #include <set>
 
 #include "base/limits.hpp"
+#include "dns/cares_resolver.hpp"
 
 namespace mxg::gateway {
 
@@ -269,10 +270,10 @@ result<config> parse_config(std::string_view text, const std::string& source) {
   reader r(source);
   config c;
   c.source = source;
-  r.check_keys(
-      root, "the top level",
-      {"state_dir", "log", "control_socket", "drain_timeout", "queue_run_interval", "relay",
-       "routing", "limits", "timeouts", "listener", "tls", "hostname", "backscatter"});
+  r.check_keys(root, "the top level",
+               {"state_dir", "log", "control_socket", "drain_timeout", "queue_run_interval",
+                "relay", "routing", "limits", "timeouts", "listener", "tls", "hostname",
+                "backscatter", "history", "dns"});
   r.str(root, "state_dir", c.state_dir);
   r.str(root, "control_socket", c.control_socket);
   r.duration(root, "drain_timeout", c.drain_timeout, false);
@@ -321,18 +322,18 @@ result<config> parse_config(std::string_view text, const std::string& source) {
   }
 
   if (auto* t = r.table(root, "backscatter")) {
-    // Issue 4 section 3: bounces (null sender) to our users must carry a valid BATV tag.
+    // Issue 4 section 3: with BATV, bounces (null sender) to our users must carry a valid
+    // tag (checked at RCPT); without BATV they are judged after DATA (ndr/backscatter.hpp).
     r.check_keys(*t, "[backscatter]",
                  {"enabled", "our_domains", "batv_secret", "batv_old_secrets", "batv_days",
-                  "unsigned_bounce"});
+                  "unsigned_bounce", "ndr_backscatter"});
     auto& b = c.backscatter;
     r.boolean(*t, "enabled", b.enabled);
     b.our_domains = r.str_list(*t, "our_domains");
     normalize_domains(b.our_domains);
     if (b.our_domains.empty()) b.our_domains = c.relay.local_domains;
-    std::string secret, action = "reject";
+    std::string secret;
     r.str(*t, "batv_secret", secret);
-    r.str(*t, "unsigned_bounce", action);
     if (!secret.empty()) {
       policy::batv_config bc;
       bc.secret = secret;
@@ -345,18 +346,47 @@ result<config> parse_config(std::string_view text, const std::string& source) {
           bc.validity_days = static_cast<int>(*v);
       }
       b.batv = bc;
+    } else if (const auto* o = t->get("batv_old_secrets")) {
+      r.error(o->source(), "backscatter.batv_old_secrets needs batv_secret");
     }
-    auto a = bs_action_from_string(action);
-    // quarantine and tag need the message; at RCPT time serve can accept or reject.
-    if (!a || (*a != bs_action::reject && *a != bs_action::accept))
-      r.error(t->get("unsigned_bounce")->source(),
-              "backscatter.unsigned_bounce must be \"reject\" or \"accept\"");
-    else
-      b.unsigned_bounce = *a;
-    if (b.enabled && !b.batv)
-      r.error(t->source(), "[backscatter] enabled needs batv_secret (the BATV signing secret)");
+    auto action = [&](std::string_view key, bs_action& out) {
+      const toml::node* n = t->get(key);
+      if (!n) return;
+      auto s = n->value<std::string>();
+      auto a = s ? bs_action_from_string(*s) : std::nullopt;
+      if (!a)
+        r.error(n->source(), fmt::format("backscatter.{} must be \"accept\", \"tag\", "
+                                         "\"quarantine\" or \"reject\"",
+                                         key));
+      else
+        out = *a;
+    };
+    action("unsigned_bounce", b.unsigned_bounce);
+    action("ndr_backscatter", b.ndr_backscatter);
     if (b.enabled && b.our_domains.empty())
       r.error(t->source(), "[backscatter] needs our_domains or relay.local_domains");
+  }
+
+  if (auto* t = r.table(root, "history")) {
+    r.check_keys(*t, "[history]", {"enabled", "path"});
+    r.boolean(*t, "enabled", c.history.enabled);
+    r.str(*t, "path", c.history.path);
+  }
+
+  if (auto* t = r.table(root, "dns")) {
+    r.check_keys(*t, "[dns]", {"servers", "timeout", "tries"});
+    c.dns.servers = r.str_list(*t, "servers");
+    if (const toml::node* n = t->get("servers")) {
+      if (c.dns.servers.size() > static_cast<std::size_t>(dns::kDnsMaxServers))
+        r.error(n->source(), fmt::format("dns.servers: at most {} servers", dns::kDnsMaxServers));
+      for (const auto& sv : c.dns.servers)
+        if (auto csv = dns::server_to_csv(sv); !csv)
+          r.error(n->source(), fmt::format("dns.servers: {}", csv.error().message));
+    }
+    r.duration(*t, "timeout", c.dns.timeout, false);
+    std::size_t tries = static_cast<std::size_t>(c.dns.tries);
+    r.count(*t, "tries", tries, 1, 10);
+    c.dns.tries = static_cast<int>(tries);
   }
 
   if (auto* t = r.table(root, "routing")) {
@@ -441,6 +471,7 @@ result<config> parse_config(std::string_view text, const std::string& source) {
     return fail(errc::parse_error, all);
   }
   if (c.control_socket.empty()) c.control_socket = c.state_dir + "/control.sock";
+  if (c.history.path.empty()) c.history.path = c.state_dir + "/history.db";
   for (auto& l : c.listeners)
     if (l.queue_dir.empty()) l.queue_dir = c.state_dir + "/queue/" + l.name;
   return c;

@@ -81,6 +81,19 @@ struct relay_config {
   std::vector<net::cidr> trusted_networks;  // default: loopback only
 };
 
+// [history]: the SQLite history and quarantine index (store/history.hpp).
+struct history_config {
+  bool enabled = true;
+  std::string path;  // default: <state_dir>/history.db
+};
+
+// [dns]: the server's one resolver (rDNS of clients, SPF evidence of bounces, delivery).
+struct dns_config {
+  std::vector<std::string> servers;         // "IP[:PORT]"; empty: /etc/resolv.conf
+  std::chrono::milliseconds timeout{2000};  // first try (dns::kDnsDefaultTimeout)
+  int tries = 2;                            // dns::kDnsDefaultTries
+};
+
 struct config {
   std::string source;  // file name, or "<embedded>"
   std::string state_dir = "./var";
@@ -92,7 +105,9 @@ struct config {
   std::chrono::milliseconds queue_run_interval{0};  // 0: no periodic queue runs
   std::string routing_table;                        // file parsed by src/delivery
   relay_config relay;
-  backscatter_config backscatter;  // [backscatter]: BATV check of bounces at RCPT time
+  backscatter_config backscatter;  // [backscatter]: BATV at RCPT, bounce judgement after DATA
+  history_config history;          // [history]
+  dns_config dns;                  // [dns]
   std::vector<listener_config> listeners;
 };
 

@@ -19,6 +19,7 @@
 
 #include <filesystem>
 
+#include "gateway/history_writer.hpp"
 #include "gateway/server.hpp"
 #include "queue/report.hpp"
 
@@ -72,6 +73,14 @@ control_response handle_control(server& srv, const control_request& req) {
            {"messages", srv.stats().messages},
            {"queue_errors", srv.stats().queue_errors},
            {"draining", srv.draining()}};
+    if (auto* h = srv.history()) {
+      auto hs = h->stats();
+      j["history"] = {{"path", h->path()},
+                      {"written", hs.written},
+                      {"failed", hs.failed},
+                      {"dropped", hs.dropped},
+                      {"batches", hs.batches}};
+    }
     return {0, j.dump() + "\n", ""};
   }
   queue::queue_dir* q = srv.find_queue(req.queue);
@@ -127,10 +136,22 @@ control_response handle_control(server& srv, const control_request& req) {
         if (!e) r = std::unexpected(e.error());
       } else if (req.cmd == "release") {
         auto e = q->release(*id);
-        if (!e)
+        if (!e) {
           r = std::unexpected(e.error());
-        else
+        } else {
+          // A quarantined message: its envelope and the quarantine index say released.
+          auto now =
+              std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now());
+          if (queue::mark_quarantine_released(*e, now)) {
+            if (auto u = q->update(*e); !u)
+              spdlog::error("release qid={} error=\"{}\"", id->str(), u.error().message);
+            if (auto* h = srv.history())
+              h->quarantine_release(id->str(), "control-socket",
+                                    static_cast<std::int64_t>(now.time_since_epoch().count()));
+            spdlog::info("quarantine released qid={}", id->str());
+          }
           srv.message_released(*q, id->str());
+        }
       } else {
         r = q->remove(*id);
       }

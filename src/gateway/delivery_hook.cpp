@@ -1,5 +1,5 @@
 // delivery_hook.cpp: see delivery_hook.hpp. Wraps delivery::scheduler (src/delivery)
-// with a c-ares resolver and the routing table of the config ([routing] table).
+// with the server's c-ares resolver and the routing table of the config ([routing] table).
 // Hold-mode messages are skipped by the scheduler itself; queueonly ones wait for a
 // queue run. If the resolver or the routing table cannot be set up, the gateway
 // still accepts and queues mail (nothing is lost) and logs why delivery is off.
@@ -20,12 +20,13 @@ namespace mxg::gateway {
 
 struct delivery_hook::impl {
   server& srv;
-  std::unique_ptr<dns::cares_resolver> resolver;
+  dns::resolver* resolver = nullptr;  // the server's ([dns])
   std::unique_ptr<delivery::scheduler> sched;
   std::string off_reason;
 };
 
-delivery_hook::delivery_hook(server& srv) : p_(std::make_unique<impl>(impl{srv, {}, {}, {}})) {}
+delivery_hook::delivery_hook(server& srv)
+    : p_(std::make_unique<impl>(impl{srv, nullptr, {}, {}})) {}
 delivery_hook::~delivery_hook() = default;
 
 void delivery_hook::start() {
@@ -40,25 +41,26 @@ void delivery_hook::start() {
     }
     *routes = std::move(*t);
   }
-  auto r = dns::cares_resolver::create(p_->srv.io().get_executor());
-  if (!r) {
-    p_->off_reason = r.error().message;
-    spdlog::error("delivery off: resolver: {}", r.error().message);
+  // The server's resolver ([dns]); uncached: the scheduler keeps its own retry state.
+  p_->resolver = p_->srv.delivery_resolver();
+  if (!p_->resolver) {
+    p_->off_reason = "no DNS resolver (see the dns line at start)";
+    spdlog::error("delivery off: {}", p_->off_reason);
     return;
   }
-  p_->resolver = std::move(*r);
   delivery::delivery_options o;
   o.hostname = c.listeners.empty() ? "localhost" : c.listeners.front().hostname;
   if (c.queue_run_interval.count() > 0)
     o.queue_run_interval = std::chrono::duration_cast<std::chrono::seconds>(c.queue_run_interval);
-  if (c.backscatter.enabled && c.backscatter.batv) {
-    // Issue 4 section 3: sign our envelope senders so bounces to them can be verified.
-    auto filter = std::make_shared<const backscatter_filter>(c.backscatter);
-    o.outbound_sender = [filter](const std::string& sender) {
-      return filter->outbound_sender(
-          sender, policy::batv::day_of(static_cast<std::int64_t>(std::time(nullptr))));
-    };
-  }
+  // Issue 4 section 3: sign our envelope senders so bounces to them can be verified.
+  // The filter in force is asked each time, so a reload changes the secret at once.
+  server* srv = &p_->srv;
+  o.outbound_sender = [srv](const std::string& sender) {
+    auto f = srv->backscatter();
+    if (!f) return sender;
+    return f->outbound_sender(sender,
+                              policy::batv::day_of(static_cast<std::int64_t>(std::time(nullptr))));
+  };
   p_->sched =
       std::make_unique<delivery::scheduler>(p_->srv.io().get_executor(), *p_->resolver, routes, o);
   for (auto& [path, q] : p_->srv.queues()) p_->sched->add_queue(*q);

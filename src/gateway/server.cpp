@@ -17,8 +17,11 @@
 #include <filesystem>
 
 #include "base/log.hpp"
+#include "dns/cache.hpp"
+#include "dns/cares_resolver.hpp"
 #include "gateway/control.hpp"
 #include "gateway/delivery_hook.hpp"
+#include "gateway/history_writer.hpp"
 #include "gateway/session.hpp"
 #include "gateway/transport.hpp"
 
@@ -36,7 +39,16 @@ struct server::listener_rt {
 
 server::server(asio::io_context& io) : io_(io), signals_(io), drain_timer_(io) {}
 
-server::~server() = default;
+server::~server() {
+  // The delivery side and the sessions' lookups use the resolver: stop them first.
+  delivery_.reset();
+  control_.reset();
+  if (history_) history_->flush();
+}
+
+dns::resolver* server::delivery_resolver() {
+  return cares_.get();
+}
 
 namespace {
 
@@ -65,6 +77,31 @@ result<std::shared_ptr<asio::ssl::context>> make_tls(const listener_config& l) {
 result<void> server::start(config c) {
   auto r = apply(std::move(c), true);
   if (!r) return r;
+  dns::cares_options dopt;
+  dopt.servers = cfg_.dns.servers;
+  dopt.timeout = cfg_.dns.timeout;
+  dopt.tries = cfg_.dns.tries;
+  if (auto res = dns::cares_resolver::create(io_.get_executor(), dopt); res) {
+    cares_ = std::move(*res);
+    resolver_ = std::make_unique<dns::caching_resolver>(*cares_);
+    std::string list;
+    for (const auto& sv : cfg_.dns.servers) list += (list.empty() ? "" : ",") + sv;
+    spdlog::info("dns servers={} timeout_ms={} tries={}", list.empty() ? "resolv.conf" : list,
+                 cfg_.dns.timeout.count(), cfg_.dns.tries);
+  } else {
+    spdlog::error("dns off (no rDNS, no SPF evidence, no delivery): {}", res.error().message);
+  }
+  if (cfg_.history.enabled) {
+    std::error_code fec;
+    auto parent = std::filesystem::path(cfg_.history.path).parent_path();
+    if (!parent.empty()) std::filesystem::create_directories(parent, fec);
+    auto h = history_writer::open(cfg_.history.path);
+    if (!h) return std::unexpected(h.error());
+    history_ = std::move(*h);
+    spdlog::info("history path={}", cfg_.history.path);
+  } else {
+    spdlog::info("history off");
+  }
   control_ = std::make_unique<control_server>(io_, *this);
   if (auto cr = control_->start(cfg_.control_socket); !cr) return cr;
   delivery_ = std::make_unique<delivery_hook>(*this);
@@ -78,6 +115,7 @@ result<void> server::start(config c) {
 
 result<void> server::apply(config c, bool initial) {
   auto relay = std::make_shared<const relay_config>(c.relay);
+  auto filter = std::make_shared<const backscatter_filter>(c.backscatter);
   // 1. queues (opened once per directory; kept across reloads)
   std::map<std::string, std::unique_ptr<queue::queue_dir>> fresh;
   auto queue_for = [&](const listener_config& l) -> result<queue::queue_dir*> {
@@ -117,6 +155,7 @@ result<void> server::apply(config c, bool initial) {
     st->relay = relay;
     st->tls = *tls;
     st->queue = *q;
+    st->filter = filter;
     if (rt) {
       // counters carry over (sessions of the old state still decrement the old one)
       rt = std::make_shared<listener_rt>(listener_rt{st, std::move(rt->acceptor)});
@@ -149,6 +188,12 @@ result<void> server::apply(config c, bool initial) {
                    old->state->cfg->endpoint());
     }
   }
+  if (!initial && (c.dns.servers != cfg_.dns.servers || c.dns.timeout != cfg_.dns.timeout ||
+                   c.dns.tries != cfg_.dns.tries))
+    spdlog::warn("reload: [dns] changes take effect at the next start");
+  if (!initial &&
+      (c.history.enabled != cfg_.history.enabled || c.history.path != cfg_.history.path))
+    spdlog::warn("reload: [history] changes take effect at the next start");
   bool changed_log = initial || c.log_file != cfg_.log_file || c.log_format != cfg_.log_format ||
                      c.log_level != cfg_.log_level;
   std::vector<std::shared_ptr<listener_rt>> started;
@@ -171,7 +216,16 @@ result<void> server::apply(config c, bool initial) {
                  l->state->tls ? "yes" : "no");
   }
   for (auto& l : started) asio::co_spawn(io_, accept_loop(l), asio::detached);
-  install_backscatter_hook(cfg_.backscatter);
+  filter_ = filter;
+  const auto& b = cfg_.backscatter;
+  if (!b.enabled)
+    spdlog::info("backscatter: filter off");
+  else if (b.batv)
+    spdlog::info("backscatter: BATV check of bounces at RCPT time on, unsigned bounces {}",
+                 to_string(b.unsigned_bounce));
+  else
+    spdlog::info("backscatter: no BATV; bounces judged after DATA, backscatter {}",
+                 to_string(b.ndr_backscatter));
   return {};
 }
 

@@ -3,9 +3,15 @@
 // session limits (total and per client IP, 421 4.7.0 beyond them), the control
 // socket, SIGHUP reload and SIGTERM/SIGINT drain.
 //
+// The server owns the effects its sessions share: one DNS resolver (c-ares behind a
+// TTL cache, [dns]; rDNS of clients, SPF evidence of bounces, and delivery), the
+// history writer ([history], history_writer.hpp) and, per listener state, the
+// backscatter filter of the configuration in force (swapped on reload).
+//
 // Threads: everything here runs on one io_context thread; the queue's committer
-// thread reports back through asio::post. Sessions keep a shared_ptr to the
-// listener settings they started with, so a reload never changes a running session.
+// thread reports back through asio::post; the history writer has its own thread. Sessions keep a
+// shared_ptr to the listener settings they started with, so a reload never changes a running
+// session.
 //
 // Security: the listeners face the Internet. Counters are taken before anything is
 // read from a client, and a refused client gets one reply line and a close.
@@ -26,6 +32,8 @@
 #include <vector>
 
 #include "base/result.hpp"
+#include "dns/resolver.hpp"
+#include "gateway/backscatter_filter.hpp"
 #include "gateway/config.hpp"
 #include "net/ip_address.hpp"
 #include "queue/queue_dir.hpp"
@@ -35,13 +43,15 @@ namespace mxg::gateway {
 class control_server;
 class transport;
 class delivery_hook;
+class history_writer;
 
 // What a session needs from the server, resolved once per listener.
 struct listener_state {
   std::shared_ptr<const listener_config> cfg;
   std::shared_ptr<const relay_config> relay;
-  std::shared_ptr<asio::ssl::context> tls;  // null: no STARTTLS
-  queue::queue_dir* queue = nullptr;        // owned by the server
+  std::shared_ptr<asio::ssl::context> tls;           // null: no STARTTLS
+  queue::queue_dir* queue = nullptr;                 // owned by the server
+  std::shared_ptr<const backscatter_filter> filter;  // never null (disabled: accepts all)
   std::size_t sessions = 0;
   std::map<net::ip_address, std::size_t> per_ip;
   bool accepting = true;
@@ -71,6 +81,20 @@ class server {
   server_stats& stats() { return stats_; }
   asio::io_context& io() { return io_; }
 
+  // The shared resolver (cached); null when it could not be set up (rDNS and SPF
+  // evidence are skipped then). `delivery_resolver` is the uncached c-ares one.
+  dns::resolver* resolver() { return resolver_.get(); }
+  dns::resolver* delivery_resolver();
+  // rDNS health: after a lookup that timed out, sessions stop waiting for rDNS at DATA
+  // (they still use a name that arrives in time) until a lookup is answered again, so
+  // a dead resolver cannot slow every message by the wait bound.
+  void note_rdns(bool timed_out) { rdns_degraded_ = timed_out; }
+  bool rdns_degraded() const { return rdns_degraded_; }
+  // Null when [history] enabled = false.
+  history_writer* history() { return history_.get(); }
+  // The backscatter filter of the configuration in force.
+  std::shared_ptr<const backscatter_filter> backscatter() const { return filter_; }
+
   // Called by sessions when a message was committed (deliver mode hands it to the
   // delivery scheduler).
   void message_queued(const listener_state& l, const std::string& qid);
@@ -99,6 +123,11 @@ class server {
 
   asio::io_context& io_;
   config cfg_;
+  std::unique_ptr<dns::resolver> cares_;     // c-ares ([dns])
+  std::unique_ptr<dns::resolver> resolver_;  // TTL cache in front of cares_
+  std::unique_ptr<history_writer> history_;
+  std::shared_ptr<const backscatter_filter> filter_;
+  bool rdns_degraded_ = false;
   std::vector<std::shared_ptr<listener_rt>> listeners_;
   std::map<std::string, std::unique_ptr<queue::queue_dir>> queues_;
   std::unique_ptr<control_server> control_;

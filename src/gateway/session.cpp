@@ -9,11 +9,19 @@
 //   - DATA/BDAT bodies stream through smtp::data_reader into the queue writer with
 //     an RFC 5321 4.4 Received header first; 250 only after the queue committed
 //     (RFC 5321 4.1.1.4 / issue 3 section 4), 451 4.3.0 when it could not.
-//   - relay control (smtp::check_relay with the trusted networks) and the policy
-//     hook on MAIL/RCPT (SPF enforcement plugs in there later).
+//   - relay control (smtp::check_relay with the trusted networks);
+//   - the backscatter filter of the listener (backscatter_filter.hpp): asked at RCPT
+//     (BATV) and after DATA (null-sender messages judged as bounces); the transaction
+//     keeps the strongest decision (txn_decision): reject answers 550 5.7.1 and queues
+//     nothing, quarantine commits in hold mode (x-quarantine) and answers 250 as usual,
+//     tag inserts X-Mxguard-Backscatter after our Received header;
+//   - every decision is recorded in the history (history_writer, never blocking);
+//   - rDNS of the client (RFC 5321 4.4 Received "from HELO (NAME [IP])") looked up in
+//     the background from connect on, forward-confirmed; never delays the greeting.
 // Security: every byte is hostile. Input is consumed through smtp::line_reader
 // (hard cap) and smtp::data_reader (size cap, smuggling-safe end of data), so the
-// buffer stays bounded; BDAT chunks are streamed, never held whole in memory.
+// buffer stays bounded; BDAT chunks are streamed, never held whole in memory, except
+// a null-sender message being judged, which is kept up to kJudgeMax.
 #include "gateway/session.hpp"
 
 #include <fmt/chrono.h>
@@ -27,6 +35,13 @@
 #include <ctime>
 #include <random>
 
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/redirect_error.hpp>
+#include <asio/steady_timer.hpp>
+
+#include "gateway/header_scan.hpp"
+#include "gateway/history_writer.hpp"
 #include "gateway/transport.hpp"
 #include "smtp/relay.hpp"
 #include "smtp/session.hpp"
@@ -38,10 +53,50 @@ namespace {
 inline constexpr std::size_t kBodyFlushBytes = 64 * 1024;  // queue write granularity
 inline constexpr std::chrono::seconds kTlsHandshakeTimeout{60};
 inline constexpr std::chrono::seconds kReplyWriteTimeout{60};
+// A null-sender message judged after DATA is kept in memory up to this size so it can
+// be parsed as a bounce and a header inserted. Real DSNs (RFC 3464) are small: they
+// return the original's headers or a truncated copy. Above it: accepted unjudged
+// ("too large to judge"), streamed to the queue like any other message.
+inline constexpr std::size_t kJudgeMax = 1024 * 1024;
+// rDNS of the client (RFC 5321 4.4): how long the first DATA may wait for it, counted
+// from connect. The greeting never waits.
+inline constexpr std::chrono::milliseconds kRdnsWait{2000};
+// PTR names tried for forward confirmation (as RFC 7208 5.5 bounds the "ptr" mechanism).
+inline constexpr std::size_t kRdnsNamesMax = 10;
 
-policy_hook& global_policy() {
-  static policy_hook h;
-  return h;
+// The client's forward-confirmed reverse DNS name, filled in by lookup_rdns.
+struct rdns_state {
+  explicit rdns_state(asio::any_io_executor ex) : timer(ex) {}
+  bool done = false;
+  std::string name;  // confirmed name; "" when none
+  std::chrono::steady_clock::time_point deadline;
+  asio::steady_timer timer;  // a waiting session sleeps on it; the lookup cancels it
+};
+
+// PTR of the IP, then A/AAAA of each name: the name is confirmed when its addresses
+// contain the IP (forward-confirmed reverse DNS).
+asio::awaitable<void> lookup_rdns(server& srv, std::shared_ptr<rdns_state> st, dns::resolver& res,
+                                  net::ip_address ip, std::string sid) {
+  std::string confirmed, first;
+  auto ptr = co_await res.query(ip.reverse_name(), dns::rrtype::ptr);
+  srv.note_rdns(ptr.st == dns::status::timeout);
+  if (ptr.ok()) {
+    std::size_t n = 0;
+    for (const auto& r : ptr.records) {
+      if (r.target.empty() || ++n > kRdnsNamesMax) break;
+      if (first.empty()) first = r.target;
+      auto fwd = co_await res.query(r.target, ip.is_v6() ? dns::rrtype::aaaa : dns::rrtype::a);
+      for (const auto& a : fwd.records)
+        if (a.addr.unmapped() == ip) confirmed = r.target;
+      if (!confirmed.empty()) break;
+    }
+  }
+  st->name = confirmed;
+  st->done = true;
+  st->timer.cancel();
+  spdlog::info("rdns sid={} client={} name={} ptr={} confirmed={} dns={}", sid, ip.to_string(),
+               confirmed.empty() ? "unknown" : confirmed, first.empty() ? "-" : first,
+               confirmed.empty() ? "no" : "yes", dns::to_string(ptr.st));
 }
 
 // RFC 5322 3.3 date-time in local time with numeric zone.
@@ -132,22 +187,16 @@ class driver {
       spdlog::info("helo sid={} helo={}", sid_, field(helo));
       return std::nullopt;
     };
-    h.on_mail = [this](const smtp::session_info& info, const smtp::path& sender,
+    h.on_mail = [this](const smtp::session_info&, const smtp::path& sender,
                        const smtp::mail_params& p) -> std::optional<smtp::reply> {
-      if (auto& pol = global_policy()) {
-        std::string r = pol(policy_context{client_ip_, info.helo, sender.address(), ""});
-        if (!r.empty()) {
-          auto rep = smtp::parse_reply_text(r);
-          spdlog::info("mail sid={} from=<{}> result=refused policy={}", sid_, sender.address(),
-                       field(r));
-          if (!rep.empty()) return rep;
-        }
-      }
+      // A new transaction: its decision starts at accept.
+      decision_ = txn_decision{};
+      rcpt_map_.clear();
       spdlog::info("mail sid={} from=<{}> size={} body={}", sid_, sender.address(),
                    p.size ? std::to_string(*p.size) : "-", smtp::to_string(p.body));
       return std::nullopt;
     };
-    h.on_rcpt = [this](const smtp::session_info& info, const smtp::transaction& txn,
+    h.on_rcpt = [this](const smtp::session_info&, const smtp::transaction& txn,
                        const smtp::path& rcpt) -> std::optional<smtp::reply> {
       auto d = smtp::check_relay(rcpt, domains_, trusted_);
       if (!d.accepted()) {
@@ -155,15 +204,22 @@ class driver {
                      field(d.why));
         return d.refusal;
       }
-      if (auto& pol = global_policy()) {
-        std::string r =
-            pol(policy_context{client_ip_, info.helo, txn.sender.address(), rcpt.address()});
-        if (!r.empty()) {
-          auto rep = smtp::parse_reply_text(r);
-          spdlog::info("rcpt sid={} to=<{}> result=refused policy={}", sid_, rcpt.address(),
-                       field(r));
-          if (!rep.empty()) return rep;
+      if (filter_->config().enabled) {
+        auto day = policy::batv::day_of(static_cast<std::int64_t>(std::time(nullptr)));
+        auto b = filter_->check_rcpt(txn.sender.address(), rcpt.address(), day);
+        if (b.action == bs_action::reject) {
+          auto rep = smtp::parse_reply_text(b.reply);
+          if (rep.empty()) rep = smtp::reply(550, smtp::status::k_5_7_1, "bounce rejected");
+          spdlog::info("rcpt sid={} to=<{}> result=refused backscatter=reject reason={}", sid_,
+                       rcpt.address(), field(b.reason));
+          record(txn.sender.address(), {rcpt.address()}, "", bs_action::reject, b.reason, {});
+          return rep;
         }
+        if (b.recipient != rcpt.address()) rcpt_map_.emplace_back(rcpt.address(), b.recipient);
+        if (b.action != bs_action::accept)
+          spdlog::info("rcpt sid={} to=<{}> backscatter={} reason={}", sid_, rcpt.address(),
+                       to_string(b.action), field(b.reason));
+        decision_.combine(b.action, b.reason);
       }
       spdlog::info("rcpt sid={} to=<{}> result=accepted relay={}", sid_, rcpt.address(),
                    smtp::to_string(d.verdict));
@@ -183,6 +239,13 @@ class driver {
 
   bool in_transaction() const { return sess_.current() != nullptr; }
   std::string received_header(const std::string& qid);
+  std::string rdns_name() const { return rdns_ && rdns_->done ? rdns_->name : ""; }
+  asio::awaitable<void> wait_rdns();
+  void maybe_flush();
+  bool local_recipient(std::string_view address) const;
+  // One history row for a decision (no-op when the history is off).
+  void record(const std::string& sender, std::vector<std::string> rcpts, const std::string& qid,
+              bs_action action, const std::string& reason, const header_facts& h);
   asio::awaitable<bool> handle(smtp::step s);
   asio::awaitable<bool> read_data();
   asio::awaitable<bool> read_bdat(const smtp::action& a);
@@ -204,6 +267,13 @@ class driver {
   std::optional<queue::message_writer> writer_;
   std::optional<error> writer_error_;
   std::string body_;  // body bytes not yet appended to the writer
+  std::shared_ptr<const backscatter_filter> filter_ = l_->filter;
+  txn_decision decision_;                                      // of the current transaction
+  std::vector<std::pair<std::string, std::string>> rcpt_map_;  // as received -> deliver to
+  bool judging_ = false;          // null-sender message kept in body_ for check_bounce
+  std::size_t received_len_ = 0;  // our header lines at the start of the message
+  std::string head_;              // the first kHeaderScanMax bytes written (header scan)
+  std::shared_ptr<rdns_state> rdns_;
   std::uint64_t messages_ = 0, rcpts_ = 0, failures_ = 0;
   std::string end_reason_ = "quit";
 };
@@ -213,8 +283,9 @@ std::string driver::received_header(const std::string& qid) {
   const auto& info = sess_.info();
   std::string proto = info.esmtp ? (t_->tls_active() ? "ESMTPS" : "ESMTP") : "SMTP";
   std::string h = fmt::format("Received: from {} ({} [{}])\r\n\tby {} (mxguard) with {}",
-                              clean(info.helo.empty() ? "unknown" : info.helo), "unknown",
-                              client_ip_, clean(cfg_.hostname), proto);
+                              clean(info.helo.empty() ? "unknown" : info.helo),
+                              rdns_name().empty() ? "unknown" : clean(rdns_name()), client_ip_,
+                              clean(cfg_.hostname), proto);
   if (t_->tls_active())
     h += fmt::format("\r\n\t(version={} cipher={} bits={})", t_->tls_version(), t_->tls_cipher(),
                      t_->tls_bits());
@@ -224,6 +295,48 @@ std::string driver::received_header(const std::string& qid) {
     h += fmt::format("\r\n\tfor <{}>", clean(txn->recipients.front().address(), 300));
   h += "; " + rfc5322_now() + "\r\n";
   return h;
+}
+
+bool driver::local_recipient(std::string_view address) const {
+  auto at = address.rfind('@');
+  if (at == std::string_view::npos) return false;
+  std::string d(address.substr(at + 1));
+  for (auto& c : d) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return smtp::domain_matches(d, l_->relay->local_domains);
+}
+
+asio::awaitable<void> driver::wait_rdns() {
+  if (!rdns_ || rdns_->done || srv_.rdns_degraded() ||
+      std::chrono::steady_clock::now() >= rdns_->deadline)
+    co_return;
+  rdns_->timer.expires_at(rdns_->deadline);
+  asio::error_code ec;
+  co_await rdns_->timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+}
+
+void driver::record(const std::string& sender, std::vector<std::string> rcpts,
+                    const std::string& qid, bs_action action, const std::string& reason,
+                    const header_facts& h) {
+  history_writer* hw = srv_.history();
+  if (!hw) return;
+  store::message_record m;
+  m.time = static_cast<std::int64_t>(std::time(nullptr));
+  // Mail from a trusted client to a non-local recipient is ours going out: backscatter
+  // analysis (sent_message_id / sent_to) looks for it there.
+  bool outbound = false;
+  for (const auto& r : rcpts) outbound |= trusted_ && !local_recipient(r);
+  m.dir = outbound ? store::direction::outbound : store::direction::inbound;
+  m.queue_id = qid;
+  m.listener = cfg_.name;
+  m.client_ip = client_ip_;
+  m.helo = sess_.info().helo;
+  m.sender = sender;
+  m.recipients = std::move(rcpts);
+  m.message_id = h.message_id;
+  m.subject = h.subject;
+  m.decision = to_string(action);
+  m.reason = reason;
+  hw->record(std::move(m));
 }
 
 result<void> driver::ensure_writer() {
@@ -237,10 +350,21 @@ result<void> driver::ensure_writer() {
   }
   writer_.emplace(std::move(*w));
   body_ = received_header(writer_->id().str());
+  // RFC 5321 4.4: our Received first; a tag decided at RCPT goes right after it.
+  if (decision_.action == bs_action::tag) body_ += backscatter_header(decision_.reason) + "\r\n";
+  received_len_ = body_.size();
+  head_.clear();
+  // Without BATV, a bounce to our users is judged after DATA: keep it in memory.
+  judging_ = false;
+  if (const auto* txn = sess_.current();
+      txn && filter_->judges_after_data() && txn->sender.address().empty())
+    for (const auto& r : txn->recipients) judging_ |= filter_->is_ours(r.address());
   return {};
 }
 
 void driver::flush_body() {
+  if (head_.size() < kHeaderScanMax)
+    head_.append(std::string_view(body_).substr(0, kHeaderScanMax - head_.size()));
   if (writer_ && !body_.empty()) {
     if (auto r = writer_->append(body_); !r && !writer_error_) {
       writer_error_ = r.error();
@@ -251,7 +375,45 @@ void driver::flush_body() {
   body_.clear();
 }
 
+void driver::maybe_flush() {
+  if (body_.size() < kBodyFlushBytes) return;
+  if (judging_) {
+    if (body_.size() <= kJudgeMax) return;
+    judging_ = false;
+    decision_.combine(bs_action::accept, "too large to judge");
+    spdlog::info("backscatter sid={} qid={} action=accept reason=\"too large to judge\" max={}",
+                 sid_, writer_ ? writer_->id().str() : "-", kJudgeMax);
+  }
+  flush_body();
+}
+
 asio::awaitable<smtp::step> driver::enqueue() {
+  if (judging_ && writer_ && !writer_error_ && sess_.current()) {
+    judging_ = false;
+    std::string_view msg = std::string_view(body_).substr(received_len_);
+    // The outbound history is asked on the history thread (SQLite never runs here).
+    bs_decision d;
+    if (history_writer* hw = srv_.history())
+      d = co_await filter_->check_bounce(msg, *hw, srv_.resolver());
+    else
+      d = co_await filter_->check_bounce(msg, nullptr, srv_.resolver());
+    spdlog::info("backscatter sid={} qid={} action={} reason={}", sid_, writer_->id().str(),
+                 to_string(d.action), field(d.reason));
+    if (d.action == bs_action::reject) {
+      const auto* txn = sess_.current();
+      std::vector<std::string> rcpts;
+      for (const auto& r : txn->recipients) rcpts.push_back(r.address());
+      record(txn->sender.address(), std::move(rcpts), "", bs_action::reject, d.reason,
+             scan_headers(msg));
+      writer_.reset();  // removes the temporary file: nothing is queued
+      body_.clear();
+      auto rep = smtp::parse_reply_text(d.reply);
+      if (rep.empty()) rep = smtp::reply(550, smtp::status::k_5_7_1, "bounce rejected");
+      co_return sess_.on_queue_failed(rep);
+    }
+    decision_.combine(d.action, d.reason);
+    if (d.action == bs_action::tag) body_.insert(received_len_, d.header + "\r\n");
+  }
   flush_body();
   const auto* txn = sess_.current();
   if (!writer_ || writer_error_ || !txn) {
@@ -264,12 +426,25 @@ asio::awaitable<smtp::step> driver::enqueue() {
   env.created =
       std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now());
   env.sender = txn->sender.address();
+  std::string tagged;
   for (const auto& r : txn->recipients) {
+    // A validly prvs=-signed recipient is queued as the original address.
+    std::string to = r.address();
+    for (const auto& [got, orig] : rcpt_map_)
+      if (got == to) {
+        tagged += (tagged.empty() ? "" : " ") + got;
+        to = orig;
+      }
+    bool dup = false;
+    for (const auto& e : env.recipients) dup |= e.address == to;
+    if (dup) continue;
     queue::recipient rcpt;
-    rcpt.address = r.address();
+    rcpt.address = std::move(to);
     env.recipients.push_back(std::move(rcpt));
   }
+  if (!tagged.empty()) env.set_extra("batv-recipients", tagged);
   env.client_ip = client_ip_;
+  env.client_name = rdns_name();
   env.helo = sess_.info().helo;
   env.listener = cfg_.name;
   env.session = sid_;
@@ -277,10 +452,22 @@ asio::awaitable<smtp::step> driver::enqueue() {
   env.body = body_of(txn->params.body);
   env.smtputf8 = txn->params.smtputf8;
   if (t_->tls_active()) env.set_extra("tls", t_->tls_version() + " " + t_->tls_cipher());
+  const txn_decision decision = decision_;
+  if (decision.action == bs_action::quarantine) {
+    // Held until an operator releases it; the sender is answered 250 like any other.
+    env.mode = queue::delivery_mode::hold;
+    env.set_extra("quarantine", decision.reason);
+  } else if (decision.action == bs_action::tag) {
+    env.set_extra("backscatter", "tagged: " + decision.reason);
+  }
   std::string qid = writer_->id().str();
   std::uint64_t size = writer_->size();
   std::size_t nrcpt = env.recipients.size();
   std::string from = env.sender;
+  std::vector<std::string> rcpts;
+  for (const auto& r : env.recipients) rcpts.push_back(r.address);
+  header_facts facts =
+      scan_headers(std::string_view(head_).substr(std::min(received_len_, head_.size())));
   queue::message_writer w = std::move(*writer_);
   writer_.reset();
   auto r = co_await async_commit(*l_->queue, std::move(w), std::move(env),
@@ -292,9 +479,28 @@ asio::awaitable<smtp::step> driver::enqueue() {
   }
   ++messages_;
   rcpts_ += nrcpt;
-  spdlog::info("queued sid={} qid={} from=<{}> nrcpt={} size={} listener={} mode={}", sid_, qid,
-               from, nrcpt, size, cfg_.name, to_string(cfg_.mode));
-  srv_.message_queued(*l_, qid);
+  spdlog::info("queued sid={} qid={} from=<{}> nrcpt={} size={} listener={} mode={}{}", sid_, qid,
+               from, nrcpt, size, cfg_.name,
+               decision.action == bs_action::quarantine ? "hold" : to_string(cfg_.mode),
+               decision.action == bs_action::accept
+                   ? std::string()
+                   : fmt::format(" backscatter={}", to_string(decision.action)));
+  if (decision.action == bs_action::quarantine) {
+    if (auto* hw = srv_.history()) {
+      store::quarantine_entry q;
+      q.queue_id = qid;
+      q.time = static_cast<std::int64_t>(std::time(nullptr));
+      q.sender = from;
+      for (const auto& a : rcpts) q.recipients += (q.recipients.empty() ? "" : ",") + a;
+      q.subject = facts.subject;
+      q.reason = decision.reason;
+      hw->quarantine_add(std::move(q));
+    }
+  }
+  record(from, std::move(rcpts), qid, decision.action, decision.reason, facts);
+  decision_ = txn_decision{};
+  rcpt_map_.clear();
+  srv_.message_queued(*l_, qid);  // the scheduler leaves hold-mode (quarantined) mail alone
   co_return sess_.on_queued(qid);
 }
 
@@ -310,7 +516,7 @@ asio::awaitable<bool> driver::read_data() {
     std::size_t used = dr.feed(t_->buffered(), body_);
     t_->consume(used);
     if (dr.error() != smtp::data_error::none) body_.clear();
-    if (body_.size() >= kBodyFlushBytes) flush_body();
+    maybe_flush();
     if (dr.done()) break;
     auto st = co_await t_->fill(cfg_.tmo.data_block);
     if (st == read_status::timeout) {
@@ -357,7 +563,7 @@ asio::awaitable<bool> driver::read_bdat(const smtp::action& a) {
     if (!a.discard_chunk) body_.append(buf.substr(0, n));
     t_->consume(n);
     left -= n;
-    if (body_.size() >= kBodyFlushBytes) flush_body();
+    maybe_flush();
   }
   if (a.discard_chunk) {
     writer_.reset();
@@ -381,8 +587,10 @@ asio::awaitable<bool> driver::handle(smtp::step s) {
         co_return false;
       case smtp::action_kind::read_data:
         if (!co_await t_->flush(kReplyWriteTimeout)) co_return false;
+        co_await wait_rdns();  // the Received header names the client when it can
         co_return co_await read_data();
       case smtp::action_kind::read_bdat:
+        if (!writer_) co_await wait_rdns();
         co_return co_await read_bdat(s.act);
       case smtp::action_kind::enqueue:
         s = co_await enqueue();
@@ -416,6 +624,13 @@ asio::awaitable<void> driver::run() {
   t_->socket().set_option(asio::ip::tcp::no_delay(true), ec);
   spdlog::info("connect sid={} listener={} client={} port={} trusted={}", sid_, cfg_.name,
                client_ip_, remote.port(), trusted_ ? "yes" : "no");
+  if (auto* res = srv_.resolver(); res && ip) {
+    // In the background: the greeting does not wait (a follow-up "rdns" line logs it).
+    rdns_ = std::make_shared<rdns_state>(t_->socket().get_executor());
+    rdns_->deadline = std::chrono::steady_clock::now() + kRdnsWait;
+    asio::co_spawn(t_->socket().get_executor(), lookup_rdns(srv_, rdns_, *res, client, sid_),
+                   asio::detached);
+  }
 
   bool go = true;
   // Talking before the greeting (RFC 5321 3.1: the client waits for the 220).
@@ -510,10 +725,6 @@ std::string new_session_id() {
     return (static_cast<std::uint64_t>(rd()) & 0xffffffULL) << 24;
   }()};
   return fmt::format("{:012X}", counter.fetch_add(1) & 0xffffffffffffULL);
-}
-
-void set_policy_hook(policy_hook h) {
-  global_policy() = std::move(h);
 }
 
 asio::awaitable<void> run_session(server& srv, std::shared_ptr<listener_state> l,

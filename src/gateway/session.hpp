@@ -24,12 +24,4 @@ std::string new_session_id();
 asio::awaitable<void> run_session(server& srv, std::shared_ptr<listener_state> l,
                                   asio::ip::tcp::socket sock, std::string sid);
 
-// Policy hook for MAIL FROM / RCPT TO beyond relay control (SPF is a later issue):
-// returns empty to go on, or a full reply line ("550 5.7.1 ...") to refuse.
-struct policy_context {
-  std::string client_ip, helo, sender, recipient;
-};
-using policy_hook = std::function<std::string(const policy_context&)>;
-void set_policy_hook(policy_hook h);
-
 }  // namespace mxg::gateway

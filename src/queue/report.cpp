@@ -43,7 +43,24 @@ nlohmann::json to_json(const envelope& env) {
   j["smtputf8"] = env.smtputf8;
   auto& ex = j["extra"] = nlohmann::json::object();
   for (const auto& [k, v] : env.extra) ex[k] = v;
+  j["quarantined"] = quarantined(env);
+  if (quarantined(env)) j["quarantine_reason"] = *env.find_extra(kQuarantineExtra);
   return j;
+}
+
+bool quarantined(const envelope& env) {
+  return env.mode == delivery_mode::hold && env.find_extra(kQuarantineExtra) != nullptr;
+}
+
+bool mark_quarantine_released(envelope& env, time_point when) {
+  for (auto it = env.extra.begin(); it != env.extra.end(); ++it) {
+    if (it->first != kQuarantineExtra) continue;
+    std::string reason = it->second;
+    env.extra.erase(it);
+    env.set_extra(kQuarantineReleasedExtra, format_time(when) + " " + reason);
+    return true;
+  }
+  return false;
 }
 
 nlohmann::json to_json(const std::vector<listed_message>& list) {
@@ -65,8 +82,8 @@ std::string json_text(const nlohmann::json& j) {
 }
 
 std::string format_list(const std::vector<listed_message>& list) {
-  std::string out = fmt::format("{:<18}  {:>9}  {:<20}  {:<9}  {}\n", "QUEUE ID", "SIZE", "CREATED",
-                                "MODE", "SENDER");
+  std::string out = fmt::format("{:<18}  {:>9}  {:<20}  {:<10}  {}\n", "QUEUE ID", "SIZE",
+                                "CREATED", "MODE", "SENDER");
   std::size_t n = 0, bad = 0;
   for (const auto& m : list) {
     if (!m.env) {
@@ -77,9 +94,12 @@ std::string format_list(const std::vector<listed_message>& list) {
     }
     ++n;
     const envelope& e = *m.env;
-    out += fmt::format("{:<18}  {:>9}  {:<20}  {:<9}  {}\n", e.id.str(), e.size,
-                       format_time(e.created), to_string(e.mode),
+    out += fmt::format("{:<18}  {:>9}  {:<20}  {:<10}  {}\n", e.id.str(), e.size,
+                       format_time(e.created), quarantined(e) ? "quarantine" : to_string(e.mode),
                        e.sender.empty() ? "<>" : escape_value(e.sender));
+    if (quarantined(e))
+      out +=
+          fmt::format("{:<20}quarantined: {}\n", "", escape_value(*e.find_extra(kQuarantineExtra)));
     for (const auto& r : e.recipients) {
       out += fmt::format("{:<20}{:<9}  {}", "", to_string(r.status), escape_value(r.address));
       if (r.next_attempt) out += " next " + format_time(*r.next_attempt);
@@ -113,6 +133,7 @@ std::string format_show(const envelope& e) {
   line("listener", escape_value(e.listener));
   if (!e.session.empty()) line("session", escape_value(e.session));
   line("mode", to_string(e.mode));
+  if (quarantined(e)) line("quarantined", escape_value(*e.find_extra(kQuarantineExtra)));
   line("attempts", std::to_string(e.attempts));
   line("next-attempt", e.next_attempt ? opt_time(e.next_attempt) : "-");
   line("size", std::to_string(e.size));

@@ -34,4 +34,14 @@ std::string format_list(const std::vector<listed_message>& list);
 // Every field of one message, one per line ("field: value").
 std::string format_show(const envelope& env);
 
+// Quarantine (issue 4 section 3): the gateway holds a message with the extra field
+// "quarantine: <reason>". A quarantined message is one in hold mode with that field.
+inline constexpr std::string_view kQuarantineExtra = "quarantine";
+inline constexpr std::string_view kQuarantineReleasedExtra = "quarantine-released";
+bool quarantined(const envelope& env);
+// After a release: the field becomes "quarantine-released: <time> <reason>", so the
+// message no longer reads as quarantined but keeps why it was. False when it was not
+// quarantined (nothing changed).
+bool mark_quarantine_released(envelope& env, time_point when);
+
 }  // namespace mxg::queue

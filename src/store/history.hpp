@@ -62,6 +62,12 @@ class history {
   virtual result<std::vector<quarantine_entry>> quarantine_list(bool include_released) const = 0;
   virtual result<void> quarantine_release(const std::string& queue_id, const std::string& by,
                                           std::int64_t when) = 0;
+
+  // Groups the writes between them into one transaction (a batch of the gateway's
+  // background writer). Each write inside keeps its own all-or-nothing behaviour.
+  // Default: no grouping.
+  virtual result<void> begin_batch() { return {}; }
+  virtual result<void> commit_batch() { return {}; }
 };
 
 // Opens (creating if needed) the SQLite history at `path` (":memory:" for tests).

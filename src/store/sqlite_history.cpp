@@ -114,7 +114,8 @@ class sqlite_history final : public history {
 
   result<void> record(const message_record& m) override {
     std::lock_guard lock(mu_);
-    exec("BEGIN");
+    // A savepoint: its own transaction alone, nested inside a batch (begin_batch).
+    exec("SAVEPOINT record");
     stmt s(db_,
            "INSERT INTO messages(time,direction,queue_id,listener,client_ip,helo,sender,"
            "recipients,message_id,subject,spf_result,decision,reason) "
@@ -131,7 +132,24 @@ class sqlite_history final : public history {
       rs.bind(1, id).bind(2, lower(r)).bind(3, m.time).bind(4, std::string(to_string(m.dir)));
       if (rs.step() != SQLITE_DONE) return rollback("insert recipient");
     }
-    exec("COMMIT");
+    exec("RELEASE record");
+    return {};
+  }
+
+  result<void> begin_batch() override {
+    std::lock_guard lock(mu_);
+    if (sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) != SQLITE_OK)
+      return fail(errc::io_error, std::string("history: begin: ") + sqlite3_errmsg(db_));
+    return {};
+  }
+
+  result<void> commit_batch() override {
+    std::lock_guard lock(mu_);
+    if (sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) {
+      std::string m = sqlite3_errmsg(db_);
+      exec("ROLLBACK");
+      return fail(errc::io_error, "history: commit: " + m);
+    }
     return {};
   }
 
@@ -235,7 +253,8 @@ class sqlite_history final : public history {
   void exec(const char* sql) { sqlite3_exec(db_, sql, nullptr, nullptr, nullptr); }
   std::unexpected<error> rollback(const char* what) {
     std::string m = sqlite3_errmsg(db_);
-    exec("ROLLBACK");
+    exec("ROLLBACK TO record");
+    exec("RELEASE record");
     return fail(errc::io_error, std::string("history: ") + what + ": " + m);
   }
 

@@ -95,9 +95,9 @@ finally:
     import shutil  # noqa: E402
     shutil.rmtree(sink_dir, ignore_errors=True)
 
-# A config naming an action serve cannot take at RCPT time is refused with file:line.
+# A config naming an unknown action is refused with file:line.
 bad = Gateway(mode="hold", top='[backscatter]\nenabled = true\nbatv_secret = "s"\n'
-              'unsigned_bounce = "quarantine"\n')
+              'unsigned_bounce = "drop"\n')
 r = bad.cli("serve", "--config", bad.config, "--check", check=False)
 c.ok(r.returncode != 0 and "unsigned_bounce" in (r.stdout + r.stderr) and
      "mxguard.toml:" in (r.stdout + r.stderr), f"bad action refused: {r.stdout}{r.stderr}")

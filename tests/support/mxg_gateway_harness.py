@@ -131,8 +131,9 @@ class Gateway:
 class Client:
     """Raw SMTP over a socket: send exact bytes, read whole replies."""
 
-    def __init__(self, port, timeout=TIMEOUT):
-        self.s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    def __init__(self, port, timeout=TIMEOUT, source=None):
+        self.s = socket.create_connection(("127.0.0.1", port), timeout=timeout,
+                                          source_address=(source, 0) if source else None)
         self.buf = b""
 
     def send(self, data):
@@ -172,6 +173,55 @@ class Client:
             self.s.close()
         except OSError:
             pass
+
+
+class Dnsmasq:
+    """A real DNS server for a test: /usr/sbin/dnsmasq on 127.0.0.1 and a free port with
+    no upstream, no hosts file (as tests/support/dnsmasq_lib.sh). `args` are its record
+    options (--ptr-record=..., --host-record=..., --txt-record=...)."""
+
+    def __init__(self, *args):
+        self.proc = None
+        for _ in range(5):
+            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+            s.close()
+            self.proc = subprocess.Popen(
+                ["/usr/sbin/dnsmasq", "--keep-in-foreground", f"--port={self.port}",
+                 "--listen-address=127.0.0.1", "--bind-interfaces", "--no-resolv", "--no-hosts",
+                 "--no-poll", "--conf-file=/dev/null", "--pid-file=", "--log-facility=/dev/null",
+                 *args])
+            deadline = time.time() + 5
+            while time.time() < deadline and self.proc.poll() is None:
+                try:
+                    socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                    return
+                except OSError:
+                    time.sleep(0.1)
+            self.stop()
+        raise RuntimeError("dnsmasq did not start")
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=TIMEOUT)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *a):
+        self.stop()
+
+
+def wait_for(fn, what, timeout=TIMEOUT):
+    """Polls fn() until it returns something true; returns it (or the last value)."""
+    deadline = time.time() + timeout
+    v = fn()
+    while not v and time.time() < deadline:
+        time.sleep(0.1)
+        v = fn()
+    return v
 
 
 class Checker:

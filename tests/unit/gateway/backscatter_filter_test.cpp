@@ -63,6 +63,15 @@ TEST(BackscatterFilter, BatvSignsOutboundAndChecksBouncesAtRcpt) {
   EXPECT_EQ(f.check_rcpt("bob@ext.test", "alice@our.test", kDay).action, bs_action::accept);
   EXPECT_EQ(f.check_rcpt("", "someone@relayed.test", kDay).action, bs_action::accept);
 
+  // Someone else's prvs= address (a bounce relayed out) keeps its tag, valid or not.
+  policy::batv other(policy::batv_config{"their-secret", {}, 7});
+  auto foreign = other.sign("x@other.test", kDay);
+  ASSERT_EQ(foreign.rfind("prvs=", 0), 0u);
+  EXPECT_EQ(f.check_rcpt("", foreign, kDay).recipient, foreign);
+  EXPECT_EQ(f.check_rcpt("a@our.test", foreign, kDay).recipient, foreign);
+  // Ours with a valid tag from a normal sender: stripped as well.
+  EXPECT_EQ(f.check_rcpt("bob@ext.test", signed_sender, kDay).recipient, "alice@our.test");
+
   backscatter_filter q(with_batv(bs_action::quarantine));
   auto qd = q.check_rcpt("", "alice@our.test", kDay);
   EXPECT_EQ(qd.action, bs_action::quarantine);

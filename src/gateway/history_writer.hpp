@@ -1,0 +1,120 @@
+// history_writer.hpp: the gateway's SQLite history (store/history.hpp) without stalls:
+// sessions hand their records to a queue and return at once; one background thread
+// writes whatever is queued in one transaction per round (batch), so a slow disk
+// delays the history, never a session, and the hold-mode SMTP path pays one mutex.
+// Look-ups for the bounce judgement (sent_message_id, sent_to) run on the same thread,
+// in order with the writes (async_sent): the io thread never touches SQLite, and a
+// bounce judged after our outbound record was queued sees that record. A second
+// connection (reader()) is for tools and tests.
+// A failed write is logged and dropped: the mail itself is already in the queue.
+// Beyond kHistoryQueueMax waiting records new ones are dropped (logged), so memory stays
+// bounded if the disk stops.
+#pragma once
+
+#include <asio/any_io_executor.hpp>
+#include <asio/async_result.hpp>
+#include <asio/post.hpp>
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <variant>
+#include <vector>
+
+#include "base/result.hpp"
+#include "store/history.hpp"
+
+namespace mxg::gateway {
+
+inline constexpr std::size_t kHistoryQueueMax = 100'000;  // records waiting for the disk
+inline constexpr std::size_t kHistoryBatchMax = 512;      // writes per transaction
+
+// What the outbound history says about a bounce's Message-IDs and recipients.
+struct sent_facts {
+  bool available = false;          // false: no answer (queue full): judge without history
+  std::set<std::string> sent_ids;  // of the asked Message-IDs, those we sent
+  std::set<std::string> sent_to;   // of the asked recipients (lower case), those we sent to
+};
+
+class history_writer {
+ public:
+  // Opens `path` twice (writer thread and look-ups), creating it if needed.
+  static result<std::unique_ptr<history_writer>> open(const std::string& path);
+  ~history_writer();  // writes what is queued, then stops the thread
+  history_writer(const history_writer&) = delete;
+  history_writer& operator=(const history_writer&) = delete;
+
+  const std::string& path() const { return path_; }
+
+  // Never block on the disk (one mutex, one condition variable notify).
+  void record(store::message_record m);
+  void quarantine_add(store::quarantine_entry q);
+  void quarantine_release(std::string queue_id, std::string by, std::int64_t when);
+
+  // Asks the writer thread which of `ids` we sent and to which of `rcpts` we sent
+  // (since `since`); completes on `ex` with sent_facts, in order after every write
+  // queued before it. Never blocks the caller.
+  template <typename Token>
+  auto async_sent(std::vector<std::string> ids, std::vector<std::string> rcpts, std::int64_t since,
+                  asio::any_io_executor ex, Token&& token) {
+    return asio::async_initiate<Token, void(sent_facts)>(
+        [this, ex, since](auto handler, std::vector<std::string> ids,
+                          std::vector<std::string> rcpts) {
+          auto h = std::make_shared<decltype(handler)>(std::move(handler));
+          auto done = [h, ex](sent_facts f) {
+            asio::post(ex, [h, f = std::move(f)]() mutable { (*h)(std::move(f)); });
+          };
+          lookup_op op;
+          op.fn = [ids = std::move(ids), rcpts = std::move(rcpts), since,
+                   done](store::history& db) { done(lookup(db, ids, rcpts, since)); };
+          if (!push(std::move(op))) done(sent_facts{});
+        },
+        token, std::move(ids), std::move(rcpts));
+  }
+
+  // A second connection, for tools and tests (SQLite calls block: not for the io thread).
+  const store::history& reader() const { return *reader_; }
+  store::history& reader() { return *reader_; }
+
+  // Waits until everything queued so far is written (shutdown, tests).
+  void flush();
+
+  struct stats_t {
+    std::uint64_t written = 0, failed = 0, dropped = 0, batches = 0;
+  };
+  stats_t stats() const;
+
+ private:
+  struct release_op {
+    std::string queue_id, by;
+    std::int64_t when = 0;
+  };
+  struct lookup_op {
+    std::function<void(store::history&)> fn;
+  };
+  using op = std::variant<store::message_record, store::quarantine_entry, release_op, lookup_op>;
+
+  history_writer(std::string path, std::unique_ptr<store::history> w,
+                 std::unique_ptr<store::history> r);
+  static sent_facts lookup(store::history& db, const std::vector<std::string>& ids,
+                           const std::vector<std::string>& rcpts, std::int64_t since);
+  bool push(op o);
+  void loop();
+
+  std::string path_;
+  std::unique_ptr<store::history> writer_, reader_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_, idle_cv_;
+  std::deque<op> queue_;
+  bool busy_ = false, stopping_ = false;
+  stats_t stats_;
+  std::thread thread_;
+};
+
+}  // namespace mxg::gateway
