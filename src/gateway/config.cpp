@@ -374,7 +374,8 @@ result<config> parse_config(std::string_view text, const std::string& source) {
   }
 
   if (auto* t = r.table(root, "dns")) {
-    r.check_keys(*t, "[dns]", {"servers", "timeout", "tries"});
+    r.check_keys(*t, "[dns]", {"servers", "timeout", "tries", "hosts_file"});
+    r.str(*t, "hosts_file", c.dns.hosts_file);
     c.dns.servers = r.str_list(*t, "servers");
     if (const toml::node* n = t->get("servers")) {
       if (c.dns.servers.size() > static_cast<std::size_t>(dns::kDnsMaxServers))

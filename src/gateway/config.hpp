@@ -92,6 +92,7 @@ struct dns_config {
   std::vector<std::string> servers;         // "IP[:PORT]"; empty: /etc/resolv.conf
   std::chrono::milliseconds timeout{2000};  // first try (dns::kDnsDefaultTimeout)
   int tries = 2;                            // dns::kDnsDefaultTries
+  std::string hosts_file = "/etc/hosts";    // asked before DNS for rDNS; "" = none
 };
 
 struct config {

@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "base/result.hpp"
+#include "dns/hosts_file.hpp"
 #include "dns/resolver.hpp"
 #include "gateway/backscatter_filter.hpp"
 #include "gateway/config.hpp"
@@ -84,6 +85,9 @@ class server {
   // The shared resolver (cached); null when it could not be set up (rDNS and SPF
   // evidence are skipped then). `delivery_resolver` is the uncached c-ares one.
   dns::resolver* resolver() { return resolver_.get(); }
+  // The static host table (/etc/hosts), read at start and on SIGHUP: rDNS asks it
+  // before DNS, as the system resolver does.
+  const dns::hosts_file& hosts() const { return hosts_; }
   dns::resolver* delivery_resolver();
   // rDNS health: after a lookup that timed out, sessions stop waiting for rDNS at DATA
   // (they still use a name that arrives in time) until a lookup is answered again, so
@@ -125,6 +129,7 @@ class server {
   config cfg_;
   std::unique_ptr<dns::resolver> cares_;     // c-ares ([dns])
   std::unique_ptr<dns::resolver> resolver_;  // TTL cache in front of cares_
+  dns::hosts_file hosts_;
   std::unique_ptr<history_writer> history_;
   std::shared_ptr<const backscatter_filter> filter_;
   bool rdns_degraded_ = false;

@@ -624,7 +624,15 @@ asio::awaitable<void> driver::run() {
   t_->socket().set_option(asio::ip::tcp::no_delay(true), ec);
   spdlog::info("connect sid={} listener={} client={} port={} trusted={}", sid_, cfg_.name,
                client_ip_, remote.port(), trusted_ ? "yes" : "no");
-  if (auto* res = srv_.resolver(); res && ip) {
+  if (auto n = srv_.hosts().name_of(client); ip && n && srv_.hosts().maps(*n, client)) {
+    // The static host table answers first, as in the system resolver (hosts: files dns):
+    // no query, nothing to wait for.
+    rdns_ = std::make_shared<rdns_state>(t_->socket().get_executor());
+    rdns_->name = *n;
+    rdns_->done = true;
+    spdlog::info("rdns sid={} client={} name={} ptr={} confirmed=yes dns=hosts-file", sid_,
+                 client_ip_, *n, *n);
+  } else if (auto* res = srv_.resolver(); res && ip) {
     // In the background: the greeting does not wait (a follow-up "rdns" line logs it).
     rdns_ = std::make_shared<rdns_state>(t_->socket().get_executor());
     rdns_->deadline = std::chrono::steady_clock::now() + kRdnsWait;

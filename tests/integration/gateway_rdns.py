@@ -13,6 +13,7 @@ The log names the client on an "rdns" line after the connect line."""
 import os
 import socket
 import sys
+import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.environ.get("MXG_SOURCE_DIR", "."), "tests", "support"))
@@ -44,7 +45,8 @@ dns = Dnsmasq("--ptr-record=1.0.0.127.in-addr.arpa,good.rdns.test",
               "--ptr-record=2.0.0.127.in-addr.arpa,liar.rdns.test",
               "--address=/liar.rdns.test/192.0.2.7")
 try:
-    top = f'[dns]\nservers = ["127.0.0.1:{dns.port}"]\ntimeout = "500ms"\ntries = 1\n'
+    top = (f'[dns]\nservers = ["127.0.0.1:{dns.port}"]\ntimeout = "500ms"\ntries = 1\n'
+           'hosts_file = ""\n')  # DNS only: /etc/hosts would name 127.0.0.1 first
     with Gateway(mode="hold", top=top) as gw:
         code, _, ctl, data = one_message(gw)
         c.eq(code, 250, "queued from 127.0.0.1")
@@ -66,7 +68,8 @@ finally:
 # "unknown" after the bounded wait.
 silent = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 silent.bind(("127.0.0.1", 0))
-top = (f'[dns]\nservers = ["127.0.0.1:{silent.getsockname()[1]}"]\ntimeout = "3s"\ntries = 1\n')
+top = (f'[dns]\nservers = ["127.0.0.1:{silent.getsockname()[1]}"]\ntimeout = "3s"\ntries = 1\n'
+       'hosts_file = ""\n')
 with Gateway(mode="hold", top=top) as gw:
     t0 = time.time()
     code, greet, ctl, data = one_message(gw)
@@ -81,5 +84,24 @@ with Gateway(mode="hold", top=top) as gw:
     code, _, _, data = one_message(gw)
     c.ok(code == 250 and time.time() - t0 < 1.0,
          f"no wait while the resolver times out ({time.time() - t0:.2f}s)")
+
+# The static host table answers before DNS (as "hosts: files dns" does): a client
+# listed there is named without a query, even with a DNS server that never answers.
+hosts = tempfile.NamedTemporaryFile("w", suffix=".hosts", delete=False)
+hosts.write("# test table\n127.0.0.1\tTable.Rdns.Test alias.rdns.test  # comment\n"
+            "not-an-ip bogus.test\n127.0.0.3 three.rdns.test\n")
+hosts.close()
+top = (f'[dns]\nservers = ["127.0.0.1:{silent.getsockname()[1]}"]\ntimeout = "3s"\ntries = 1\n'
+       f'hosts_file = "{hosts.name}"\n')
+with Gateway(mode="hold", top=top) as gw:
+    t0 = time.time()
+    code, _, ctl, data = one_message(gw)
+    c.eq(code, 250, "queued from a client in the host table")
+    c.ok(time.time() - t0 < 1.0, f"no DNS wait for a host-table client ({time.time() - t0:.2f}s)")
+    c.ok(data.startswith("Received: from client.test (table.rdns.test [127.0.0.1])"),
+         f"host-table name in Received: {data.splitlines()[:1]}")
+    c.ok("client-name: table.rdns.test" in ctl, f"client-name from the host table: {ctl!r}")
+    c.ok("dns=hosts-file" in gw.log_text(), "the rdns log line says where the name came from")
+os.unlink(hosts.name)
 silent.close()
 c.done()

@@ -23,6 +23,22 @@ TRANSCRIPT = (b"helo localhost\r\n"
               b".\r\n"
               b"quit\r\n")
 
+
+def hosts_name(addr):
+    """The name /etc/hosts gives addr (first line, lower case), as the gateway's rDNS
+    asks the host table first; b"unknown" when it lists none."""
+    try:
+        for line in open("/etc/hosts"):
+            f = line.split("#", 1)[0].split()
+            if len(f) >= 2 and f[0] == addr:
+                return f[1].lower().rstrip(".").encode()
+    except OSError:
+        pass
+    return b"unknown"
+
+
+LOOPBACK_NAME = hosts_name("127.0.0.1")
+
 c = Checker()
 with Gateway(mode="hold") as gw:
     # 1. typed line by line, reading each reply as a person in telnet would
@@ -54,7 +70,8 @@ with Gateway(mode="hold") as gw:
         c.ok("sender: drj@drj.test" in ctl, "control file: sender")
         c.ok("user@drj.test" in ctl, "control file: recipient")
         c.ok(re.search(r"mode: hold", ctl) is not None, "control file: hold mode")
-        c.ok(data.startswith(b"Received: from localhost (unknown [127.0.0.1])\r\n\tby mx.test"),
+        c.ok(data.startswith(b"Received: from localhost (" + LOOPBACK_NAME +
+                             b" [127.0.0.1])\r\n\tby mx.test"),
              f"data starts with the Received header: {data[:80]!r}")
         c.ok(f"id {qid}".encode() in data and b"for <user@drj.test>;" in data,
              "Received header has the queue id and the single recipient")

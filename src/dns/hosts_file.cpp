@@ -1,0 +1,78 @@
+// hosts_file.cpp: hosts(5) parser (see hosts_file.hpp).
+#include "dns/hosts_file.hpp"
+
+#include <fstream>
+#include <iterator>
+
+namespace mxg::dns {
+
+namespace {
+
+std::string normalize(std::string_view name) {
+  std::string out(name);
+  while (!out.empty() && out.back() == '.') out.pop_back();
+  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+bool is_space(char c) {
+  return c == ' ' || c == '\t' || c == '\r';
+}
+
+}  // namespace
+
+hosts_file hosts_file::parse(std::string_view text) {
+  hosts_file h;
+  while (!text.empty()) {
+    auto nl = text.find('\n');
+    std::string_view line = text.substr(0, nl);
+    text = nl == std::string_view::npos ? std::string_view{} : text.substr(nl + 1);
+    if (auto hash = line.find('#'); hash != std::string_view::npos) line = line.substr(0, hash);
+    std::vector<std::string_view> fields;
+    std::size_t i = 0;
+    while (i < line.size() && fields.size() <= kHostsNamesPerLine) {
+      while (i < line.size() && is_space(line[i])) ++i;
+      std::size_t start = i;
+      while (i < line.size() && !is_space(line[i])) ++i;
+      if (i > start) fields.push_back(line.substr(start, i - start));
+    }
+    if (fields.size() < 2) continue;
+    auto ip = net::ip_address::parse(fields[0]);
+    if (!ip) continue;
+    net::ip_address addr = ip->unmapped();
+    std::string canonical = normalize(fields[1]);
+    if (canonical.empty()) continue;
+    h.by_ip_.try_emplace(addr, canonical);
+    for (std::size_t f = 1; f < fields.size(); ++f) {
+      std::string n = normalize(fields[f]);
+      if (!n.empty()) h.by_name_[n].push_back(addr);
+    }
+  }
+  return h;
+}
+
+hosts_file hosts_file::load(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return {};
+  std::string text;
+  text.resize(kHostsFileMax);
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  text.resize(static_cast<std::size_t>(in.gcount()));
+  return parse(text);
+}
+
+std::optional<std::string> hosts_file::name_of(const net::ip_address& ip) const {
+  auto it = by_ip_.find(ip.unmapped());
+  if (it == by_ip_.end()) return std::nullopt;
+  return it->second;
+}
+
+bool hosts_file::maps(std::string_view name, const net::ip_address& ip) const {
+  auto it = by_name_.find(normalize(name));
+  if (it == by_name_.end()) return false;
+  for (const auto& a : it->second)
+    if (a == ip.unmapped()) return true;
+  return false;
+}
+
+}  // namespace mxg::dns
