@@ -262,6 +262,7 @@ result<void> queue_dir::start() {
   if (::access(opts_.dir.c_str(), W_OK | X_OK) != 0)
     return std::unexpected(io_fail(opts_.dir, "queue directory not writable:", errno));
   committer_ = std::thread([this] { committer_loop(); });
+  dir_syncer_ = std::thread([this] { dir_sync_loop(); });
   if (opts_.spare_files > 0) spare_thread_ = std::thread([this] { spare_loop(); });
   std::size_t workers = opts_.sync_threads > 1 ? opts_.sync_threads - 1 : 0;
   for (std::size_t i = 0; i < workers; ++i) {
@@ -289,6 +290,12 @@ queue_dir::~queue_dir() {
   }
   cv_.notify_all();
   if (committer_.joinable()) committer_.join();
+  {
+    std::lock_guard lk(ds_mu_);
+    ds_stop_ = true;
+  }
+  ds_cv_.notify_all();
+  if (dir_syncer_.joinable()) dir_syncer_.join();
   {
     std::lock_guard lk(sync_mu_);
     sync_stop_ = true;
@@ -572,13 +579,6 @@ void queue_dir::publish_one(pending& p) {
 }
 
 void queue_dir::run_round(std::vector<std::unique_ptr<pending>>& batch) {
-  const fs::path tmp = opts_.dir / kTmpDir;
-  const fs::path msgs = opts_.dir / kMessagesDir;
-  auto tmp_data = [&](const pending& p) { return tmp / p.data_tmp; };
-  auto tmp_ctl = [&](const pending& p) { return tmp / p.ctl_tmp; };
-  auto msg_data = [&](const pending& p) { return msgs / (p.id.str() + std::string(kDataSuffix)); };
-  auto msg_ctl = [&](const pending& p) { return msgs / (p.id.str() + std::string(kCtlSuffix)); };
-
   // 1-3. Per message, in parallel: write, fsync, rename data then control into messages/
   //      (a control file is never visible before its data file).
   std::vector<pending*> todo;
@@ -621,17 +621,61 @@ void queue_dir::run_round(std::vector<std::unique_ptr<pending>>& batch) {
     for (auto* p : todo) stats_.file_syncs += p->files_synced;
   }
 
-  // 4. One directory fsync for the whole batch.
+  // 4-6 run on the directory syncer thread, so this thread can start the next
+  //    batch's writes and fsyncs while the directory fsync is in flight (the journal
+  //    merges them into one commit).
+  {
+    std::lock_guard lk(ds_mu_);
+    ds_queue_.push_back(std::move(batch));
+  }
+  ds_cv_.notify_one();
+}
+
+void queue_dir::dir_sync_loop() {
+  std::vector<std::vector<std::unique_ptr<pending>>> rounds;
+  for (;;) {
+    {
+      std::unique_lock lk(ds_mu_);
+      ds_cv_.wait(lk, [&] { return ds_stop_ || !ds_queue_.empty(); });
+      if (ds_queue_.empty()) return;  // stopping and drained
+      // Every waiting batch, up to max_batch messages (at least one batch).
+      std::size_t n = 0;
+      while (!ds_queue_.empty() &&
+             (rounds.empty() || n + ds_queue_.front().size() <= opts_.max_batch)) {
+        n += ds_queue_.front().size();
+        rounds.push_back(std::move(ds_queue_.front()));
+        ds_queue_.pop_front();
+      }
+    }
+    finish_rounds(rounds);
+    rounds.clear();
+  }
+}
+
+void queue_dir::finish_rounds(std::vector<std::vector<std::unique_ptr<pending>>>& rounds) {
+  const fs::path tmp = opts_.dir / kTmpDir;
+  const fs::path msgs = opts_.dir / kMessagesDir;
+  auto tmp_data = [&](const pending& p) { return tmp / p.data_tmp; };
+  auto tmp_ctl = [&](const pending& p) { return tmp / p.ctl_tmp; };
+  auto msg_data = [&](const pending& p) { return msgs / (p.id.str() + std::string(kDataSuffix)); };
+  auto msg_ctl = [&](const pending& p) { return msgs / (p.id.str() + std::string(kCtlSuffix)); };
+  std::vector<pending*> all;
+  for (auto& batch : rounds)
+    for (auto& pp : batch) all.push_back(pp.get());
+
+  // 4. One directory fsync for every batch renamed since the last one.
+  bool any = false;
+  for (auto* p : all) any = any || p->ctl_committed;
   if (any) {
     if (auto r = sync_dir(msgs); !r) {
-      for (auto& pp : batch)
-        if (!pp->err) pp->err = r.error();
+      for (auto* p : all)
+        if (!p->err) p->err = r.error();
     }
   }
 
   // 5. Clean up the failed ones: nothing of them stays visible.
   bool undo = false;
-  for (auto& pp : batch) {
+  for (auto* pp : all) {
     pending& p = *pp;
     if (!p.err) continue;
     if (p.ctl_committed) {
@@ -648,17 +692,17 @@ void queue_dir::run_round(std::vector<std::unique_ptr<pending>>& batch) {
   if (undo) (void)sync_dir(msgs);
 
   std::size_t ok = 0;
-  for (auto& pp : batch) ok += pp->err ? 0 : 1;
+  for (auto* p : all) ok += p->err ? 0 : 1;
   {
     std::lock_guard lk(stats_mu_);
     ++stats_.rounds;
     stats_.messages += ok;
-    stats_.failures += batch.size() - ok;
-    stats_.max_batch = std::max<std::uint64_t>(stats_.max_batch, batch.size());
+    stats_.failures += all.size() - ok;
+    stats_.max_batch = std::max<std::uint64_t>(stats_.max_batch, all.size());
   }
 
   // 6. Only now tell the sessions.
-  for (auto& pp : batch) {
+  for (auto* pp : all) {
     pending& p = *pp;
     if (p.err) {
       spdlog::warn("qid={} queue={} commit failed: {}", p.id.str(), opts_.dir.string(),

@@ -23,10 +23,12 @@
 // On any failure (ENOSPC, EIO, ...) the message's files are removed from tmp/ and
 // messages/ and the callback gets an error: the server answers 451 4.3.0.
 // Group commit: one committer thread takes every commit pending when it wakes up
-// (up to options::max_batch) and gives them one directory fsync, so throughput is not
-// capped at one fsync round per message. `stats()` counts rounds and messages.
+// (up to options::max_batch) and runs steps 1-3 for them; a directory syncer thread
+// runs steps 4-5 for every batch renamed since its last fsync, while the committer
+// already writes the next batch (two rounds in flight, one journal commit for both).
+// So throughput is not capped at one fsync round per message. `stats()` counts rounds and messages.
 //
-// Threads: commit() may be called from any thread; callbacks run on the committer
+// Threads: commit() may be called from any thread; callbacks run on the directory syncer
 // thread (post them back to your io_context). All other members are synchronous and
 // thread-safe with respect to the committer; they do blocking file I/O.
 //
@@ -205,7 +207,12 @@ class queue_dir {
   explicit queue_dir(options opts);
   result<void> start();
   void committer_loop();
+  // Steps 1-3 of a batch (committer thread); hands it to the directory syncer.
   void run_round(std::vector<std::unique_ptr<pending>>& batch);
+  // Steps 4-6 (directory syncer thread): one directory fsync for every batch handed
+  // over since the last one, clean-up of failures, callbacks.
+  void dir_sync_loop();
+  void finish_rounds(std::vector<std::vector<std::unique_ptr<pending>>>& rounds);
   void submit(std::unique_ptr<pending> p);
   result<void> sync_fd(int fd);
   result<void> sync_dir(const std::filesystem::path& dir);
@@ -230,6 +237,13 @@ class queue_dir {
   std::deque<std::unique_ptr<pending>> queue_;
   bool stopping_ = false;
   std::thread committer_;
+
+  // directory syncer: batches renamed, waiting for their directory fsync
+  std::mutex ds_mu_;
+  std::condition_variable ds_cv_;
+  std::deque<std::vector<std::unique_ptr<pending>>> ds_queue_;
+  bool ds_stop_ = false;
+  std::thread dir_syncer_;
 
   // parallel fsync workers
   std::mutex sync_mu_;
