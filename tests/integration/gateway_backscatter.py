@@ -5,23 +5,18 @@ recipient carries a valid BATV prvs= tag (draft-levine-smtp-batv-01 4.1). The ta
 computed here from the documented scheme (docs/backscatter.md), independently of the
 C++ code: K = signing day mod 10, DDD = expiry day mod 1000, SSSSSS = first 3 bytes of
 HMAC-SHA256(HMAC-SHA256(secret, "mxguard-batv:" + day), KDDD + lower(address))."""
-import hashlib
-import hmac
 import os
 import sys
 import time
 
 sys.path.insert(0, os.path.join(os.environ.get("MXG_SOURCE_DIR", "."), "tests", "support"))
-from mxg_gateway_harness import Gateway, Client, Checker  # noqa: E402
+from mxg_gateway_harness import Gateway, Client, Checker, batv_tag  # noqa: E402
 
 SECRET = "integration-secret"
 
 
 def prvs(address, day, validity=7):
-    day_key = hmac.new(SECRET.encode(), f"mxguard-batv:{day}".encode(), hashlib.sha256).digest()
-    kddd = f"{day % 10}{(day + validity) % 1000:03d}"
-    mac = hmac.new(day_key, (kddd + address.lower()).encode(), hashlib.sha256).digest()
-    return f"prvs={kddd}{mac[:3].hex()}={address}"
+    return batv_tag(SECRET, address, day, validity)
 
 
 c = Checker()

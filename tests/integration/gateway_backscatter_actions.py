@@ -12,8 +12,6 @@ the history database checked through python's sqlite3 module.
     then after SIGHUP reloads tagged, then rejected with 550 5.7.1 after DATA (nothing
     queued); a null-sender message above the 1 MiB judging cap is accepted unjudged.
 BATV tags are computed here from the documented scheme (docs/backscatter.md)."""
-import hashlib
-import hmac
 import os
 import signal
 import sqlite3
@@ -22,16 +20,13 @@ import time
 
 SRC = os.environ.get("MXG_SOURCE_DIR", ".")
 sys.path.insert(0, os.path.join(SRC, "tests", "support"))
-from mxg_gateway_harness import Gateway, Client, Checker, Dnsmasq, wait_for  # noqa: E402
+from mxg_gateway_harness import Gateway, Client, Checker, Dnsmasq, wait_for, batv_tag  # noqa: E402
 
 SECRET = "actions-secret"
 
 
 def prvs(address, day, validity=7):
-    day_key = hmac.new(SECRET.encode(), f"mxguard-batv:{day}".encode(), hashlib.sha256).digest()
-    kddd = f"{day % 10}{(day + validity) % 1000:03d}"
-    mac = hmac.new(day_key, (kddd + address.lower()).encode(), hashlib.sha256).digest()
-    return f"prvs={kddd}{mac[:3].hex()}={address}"
+    return batv_tag(SECRET, address, day, validity)
 
 
 def rows(gw, sql, args=()):

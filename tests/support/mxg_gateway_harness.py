@@ -3,6 +3,8 @@
 127.0.0.1 port with a temporary state directory, talk raw SMTP over a socket,
 read the queue directory, and clean up. Everything is bounded in time.
 """
+import hashlib
+import hmac
 import os
 import signal
 import socket
@@ -247,3 +249,14 @@ class Checker:
     def done(self):
         print(f"{self.passed} passed, {self.failed} failed")
         sys.exit(1 if self.failed else 0)
+
+
+def batv_tag(secret, address, day, validity=7):
+    """BATV prvs= address as docs/backscatter.md specifies it, computed here
+    independently of the C++ code: K = signing day mod 10, DDD = expiry day mod 1000,
+    SSSSSS = first 3 bytes of HMAC-SHA256(HMAC-SHA256(secret, "mxguard-batv:" + day),
+    KDDD + lower(address))."""
+    day_key = hmac.new(secret.encode(), f"mxguard-batv:{day}".encode(), hashlib.sha256).digest()
+    kddd = f"{day % 10}{(day + validity) % 1000:03d}"
+    mac = hmac.new(day_key, (kddd + address.lower()).encode(), hashlib.sha256).digest()
+    return f"prvs={kddd}{mac[:3].hex()}={address}"
