@@ -264,26 +264,18 @@ result<void> queue_dir::start() {
   committer_ = std::thread([this] { committer_loop(); });
   dir_syncer_ = std::thread([this] { dir_sync_loop(); });
   if (opts_.spare_files > 0) spare_thread_ = std::thread([this] { spare_loop(); });
-  std::size_t workers = opts_.sync_threads > 1 ? opts_.sync_threads - 1 : 0;
-  for (std::size_t i = 0; i < workers; ++i) {
-    sync_workers_.emplace_back([this] {
-      std::unique_lock lk(sync_mu_);
-      for (;;) {
-        sync_cv_.wait(lk, [&] { return sync_stop_ || sync_next_ < sync_n_; });
-        if (sync_stop_) return;
-        std::size_t i = sync_next_++;
-        const auto* fn = sync_fn_;
-        lk.unlock();
-        (*fn)(i);
-        lk.lock();
-        if (--sync_left_ == 0) sync_done_cv_.notify_all();
-      }
-    });
-  }
+  std::size_t workers = std::max<std::size_t>(opts_.sync_threads, 1);
+  for (std::size_t i = 0; i < workers; ++i) sync_workers_.emplace_back([this] { work_loop(); });
   return {};
 }
 
 queue_dir::~queue_dir() {
+  {
+    std::lock_guard lk(sync_mu_);  // writers first: they finish what was submitted
+    sync_stop_ = true;
+  }
+  sync_cv_.notify_all();
+  for (auto& t : sync_workers_) t.join();
   {
     std::lock_guard lk(mu_);
     stopping_ = true;
@@ -296,12 +288,6 @@ queue_dir::~queue_dir() {
   }
   ds_cv_.notify_all();
   if (dir_syncer_.joinable()) dir_syncer_.join();
-  {
-    std::lock_guard lk(sync_mu_);
-    sync_stop_ = true;
-  }
-  sync_cv_.notify_all();
-  for (auto& t : sync_workers_) t.join();
   {
     std::lock_guard lk(spare_mu_);
     spare_stop_ = true;
@@ -377,28 +363,37 @@ result<void> queue_dir::sync_dir(const fs::path& dir) {
   return {};
 }
 
-void queue_dir::parallel_for(std::size_t n, const std::function<void(std::size_t)>& fn) {
-  if (n == 0) return;
-  if (sync_workers_.empty() || n == 1) {
-    for (std::size_t i = 0; i < n; ++i) fn(i);
+void queue_dir::work_loop() {
+  std::unique_lock lk(sync_mu_);
+  for (;;) {
+    sync_cv_.wait(lk, [&] { return sync_stop_ || !work_.empty(); });
+    if (work_.empty()) return;  // stopping and drained
+    std::unique_ptr<pending> p = std::move(work_.front());
+    work_.pop_front();
+    lk.unlock();
+    write_and_sync(*p);
+    {
+      std::lock_guard qlk(mu_);
+      queue_.push_back(std::move(p));
+    }
+    cv_.notify_one();
+    lk.lock();
+  }
+}
+
+void queue_dir::write_and_sync(pending& p) {
+  if (p.err) {  // failed while streaming: only clean up
+    p.close_files();
     return;
   }
-  std::unique_lock lk(sync_mu_);
-  sync_fn_ = &fn;
-  sync_n_ = n;
-  sync_next_ = 0;
-  sync_left_ = n;
-  sync_cv_.notify_all();
-  while (sync_next_ < sync_n_) {  // the committer takes its share too
-    std::size_t i = sync_next_++;
-    lk.unlock();
-    fn(i);
-    lk.lock();
-    --sync_left_;
+  prepare_one(p);
+  if (p.err || !opts_.fsync) return;
+  for (int fd : {p.data_fd, p.ctl_fd}) {
+    ++p.files_synced;
+    if (opts_.ops.fsync(fd) != 0)
+      return p.fail(error(errc::io_error,
+                          "queue " + opts_.dir.string() + ": fsync failed: " + errno_text(errno)));
   }
-  sync_done_cv_.wait(lk, [&] { return sync_left_ == 0; });
-  sync_fn_ = nullptr;
-  sync_n_ = sync_next_ = 0;
 }
 
 std::optional<std::pair<int, std::string>> queue_dir::take_spare() {
@@ -455,11 +450,11 @@ result<message_writer> queue_dir::begin() {
 
 void queue_dir::submit(std::unique_ptr<pending> p) {
   {
-    std::lock_guard lk(mu_);
-    MXG_ASSERT(!stopping_);
-    queue_.push_back(std::move(p));
+    std::lock_guard lk(sync_mu_);
+    MXG_ASSERT(!sync_stop_);
+    work_.push_back(std::move(p));
   }
-  cv_.notify_one();
+  sync_cv_.notify_one();
 }
 
 void queue_dir::commit(message_writer msg, envelope env, commit_callback done) {
@@ -579,46 +574,15 @@ void queue_dir::publish_one(pending& p) {
 }
 
 void queue_dir::run_round(std::vector<std::unique_ptr<pending>>& batch) {
-  // 1-3. Per message, in parallel: write, fsync, rename data then control into messages/
-  //      (a control file is never visible before its data file).
-  std::vector<pending*> todo;
-  for (auto& pp : batch) {
-    if (!pp->err) {
-      todo.push_back(pp.get());
-    } else if (pp->data_fd >= 0) {  // failed while streaming: only clean up
-      ::close(std::exchange(pp->data_fd, -1));
-    }
-  }
-  parallel_for(todo.size(), [&](std::size_t i) { prepare_one(*todo[i]); });
-  // 2. fsync every file of the batch in parallel (the device merges concurrent cache
-  //    flushes; a lone message's two files no longer wait for each other).
-  if (opts_.fsync) {
-    struct file_sync {
-      pending* p;
-      int fd;
-      int err = 0;
-    };
-    std::vector<file_sync> files;
-    for (auto* p : todo)
-      if (!p->err) files.push_back({p, p->data_fd}), files.push_back({p, p->ctl_fd});
-    parallel_for(files.size(), [&](std::size_t i) {
-      if (opts_.ops.fsync(files[i].fd) != 0) files[i].err = errno;
-    });
-    for (auto& f : files) {
-      ++f.p->files_synced;
-      if (f.err != 0 && !f.p->err)
-        f.p->err = error(errc::io_error,
-                         "queue " + opts_.dir.string() + ": fsync failed: " + errno_text(f.err));
-    }
-  }
+  // 1-2 ran on a writer thread for each message as soon as it was submitted (write the
+  // control file, start writeback, fsync both files): messages do not wait for a
+  // batch to fill before their fsyncs start.
   // 3. Rename data then control into messages/ (a control file is never visible
   //    before its data file).
-  parallel_for(todo.size(), [&](std::size_t i) { publish_one(*todo[i]); });
-  bool any = false;
-  for (auto* p : todo) any = any || p->ctl_committed;
+  for (auto& pp : batch) publish_one(*pp);
   if (opts_.fsync) {
     std::lock_guard lk(stats_mu_);
-    for (auto* p : todo) stats_.file_syncs += p->files_synced;
+    for (auto& pp : batch) stats_.file_syncs += pp->files_synced;
   }
 
   // 4-6 run on the directory syncer thread, so this thread can start the next

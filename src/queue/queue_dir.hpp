@@ -16,14 +16,15 @@
 //      O_EXCL, by a background thread: kSpareFilesDefault)
 //   2. fsync both (all files of a batch in parallel)
 //   3. rename the data file, then the control file, into messages/ (RENAME_NOREPLACE)
-//      (steps 1 and 3 run per message, step 2 per file, in parallel on a small thread
-//      pool: the device merges concurrent flushes, slow metadata operations overlap)
+//      (steps 1-2 run for each message on one of a few writer threads as soon as it is
+//      submitted; step 3 on the committer thread for every message whose fsyncs are
+//      done; the device merges concurrent flushes)
 //   4. fsync messages/ once for the whole batch
 //   5. only then report success (the server answers 250).
 // On any failure (ENOSPC, EIO, ...) the message's files are removed from tmp/ and
 // messages/ and the callback gets an error: the server answers 451 4.3.0.
-// Group commit: one committer thread takes every commit pending when it wakes up
-// (up to options::max_batch) and runs steps 1-3 for them; a directory syncer thread
+// Group commit: one committer thread takes every message whose files are synced when
+// it wakes up (up to options::max_batch) and runs step 3 for them; a directory syncer thread
 // runs steps 4-5 for every batch renamed since its last fsync, while the committer
 // already writes the next batch (two rounds in flight, one journal commit for both).
 // So throughput is not capped at one fsync round per message. `stats()` counts rounds and messages.
@@ -218,8 +219,9 @@ class queue_dir {
   result<void> sync_dir(const std::filesystem::path& dir);
   result<void> write_all(int fd, std::string_view bytes);
   result<void> write_file_synced(const std::filesystem::path& tmp, std::string_view bytes);
-  // Runs fn(0..n-1) on the worker pool and the calling thread; returns when all ran.
-  void parallel_for(std::size_t n, const std::function<void(std::size_t)>& fn);
+  // Writer threads: steps 1-2 for each submitted message, then on to the committer.
+  void work_loop();
+  void write_and_sync(pending& p);
   void prepare_one(pending& p);  // write the control file, start writeback (one message)
   void publish_one(pending& p);  // close, rename data then control (after the fsyncs)
   // A spare file (fd and name under tmp/), or nullopt when none is ready.
@@ -245,11 +247,10 @@ class queue_dir {
   bool ds_stop_ = false;
   std::thread dir_syncer_;
 
-  // parallel fsync workers
+  // writer threads (options::sync_threads): submitted messages waiting for steps 1-2
   std::mutex sync_mu_;
-  std::condition_variable sync_cv_, sync_done_cv_;
-  const std::function<void(std::size_t)>* sync_fn_ = nullptr;
-  std::size_t sync_n_ = 0, sync_next_ = 0, sync_left_ = 0;
+  std::condition_variable sync_cv_;
+  std::deque<std::unique_ptr<pending>> work_;
   bool sync_stop_ = false;
   std::vector<std::thread> sync_workers_;
 

@@ -374,6 +374,8 @@ TEST(QueueDir, ReadOnlyDirectoryFailsTheCommit) {
 
 // Group commit, deterministically: the committer is held inside the first round's
 // fsync while more commits arrive; they must all share the next round.
+// Group commit: while one directory fsync is in flight, the messages that finish
+// their file fsyncs meanwhile are renamed and then share the next directory fsync.
 TEST(QueueDir, GroupCommitSharesOneRound) {
   temp_dir t;
   std::promise<void> entered, gate;
@@ -381,8 +383,9 @@ TEST(QueueDir, GroupCommitSharesOneRound) {
   auto first = std::make_shared<std::atomic<bool>>(true);
   file_ops ops = file_ops::system();
   ops.fsync = [&, first](int fd) {
-    if (first->exchange(false)) {
-      entered.set_value();
+    struct stat st {};
+    if (::fstat(fd, &st) == 0 && S_ISDIR(st.st_mode) && first->exchange(false)) {
+      entered.set_value();  // the first directory fsync waits for the gate
       gate_f.wait();
     }
     return ::fsync(fd);
@@ -403,6 +406,14 @@ TEST(QueueDir, GroupCommitSharesOneRound) {
   entered.get_future().wait();
   for (int i = 1; i < kMessages; ++i)
     q->commit(make_env("r" + std::to_string(i) + "@x.test"), kMessage, cb);
+  // All 40 written, fsynced and renamed (visible, not yet acknowledged).
+  for (int i = 0; i < 1000 && entries(t.path() / "messages").size() < 2u * kMessages; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  ASSERT_EQ(entries(t.path() / "messages").size(), 2u * kMessages);
+  {
+    std::lock_guard lk(mu);
+    EXPECT_TRUE(results.empty()) << "nothing is acknowledged before its directory fsync";
+  }
   gate.set_value();
   all_done.wait();
   for (const auto& r : results) EXPECT_TRUE(r) << r.error().message;
