@@ -820,6 +820,7 @@ result<void> queue_dir::write_file_synced(const fs::path& path, std::string_view
 }
 
 result<void> queue_dir::update(const envelope& env) {
+  std::lock_guard meta(meta_mu_);
   const fs::path ctl = control_path(env.id);
   if (::access(ctl.c_str(), F_OK) != 0)
     return fail(errc::not_found, "no message " + env.id.str() + " in queue " + opts_.dir.string());
@@ -837,6 +838,7 @@ result<void> queue_dir::update(const envelope& env) {
 }
 
 result<envelope> queue_dir::hold(const queue_id& id) {
+  std::lock_guard meta(meta_mu_);
   auto env = load(id);
   if (!env) return env;
   env->mode = delivery_mode::hold;
@@ -846,6 +848,7 @@ result<envelope> queue_dir::hold(const queue_id& id) {
 }
 
 result<envelope> queue_dir::release(const queue_id& id) {
+  std::lock_guard meta(meta_mu_);
   auto env = load(id);
   if (!env) return env;
   env->mode = delivery_mode::deliver;
@@ -894,6 +897,7 @@ bool queue_dir::recycle(const fs::path& file, bool must_exist, int& err) {
 }
 
 result<void> queue_dir::remove(const queue_id& id) {
+  std::lock_guard meta(meta_mu_);
   // Control file first: that uncommits the message (an unlink or a rename out).
   int e = 0;
   if (!recycle(control_path(id), true, e)) {

@@ -232,6 +232,11 @@ class queue_dir {
 
   options opts_;
   id_generator ids_;
+  // update/hold/release/remove of one message are read-check-write sequences; the
+  // delivery scheduler runs them on a pool thread (net::offload) while the control
+  // socket runs them on the event loop: one at a time, so an update never renames a
+  // control file back over a message just removed.
+  std::recursive_mutex meta_mu_;
   int lock_fd_ = -1;
 
   mutable std::mutex mu_;
