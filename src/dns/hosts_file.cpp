@@ -2,7 +2,7 @@
 #include "dns/hosts_file.hpp"
 
 #include <fstream>
-#include <iterator>
+#include <vector>
 
 namespace mxg::dns {
 
@@ -41,17 +41,13 @@ hosts_file hosts_file::parse(std::string_view text) {
     if (!ip) continue;
     net::ip_address addr = ip->unmapped();
     std::string canonical = normalize(fields[1]);
-    if (canonical.empty()) continue;
-    h.by_ip_.try_emplace(addr, canonical);
-    for (std::size_t f = 1; f < fields.size(); ++f) {
-      std::string n = normalize(fields[f]);
-      if (!n.empty()) h.by_name_[n].push_back(addr);
-    }
+    if (!canonical.empty()) h.by_ip_.try_emplace(addr, std::move(canonical));
   }
   return h;
 }
 
 hosts_file hosts_file::load(const std::string& path) {
+  if (path.empty()) return {};
   std::ifstream in(path, std::ios::binary);
   if (!in) return {};
   std::string text;
@@ -65,14 +61,6 @@ std::optional<std::string> hosts_file::name_of(const net::ip_address& ip) const 
   auto it = by_ip_.find(ip.unmapped());
   if (it == by_ip_.end()) return std::nullopt;
   return it->second;
-}
-
-bool hosts_file::maps(std::string_view name, const net::ip_address& ip) const {
-  auto it = by_name_.find(normalize(name));
-  if (it == by_name_.end()) return false;
-  for (const auto& a : it->second)
-    if (a == ip.unmapped()) return true;
-  return false;
 }
 
 }  // namespace mxg::dns

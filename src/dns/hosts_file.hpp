@@ -11,7 +11,6 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <vector>
 
 #include "net/ip_address.hpp"
 
@@ -24,19 +23,16 @@ inline constexpr const char* kHostsFilePath = "/etc/hosts";
 class hosts_file {
  public:
   static hosts_file parse(std::string_view text);
-  // A missing or unreadable file is an empty table.
+  // A missing or unreadable file, or an empty path, is an empty table.
   static hosts_file load(const std::string& path = kHostsFilePath);
 
-  // The canonical name of the first line that lists `ip` (lower case), if any.
+  // The canonical name of the first line that lists `ip` (lower case), if any. It is
+  // forward-confirmed by construction: that same line maps the name back to `ip`.
   std::optional<std::string> name_of(const net::ip_address& ip) const;
-  // Whether a line maps `name` (any case, trailing dot ignored) to `ip`: the forward
-  // confirmation of a name found by name_of().
-  bool maps(std::string_view name, const net::ip_address& ip) const;
   std::size_t size() const { return by_ip_.size(); }
 
  private:
-  std::map<net::ip_address, std::string> by_ip_;                 // first line wins
-  std::map<std::string, std::vector<net::ip_address>> by_name_;  // every line
+  std::map<net::ip_address, std::string> by_ip_;  // first line wins
 };
 
 }  // namespace mxg::dns

@@ -77,8 +77,7 @@ result<std::shared_ptr<asio::ssl::context>> make_tls(const listener_config& l) {
 result<void> server::start(config c) {
   auto r = apply(std::move(c), true);
   if (!r) return r;
-  hosts_ =
-      cfg_.dns.hosts_file.empty() ? dns::hosts_file{} : dns::hosts_file::load(cfg_.dns.hosts_file);
+  hosts_ = dns::hosts_file::load(cfg_.dns.hosts_file);
   dns::cares_options dopt;
   dopt.servers = cfg_.dns.servers;
   dopt.timeout = cfg_.dns.timeout;
@@ -344,7 +343,7 @@ void server::reload() {
     spdlog::error("reload failed, keeping the running configuration:\n{}", c.error().message);
     return;
   }
-  hosts_ = c->dns.hosts_file.empty() ? dns::hosts_file{} : dns::hosts_file::load(c->dns.hosts_file);
+  hosts_ = dns::hosts_file::load(c->dns.hosts_file);
   if (auto r = apply(std::move(*c), false); !r) {
     spdlog::error("reload failed, keeping the running configuration: {}", r.error().message);
     return;

@@ -624,7 +624,7 @@ asio::awaitable<void> driver::run() {
   t_->socket().set_option(asio::ip::tcp::no_delay(true), ec);
   spdlog::info("connect sid={} listener={} client={} port={} trusted={}", sid_, cfg_.name,
                client_ip_, remote.port(), trusted_ ? "yes" : "no");
-  if (auto n = srv_.hosts().name_of(client); ip && n && srv_.hosts().maps(*n, client)) {
+  if (auto n = srv_.hosts().name_of(client); ip && n) {
     // The static host table answers first, as in the system resolver (hosts: files dns):
     // no query, nothing to wait for.
     rdns_ = std::make_shared<rdns_state>(t_->socket().get_executor());
