@@ -20,7 +20,7 @@ namespace mxg::net {
 
 inline constexpr std::size_t kBlockingThreads = 2;  // concurrent blocking calls
 
-// The pool: created at first use, joined at exit.
+// The pool: created at first use, never destroyed (offload.cpp says why).
 asio::thread_pool& blocking_pool();
 
 // auto op = [&] { return q.remove(id); };  auto r = co_await offload(op);

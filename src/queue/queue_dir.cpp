@@ -42,6 +42,11 @@ constexpr std::string_view kCtlSuffix = ".ctl";
 constexpr int kBeginAttempts = 3;  // id collisions (another process) before giving up
 constexpr std::string_view kSparePrefix = "spare-";  // spare-<pid>-<n> in tmp/
 
+// "spare-<pid>-": the names of this process's spare files start with it.
+std::string own_spare_prefix() {
+  return std::string(kSparePrefix) + std::to_string(::getpid()) + "-";
+}
+
 // Starts writeback of a file's dirty pages without waiting (Linux). Done for the data
 // and the control file of a message before their fsyncs, so both files' blocks are
 // allocated in the same journal transaction and the two fsyncs cost one commit
@@ -413,7 +418,7 @@ std::optional<std::pair<int, std::string>> queue_dir::take_spare() {
 
 void queue_dir::spare_loop() {
   const fs::path tmp = opts_.dir / kTmpDir;
-  const std::string prefix = std::string(kSparePrefix) + std::to_string(::getpid()) + "-";
+  const std::string prefix = own_spare_prefix();
   std::unique_lock lk(spare_mu_);
   for (;;) {
     spare_cv_.wait(
@@ -546,8 +551,8 @@ void queue_dir::prepare_one(pending& p) {
     if (p.ctl_fd < 0) return failed(io_fail(tmp / p.ctl_tmp, "cannot create", errno));
   }
   if (auto r = write_all(p.ctl_fd, format_control(p.env)); !r) return failed(r.error());
-  // 2. Start writeback of both files; run_round fsyncs every file of the batch in
-  //    parallel (publish_one renames once they all returned).
+  // 2. Start writeback of both files before write_and_sync fsyncs them, so the
+  //    second fsync finds its blocks already on the way.
   if (opts_.fsync) {
     start_writeback(p.data_fd);
     start_writeback(p.ctl_fd);
@@ -585,9 +590,8 @@ void queue_dir::run_round(std::vector<std::unique_ptr<pending>>& batch) {
     for (auto& pp : batch) stats_.file_syncs += pp->files_synced;
   }
 
-  // 4-6 run on the directory syncer thread, so this thread can start the next
-  //    batch's writes and fsyncs while the directory fsync is in flight (the journal
-  //    merges them into one commit).
+  // 4-6 run on the directory syncer thread, so this thread can rename the next
+  //    batch while the directory fsync is in flight.
   {
     std::lock_guard lk(ds_mu_);
     ds_queue_.push_back(std::move(batch));
@@ -731,7 +735,7 @@ result<recovery_report> queue_dir::recover() {
   // This process's spare files (in the pool, or being created right now) stay. Those
   // of an earlier process that had the same pid stay too: empty, at most a pool's
   // worth, and the spare thread skips their names.
-  const std::string own_spares = std::string(kSparePrefix) + std::to_string(::getpid()) + "-";
+  const std::string own_spares = own_spare_prefix();
   for (const auto& n : *tmp_names) {
     if (n.starts_with(own_spares)) continue;
     if (::unlink((tmp / n).c_str()) == 0) {
@@ -878,8 +882,7 @@ bool queue_dir::recycle(const fs::path& file, bool must_exist, int& err) {
     if (opts_.spare_files == 0 || !spares_wanted_ || spare_stop_ ||
         spares_.size() >= 2 * opts_.spare_files)
       return false;
-    name =
-        std::string(kSparePrefix) + std::to_string(::getpid()) + "-" + std::to_string(spare_seq_++);
+    name = own_spare_prefix() + std::to_string(spare_seq_++);
   }
   const fs::path to = opts_.dir / kTmpDir / name;
   if (opts_.ops.rename(file.c_str(), to.c_str(), true) != 0) {

@@ -14,7 +14,7 @@
 // Commit protocol (never half-visible, issue 3 section 4):
 //   1. write the data and the control file under tmp/ (spare files created ahead,
 //      O_EXCL, by a background thread: kSpareFilesDefault)
-//   2. fsync both (all files of a batch in parallel)
+//   2. fsync both
 //   3. rename the data file, then the control file, into messages/ (RENAME_NOREPLACE)
 //      (steps 1-2 run for each message on one of a few writer threads as soon as it is
 //      submitted; step 3 on the committer thread for every message whose fsyncs are
@@ -24,10 +24,10 @@
 // On any failure (ENOSPC, EIO, ...) the message's files are removed from tmp/ and
 // messages/ and the callback gets an error: the server answers 451 4.3.0.
 // Group commit: one committer thread takes every message whose files are synced when
-// it wakes up (up to options::max_batch) and runs step 3 for them; a directory syncer thread
-// runs steps 4-5 for every batch renamed since its last fsync, while the committer
-// already writes the next batch (two rounds in flight, one journal commit for both).
-// So throughput is not capped at one fsync round per message. `stats()` counts rounds and messages.
+// it wakes up (up to options::max_batch) and runs step 3 for them; a directory syncer
+// thread runs steps 4-5 for every batch renamed since its last fsync, while the
+// committer already renames the next batch. So throughput is not capped at one fsync
+// round per message. `stats()` counts rounds and messages.
 //
 // Threads: commit() may be called from any thread; callbacks run on the directory syncer
 // thread (post them back to your io_context). All other members are synchronous and
@@ -58,7 +58,7 @@
 namespace mxg::queue {
 
 inline constexpr std::size_t kCommitBatchMax = 256;      // messages per fsync round
-inline constexpr std::size_t kSyncThreadsDefault = 8;    // parallel file fsyncs per round
+inline constexpr std::size_t kSyncThreadsDefault = 8;    // writer threads (write + fsync)
 inline constexpr std::size_t kWriterBuffer = 64 * 1024;  // message_writer buffer
 // Empty files created ahead of need in tmp/ by a background thread, so that neither
 // the SMTP event loop (data file at DATA) nor a commit round (control file) waits for
@@ -146,7 +146,8 @@ struct listed_message {
 class queue_dir {
  public:
   // Creates the directory and its subdirectories when missing (mode 0700) and starts
-  // the committer thread. Fails with one clear message if the directory is unusable.
+  // the writer, committer and directory syncer threads. Fails with one clear message if the
+  // directory is unusable.
   static result<std::unique_ptr<queue_dir>> open(options opts);
   ~queue_dir();  // finishes pending commits, then stops the committer
   queue_dir(const queue_dir&) = delete;
@@ -166,10 +167,11 @@ class queue_dir {
   // tmp/<id>.data when none is ready). Never blocks on another thread.
   result<message_writer> begin();
   // Commits asynchronously: env.id and env.size are set from the writer, the
-  // callback runs on the committer thread with the id or the error (never inline).
+  // callback runs on the directory syncer thread with the id or the error (never
+  // inline).
   void commit(message_writer msg, envelope env, commit_callback done);
-  // Convenience: begin + append(data) + commit, where the writing happens on the
-  // committer thread (nothing blocks the caller). env.id is allocated here.
+  // Convenience: begin + append(data) + commit, where the writing happens on a
+  // writer thread (nothing blocks the caller). env.id is allocated here.
   // The id is returned at once (e.g. for logging); it is only committed when the
   // callback reports success.
   queue_id commit(envelope env, std::string data, commit_callback done);
@@ -208,7 +210,7 @@ class queue_dir {
   explicit queue_dir(options opts);
   result<void> start();
   void committer_loop();
-  // Steps 1-3 of a batch (committer thread); hands it to the directory syncer.
+  // Step 3 of a batch (committer thread); hands it to the directory syncer.
   void run_round(std::vector<std::unique_ptr<pending>>& batch);
   // Steps 4-6 (directory syncer thread): one directory fsync for every batch handed
   // over since the last one, clean-up of failures, callbacks.
