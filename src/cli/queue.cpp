@@ -16,6 +16,7 @@
 #include <spdlog/spdlog.h>
 
 #include <cstdio>
+#include <ctime>
 #include <filesystem>
 #include <memory>
 
@@ -118,12 +119,9 @@ std::string find_history(const queue_args& a, const fs::path& queue) {
   return "";
 }
 
-// Offline release of a quarantined message: envelope field and quarantine index.
-void release_quarantine(const queue_args& a, queue_dir& q, envelope& env) {
-  auto now = std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now());
-  if (!mark_quarantine_released(env, now)) return;
-  if (auto u = q.update(env); !u)
-    std::fprintf(stderr, "mxguard queue release: %s\n", u.error().message.c_str());
+// Offline release of a quarantined message (its envelope already says released):
+// the quarantine index.
+void release_quarantine(const queue_args& a, const queue_dir& q, const envelope& env) {
   std::string path = find_history(a, q.path());
   if (path.empty()) {
     std::fprintf(stderr, "mxguard queue release: %s: no history.db found (--history PATH)\n",
@@ -131,9 +129,9 @@ void release_quarantine(const queue_args& a, queue_dir& q, envelope& env) {
     return;
   }
   auto h = mxg::store::open_sqlite(path);
-  mxg::result<void> r =
-      h ? (*h)->quarantine_release(env.id.str(), "offline", now.time_since_epoch().count())
-        : mxg::result<void>(std::unexpected(h.error()));
+  mxg::result<void> r = h ? (*h)->quarantine_release(env.id.str(), "offline",
+                                                     static_cast<std::int64_t>(std::time(nullptr)))
+                          : mxg::result<void>(std::unexpected(h.error()));
   if (!r) std::fprintf(stderr, "mxguard queue release: %s\n", r.error().message.c_str());
 }
 
@@ -224,8 +222,9 @@ int offline(const queue_args& a) {
     } else if (a.cmd == "hold") {
       env = q->hold(*id);
     } else if (a.cmd == "release") {
-      env = q->release(*id);
-      if (env) release_quarantine(a, *q, *env);
+      bool was_quarantined = false;
+      env = q->release(*id, &was_quarantined);
+      if (env && was_quarantined) release_quarantine(a, *q, *env);
     } else if (a.cmd == "delete") {
       auto r = q->remove(*id);
       if (r) {

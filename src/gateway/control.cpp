@@ -17,6 +17,7 @@
 #include <asio/write.hpp>
 #include <nlohmann/json.hpp>
 
+#include <ctime>
 #include <filesystem>
 
 #include "gateway/history_writer.hpp"
@@ -135,19 +136,16 @@ control_response handle_control(server& srv, const control_request& req) {
         auto e = q->hold(*id);
         if (!e) r = std::unexpected(e.error());
       } else if (req.cmd == "release") {
-        auto e = q->release(*id);
+        bool was_quarantined = false;
+        auto e = q->release(*id, &was_quarantined);
         if (!e) {
           r = std::unexpected(e.error());
         } else {
-          // A quarantined message: its envelope and the quarantine index say released.
-          auto now =
-              std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now());
-          if (queue::mark_quarantine_released(*e, now)) {
-            if (auto u = q->update(*e); !u)
-              spdlog::error("release qid={} error=\"{}\"", id->str(), u.error().message);
+          // A quarantined message: the quarantine index says released too.
+          if (was_quarantined) {
             if (auto* h = srv.history())
               h->quarantine_release(id->str(), "control-socket",
-                                    static_cast<std::int64_t>(now.time_since_epoch().count()));
+                                    static_cast<std::int64_t>(std::time(nullptr)));
             spdlog::info("quarantine released qid={}", id->str());
           }
           srv.message_released(*q, id->str());

@@ -43,6 +43,7 @@
 #include "gateway/header_scan.hpp"
 #include "gateway/history_writer.hpp"
 #include "gateway/transport.hpp"
+#include "queue/report.hpp"
 #include "smtp/relay.hpp"
 #include "smtp/session.hpp"
 
@@ -456,7 +457,7 @@ asio::awaitable<smtp::step> driver::enqueue() {
   if (decision.action == bs_action::quarantine) {
     // Held until an operator releases it; the sender is answered 250 like any other.
     env.mode = queue::delivery_mode::hold;
-    env.set_extra("quarantine", decision.reason);
+    env.set_extra(queue::kQuarantineExtra, decision.reason);
   } else if (decision.action == bs_action::tag) {
     env.set_extra("backscatter", "tagged: " + decision.reason);
   }

@@ -9,6 +9,8 @@
 // use; queue files are 0600 and directories 0700.
 #include "queue/queue_dir.hpp"
 
+#include "queue/report.hpp"
+
 #include <dirent.h>
 #include <fcntl.h>
 #include <spdlog/spdlog.h>
@@ -851,10 +853,14 @@ result<envelope> queue_dir::hold(const queue_id& id) {
   return env;
 }
 
-result<envelope> queue_dir::release(const queue_id& id) {
+result<envelope> queue_dir::release(const queue_id& id, bool* was_quarantined) {
   std::lock_guard meta(meta_mu_);
   auto env = load(id);
   if (!env) return env;
+  // A quarantined message keeps why it was held (report.hpp), in the same rewrite.
+  bool quarantine = mark_quarantine_released(
+      *env, std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now()));
+  if (was_quarantined) *was_quarantined = quarantine;
   env->mode = delivery_mode::deliver;
   env->next_attempt.reset();
   for (auto& r : env->recipients) {

@@ -201,7 +201,9 @@ class queue_dir {
   // mode := hold / deliver (release also makes deferred recipients pending and clears
   // next_attempt, so the message goes out on the next run).
   result<envelope> hold(const queue_id& id);
-  result<envelope> release(const queue_id& id);
+  // A quarantined message's "quarantine" field becomes "quarantine-released" in the
+  // same rewrite (report.hpp); *was_quarantined says whether it was.
+  result<envelope> release(const queue_id& id, bool* was_quarantined = nullptr);
   // Deletes the message: control file first (that uncommits it), then the data.
   result<void> remove(const queue_id& id);
 

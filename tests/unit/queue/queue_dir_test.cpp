@@ -531,6 +531,38 @@ TEST(QueueDir, RecoveryCleansAndQuarantines) {
   EXPECT_EQ(again->tmp_removed + again->orphan_data_removed, 0u);
 }
 
+// Releasing a quarantined message renames its quarantine field in the same control
+// file rewrite and says so; an ordinary held message is released as before.
+TEST(QueueDir, ReleaseOfAQuarantinedMessage) {
+  temp_dir t;
+  auto q = open_queue(t.path());
+  envelope held = make_env();
+  held.mode = delivery_mode::hold;
+  held.set_extra(kQuarantineExtra, "backscatter: foreign Message-ID");
+  auto qid = q->store(held, kMessage);
+  ASSERT_TRUE(qid);
+  ASSERT_TRUE(quarantined(*q->load(*qid)));
+  bool was = false;
+  auto rel = q->release(*qid, &was);
+  ASSERT_TRUE(rel);
+  EXPECT_TRUE(was);
+  auto loaded = q->load(*qid);
+  ASSERT_TRUE(loaded);
+  EXPECT_FALSE(quarantined(*loaded));
+  EXPECT_EQ(loaded->mode, delivery_mode::deliver);
+  EXPECT_EQ(loaded->find_extra(kQuarantineExtra), nullptr);
+  ASSERT_NE(loaded->find_extra(kQuarantineReleasedExtra), nullptr);
+  EXPECT_NE(loaded->find_extra(kQuarantineReleasedExtra)->find("foreign Message-ID"),
+            std::string::npos);
+  envelope plain = make_env();
+  plain.mode = delivery_mode::hold;
+  auto pid = q->store(plain, kMessage);
+  ASSERT_TRUE(pid);
+  ASSERT_TRUE(q->release(*pid, &was));
+  EXPECT_FALSE(was);
+  EXPECT_EQ(q->load(*pid)->find_extra(kQuarantineReleasedExtra), nullptr);
+}
+
 TEST(QueueDir, HoldReleaseUpdateRemove) {
   temp_dir t;
   auto q = open_queue(t.path());
