@@ -77,7 +77,6 @@ result<std::shared_ptr<asio::ssl::context>> make_tls(const listener_config& l) {
 result<void> server::start(config c) {
   auto r = apply(std::move(c), true);
   if (!r) return r;
-  hosts_ = dns::hosts_file::load(cfg_.dns.hosts_file);
   dns::cares_options dopt;
   dopt.servers = cfg_.dns.servers;
   dopt.timeout = cfg_.dns.timeout;
@@ -218,6 +217,7 @@ result<void> server::apply(config c, bool initial) {
   }
   for (auto& l : started) asio::co_spawn(io_, accept_loop(l), asio::detached);
   filter_ = filter;
+  hosts_ = dns::hosts_file::load(cfg_.dns.hosts_file);  // at start and on every reload
   const auto& b = cfg_.backscatter;
   if (!b.enabled)
     spdlog::info("backscatter: filter off");
@@ -343,7 +343,6 @@ void server::reload() {
     spdlog::error("reload failed, keeping the running configuration:\n{}", c.error().message);
     return;
   }
-  hosts_ = dns::hosts_file::load(c->dns.hosts_file);
   if (auto r = apply(std::move(*c), false); !r) {
     spdlog::error("reload failed, keeping the running configuration: {}", r.error().message);
     return;
