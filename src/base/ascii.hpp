@@ -2,6 +2,9 @@
 // (SMTP paths, Received-SPF values, ...). Pure, locale-independent.
 #pragma once
 
+#include <string>
+#include <string_view>
+
 namespace mxg::ascii {
 
 inline bool is_alpha(unsigned char c) {
@@ -38,6 +41,23 @@ inline bool is_atext(unsigned char c) {
     default:
       return false;
   }
+}
+
+inline char to_lower(char c) {
+  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+}
+// ASCII lower case (domains, header names, keywords); other bytes are kept.
+inline std::string lower(std::string_view s) {
+  std::string out(s);
+  for (auto& c : out) c = to_lower(c);
+  return out;
+}
+// ASCII case-insensitive equality (RFC 5321 2.4 keywords, RFC 5322 field names).
+inline bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i)
+    if (to_lower(a[i]) != to_lower(b[i])) return false;
+  return true;
 }
 
 }  // namespace mxg::ascii

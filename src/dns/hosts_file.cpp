@@ -4,15 +4,15 @@
 #include <fstream>
 #include <vector>
 
+#include "base/ascii.hpp"
+
 namespace mxg::dns {
 
 namespace {
 
 std::string normalize(std::string_view name) {
-  std::string out(name);
-  while (!out.empty() && out.back() == '.') out.pop_back();
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
+  while (!name.empty() && name.back() == '.') name.remove_suffix(1);
+  return ascii::lower(name);
 }
 
 bool is_space(char c) {

@@ -10,6 +10,7 @@
 #include <asio/this_coro.hpp>
 #include <asio/use_awaitable.hpp>
 
+#include "base/ascii.hpp"
 #include "gateway/history_writer.hpp"
 #include "ndr/backscatter.hpp"
 #include "ndr/ndr.hpp"
@@ -17,11 +18,7 @@
 namespace mxg::gateway {
 
 namespace {
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
+using ascii::lower;
 }  // namespace
 
 const char* to_string(bs_action a) {

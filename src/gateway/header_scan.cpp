@@ -3,16 +3,11 @@
 
 #include <algorithm>
 
+#include "base/ascii.hpp"
+
 namespace mxg::gateway {
 
 namespace {
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
@@ -77,10 +72,10 @@ header_facts scan_headers(std::string_view message, std::size_t cap) {
     if (colon == std::string_view::npos) continue;  // not a field (e.g. an mbox From_ line)
     std::string_view name = trim(line.substr(0, colon));
     std::string_view value = line.substr(colon + 1);
-    if (!have_id && iequals(name, "Message-ID")) {
+    if (!have_id && ascii::iequals(name, "Message-ID")) {
       f.message_id = message_id_of(clean_value(value));
       have_id = true;
-    } else if (!have_subject && iequals(name, "Subject")) {
+    } else if (!have_subject && ascii::iequals(name, "Subject")) {
       f.subject = clean_value(value);
       have_subject = true;
     }

@@ -5,6 +5,8 @@
 
 #include <vector>
 
+#include "base/ascii.hpp"
+
 namespace mxg::gateway {
 
 result<std::unique_ptr<history_writer>> history_writer::open(const std::string& path) {
@@ -52,9 +54,7 @@ sent_facts history_writer::lookup(store::history& db, const std::vector<std::str
   for (const auto& id : ids)
     if (auto r = db.sent_message_id(id); r && *r) f.sent_ids.insert(id);
   for (const auto& a : rcpts) {
-    std::string low = a;
-    for (auto& c : low) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    if (auto r = db.sent_to(a, since); r && *r) f.sent_to.insert(low);
+    if (auto r = db.sent_to(a, since); r && *r) f.sent_to.insert(ascii::lower(a));
   }
   return f;
 }

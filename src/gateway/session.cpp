@@ -40,6 +40,7 @@
 #include <asio/redirect_error.hpp>
 #include <asio/steady_timer.hpp>
 
+#include "base/ascii.hpp"
 #include "gateway/header_scan.hpp"
 #include "gateway/history_writer.hpp"
 #include "gateway/transport.hpp"
@@ -301,9 +302,7 @@ std::string driver::received_header(const std::string& qid) {
 bool driver::local_recipient(std::string_view address) const {
   auto at = address.rfind('@');
   if (at == std::string_view::npos) return false;
-  std::string d(address.substr(at + 1));
-  for (auto& c : d) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return smtp::domain_matches(d, l_->relay->local_domains);
+  return smtp::domain_matches(ascii::lower(address.substr(at + 1)), l_->relay->local_domains);
 }
 
 asio::awaitable<void> driver::wait_rdns() {

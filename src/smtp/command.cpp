@@ -10,6 +10,8 @@
 #include <charconv>
 #include <limits>
 
+#include "base/ascii.hpp"
+
 namespace mxg::smtp {
 
 namespace {
@@ -26,10 +28,7 @@ std::string to_upper(std::string_view s) {
   std::transform(out.begin(), out.end(), out.begin(), upper);
   return out;
 }
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(),
-                                            [](char x, char y) { return upper(x) == upper(y); });
-}
+using ascii::iequals;
 bool is_ws(char c) {
   return c == ' ' || c == '\t';
 }
