@@ -8,9 +8,9 @@
 // history writer ([history], history_writer.hpp) and, per listener state, the
 // backscatter filter of the configuration in force (swapped on reload).
 //
-// Threads: everything here runs on one io_context thread; the queue's committer
-// thread reports back through asio::post; the history writer has its own thread. Sessions keep a
-// shared_ptr to the listener settings they started with, so a reload never changes a running
+// Threads: everything here runs on one io_context thread; the queue's directory
+// syncer thread reports back through asio::post; the history writer has its own thread. Sessions
+// keep a shared_ptr to the listener settings they started with, so a reload never changes a running
 // session.
 //
 // Security: the listeners face the Internet. Counters are taken before anything is

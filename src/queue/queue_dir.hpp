@@ -14,24 +14,24 @@
 // Commit protocol (never half-visible, issue 3 section 4):
 //   1. write the data and the control file under tmp/ (spare files created ahead,
 //      O_EXCL, by a background thread: kSpareFilesDefault)
-//   2. fsync both
+//   2. fsync both, at the same time (two writer threads)
 //   3. rename the data file, then the control file, into messages/ (RENAME_NOREPLACE)
-//      (steps 1-2 run for each message on one of a few writer threads as soon as it is
-//      submitted; step 3 on the committer thread for every message whose fsyncs are
-//      done; the device merges concurrent flushes)
-//   4. fsync messages/ once for the whole batch
+//      (steps 1-3 run for each message on the writer threads as soon as it is
+//      submitted: one writes the control file and fsyncs the data file while another
+//      fsyncs the control file; whichever finishes last renames)
+//   4. fsync messages/ once for every message renamed since the last time
 //   5. only then report success (the server answers 250).
 // On any failure (ENOSPC, EIO, ...) the message's files are removed from tmp/ and
 // messages/ and the callback gets an error: the server answers 451 4.3.0.
-// Group commit: one committer thread takes every message whose files are synced when
-// it wakes up (up to options::max_batch) and runs step 3 for them; a directory syncer
-// thread runs steps 4-5 for every batch renamed since its last fsync, while the
-// committer already renames the next batch. So throughput is not capped at one fsync
-// round per message. `stats()` counts rounds and messages.
+// Group commit: concurrent fsyncs of the writers share journal commits; a directory
+// syncer thread runs steps 4-5 for every message renamed since its last directory
+// fsync (up to options::max_batch), while the writers already sync and rename the
+// next ones. So throughput is not capped at one fsync round per message. `stats()`
+// counts rounds and messages.
 //
 // Threads: commit() may be called from any thread; callbacks run on the directory syncer
 // thread (post them back to your io_context). All other members are synchronous and
-// thread-safe with respect to the committer; they do blocking file I/O.
+// thread-safe with respect to the writers; they do blocking file I/O.
 //
 // Security: queue files are created 0600; ids from outside (CLI, file names) are
 // validated by queue_id::parse before they become paths.
@@ -57,8 +57,10 @@
 
 namespace mxg::queue {
 
-inline constexpr std::size_t kCommitBatchMax = 256;      // messages per fsync round
-inline constexpr std::size_t kSyncThreadsDefault = 8;    // writer threads (write + fsync)
+inline constexpr std::size_t kCommitBatchMax = 256;  // messages per fsync round
+// Writer threads (write + fsync): two per message in flight, most of them waiting in
+// fsync; 32 keep 16 sessions' commits going at once without queueing.
+inline constexpr std::size_t kSyncThreadsDefault = 32;
 inline constexpr std::size_t kWriterBuffer = 64 * 1024;  // message_writer buffer
 // Empty files created ahead of need in tmp/ by a background thread, so that neither
 // the SMTP event loop (data file at DATA) nor a commit round (control file) waits for
@@ -90,7 +92,7 @@ struct options {
 struct commit_stats {
   std::uint64_t messages = 0;    // committed successfully
   std::uint64_t failures = 0;    // commits that returned an error
-  std::uint64_t rounds = 0;      // committer rounds (each ends with one directory fsync)
+  std::uint64_t rounds = 0;      // commit rounds (each ends with one directory fsync)
   std::uint64_t dir_syncs = 0;   // directory fsyncs done
   std::uint64_t file_syncs = 0;  // file fsyncs done
   std::uint64_t max_batch = 0;   // largest batch seen
@@ -146,10 +148,10 @@ struct listed_message {
 class queue_dir {
  public:
   // Creates the directory and its subdirectories when missing (mode 0700) and starts
-  // the writer, committer and directory syncer threads. Fails with one clear message if the
+  // the writer and directory syncer threads. Fails with one clear message if the
   // directory is unusable.
   static result<std::unique_ptr<queue_dir>> open(options opts);
-  ~queue_dir();  // finishes pending commits, then stops the committer
+  ~queue_dir();  // finishes pending commits, then stops the threads
   queue_dir(const queue_dir&) = delete;
   queue_dir& operator=(const queue_dir&) = delete;
 
@@ -175,7 +177,7 @@ class queue_dir {
   // The id is returned at once (e.g. for logging); it is only committed when the
   // callback reports success.
   queue_id commit(envelope env, std::string data, commit_callback done);
-  // Synchronous forms (CLI, tests, tools): wait for the committer round.
+  // Synchronous forms (CLI, tests, tools): wait for the commit round.
   result<queue_id> store(envelope env, std::string_view data);
   result<queue_id> store(message_writer msg, envelope env);
 
@@ -209,23 +211,31 @@ class queue_dir {
 
  private:
   struct pending;
+  // A writer thread's job: a submitted message (write the control file, start
+  // writeback, fsync the data file) or the fsync of its control file, running at the
+  // same time on another writer.
+  struct sync_job {
+    pending* p;  // owned by the pipeline until finish_if_last()
+    bool ctl_only;
+  };
   explicit queue_dir(options opts);
   result<void> start();
-  void committer_loop();
-  // Step 3 of a batch (committer thread); hands it to the directory syncer.
-  void run_round(std::vector<std::unique_ptr<pending>>& batch);
-  // Steps 4-6 (directory syncer thread): one directory fsync for every batch handed
-  // over since the last one, clean-up of failures, callbacks.
+  // Directory syncer thread: one directory fsync for every message renamed since the
+  // last one (up to max_batch), clean-up of failures, callbacks.
   void dir_sync_loop();
-  void finish_rounds(std::vector<std::vector<std::unique_ptr<pending>>>& rounds);
+  void finish_round(std::vector<std::unique_ptr<pending>>& batch);
   void submit(std::unique_ptr<pending> p);
   result<void> sync_fd(int fd);
   result<void> sync_dir(const std::filesystem::path& dir);
   result<void> write_all(int fd, std::string_view bytes);
   result<void> write_file_synced(const std::filesystem::path& tmp, std::string_view bytes);
-  // Writer threads: steps 1-2 for each submitted message, then on to the committer.
+  // Writer threads: steps 1-3 (run_first, then finish_if_last on whichever of the two
+  // fsyncs ends last), then on to the directory syncer.
   void work_loop();
-  void write_and_sync(pending& p);
+  void run_first(pending* p);
+  void finish_if_last(pending* p);
+  void hand_to_dir_syncer(std::unique_ptr<pending> p);
+  error sync_error(int e) const;
   void prepare_one(pending& p);  // write the control file, start writeback (one message)
   void publish_one(pending& p);  // close, rename data then control (after the fsyncs)
   // A spare file (fd and name under tmp/), or nullopt when none is ready.
@@ -243,23 +253,17 @@ class queue_dir {
   std::recursive_mutex meta_mu_;
   int lock_fd_ = -1;
 
-  mutable std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<std::unique_ptr<pending>> queue_;
-  bool stopping_ = false;
-  std::thread committer_;
-
-  // directory syncer: batches renamed, waiting for their directory fsync
+  // directory syncer: messages renamed, waiting for their directory fsync
   std::mutex ds_mu_;
   std::condition_variable ds_cv_;
-  std::deque<std::vector<std::unique_ptr<pending>>> ds_queue_;
+  std::deque<std::unique_ptr<pending>> ds_queue_;
   bool ds_stop_ = false;
   std::thread dir_syncer_;
 
-  // writer threads (options::sync_threads): submitted messages waiting for steps 1-2
+  // writer threads (options::sync_threads): jobs waiting for a writer
   std::mutex sync_mu_;
   std::condition_variable sync_cv_;
-  std::deque<std::unique_ptr<pending>> work_;
+  std::deque<sync_job> work_;
   bool sync_stop_ = false;
   std::vector<std::thread> sync_workers_;
 

@@ -9,7 +9,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <condition_variable>
 #include <fstream>
 #include <future>
 #include <latch>
@@ -372,8 +374,6 @@ TEST(QueueDir, ReadOnlyDirectoryFailsTheCommit) {
   EXPECT_TRUE(unfinished(t.path() / "tmp").empty());
 }
 
-// Group commit, deterministically: the committer is held inside the first round's
-// fsync while more commits arrive; they must all share the next round.
 // Group commit: while one directory fsync is in flight, the messages that finish
 // their file fsyncs meanwhile are renamed and then share the next directory fsync.
 TEST(QueueDir, GroupCommitSharesOneRound) {
@@ -424,6 +424,33 @@ TEST(QueueDir, GroupCommitSharesOneRound) {
   EXPECT_EQ(s.max_batch, static_cast<std::uint64_t>(kMessages - 1));
   EXPECT_EQ(s.file_syncs, 2u * kMessages);
   EXPECT_EQ(q->list()->size(), static_cast<std::size_t>(kMessages));
+}
+
+// The data file's and the control file's fsyncs of one message are in flight at the
+// same time (two writers): one after the other, the second would pay a device flush of
+// its own. Each file fsync waits (up to 5 s) for the other to arrive.
+TEST(QueueDir, BothFileFsyncsOfAMessageRunAtOnce) {
+  temp_dir t;
+  std::mutex mu;
+  std::condition_variable cv;
+  int in_flight = 0, most = 0;
+  file_ops ops = file_ops::system();
+  ops.fsync = [&](int fd) {
+    struct stat st {};
+    if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+      std::unique_lock lk(mu);
+      most = std::max(most, ++in_flight);
+      cv.notify_all();
+      cv.wait_for(lk, std::chrono::seconds(5), [&] { return most >= 2; });
+      --in_flight;
+    }
+    return ::fsync(fd);
+  };
+  auto q = open_queue(t.path(), ops);
+  ASSERT_TRUE(q->store(make_env(), kMessage));
+  std::lock_guard lk(mu);
+  EXPECT_EQ(most, 2);
+  EXPECT_EQ(q->stats().file_syncs, 2u);
 }
 
 // Many sessions storing at once, synchronous API: every message lands intact.
