@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "base/ascii.hpp"
+#include "base/thread_name.hpp"
 
 namespace mxg::gateway {
 
@@ -82,6 +83,7 @@ history_writer::stats_t history_writer::stats() const {
 }
 
 void history_writer::loop() {
+  base::name_this_thread("mxg-history");
   std::vector<op> batch;
   for (;;) {
     {

@@ -9,6 +9,7 @@
 // use; queue files are 0600 and directories 0700.
 #include "queue/queue_dir.hpp"
 
+#include "base/thread_name.hpp"
 #include "queue/report.hpp"
 
 #include <dirent.h>
@@ -367,6 +368,7 @@ result<void> queue_dir::sync_dir(const fs::path& dir) {
 }
 
 void queue_dir::work_loop() {
+  base::name_this_thread("mxg-qwriter");
   std::unique_lock lk(sync_mu_);
   for (;;) {
     sync_cv_.wait(lk, [&] { return sync_stop_ || !work_.empty(); });
@@ -454,6 +456,7 @@ std::optional<std::pair<int, std::string>> queue_dir::take_spare() {
 }
 
 void queue_dir::spare_loop() {
+  base::name_this_thread("mxg-qspare");
   const fs::path tmp = opts_.dir / kTmpDir;
   const std::string prefix = own_spare_prefix();
   std::unique_lock lk(spare_mu_);
@@ -599,6 +602,7 @@ void queue_dir::publish_one(pending& p) {
 }
 
 void queue_dir::dir_sync_loop() {
+  base::name_this_thread("mxg-qdirsync");
   std::vector<std::unique_ptr<pending>> batch;
   for (;;) {
     {
