@@ -443,6 +443,7 @@ void queue_dir::hand_to_dir_syncer(std::unique_ptr<pending> p) {
 std::optional<std::pair<int, std::string>> queue_dir::take_spare() {
   if (opts_.spare_files == 0) return std::nullopt;
   std::optional<std::pair<int, std::string>> out;
+  bool wake;
   {
     std::lock_guard lk(spare_mu_);
     spares_wanted_ = true;
@@ -450,9 +451,16 @@ std::optional<std::pair<int, std::string>> queue_dir::take_spare() {
       out = std::move(spares_.back());
       spares_.pop_back();
     }
+    wake = spares_.size() < spare_low_water();
   }
-  spare_cv_.notify_one();
+  // Only below the low-water mark: the thread then refills the pool in one burst, so
+  // taking a spare costs no wake-up (and no context switch) most of the time.
+  if (wake) spare_cv_.notify_one();
   return out;
+}
+
+std::size_t queue_dir::spare_low_water() const noexcept {
+  return std::max<std::size_t>(opts_.spare_files / 2, 1);
 }
 
 void queue_dir::spare_loop() {
@@ -461,22 +469,26 @@ void queue_dir::spare_loop() {
   const std::string prefix = own_spare_prefix();
   std::unique_lock lk(spare_mu_);
   for (;;) {
+    // Sleeps until the pool is below the low-water mark, then fills it to the target.
     spare_cv_.wait(
-        lk, [&] { return spare_stop_ || (spares_wanted_ && spares_.size() < opts_.spare_files); });
-    if (spare_stop_) return;
-    std::string name = prefix + std::to_string(spare_seq_++);
-    lk.unlock();
-    int fd = ::open((tmp / name).c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    int e = errno;
-    lk.lock();
-    if (fd >= 0) {
-      spares_.emplace_back(fd, std::move(name));
-    } else if (e != EEXIST) {  // EEXIST: a leftover of an earlier process: next name
-      // Disk full, no inodes, ...: callers create their own files (and get the error).
-      spdlog::warn("queue={} cannot create spare file tmp/{}: {}", opts_.dir.string(), name,
-                   errno_text(e));
-      spare_cv_.wait_for(lk, std::chrono::seconds(1), [&] { return spare_stop_; });
+        lk, [&] { return spare_stop_ || (spares_wanted_ && spares_.size() < spare_low_water()); });
+    while (!spare_stop_ && spares_.size() < opts_.spare_files) {
+      std::string name = prefix + std::to_string(spare_seq_++);
+      lk.unlock();
+      int fd = ::open((tmp / name).c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+      int e = errno;
+      lk.lock();
+      if (fd >= 0) {
+        spares_.emplace_back(fd, std::move(name));
+      } else if (e != EEXIST) {  // EEXIST: a leftover of an earlier process: next name
+        // Disk full, no inodes, ...: callers create their own files (and get the error).
+        spdlog::warn("queue={} cannot create spare file tmp/{}: {}", opts_.dir.string(), name,
+                     errno_text(e));
+        spare_cv_.wait_for(lk, std::chrono::seconds(1), [&] { return spare_stop_; });
+        break;
+      }
     }
+    if (spare_stop_) return;
   }
 }
 

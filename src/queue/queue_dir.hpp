@@ -240,6 +240,7 @@ class queue_dir {
   void publish_one(pending& p);  // close, rename data then control (after the fsyncs)
   // A spare file (fd and name under tmp/), or nullopt when none is ready.
   std::optional<std::pair<int, std::string>> take_spare();
+  std::size_t spare_low_water() const noexcept;  // half the target: a refill starts below it
   void spare_loop();
   bool recycle(const std::filesystem::path& file, bool must_exist, int& err);
   friend class message_writer;

@@ -198,6 +198,29 @@ TEST(QueueDir, SpareFilesAreUsedAndCleanedUp) {
   EXPECT_TRUE(entries(t.path() / "tmp").empty()) << "closing the queue removes its spares";
 }
 
+// The spare thread refills the pool only once it is below half its target, and then
+// to the full target in one burst: taking a spare is no wake-up most of the time.
+TEST(QueueDir, SparePoolRefillsBelowLowWaterOnly) {
+  temp_dir t;
+  auto q = open_queue(t.path());
+  ASSERT_TRUE(q);
+  ASSERT_TRUE(q->store(make_env(), "first\r\n"));
+  auto wait_for_tmp = [&](std::size_t n) {
+    for (int i = 0; i < 300 && entries(t.path() / "tmp").size() < n; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    return entries(t.path() / "tmp").size();
+  };
+  ASSERT_EQ(wait_for_tmp(kSpareFilesDefault), kSpareFilesDefault);
+  // Writers in progress keep their (taken) spare files in tmp/.
+  std::vector<message_writer> open;
+  for (std::size_t i = 0; i < kSpareFilesDefault / 2; ++i) open.push_back(*q->begin());
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_EQ(entries(t.path() / "tmp").size(), kSpareFilesDefault)
+      << "half the pool taken: no refill yet";
+  open.push_back(*q->begin());  // below half: a burst back to the full target
+  EXPECT_EQ(wait_for_tmp(open.size() + kSpareFilesDefault), open.size() + kSpareFilesDefault);
+}
+
 // A removed message's inodes become spare files (renamed into tmp/, truncated), and
 // the next message reuses them: delivery frees and allocates no inode.
 TEST(QueueDir, RemovedMessagesFilesAreRecycled) {
