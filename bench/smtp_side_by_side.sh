@@ -6,12 +6,15 @@
 #      queue and default_transport = discard,
 #   3. smtp-sink (no storage: the protocol's upper bound),
 # for 1 KB x 20 sessions, 10 KB x 20, 1 KB x 1, 1 KB x 100; prints messages/second and
-# the ratios. Then holds 10,000 idle connections open to mxguard and reports the RSS
-# growth per connection. Everything listens on 127.0.0.1 high ports and is stopped at
-# the end. Usage: MXGUARD=build/mxguard bash bench/smtp_side_by_side.sh
+# the ratios (medians of REPS runs of MSGS messages), the CPU each server spent per
+# message, and an analysis row (mxguard without fsync). Then holds 10,000 idle
+# connections open to mxguard and reports the RSS growth per connection. Everything
+# listens on 127.0.0.1 high ports and is stopped at the end.
+# Usage: MXGUARD=build/mxguard bash bench/smtp_side_by_side.sh
 set -uo pipefail
 MXGUARD=${MXGUARD:-build/mxguard}
-MSGS=${MSGS:-1000}
+MSGS=${MSGS:-2000}
+REPS=${REPS:-3}
 IDLE=${IDLE:-10000}
 ulimit -n 65536 2>/dev/null || ulimit -n 30000 2>/dev/null || true
 # Spools live under BENCH_DIR (default /var/tmp, where a spool would be: same disk
@@ -37,10 +40,30 @@ fi
 tmp=$(mktemp -d "$BENCH_DIR/mxg-bench-XXXXXX")
 chmod 755 "$tmp"  # the postfix user must reach its queue below it
 pids=()
+# CPU per message of each server: each runs in its own cpuacct cgroup (v1; children
+# inherit it, so Postfix's smtpd/cleanup/qmgr/discard processes all count), read before
+# and after each run. Kernel threads (jbd2, loop, writeback) belong to no server; the
+# whole machine's busy time per message is measured too (/proc/stat).
+CG=/sys/fs/cgroup/cpuacct
+cg_ok=0; cg_tag="mxg-bench-$$"
+if [ -w "$CG" ] && mkdir "$CG/$cg_tag-mxg" "$CG/$cg_tag-pf" "$CG/$cg_tag-sink" 2>/dev/null; then cg_ok=1; fi
+cg_run() {  # cg_run NAME CMD... &: CMD in cgroup NAME (when available); only backgrounded,
+  local name=$1; shift  # so that exec replaces the background subshell and $! is CMD
+  [ "$cg_ok" = 1 ] && echo "$BASHPID" > "$CG/$cg_tag-$name/tasks"
+  exec "$@"
+}
+cg_ns() { if [ "$cg_ok" = 1 ]; then cat "$CG/$cg_tag-$1/cpuacct.usage"; else echo 0; fi; }
+busy_ticks() { awk '/^cpu /{print $2+$3+$4+$7+$8+$9}' /proc/stat; }
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
   [ -f "$tmp/postfix/main.cf" ] && postfix -c "$tmp/postfix" stop >/dev/null 2>&1
   sleep 0.5
+  if [ "$cg_ok" = 1 ]; then
+    for n in mxg pf sink; do
+      while read -r t; do echo "$t" > "$CG/tasks"; done < "$CG/$cg_tag-$n/tasks" 2>/dev/null
+      rmdir "$CG/$cg_tag-$n" 2>/dev/null
+    done
+  fi
   rm -rf "$tmp"
   if [ -n "$mnt" ]; then umount "$mnt" && rm -f "$img" && rmdir "$mnt"; fi
 }
@@ -49,8 +72,8 @@ trap cleanup EXIT
 port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_port() { for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/$1) 2>/dev/null && return 0; sleep 0.1; done; echo "port $1 not up" >&2; return 1; }
 
-# ---- mxguard
-MXP=$(port)
+# ---- mxguard (and a second listener without fsync, for the analysis row only)
+MXP=$(port); MXNP=$(port)
 cat > "$tmp/mxguard.toml" <<EOF
 state_dir = "$tmp/mxg"
 [log]
@@ -64,14 +87,18 @@ sessions_per_ip = 20000
 address = "127.0.0.1:$MXP"
 delivery_mode = "hold"
 fsync = true
+[listener.nofsync]
+address = "127.0.0.1:$MXNP"
+delivery_mode = "hold"
+fsync = false
 EOF
-"$MXGUARD" serve --config "$tmp/mxguard.toml" & pids+=($!)
+cg_run mxg "$MXGUARD" serve --config "$tmp/mxguard.toml" & pids+=($!)
 MXPID=$!
 wait_port "$MXP" || exit 1
 
 # ---- smtp-sink
 SKP=$(port)
-/usr/sbin/smtp-sink -u nobody -c "127.0.0.1:$SKP" 1024 >/dev/null 2>&1 & pids+=($!)
+cg_run sink /usr/sbin/smtp-sink -u nobody -c "127.0.0.1:$SKP" 1024 >/dev/null 2>&1 & pids+=($!)
 wait_port "$SKP" || exit 1
 
 # ---- private postfix
@@ -101,15 +128,17 @@ default_process_limit = 200
 maillog_file = /dev/stdout
 EOF
 # start-fg: master in the foreground (its log on stdout), stopped by `postfix stop`
-postfix -c "$pf" start-fg > "$tmp/postfix.log" 2>&1 &
+cg_run pf postfix -c "$pf" start-fg > "$tmp/postfix.log" 2>&1 &
 if wait_port "$PFP"; then HAVE_PF=1; else HAVE_PF=0; echo "postfix: could not start a private instance:" >&2; tail -3 "$tmp/postfix.log" >&2; fi
 
-rate() {  # port sessions size msgs -> msgs/s
-  local t0 t1
-  t0=$(date +%s.%N)
-  /usr/sbin/smtp-source -s "$2" -m "$4" -l "$3" -f src@bench.test -t dst@bench.test "127.0.0.1:$1" >/dev/null 2>&1 || { echo "fail"; return; }
-  t1=$(date +%s.%N)
-  echo "$4 $t0 $t1" | awk '{printf "%.0f", $1/($3-$2)}'
+rate() {  # port sessions size msgs cgroup -> "msgs/s server-CPU-ms/msg machine-busy-ms/msg"
+  local t0 t1 c0 c1 b0 b1
+  c0=$(cg_ns "$5"); b0=$(busy_ticks); t0=$(date +%s.%N)
+  /usr/sbin/smtp-source -s "$2" -m "$4" -l "$3" -f src@bench.test -t dst@bench.test "127.0.0.1:$1" >/dev/null 2>&1 || { echo "fail fail fail"; return; }
+  t1=$(date +%s.%N); c1=$(cg_ns "$5"); b1=$(busy_ticks)
+  echo "$4 $t0 $t1 $c0 $c1 $b0 $b1 $cg_ok $(getconf CLK_TCK)" |
+    awk '{ r = $1/($3-$2); c = $8 ? sprintf("%.3f", ($5-$4)/1e6/$1) : "-";
+           printf "%.0f %s %.3f", r, c, ($7-$6)*1000/$9/$1 }'
 }
 
 # With BENCH_FS=dir on ext4 *without* a journal (this VM's root): such an ext4 refuses
@@ -123,18 +152,47 @@ SETTLE=${SETTLE:-$([ "$BENCH_FS" = loop ] && echo 0 || echo 60)}
 settle() { [ "$SETTLE" -gt 0 ] && sleep "$SETTLE"; }
 
 echo "SMTP gateway side by side: $(nproc) cores, $(uname -r), fs ${BENCH_FS} ($(findmnt -n -o FSTYPE,OPTIONS --target "$tmp" | cut -c1-40)), settle ${SETTLE}s, $(postconf -d mail_version 2>/dev/null), $("$MXGUARD" --version)"
-printf "%-18s %10s %10s %10s %12s %12s\n" case mxguard postfix smtp-sink mxg/postfix mxg/sink
+# Each case runs REPS times, the three servers in turn (the order rotates between
+# repetitions, so no server always runs right after another's burst of I/O); the table
+# shows each server's median rate and the ratio of the medians, then the range of the
+# same-repetition ratios. Single runs on this VM swing +-30 %.
+printf "%-18s %10s %10s %10s %12s %12s   %s\n" case mxguard postfix smtp-sink mxg/postfix mxg/sink "per-run mxg/postfix, mxg/sink"
+median() { printf "%s\n" "$@" | grep -v -e fail -e '^-$' | sort -n | awk '{v[NR]=$1} END { if (NR) print v[int((NR+1)/2)]; else print "-" }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (a+0>0 && b+0>0) printf "%.2fx", a/b; else print "-" }'; }
+range() { printf "%s\n" "$@" | tr -d x | grep -v -- - | sort -n | awk 'NR==1{lo=$1} {hi=$1} END { if (NR) printf "%.2f-%.2fx", lo, hi; else print "-" }'; }
+cpu_rows=()
 for c in "1024 20" "10240 20" "1024 1" "1024 100"; do
   set -- $c
   n=$MSGS; [ "$2" = 1 ] && n=$((MSGS / 4))
-  settle
-  m=$(rate "$MXP" "$2" "$1" "$n")
-  if [ "$HAVE_PF" = 1 ]; then p=$(rate "$PFP" "$2" "$1" "$n"); else p=fail; fi
-  s=$(rate "$SKP" "$2" "$1" "$n")
-  r1=$(awk -v a="$m" -v b="$p" 'BEGIN{ if (b+0>0) printf "%.2fx", a/b; else print "-" }')
-  r2=$(awk -v a="$m" -v b="$s" 'BEGIN{ if (b+0>0) printf "%.2fx", a/b; else print "-" }')
-  printf "%-18s %10s %10s %10s %12s %12s\n" "$(( $1 / 1024 )) KB x $2 sess" "$m/s" "$p/s" "$s/s" "$r1" "$r2"
+  ms=(); ps=(); ss=(); r1s=(); r2s=(); mc=(); pc=(); sc=(); mb=(); pb=(); sb=()
+  for rep in $(seq "$REPS"); do
+    order=("mxg" "pf" "sink"); k=$(( (rep - 1) % 3 )); order=("${order[@]:$k}" "${order[@]:0:$k}")
+    for who in "${order[@]}"; do
+      case $who in
+        mxg) settle; read -r m mcpu mbusy <<<"$(rate "$MXP" "$2" "$1" "$n" mxg)" ;;
+        pf) if [ "$HAVE_PF" = 1 ]; then read -r p pcpu pbusy <<<"$(rate "$PFP" "$2" "$1" "$n" pf)"; else p=fail pcpu=- pbusy=-; fi ;;
+        sink) read -r s scpu sbusy <<<"$(rate "$SKP" "$2" "$1" "$n" sink)" ;;
+      esac
+    done
+    ms+=("$m"); ps+=("$p"); ss+=("$s"); r1s+=("$(ratio "$m" "$p")"); r2s+=("$(ratio "$m" "$s")")
+    mc+=("$mcpu"); pc+=("$pcpu"); sc+=("$scpu"); mb+=("$mbusy"); pb+=("$pbusy"); sb+=("$sbusy")
+  done
+  label="$(( $1 / 1024 )) KB x $2 sess"
+  m=$(median "${ms[@]}"); p=$(median "${ps[@]}"); s=$(median "${ss[@]}")
+  printf "%-18s %10s %10s %10s %12s %12s   %s, %s\n" "$label" "$m/s" "$p/s" "$s/s" \
+    "$(ratio "$m" "$p")" "$(ratio "$m" "$s")" "$(range "${r1s[@]}")" "$(range "${r2s[@]}")"
+  cpu_rows+=("$(printf "%-18s %10s %10s %10s %12s %12s %12s" "$label" "$(median "${mc[@]}")" "$(median "${pc[@]}")" \
+    "$(median "${sc[@]}")" "$(median "${mb[@]}")" "$(median "${pb[@]}")" "$(median "${sb[@]}")")")
 done
+# Analysis only, never a goal: the same mxguard without fsync (UNSAFE: mail answered
+# 250 can be lost on power failure) shows what the protocol and the file operations
+# cost without the journal commits.
+nf=(); for rep in $(seq "$REPS"); do read -r r _ _ <<<"$(rate "$MXNP" 20 1024 "$MSGS" mxg)"; nf+=("$r"); done
+echo "analysis: mxguard with fsync = false (unsafe), 1 KB x 20 sess: $(median "${nf[@]}")/s"
+echo
+echo "CPU per message (ms, medians of the same runs): each server's own processes (cpuacct cgroup), then the whole machine busy (all processes, kernel threads, interrupts; includes smtp-source)"
+printf "%-18s %10s %10s %10s %12s %12s %12s\n" case mxguard postfix smtp-sink "machine:mxg" "machine:pf" "machine:sink"
+for row in "${cpu_rows[@]}"; do echo "$row"; done
 queued=$(ls "$tmp/mxg/queue/bench/messages" 2>/dev/null | grep -c '\.ctl$')
 echo "mxguard messages in its queue after the run: $queued"
 
