@@ -377,17 +377,13 @@ void queue_dir::work_loop() {
     work_.pop_front();
     lk.unlock();
     if (j.ctl_only) {
-      if (opts_.ops.fsync(j.p->ctl_fd) != 0) j.p->ctl_sync_err = sync_error(errno);
+      if (auto r = sync_fd(j.p->ctl_fd); !r) j.p->ctl_sync_err = r.error();
       finish_if_last(j.p);
     } else {
       run_first(j.p);
     }
     lk.lock();
   }
-}
-
-error queue_dir::sync_error(int e) const {
-  return error(errc::io_error, "queue " + opts_.dir.string() + ": fsync failed: " + errno_text(e));
 }
 
 void queue_dir::run_first(pending* p) {
@@ -411,7 +407,7 @@ void queue_dir::run_first(pending* p) {
     work_.push_front(sync_job{p, true});
   }
   sync_cv_.notify_one();
-  if (opts_.ops.fsync(p->data_fd) != 0) p->data_sync_err = sync_error(errno);
+  if (auto r = sync_fd(p->data_fd); !r) p->data_sync_err = r.error();
   finish_if_last(p);
 }
 
@@ -422,10 +418,6 @@ void queue_dir::finish_if_last(pending* p) {
     p->fail(std::move(*p->data_sync_err));
   else if (p->ctl_sync_err)
     p->fail(std::move(*p->ctl_sync_err));
-  {
-    std::lock_guard lk(stats_mu_);
-    stats_.file_syncs += 2;
-  }
   // 3. Rename data, then control, into messages/ right here: no hand-over to another
   //    thread between the fsyncs and the renames.
   publish_one(*p);
@@ -586,8 +578,8 @@ void queue_dir::prepare_one(pending& p) {
     if (p.ctl_fd < 0) return failed(io_fail(tmp / p.ctl_tmp, "cannot create", errno));
   }
   if (auto r = write_all(p.ctl_fd, format_control(p.env)); !r) return failed(r.error());
-  // 2. Start writeback of both files before write_and_sync fsyncs them, so the
-  //    second fsync finds its blocks already on the way.
+  // 2. Start writeback of both files before run_first fsyncs them, so both files'
+  //    blocks are allocated in the same journal transaction.
   if (opts_.fsync) {
     start_writeback(p.data_fd);
     start_writeback(p.ctl_fd);
@@ -596,11 +588,10 @@ void queue_dir::prepare_one(pending& p) {
 
 void queue_dir::publish_one(pending& p) {
   const fs::path tmp = opts_.dir / kTmpDir;
-  const fs::path msgs = opts_.dir / kMessagesDir;
   const fs::path tmp_data = tmp / p.data_tmp;
   const fs::path tmp_ctl = tmp / p.ctl_tmp;
-  const fs::path msg_data = msgs / (p.id.str() + std::string(kDataSuffix));
-  const fs::path msg_ctl = msgs / (p.id.str() + std::string(kCtlSuffix));
+  const fs::path msg_data = data_path(p.id);
+  const fs::path msg_ctl = control_path(p.id);
   auto failed = [&](error e) { p.fail(std::move(e)); };
   p.close_files();
   if (p.err) return;
@@ -637,32 +628,28 @@ void queue_dir::finish_round(std::vector<std::unique_ptr<pending>>& batch) {
   const fs::path msgs = opts_.dir / kMessagesDir;
   auto tmp_data = [&](const pending& p) { return tmp / p.data_tmp; };
   auto tmp_ctl = [&](const pending& p) { return tmp / p.ctl_tmp; };
-  auto msg_data = [&](const pending& p) { return msgs / (p.id.str() + std::string(kDataSuffix)); };
-  auto msg_ctl = [&](const pending& p) { return msgs / (p.id.str() + std::string(kCtlSuffix)); };
-  std::vector<pending*> all;
-  for (auto& pp : batch) all.push_back(pp.get());
 
-  // 4. One directory fsync for every batch renamed since the last one.
+  // 4. One directory fsync for every message renamed since the last one.
   bool any = false;
-  for (auto* p : all) any = any || p->ctl_committed;
+  for (const auto& p : batch) any = any || p->ctl_committed;
   if (any) {
     if (auto r = sync_dir(msgs); !r) {
-      for (auto* p : all)
+      for (auto& p : batch)
         if (!p->err) p->err = r.error();
     }
   }
 
   // 5. Clean up the failed ones: nothing of them stays visible.
   bool undo = false;
-  for (auto* pp : all) {
+  for (auto& pp : batch) {
     pending& p = *pp;
     if (!p.err) continue;
     if (p.ctl_committed) {
-      ::unlink(msg_ctl(p).c_str());
+      ::unlink(control_path(p.id).c_str());
       undo = true;
     }
     if (p.data_committed) {
-      ::unlink(msg_data(p).c_str());
+      ::unlink(data_path(p.id).c_str());
       undo = true;
     }
     if (!p.ctl_tmp.empty()) ::unlink(tmp_ctl(p).c_str());
@@ -671,17 +658,17 @@ void queue_dir::finish_round(std::vector<std::unique_ptr<pending>>& batch) {
   if (undo) (void)sync_dir(msgs);
 
   std::size_t ok = 0;
-  for (auto* p : all) ok += p->err ? 0 : 1;
+  for (const auto& p : batch) ok += p->err ? 0 : 1;
   {
     std::lock_guard lk(stats_mu_);
     ++stats_.rounds;
     stats_.messages += ok;
-    stats_.failures += all.size() - ok;
-    stats_.max_batch = std::max<std::uint64_t>(stats_.max_batch, all.size());
+    stats_.failures += batch.size() - ok;
+    stats_.max_batch = std::max<std::uint64_t>(stats_.max_batch, batch.size());
   }
 
   // 6. Only now tell the sessions.
-  for (auto* pp : all) {
+  for (auto& pp : batch) {
     pending& p = *pp;
     if (p.err) {
       spdlog::warn("qid={} queue={} commit failed: {}", p.id.str(), opts_.dir.string(),

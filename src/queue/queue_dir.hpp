@@ -235,7 +235,6 @@ class queue_dir {
   void run_first(pending* p);
   void finish_if_last(pending* p);
   void hand_to_dir_syncer(std::unique_ptr<pending> p);
-  error sync_error(int e) const;
   void prepare_one(pending& p);  // write the control file, start writeback (one message)
   void publish_one(pending& p);  // close, rename data then control (after the fsyncs)
   // A spare file (fd and name under tmp/), or nullopt when none is ready.

@@ -5,6 +5,7 @@
 #include <mutex>
 #include <unordered_map>
 
+#include "base/ascii.hpp"
 #include "store/history.hpp"
 
 namespace mxg::store {
@@ -138,7 +139,10 @@ class sqlite_history final : public history {
     auto id = sqlite3_last_insert_rowid(db_);
     for (const auto& r : m.recipients) {
       stmt rs = prepared("INSERT INTO recipients(message,address,time,direction) VALUES(?,?,?,?)");
-      rs.bind(1, id).bind(2, lower(r)).bind(3, m.time).bind(4, std::string(to_string(m.dir)));
+      rs.bind(1, id)
+          .bind(2, ascii::lower(r))
+          .bind(3, m.time)
+          .bind(4, std::string(to_string(m.dir)));
       if (rs.step() != SQLITE_DONE) return rollback("insert recipient");
     }
     run("RELEASE record");
@@ -203,7 +207,7 @@ class sqlite_history final : public history {
     std::lock_guard lock(mu_);
     stmt s = prepared(
         "SELECT 1 FROM recipients WHERE address=? AND direction='outbound' AND time>=? LIMIT 1");
-    s.bind(1, lower(recipient)).bind(2, since);
+    s.bind(1, ascii::lower(recipient)).bind(2, since);
     return s.step() == SQLITE_ROW;
   }
 
@@ -256,10 +260,6 @@ class sqlite_history final : public history {
   }
 
  private:
-  static std::string lower(std::string s) {
-    for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return s;
-  }
   void exec(const char* sql) { sqlite3_exec(db_, sql, nullptr, nullptr, nullptr); }
   // The cached statement of this SQL text (a string literal: its address is the key),
   // compiled on first use. Callers hold mu_.
