@@ -28,9 +28,10 @@ hosts_file hosts_file::parse(std::string_view text) {
     std::string_view line = text.substr(0, nl);
     text = nl == std::string_view::npos ? std::string_view{} : text.substr(nl + 1);
     if (auto hash = line.find('#'); hash != std::string_view::npos) line = line.substr(0, hash);
+    // The address and the canonical name: aliases are not needed for rDNS.
     std::vector<std::string_view> fields;
     std::size_t i = 0;
-    while (i < line.size() && fields.size() <= kHostsNamesPerLine) {
+    while (i < line.size() && fields.size() < 2) {
       while (i < line.size() && is_space(line[i])) ++i;
       std::size_t start = i;
       while (i < line.size() && !is_space(line[i])) ++i;

@@ -17,7 +17,6 @@
 namespace mxg::dns {
 
 inline constexpr std::size_t kHostsFileMax = 4 * 1024 * 1024;  // bytes read at most
-inline constexpr std::size_t kHostsNamesPerLine = 35;          // glibc's MAXALIASES
 inline constexpr const char* kHostsFilePath = "/etc/hosts";
 
 class hosts_file {
