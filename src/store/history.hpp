@@ -20,6 +20,16 @@ namespace mxg::store {
 enum class direction { inbound, outbound };
 const char* to_string(direction d);
 
+// One policy decision of a transaction (policy/decision.hpp, stored as text).
+struct decision_record {
+  std::string check;     // "spf", "backscatter", ...
+  std::string action;    // accept | tag | quarantine | tempfail | reject (what was done)
+  std::string rule;      // "" = global actions
+  bool monitor = false;  // a monitor-only rule: `would` is what it would have done
+  std::string would;     // "" unless monitor
+  std::string reason;
+};
+
 struct message_record {
   std::int64_t time = 0;  // Unix seconds
   direction dir = direction::inbound;
@@ -34,6 +44,22 @@ struct message_record {
   std::string spf_result;  // RFC 7208 token, "" if not evaluated
   std::string decision;    // accept | tempfail | reject | quarantine | tag
   std::string reason;      // human-readable why
+  // Issue 9: what `policy simulate` needs to decide again.
+  std::string spf_identity;                // "mailfrom" | "helo" | "" (not evaluated)
+  std::string spf_domain;                  // the identity's domain
+  std::string spf_mechanism;               // deciding term
+  std::string rule;                        // rule of the final decision ("" = global)
+  std::string reply;                       // the reply when refused ("550 5.7.23 ..."), else ""
+  std::uint64_t size = 0;                  // bytes queued (0 when refused before DATA)
+  std::vector<decision_record> decisions;  // every check's decision, in order
+  std::int64_t id = 0;                     // set by list(); ignored by record()
+};
+
+// A query over the history (policy simulate / suggest / report).
+struct history_query {
+  std::int64_t since = 0, until = 0;  // [since, until); until 0 = no bound
+  std::optional<direction> dir;       // only this direction
+  std::size_t limit = 0;              // 0 = no limit
 };
 
 struct quarantine_entry {
@@ -42,9 +68,32 @@ struct quarantine_entry {
   std::string sender;
   std::string recipients;  // comma separated
   std::string subject;
-  std::string reason;
+  std::string reason;  // human-readable why
   std::optional<std::int64_t> released_at;
   std::string released_by;
+  // Issue 9: one quarantine for every reason.
+  std::string check;         // "spf" | "backscatter" | ...
+  std::string rule;          // rule that quarantined ("" = global actions)
+  std::string spf_result;    // RFC 7208 token or ""
+  std::string spf_identity;  // "mailfrom" | "helo" | ""
+  std::string spf_domain;
+  std::string client_ip;
+  std::string helo;
+  std::string listener;   // listener name (whose queue holds the message)
+  std::string queue_dir;  // that queue's directory
+  std::uint64_t size = 0;
+  std::optional<std::int64_t> deleted_at;  // deleted or expired
+  std::string deleted_by;                  // user, or "expiry"
+};
+
+struct quarantine_query {
+  std::int64_t since = 0, until = 0;  // time in [since, until); until 0 = no bound
+  std::string domain;                 // sender domain (exact, lower case); "" = any
+  std::string check;                  // "" = any
+  std::string rule;                   // "" = any
+  bool include_released = false;
+  bool include_deleted = false;
+  std::size_t limit = 0;  // 0 = no limit
 };
 
 class history {
@@ -58,17 +107,50 @@ class history {
   virtual result<bool> sent_message_id(const std::string& message_id) const = 0;
   virtual result<bool> sent_to(const std::string& recipient, std::int64_t since) const = 0;
 
+  // Records in the query's range (decisions included), oldest first.
+  // The issue-9 methods have defaults that answer errc::unsupported, so read-only
+  // adapters (gateway/backscatter_filter.cpp's snapshot) need not implement them.
+  virtual result<std::vector<message_record>> query(const history_query&) const {
+    return unsupported();
+  }
+  // Deletes history rows (messages with their recipients and decisions) older than
+  // `before` (retention); returns how many messages. The quarantine index is kept.
+  virtual result<std::size_t> prune(std::int64_t /*before*/) { return unsupported(); }
+
   virtual result<void> quarantine_add(const quarantine_entry& q) = 0;
   virtual result<std::vector<quarantine_entry>> quarantine_list(bool include_released) const = 0;
+  // Entries matching the query, newest first.
+  virtual result<std::vector<quarantine_entry>> quarantine_find(const quarantine_query&) const {
+    return unsupported();
+  }
+  // The entry of `queue_id` (released and deleted ones too); nullopt if none.
+  virtual result<std::optional<quarantine_entry>> quarantine_get(const std::string&) const {
+    return unsupported();
+  }
+  // Marks an open entry released. errc::not_found if there is no entry, or it is
+  // already released or deleted (the message says which): the caller's exactly-once.
   virtual result<void> quarantine_release(const std::string& queue_id, const std::string& by,
                                           std::int64_t when) = 0;
+  // Marks an open entry deleted (or expired: by = "expiry"); errc::not_found as above.
+  virtual result<void> quarantine_delete(const std::string&, const std::string&, std::int64_t) {
+    return unsupported();
+  }
 
   // Groups the writes between them into one transaction (a batch of the gateway's
   // background writer). Each write inside keeps its own all-or-nothing behaviour.
   // Default: no grouping.
   virtual result<void> begin_batch() { return {}; }
   virtual result<void> commit_batch() { return {}; }
+
+ private:
+  static std::unexpected<error> unsupported() {
+    return fail(errc::unsupported, "history: not supported by this backend");
+  }
 };
+
+// The lower-cased domain of an address ("" for the null sender or no '@'): the
+// quarantine index's sender_domain (quarantine_query::domain compares with it).
+std::string sender_domain(const std::string& address);
 
 // Opens (creating if needed) the SQLite history at `path` (":memory:" for tests).
 result<std::unique_ptr<history>> open_sqlite(const std::string& path);

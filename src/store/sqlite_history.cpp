@@ -1,5 +1,8 @@
 // sqlite_history.cpp: the SQLite backend of store::history (WAL mode, prepared
-// statements, schema versioned with PRAGMA user_version).
+// statements, schema versioned with PRAGMA user_version; version 2 = issue 9 sections
+// 3 and 4: decisions per message, one quarantine index for every reason).
+// Security: every value (addresses, subjects, rule names from mail and CLI) is bound
+// as a parameter; only fixed fragments are composed into SQL (quarantine_find).
 #include <sqlite3.h>
 
 #include <mutex>
@@ -16,9 +19,11 @@ const char* to_string(direction d) {
 
 namespace {
 
-constexpr int kSchemaVersion = 1;
+constexpr int kSchemaVersion = 2;
 
-constexpr const char* kSchema = R"sql(
+// Version 1, as the first release created it. A new database is created at version 1
+// and migrated like an old one, so the migration runs on every test database.
+constexpr const char* kSchemaV1 = R"sql(
 CREATE TABLE IF NOT EXISTS messages (
   id INTEGER PRIMARY KEY,
   time INTEGER NOT NULL,
@@ -36,6 +41,53 @@ CREATE TABLE IF NOT EXISTS quarantine (
   queue_id TEXT PRIMARY KEY, time INTEGER NOT NULL, sender TEXT, recipients TEXT,
   subject TEXT, reason TEXT, released_at INTEGER, released_by TEXT);
 )sql";
+
+// Version 1 -> 2 (issue 9): what policy simulation needs per message, every decision
+// of a transaction, and one quarantine index for every reason. ("check" is an SQL
+// keyword: always quoted.)
+constexpr const char* kMigrateV2 = R"sql(
+ALTER TABLE messages ADD COLUMN spf_identity TEXT NOT NULL DEFAULT '';
+ALTER TABLE messages ADD COLUMN spf_domain TEXT NOT NULL DEFAULT '';
+ALTER TABLE messages ADD COLUMN spf_mechanism TEXT NOT NULL DEFAULT '';
+ALTER TABLE messages ADD COLUMN rule TEXT NOT NULL DEFAULT '';
+ALTER TABLE messages ADD COLUMN reply TEXT NOT NULL DEFAULT '';
+ALTER TABLE messages ADD COLUMN size INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX IF NOT EXISTS recipients_message ON recipients(message);
+CREATE TABLE IF NOT EXISTS decisions (
+  message INTEGER NOT NULL REFERENCES messages(id), seq INTEGER NOT NULL,
+  "check" TEXT NOT NULL, action TEXT NOT NULL, rule TEXT NOT NULL, monitor INTEGER NOT NULL,
+  would TEXT NOT NULL, reason TEXT NOT NULL, PRIMARY KEY (message, seq)) WITHOUT ROWID;
+ALTER TABLE quarantine ADD COLUMN "check" TEXT NOT NULL DEFAULT '';
+ALTER TABLE quarantine ADD COLUMN rule TEXT NOT NULL DEFAULT '';
+ALTER TABLE quarantine ADD COLUMN spf_result TEXT NOT NULL DEFAULT '';
+ALTER TABLE quarantine ADD COLUMN spf_identity TEXT NOT NULL DEFAULT '';
+ALTER TABLE quarantine ADD COLUMN spf_domain TEXT NOT NULL DEFAULT '';
+ALTER TABLE quarantine ADD COLUMN client_ip TEXT NOT NULL DEFAULT '';
+ALTER TABLE quarantine ADD COLUMN helo TEXT NOT NULL DEFAULT '';
+ALTER TABLE quarantine ADD COLUMN listener TEXT NOT NULL DEFAULT '';
+ALTER TABLE quarantine ADD COLUMN queue_dir TEXT NOT NULL DEFAULT '';
+ALTER TABLE quarantine ADD COLUMN size INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE quarantine ADD COLUMN deleted_at INTEGER;
+ALTER TABLE quarantine ADD COLUMN deleted_by TEXT NOT NULL DEFAULT '';
+ALTER TABLE quarantine ADD COLUMN sender_domain TEXT NOT NULL DEFAULT '';
+UPDATE quarantine SET sender_domain = lower(substr(sender, instr(sender, '@') + 1))
+  WHERE instr(sender, '@') > 0;
+UPDATE quarantine SET released_by = '' WHERE released_by IS NULL;
+CREATE INDEX IF NOT EXISTS quarantine_time ON quarantine(time);
+CREATE INDEX IF NOT EXISTS quarantine_domain ON quarantine(sender_domain, time);
+CREATE INDEX IF NOT EXISTS quarantine_rule ON quarantine(rule, time);
+)sql";
+
+// Columns of a quarantine row, in the order read_quarantine() reads them.
+constexpr const char* kQuarantineColumns =
+    "queue_id,time,sender,recipients,subject,reason,released_at,released_by,\"check\",rule,"
+    "spf_result,spf_identity,spf_domain,client_ip,helo,listener,queue_dir,size,deleted_at,"
+    "deleted_by";
+
+// Columns of a message row, in the order read_message() reads them.
+#define MXG_MESSAGE_COLUMNS                                                                  \
+  "id,time,direction,queue_id,listener,client_ip,helo,sender,recipients,message_id,subject," \
+  "spf_result,decision,reason,spf_identity,spf_domain,spf_mechanism,rule,reply,size"
 
 std::string join(const std::vector<std::string>& v) {
   std::string out;
@@ -95,31 +147,34 @@ class stmt {
   sqlite3_stmt* s_ = nullptr;
 };
 
+std::string error_text(sqlite3* db) {
+  return sqlite3_errmsg(db);
+}
+
 class sqlite_history final : public history {
  public:
   explicit sqlite_history(sqlite3* db) : db_(db) {}
   ~sqlite_history() override {
     for (auto& [sql, st] : cache_) sqlite3_finalize(st);
+    for (auto& [sql, st] : composed_) sqlite3_finalize(st);
     sqlite3_close(db_);
   }
 
   result<void> init() {
-    char* err = nullptr;
-    if (sqlite3_exec(db_, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", nullptr, nullptr,
-                     &err) != SQLITE_OK) {
-      std::string m = err ? err : "unknown";
-      sqlite3_free(err);
-      return fail(errc::io_error, "history: cannot set WAL mode: " + m);
-    }
+    if (auto r = exec_checked("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+                              "cannot set WAL mode");
+        !r)
+      return r;
     sqlite3_busy_timeout(db_, 5000);
-    if (sqlite3_exec(db_, kSchema, nullptr, nullptr, &err) != SQLITE_OK) {
-      std::string m = err ? err : "unknown";
-      sqlite3_free(err);
-      return fail(errc::io_error, "history: cannot create schema: " + m);
+    // BEGIN IMMEDIATE: two processes opening an old database at once (the gateway and
+    // the CLI) migrate it once; the second sees the new user_version.
+    if (auto r = exec_checked("BEGIN IMMEDIATE", "cannot lock for the schema"); !r) return r;
+    auto r = migrate();
+    if (!r) {
+      exec("ROLLBACK");
+      return r;
     }
-    std::string pragma = "PRAGMA user_version=" + std::to_string(kSchemaVersion);
-    sqlite3_exec(db_, pragma.c_str(), nullptr, nullptr, nullptr);
-    return {};
+    return exec_checked("COMMIT", "cannot commit the schema");
   }
 
   result<void> record(const message_record& m) override {
@@ -128,13 +183,15 @@ class sqlite_history final : public history {
     run("SAVEPOINT record");
     stmt s = prepared(
         "INSERT INTO messages(time,direction,queue_id,listener,client_ip,helo,sender,"
-        "recipients,message_id,subject,spf_result,decision,reason) "
-        "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)");
+        "recipients,message_id,subject,spf_result,decision,reason,spf_identity,spf_domain,"
+        "spf_mechanism,rule,reply,size) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
     if (!s.ok()) return rollback("prepare insert");
     s.bind(1, m.time).bind(2, std::string(to_string(m.dir))).bind(3, m.queue_id);
     s.bind(4, m.listener).bind(5, m.client_ip).bind(6, m.helo).bind(7, m.sender);
     s.bind(8, join(m.recipients)).bind(9, m.message_id).bind(10, m.subject);
     s.bind(11, m.spf_result).bind(12, m.decision).bind(13, m.reason);
+    s.bind(14, m.spf_identity).bind(15, m.spf_domain).bind(16, m.spf_mechanism);
+    s.bind(17, m.rule).bind(18, m.reply).bind(19, static_cast<std::int64_t>(m.size));
     if (s.step() != SQLITE_DONE) return rollback("insert message");
     auto id = sqlite3_last_insert_rowid(db_);
     for (const auto& r : m.recipients) {
@@ -144,6 +201,15 @@ class sqlite_history final : public history {
           .bind(3, m.time)
           .bind(4, std::string(to_string(m.dir)));
       if (rs.step() != SQLITE_DONE) return rollback("insert recipient");
+    }
+    std::int64_t seq = 0;
+    for (const auto& d : m.decisions) {
+      stmt ds = prepared(
+          "INSERT INTO decisions(message,seq,\"check\",action,rule,monitor,would,reason) "
+          "VALUES(?,?,?,?,?,?,?,?)");
+      ds.bind(1, id).bind(2, seq++).bind(3, d.check).bind(4, d.action).bind(5, d.rule);
+      ds.bind(6, std::int64_t{d.monitor}).bind(7, d.would).bind(8, d.reason);
+      if (ds.step() != SQLITE_DONE) return rollback("insert decision");
     }
     run("RELEASE record");
     return {};
@@ -169,31 +235,45 @@ class sqlite_history final : public history {
   result<std::vector<message_record>> list(std::int64_t since, std::int64_t until,
                                            std::size_t limit) const override {
     std::lock_guard lock(mu_);
-    stmt s = prepared(
-        "SELECT time,direction,queue_id,listener,client_ip,helo,sender,recipients,message_id,"
-        "subject,spf_result,decision,reason FROM messages WHERE time>=? AND time<? "
-        "ORDER BY time DESC, id DESC LIMIT ?");
+    stmt s = prepared("SELECT " MXG_MESSAGE_COLUMNS
+                      " FROM messages WHERE time>=? AND time<? "
+                      "ORDER BY time DESC, id DESC LIMIT ?");
     if (!s.ok()) return fail(errc::io_error, "history: " + s.error());
     s.bind(1, since).bind(2, until).bind(3, static_cast<std::int64_t>(limit));
-    std::vector<message_record> out;
-    while (s.step() == SQLITE_ROW) {
-      message_record m;
-      m.time = s.integer(0);
-      m.dir = s.text(1) == "outbound" ? direction::outbound : direction::inbound;
-      m.queue_id = s.text(2);
-      m.listener = s.text(3);
-      m.client_ip = s.text(4);
-      m.helo = s.text(5);
-      m.sender = s.text(6);
-      m.recipients = split(s.text(7));
-      m.message_id = s.text(8);
-      m.subject = s.text(9);
-      m.spf_result = s.text(10);
-      m.decision = s.text(11);
-      m.reason = s.text(12);
-      out.push_back(std::move(m));
-    }
-    return out;
+    return read_messages(s);
+  }
+
+  result<std::vector<message_record>> query(const history_query& q) const override {
+    std::lock_guard lock(mu_);
+    // Fixed SQL (one cached statement): an unset bound or direction matches everything;
+    // the time range still uses messages_time.
+    stmt s = prepared("SELECT " MXG_MESSAGE_COLUMNS
+                      " FROM messages WHERE time>=?1 AND (?2=0 OR time<?2) AND "
+                      "(?3='' OR direction=?3) ORDER BY time, id LIMIT ?4");
+    if (!s.ok()) return fail(errc::io_error, "history: " + s.error());
+    s.bind(1, q.since).bind(2, q.until);
+    s.bind(3, q.dir ? std::string(to_string(*q.dir)) : std::string());
+    s.bind(4, q.limit ? static_cast<std::int64_t>(q.limit) : std::int64_t{-1});
+    return read_messages(s);
+  }
+
+  result<std::size_t> prune(std::int64_t before) override {
+    std::lock_guard lock(mu_);
+    run("SAVEPOINT prune");
+    stmt d =
+        prepared("DELETE FROM decisions WHERE message IN (SELECT id FROM messages WHERE time<?)");
+    d.bind(1, before);
+    if (d.step() != SQLITE_DONE) return rollback_to("prune", "prune decisions");
+    stmt r =
+        prepared("DELETE FROM recipients WHERE message IN (SELECT id FROM messages WHERE time<?)");
+    r.bind(1, before);
+    if (r.step() != SQLITE_DONE) return rollback_to("prune", "prune recipients");
+    stmt m = prepared("DELETE FROM messages WHERE time<?");
+    m.bind(1, before);
+    if (m.step() != SQLITE_DONE) return rollback_to("prune", "prune messages");
+    auto n = static_cast<std::size_t>(sqlite3_changes(db_));
+    run("RELEASE prune");
+    return n;
   }
 
   result<bool> sent_message_id(const std::string& message_id) const override {
@@ -214,36 +294,63 @@ class sqlite_history final : public history {
   result<void> quarantine_add(const quarantine_entry& q) override {
     std::lock_guard lock(mu_);
     stmt s = prepared(
-        "INSERT OR REPLACE INTO quarantine(queue_id,time,sender,recipients,subject,reason) "
-        "VALUES(?,?,?,?,?,?)");
+        "INSERT OR REPLACE INTO quarantine(queue_id,time,sender,recipients,subject,reason,"
+        "released_at,released_by,\"check\",rule,spf_result,spf_identity,spf_domain,client_ip,"
+        "helo,listener,queue_dir,size,deleted_at,deleted_by,sender_domain) "
+        "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+    if (!s.ok()) return fail(errc::io_error, "history: " + s.error());
     s.bind(1, q.queue_id).bind(2, q.time).bind(3, q.sender).bind(4, q.recipients);
     s.bind(5, q.subject).bind(6, q.reason);
+    if (q.released_at) s.bind(7, *q.released_at);  // else stays NULL
+    s.bind(8, q.released_by).bind(9, q.check).bind(10, q.rule).bind(11, q.spf_result);
+    s.bind(12, q.spf_identity).bind(13, q.spf_domain).bind(14, q.client_ip).bind(15, q.helo);
+    s.bind(16, q.listener).bind(17, q.queue_dir).bind(18, static_cast<std::int64_t>(q.size));
+    if (q.deleted_at) s.bind(19, *q.deleted_at);
+    s.bind(20, q.deleted_by).bind(21, sender_domain(q.sender));
     if (s.step() != SQLITE_DONE) return fail(errc::io_error, "history: " + s.error());
     return {};
   }
 
   result<std::vector<quarantine_entry>> quarantine_list(bool include_released) const override {
+    quarantine_query q;
+    q.include_released = q.include_deleted = include_released;
+    return quarantine_find(q);
+  }
+
+  result<std::vector<quarantine_entry>> quarantine_find(const quarantine_query& q) const override {
+    // The WHERE clause names only the filters that are set, so SQLite can pick the
+    // index of the one that is (quarantine_domain, quarantine_rule, quarantine_time).
+    // The SQL text depends only on which filters are set: at most 2^7 statements.
+    std::string sql =
+        std::string("SELECT ") + kQuarantineColumns + " FROM quarantine WHERE time>=?";
+    if (q.until) sql += " AND time<?";
+    if (!q.domain.empty()) sql += " AND sender_domain=?";
+    if (!q.check.empty()) sql += " AND \"check\"=?";
+    if (!q.rule.empty()) sql += " AND rule=?";
+    if (!q.include_released) sql += " AND released_at IS NULL";
+    if (!q.include_deleted) sql += " AND deleted_at IS NULL";
+    sql += " ORDER BY time DESC, queue_id LIMIT ?";
     std::lock_guard lock(mu_);
-    stmt s =
-        prepared(include_released
-                     ? "SELECT queue_id,time,sender,recipients,subject,reason,released_at,"
-                       "released_by FROM quarantine ORDER BY time DESC"
-                     : "SELECT queue_id,time,sender,recipients,subject,reason,released_at,"
-                       "released_by FROM quarantine WHERE released_at IS NULL ORDER BY time DESC");
+    stmt s = composed(sql);
+    if (!s.ok()) return fail(errc::io_error, "history: " + error_text(db_));
+    int i = 1;
+    s.bind(i++, q.since);
+    if (q.until) s.bind(i++, q.until);
+    if (!q.domain.empty()) s.bind(i++, ascii::lower(q.domain));
+    if (!q.check.empty()) s.bind(i++, q.check);
+    if (!q.rule.empty()) s.bind(i++, q.rule);
+    s.bind(i, q.limit ? static_cast<std::int64_t>(q.limit) : std::int64_t{-1});
     std::vector<quarantine_entry> out;
-    while (s.step() == SQLITE_ROW) {
-      quarantine_entry q;
-      q.queue_id = s.text(0);
-      q.time = s.integer(1);
-      q.sender = s.text(2);
-      q.recipients = s.text(3);
-      q.subject = s.text(4);
-      q.reason = s.text(5);
-      if (!s.is_null(6)) q.released_at = s.integer(6);
-      q.released_by = s.text(7);
-      out.push_back(std::move(q));
-    }
+    int rc;
+    while ((rc = s.step()) == SQLITE_ROW) out.push_back(read_quarantine(s));
+    if (rc != SQLITE_DONE) return fail(errc::io_error, "history: " + s.error());
     return out;
+  }
+
+  result<std::optional<quarantine_entry>> quarantine_get(
+      const std::string& queue_id) const override {
+    std::lock_guard lock(mu_);
+    return get_locked(queue_id);
   }
 
   result<void> quarantine_release(const std::string& queue_id, const std::string& by,
@@ -251,15 +358,153 @@ class sqlite_history final : public history {
     std::lock_guard lock(mu_);
     stmt s = prepared(
         "UPDATE quarantine SET released_at=?, released_by=? WHERE queue_id=? AND "
-        "released_at IS NULL");
+        "released_at IS NULL AND deleted_at IS NULL");
     s.bind(1, when).bind(2, by).bind(3, queue_id);
     if (s.step() != SQLITE_DONE) return fail(errc::io_error, "history: " + s.error());
-    if (sqlite3_changes(db_) == 0)
-      return fail(errc::not_found, "quarantine: no unreleased message " + queue_id);
+    if (sqlite3_changes(db_) == 0) return why_not_open(queue_id);
+    return {};
+  }
+
+  result<void> quarantine_delete(const std::string& queue_id, const std::string& by,
+                                 std::int64_t when) override {
+    std::lock_guard lock(mu_);
+    stmt s = prepared(
+        "UPDATE quarantine SET deleted_at=?, deleted_by=? WHERE queue_id=? AND "
+        "released_at IS NULL AND deleted_at IS NULL");
+    s.bind(1, when).bind(2, by).bind(3, queue_id);
+    if (s.step() != SQLITE_DONE) return fail(errc::io_error, "history: " + s.error());
+    if (sqlite3_changes(db_) == 0) return why_not_open(queue_id);
     return {};
   }
 
  private:
+  result<void> migrate() {
+    std::int64_t version = 0;
+    {
+      stmt v = prepared("PRAGMA user_version");
+      if (v.step() == SQLITE_ROW) version = v.integer(0);
+    }
+    if (version > kSchemaVersion)
+      return fail(errc::unsupported, "history: database schema version " + std::to_string(version) +
+                                         " is newer than this mxguard (" +
+                                         std::to_string(kSchemaVersion) + ")");
+    if (version < 1) {
+      if (auto r = exec_checked(kSchemaV1, "cannot create schema"); !r) return r;
+      version = 1;
+    }
+    if (version < 2) {
+      if (auto r = exec_checked(kMigrateV2, "cannot migrate schema to version 2"); !r) return r;
+      version = 2;
+    }
+    std::string pragma = "PRAGMA user_version=" + std::to_string(version);
+    return exec_checked(pragma.c_str(), "cannot set schema version");
+  }
+
+  result<void> exec_checked(const char* sql, const char* what) {
+    char* err = nullptr;
+    if (sqlite3_exec(db_, sql, nullptr, nullptr, &err) != SQLITE_OK) {
+      std::string m = err ? err : "unknown";
+      sqlite3_free(err);
+      return fail(errc::io_error, std::string("history: ") + what + ": " + m);
+    }
+    return {};
+  }
+
+  // Reads the rows of a MXG_MESSAGE_COLUMNS select, with their decisions. Callers hold mu_.
+  result<std::vector<message_record>> read_messages(stmt& s) const {
+    std::vector<message_record> out;
+    int rc;
+    while ((rc = s.step()) == SQLITE_ROW) {
+      message_record m;
+      m.id = s.integer(0);
+      m.time = s.integer(1);
+      m.dir = s.text(2) == "outbound" ? direction::outbound : direction::inbound;
+      m.queue_id = s.text(3);
+      m.listener = s.text(4);
+      m.client_ip = s.text(5);
+      m.helo = s.text(6);
+      m.sender = s.text(7);
+      m.recipients = split(s.text(8));
+      m.message_id = s.text(9);
+      m.subject = s.text(10);
+      m.spf_result = s.text(11);
+      m.decision = s.text(12);
+      m.reason = s.text(13);
+      m.spf_identity = s.text(14);
+      m.spf_domain = s.text(15);
+      m.spf_mechanism = s.text(16);
+      m.rule = s.text(17);
+      m.reply = s.text(18);
+      m.size = static_cast<std::uint64_t>(s.integer(19));
+      out.push_back(std::move(m));
+    }
+    if (rc != SQLITE_DONE) return fail(errc::io_error, "history: " + s.error());
+    for (auto& m : out) {
+      stmt d = prepared(
+          "SELECT \"check\",action,rule,monitor,would,reason FROM decisions WHERE message=? "
+          "ORDER BY seq");
+      d.bind(1, m.id);
+      while ((rc = d.step()) == SQLITE_ROW)
+        m.decisions.push_back(
+            {d.text(0), d.text(1), d.text(2), d.integer(3) != 0, d.text(4), d.text(5)});
+      if (rc != SQLITE_DONE) return fail(errc::io_error, "history: " + d.error());
+    }
+    return out;
+  }
+
+  static quarantine_entry read_quarantine(const stmt& s) {
+    quarantine_entry q;
+    q.queue_id = s.text(0);
+    q.time = s.integer(1);
+    q.sender = s.text(2);
+    q.recipients = s.text(3);
+    q.subject = s.text(4);
+    q.reason = s.text(5);
+    if (!s.is_null(6)) q.released_at = s.integer(6);
+    q.released_by = s.text(7);
+    q.check = s.text(8);
+    q.rule = s.text(9);
+    q.spf_result = s.text(10);
+    q.spf_identity = s.text(11);
+    q.spf_domain = s.text(12);
+    q.client_ip = s.text(13);
+    q.helo = s.text(14);
+    q.listener = s.text(15);
+    q.queue_dir = s.text(16);
+    q.size = static_cast<std::uint64_t>(s.integer(17));
+    if (!s.is_null(18)) q.deleted_at = s.integer(18);
+    q.deleted_by = s.text(19);
+    return q;
+  }
+
+  // Callers hold mu_.
+  result<std::optional<quarantine_entry>> get_locked(const std::string& queue_id) const {
+    stmt s = prepared(
+        "SELECT queue_id,time,sender,recipients,subject,reason,released_at,released_by,"
+        "\"check\",rule,spf_result,spf_identity,spf_domain,client_ip,helo,listener,queue_dir,"
+        "size,deleted_at,deleted_by FROM quarantine WHERE queue_id=?");
+    if (!s.ok()) return fail(errc::io_error, "history: " + s.error());
+    s.bind(1, queue_id);
+    int rc = s.step();
+    if (rc == SQLITE_ROW) return std::optional<quarantine_entry>(read_quarantine(s));
+    if (rc != SQLITE_DONE) return fail(errc::io_error, "history: " + s.error());
+    return std::optional<quarantine_entry>();
+  }
+
+  // Why an update of an open entry changed nothing. Callers hold mu_.
+  std::unexpected<error> why_not_open(const std::string& queue_id) const {
+    auto e = get_locked(queue_id);
+    if (!e) return std::unexpected(e.error());
+    if (!*e) return fail(errc::not_found, "quarantine: no message " + queue_id);
+    if ((*e)->released_at)
+      return fail(errc::not_found, "quarantine: " + queue_id + " already released by " +
+                                       (*e)->released_by + " at " +
+                                       std::to_string(*(*e)->released_at));
+    return fail(errc::not_found, "quarantine: " + queue_id + " already deleted by " +
+                                     (*e)->deleted_by + " at " +
+                                     std::to_string((*e)->deleted_at.value_or(0)));
+  }
+
   void exec(const char* sql) { sqlite3_exec(db_, sql, nullptr, nullptr, nullptr); }
   // The cached statement of this SQL text (a string literal: its address is the key),
   // compiled on first use. Callers hold mu_.
@@ -272,21 +517,42 @@ class sqlite_history final : public history {
     }
     return stmt(db_, st);
   }
+  // The same for SQL composed at run time from a bounded set of fragments
+  // (quarantine_find): keyed by the text. Callers hold mu_.
+  stmt composed(const std::string& sql) const {
+    sqlite3_stmt*& st = composed_[sql];
+    if (!st && sqlite3_prepare_v3(db_, sql.c_str(), -1, SQLITE_PREPARE_PERSISTENT, &st, nullptr) !=
+                   SQLITE_OK) {
+      sqlite3_finalize(st);
+      st = nullptr;
+    }
+    return stmt(db_, st);
+  }
   // One step of a cached statement without results (SAVEPOINT, RELEASE).
   void run(const char* sql) { (void)prepared(sql).step(); }
-  std::unexpected<error> rollback(const char* what) {
+  std::unexpected<error> rollback(const char* what) { return rollback_to("record", what); }
+  std::unexpected<error> rollback_to(const std::string& savepoint, const char* what) {
     std::string m = sqlite3_errmsg(db_);
-    exec("ROLLBACK TO record");
-    exec("RELEASE record");
+    exec(("ROLLBACK TO " + savepoint).c_str());
+    exec(("RELEASE " + savepoint).c_str());
     return fail(errc::io_error, std::string("history: ") + what + ": " + m);
   }
 
   sqlite3* db_;
   mutable std::mutex mu_;
   mutable std::unordered_map<const char*, sqlite3_stmt*> cache_;
+  mutable std::unordered_map<std::string, sqlite3_stmt*> composed_;
 };
 
 }  // namespace
+
+std::string sender_domain(const std::string& address) {
+  auto at = address.rfind('@');
+  if (at == std::string::npos) return "";
+  std::string d = address.substr(at + 1);
+  if (!d.empty() && d.back() == '>') d.pop_back();
+  return ascii::lower(d);
+}
 
 result<std::unique_ptr<history>> open_sqlite(const std::string& path) {
   sqlite3* db = nullptr;

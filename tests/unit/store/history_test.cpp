@@ -56,7 +56,13 @@ TEST(History, QuarantineRelease) {
   auto h = open_sqlite(":memory:");
   ASSERT_TRUE(h);
   auto& db = **h;
-  quarantine_entry q{"Q1", 10, "x@y.test", "a@our.test", "subj", "spf softfail", {}, ""};
+  quarantine_entry q;
+  q.queue_id = "Q1";
+  q.time = 10;
+  q.sender = "x@y.test";
+  q.recipients = "a@our.test";
+  q.subject = "subj";
+  q.reason = "spf softfail";
   ASSERT_TRUE(db.quarantine_add(q));
   ASSERT_EQ(db.quarantine_list(false)->size(), 1u);
   ASSERT_TRUE(db.quarantine_release("Q1", "admin", 20));
