@@ -76,7 +76,7 @@ constexpr std::array kVerbs{
     verb_name{"SOML", verb::not_implemented},
     verb_name{"SAML", verb::not_implemented},
     verb_name{"VERB", verb::not_implemented},
-    verb_name{"XCLIENT", verb::not_implemented},
+    verb_name{"XCLIENT", verb::xclient},
     verb_name{"XFORWARD", verb::not_implemented},
     // HTTP through an open proxy or a browser pointed at port 25 (Postfix:
     // smtpd_forbidden_commands): close at once.
@@ -243,6 +243,8 @@ const char* to_string(verb v) noexcept {
       return "HELP";
     case verb::starttls:
       return "STARTTLS";
+    case verb::xclient:
+      return "XCLIENT";
     case verb::not_implemented:
       return "not-implemented";
     case verb::non_smtp:
@@ -312,6 +314,10 @@ std::expected<command, reply> parse_command(std::string_view line) {
     case verb::quit:  // RFC says no argument; a client that wants to leave may leave
     case verb::noop:  // RFC 5321 4.1.1.9: the argument is ignored
     case verb::help:
+      c.argument = std::string(rest);
+      return c;
+    case verb::xclient:  // XCLIENT attribute=value ... (Postfix XCLIENT_README)
+      if (rest.empty()) return fail(replies::syntax("XCLIENT attribute=value ..."));
       c.argument = std::string(rest);
       return c;
     case verb::vrfy:

@@ -38,6 +38,7 @@ enum class verb {
   vrfy,
   help,
   starttls,
+  xclient,          // Postfix XCLIENT (XCLIENT_README): the session decides who may use it
   not_implemented,  // known SMTP verbs we do not offer: EXPN, TURN, ETRN, AUTH, ATRN, ... -> 502
   non_smtp,         // GET, POST, CONNECT, ... (an HTTP client or proxy abuse) -> 421 and close
   unknown,          // anything else -> 500

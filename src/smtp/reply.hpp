@@ -41,8 +41,11 @@ inline constexpr enhanced_status k_2_7_0{2, 7, 0};  // other security status
 inline constexpr enhanced_status k_4_3_0{4, 3, 0};  // mail system: other (local error)
 inline constexpr enhanced_status k_4_3_2{4, 3, 2};  // system not accepting network messages
 inline constexpr enhanced_status k_4_4_2{4, 4, 2};  // bad connection / timeout
+inline constexpr enhanced_status k_4_4_3{4, 4, 3};  // directory server failure (DNS; RFC 3463 3.5)
 inline constexpr enhanced_status k_4_5_3{4, 5, 3};  // too many recipients (RFC 5321 4.5.3.1.10)
 inline constexpr enhanced_status k_4_7_0{4, 7, 0};  // other security or policy status
+inline constexpr enhanced_status k_4_7_1{4, 7, 1};  // delivery not authorized (transient)
+inline constexpr enhanced_status k_4_7_24{4, 7, 24};  // SPF validation error (RFC 7372 3.2)
 inline constexpr enhanced_status k_5_1_1{5, 1, 1};  // bad destination mailbox address
 inline constexpr enhanced_status k_5_1_3{5, 1, 3};  // bad destination mailbox address syntax
 inline constexpr enhanced_status k_5_1_7{5, 1, 7};  // bad sender's mailbox address syntax
@@ -57,6 +60,8 @@ inline constexpr enhanced_status k_5_6_7{5, 6,
                                          7};  // non-ASCII address not permitted (RFC 6531 3.5)
 inline constexpr enhanced_status k_5_7_0{5, 7, 0};  // other security or policy status
 inline constexpr enhanced_status k_5_7_1{5, 7, 1};  // delivery not authorized (relay denied)
+inline constexpr enhanced_status k_5_7_23{5, 7, 23};  // SPF validation failed (RFC 7372 3.2)
+inline constexpr enhanced_status k_5_7_24{5, 7, 24};  // SPF validation error (RFC 7372 3.2)
 }  // namespace status
 
 struct reply {

@@ -6,6 +6,7 @@
 #include "smtp/session.hpp"
 
 #include <algorithm>
+#include <cctype>
 
 #include "base/result.hpp"
 
@@ -27,8 +28,24 @@ const char* to_string(action_kind k) noexcept {
       return "start-tls";
     case action_kind::close:
       return "close";
+    case action_kind::policy:
+      return "policy";
+    case action_kind::xclient:
+      return "xclient";
   }
   return "none";
+}
+
+const char* to_string(policy_stage s) noexcept {
+  switch (s) {
+    case policy_stage::mail:
+      return "mail";
+    case policy_stage::rcpt:
+      return "rcpt";
+    case policy_stage::data:
+      return "data";
+  }
+  return "mail";
 }
 
 const char* to_string(session_state s) noexcept {
@@ -51,6 +68,8 @@ const char* to_string(session_state s) noexcept {
       return "queueing";
     case session_state::starting_tls:
       return "starting-tls";
+    case session_state::policy_wait:
+      return "policy-wait";
     case session_state::closed:
       return "closed";
   }
@@ -73,6 +92,8 @@ std::vector<std::string> session::extensions() const {
     kw.emplace_back("CHUNKING");    // RFC 3030 2
     kw.emplace_back("BINARYMIME");  // RFC 3030 3 (requires CHUNKING)
   }
+  // Postfix XCLIENT_README: announced only to clients that may use it.
+  if (cfg_.xclient && xclient_allowed_) kw.emplace_back("XCLIENT NAME ADDR PORT PROTO HELO LOGIN");
   return kw;
 }
 
@@ -83,6 +104,12 @@ session_state session::idle_state() const {
 void session::reset_transaction() {
   txn_.reset();
   pending_bdat_error_.reset();
+  pending_.reset();
+}
+
+void session::set_client(std::string ip, std::string port) {
+  info_.client_ip = std::move(ip);
+  info_.client_port = std::move(port);
 }
 
 step session::ok(reply r, action a) {
@@ -193,6 +220,8 @@ step session::dispatch(const command& c) {
       return do_bdat(c);
     case verb::starttls:
       return do_starttls(c);
+    case verb::xclient:
+      return do_xclient(c);
     case verb::rset:  // RFC 5321 4.1.1.5: abort the transaction, keep the session
       reset_transaction();
       state_ = idle_state();
@@ -255,9 +284,22 @@ step session::do_mail(const command& c) {
       r = std::move(*o);
     }
   }
+  if (cfg_.policy_mail) {
+    pending_ = c;
+    pending_stage_ = policy_stage::mail;
+    pending_reply_ = std::move(r);
+    state_ = session_state::policy_wait;
+    action a{action_kind::policy};
+    a.stage = policy_stage::mail;
+    return step{{}, a};
+  }
+  return accept_mail(c, std::move(r));
+}
+
+step session::accept_mail(const command& c, reply r) {
   txn_.emplace();
   txn_->sender = c.address;
-  txn_->params = p;
+  txn_->params = c.params;
   state_ = session_state::in_mail;
   return ok(std::move(r));
 }
@@ -286,6 +328,19 @@ step session::do_rcpt(const command& c) {
       r = std::move(*o);
     }
   }
+  if (cfg_.policy_rcpt) {
+    pending_ = c;
+    pending_stage_ = policy_stage::rcpt;
+    pending_reply_ = std::move(r);
+    state_ = session_state::policy_wait;
+    action a{action_kind::policy};
+    a.stage = policy_stage::rcpt;
+    return step{{}, a};
+  }
+  return accept_rcpt(c, std::move(r));
+}
+
+step session::accept_rcpt(const command& c, reply r) {
   const std::string addr = c.address.address();
   const bool dup = std::any_of(txn_->recipients.begin(), txn_->recipients.end(),
                                [&](const path& p) { return p.address() == addr; });
@@ -316,8 +371,60 @@ step session::on_data_end(data_error err, std::uint64_t size) {
     state_ = idle_state();
     return error(data_error_reply(err, cfg_.max_message_size));
   }
+  return message_complete();
+}
+
+step session::message_complete() {
+  if (cfg_.policy_data) {
+    pending_.reset();
+    pending_stage_ = policy_stage::data;
+    state_ = session_state::policy_wait;
+    action a{action_kind::policy};
+    a.stage = policy_stage::data;
+    return step{{}, a};
+  }
   state_ = session_state::queueing;
   return step{{}, action{action_kind::enqueue}};
+}
+
+step session::on_policy(std::optional<reply> answer) {
+  MXG_ASSERT(state_ == session_state::policy_wait);
+  const bool refused = answer && answer->failure();
+  switch (pending_stage_) {
+    case policy_stage::mail: {
+      MXG_ASSERT(pending_.has_value());
+      command c = std::move(*pending_);
+      pending_.reset();
+      state_ = idle_state();
+      if (refused) return error(std::move(*answer));
+      return accept_mail(
+          c, answer && !answer->empty() ? std::move(*answer) : std::move(pending_reply_));
+    }
+    case policy_stage::rcpt: {
+      MXG_ASSERT(pending_.has_value() && txn_);
+      command c = std::move(*pending_);
+      pending_.reset();
+      state_ = session_state::in_mail;
+      if (refused) {
+        ++txn_->rejected_recipients;
+        return error(std::move(*answer));
+      }
+      return accept_rcpt(
+          c, answer && !answer->empty() ? std::move(*answer) : std::move(pending_reply_));
+    }
+    case policy_stage::data:
+      MXG_ASSERT(txn_.has_value());
+      if (refused) {
+        // The message is refused as a whole (RFC 5321 4.2.5); the session goes on. Not
+        // the client's protocol error: not counted toward the error limit.
+        reset_transaction();
+        state_ = idle_state();
+        return ok(std::move(*answer));
+      }
+      state_ = session_state::queueing;
+      return step{{}, action{action_kind::enqueue}};
+  }
+  return step{};
 }
 
 step session::do_bdat(const command& c) {
@@ -358,10 +465,7 @@ step session::on_bdat_chunk() {
     return error(std::move(r));
   }
   MXG_ASSERT(txn_.has_value());
-  if (pending_bdat_.last_chunk) {
-    state_ = session_state::queueing;
-    return step{{}, action{action_kind::enqueue}};
-  }
+  if (pending_bdat_.last_chunk) return message_complete();
   state_ = session_state::in_mail;
   return ok(replies::chunk_ok(pending_bdat_.chunk_size));
 }
@@ -394,12 +498,114 @@ step session::do_starttls(const command&) {
   return ok(replies::tls_ready(), a);
 }
 
+namespace {
+
+// RFC 3461 4 xtext: "+" HEX HEX encodes a byte; anything else stands for itself.
+std::optional<std::string> xtext_decode(std::string_view v) {
+  std::string out;
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    if (v[i] != '+') {
+      out += v[i];
+      continue;
+    }
+    if (i + 2 >= v.size()) return std::nullopt;
+    auto hex = [](char h) -> int {
+      if (h >= '0' && h <= '9') return h - '0';
+      if (h >= 'A' && h <= 'F') return h - 'A' + 10;
+      return -1;
+    };
+    int hi = hex(v[i + 1]), lo = hex(v[i + 2]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    char ch = static_cast<char>(hi * 16 + lo);
+    if (static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f) return std::nullopt;
+    out += ch;
+    i += 2;
+  }
+  return out;
+}
+
+bool ieq(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i)
+    if (std::toupper(static_cast<unsigned char>(a[i])) !=
+        std::toupper(static_cast<unsigned char>(b[i])))
+      return false;
+  return true;
+}
+
+// An IPv4 dotted quad or an IPv6 address (characters only; the driver parses it).
+bool plausible_ip(std::string_view s) {
+  if (s.empty() || s.size() > 45) return false;
+  for (char ch : s)
+    if (!std::isxdigit(static_cast<unsigned char>(ch)) && ch != '.' && ch != ':') return false;
+  return true;
+}
+
+}  // namespace
+
+step session::do_xclient(const command& c) {
+  // Postfix XCLIENT_README: only for authorized clients; outside a transaction; the
+  // server then greets again (220) and the client starts over with EHLO.
+  if (!cfg_.xclient || !xclient_allowed_)
+    return error(reply(550, k_5_7_0, "Error: insufficient authorization"));
+  if (txn_) return error(replies::bad_sequence("MAIL transaction in progress"));
+  session_info next = info_;
+  std::string_view rest = c.argument;
+  while (!rest.empty()) {
+    auto sp = rest.find(' ');
+    std::string_view attr = rest.substr(0, sp);
+    rest = sp == std::string_view::npos ? std::string_view{} : rest.substr(sp + 1);
+    while (!rest.empty() && rest.front() == ' ') rest.remove_prefix(1);
+    if (attr.empty()) continue;
+    auto eq = attr.find('=');
+    if (eq == std::string_view::npos || eq == 0)
+      return error(reply(501, k_5_5_4, "Bad XCLIENT attribute syntax"));
+    std::string_view name = attr.substr(0, eq);
+    auto value = xtext_decode(attr.substr(eq + 1));
+    if (!value) return error(reply(501, k_5_5_4, "Bad XCLIENT attribute value"));
+    const bool unavailable = *value == "[UNAVAILABLE]" || *value == "[TEMPUNAVAIL]";
+    if (unavailable) value->clear();
+    if (ieq(name, "ADDR")) {
+      std::string v = *value;
+      if (v.size() > 5 && ieq(std::string_view(v).substr(0, 5), "IPV6:")) v = v.substr(5);
+      if (!v.empty() && !plausible_ip(v))
+        return error(reply(501, k_5_5_4, "Bad XCLIENT ADDR syntax"));
+      next.client_ip = v;
+    } else if (ieq(name, "NAME")) {
+      next.client_name = value->substr(0, 255);
+    } else if (ieq(name, "PORT")) {
+      next.client_port = value->substr(0, 5);
+    } else if (ieq(name, "HELO")) {
+      next.helo = value->substr(0, 255);
+    } else if (ieq(name, "PROTO")) {
+      if (!value->empty() && !ieq(*value, "SMTP") && !ieq(*value, "ESMTP"))
+        return error(reply(501, k_5_5_4, "Bad XCLIENT PROTO syntax"));
+      next.esmtp = ieq(*value, "ESMTP");
+    } else if (ieq(name, "LOGIN") || ieq(name, "DESTADDR") || ieq(name, "DESTPORT")) {
+      // accepted and not used
+    } else {
+      return error(reply(501, k_5_5_4, "Bad XCLIENT attribute name"));
+    }
+  }
+  reset_transaction();
+  info_ = std::move(next);
+  info_.xclient = true;
+  greeted_ = false;
+  state_ = session_state::ready;
+  return step{replies::greeting(cfg_.hostname, cfg_.greeting), action{action_kind::xclient}};
+}
+
 step session::on_tls_started() {
   MXG_ASSERT(state_ == session_state::starting_tls);
   // RFC 3207 4.2: discard all knowledge obtained from the client (EHLO
   // argument, ...) and wait for a new EHLO.
   reset_transaction();
-  info_ = session_info{};
+  session_info fresh;
+  fresh.client_ip = info_.client_ip;  // the client is the same one
+  fresh.client_name = info_.client_name;
+  fresh.client_port = info_.client_port;
+  fresh.xclient = info_.xclient;
+  info_ = std::move(fresh);
   info_.tls = true;
   greeted_ = false;
   state_ = session_state::ready;

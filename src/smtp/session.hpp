@@ -18,11 +18,17 @@
 //                   act.discard_chunk), then s = sess.on_bdat_chunk()
 //     enqueue    -> write sess.transaction() + body to the queue, then
 //                   s = sess.on_queued(id) or sess.on_queue_failed()
+//     policy     -> ask the policy for act.stage (mail: pending() sender; rcpt:
+//                   current() + pending() recipient; data: the whole transaction),
+//                   possibly waiting on DNS, then s = sess.on_policy(answer)
+//     xclient    -> (reply 220 was written) info() has the new client (XCLIENT);
+//                   re-derive what depends on the client (trust, rDNS)
 //     start_tls  -> (reply 220 was written) DROP every buffered byte
 //                   (act.discard_buffered_input, RFC 3207 4.2 / CVE-2011-0411),
 //                   handshake, then s = sess.on_tls_started() (no reply)
 //     close      -> write the reply and close
-// The gateway plugs policy in through hooks (SPF, relay control, ...).
+// Synchronous checks (relay control) are hooks; checks that need I/O (SPF, DNS lists)
+// are the policy action, enabled per stage in session_config.
 //
 // Security: all input is hostile; the session bounds what it keeps (recipients,
 // errors) and every reply echoing peer data goes through reply's sanitizer.
@@ -61,6 +67,14 @@ struct session_config {
   bool chunking = true;        // RFC 3030 CHUNKING + BINARYMIME
   bool smtputf8 = true;        // RFC 6531
   bool eightbitmime = true;    // RFC 6152
+  // The asynchronous policy step (action_kind::policy) at each stage; off: accepted as
+  // the hooks say.
+  bool policy_mail = false;  // after MAIL passed syntax and hooks
+  bool policy_rcpt = false;  // after each RCPT passed syntax, limits and hooks
+  bool policy_data = false;  // after the message is complete, before it is queued
+  // Postfix XCLIENT (XCLIENT_README): offered in EHLO and accepted only when the driver
+  // allows it for this client (set_xclient_allowed; trusted networks); else 550 5.7.0.
+  bool xclient = false;
 };
 
 enum class action_kind {
@@ -70,7 +84,12 @@ enum class action_kind {
   enqueue,    // message complete: queue transaction() + body, then on_queued/on_queue_failed
   start_tls,  // reply was 220: discard buffered input, TLS handshake, on_tls_started()
   close,      // write the reply, then close the connection
+  policy,     // ask the policy for act.stage, then on_policy() (reply is empty)
+  xclient,    // reply was 220 after XCLIENT: info() describes the new client
 };
+
+enum class policy_stage : std::uint8_t { mail, rcpt, data };
+const char* to_string(policy_stage s) noexcept;
 const char* to_string(action_kind k) noexcept;
 
 struct action {
@@ -79,6 +98,7 @@ struct action {
   bool last_chunk = false;              // read_bdat: BDAT ... LAST
   bool discard_chunk = false;           // read_bdat: read and throw away (RFC 3030 2: error case)
   bool discard_buffered_input = false;  // start_tls: drop plaintext read ahead (RFC 3207 4.2)
+  policy_stage stage = policy_stage::mail;  // policy
 };
 
 struct step {
@@ -107,6 +127,7 @@ enum class session_state {
   in_bdat,       // read_bdat issued, waiting for on_bdat_chunk()
   queueing,      // enqueue issued, waiting for on_queued()/on_queue_failed()
   starting_tls,  // start_tls issued, waiting for on_tls_started()
+  policy_wait,   // policy issued, waiting for on_policy()
   closed,
 };
 const char* to_string(session_state s) noexcept;
@@ -116,6 +137,11 @@ struct session_info {
   std::string helo;  // HELO/EHLO argument ("" before)
   bool esmtp = false;
   bool tls = false;
+  // The client, as the driver saw it at connect or as XCLIENT presented it.
+  std::string client_ip;    // "192.0.2.1", "2001:db8::1"; "" = unknown
+  std::string client_name;  // reverse DNS name (XCLIENT NAME=); "" = unknown
+  std::string client_port;
+  bool xclient = false;  // the client was presented by XCLIENT
 };
 
 // Policy hooks: return nullopt to accept with the default 250, or a reply to send
@@ -158,6 +184,17 @@ class session {
   step on_queue_failed(std::optional<reply> r = std::nullopt);
   // TLS handshake done after STARTTLS: state is reset (RFC 3207 4.2), no reply.
   step on_tls_started();
+  // The policy's answer to action_kind::policy: nullopt (or a 2yz reply, whose text is
+  // used) accepts; a 4yz/5yz reply refuses (the MAIL, that RCPT, or the message). A
+  // 421 also closes.
+  step on_policy(std::optional<reply> answer);
+  // The command waiting for the policy (MAIL or RCPT); nullptr at the data stage.
+  const command* pending() const { return pending_ ? &*pending_ : nullptr; }
+  // The driver's client facts (connect): the policy context and XCLIENT start here.
+  void set_client(std::string ip, std::string port);
+  void set_client_name(std::string name) { info_.client_name = std::move(name); }
+  // XCLIENT is accepted from this client (the driver checks its trusted networks).
+  void set_xclient_allowed(bool yes) { xclient_allowed_ = yes; }
   // Command or data timeout (RFC 5321 4.5.3.2): 421 4.4.2 and close.
   step on_timeout();
   // Shutting down (SIGTERM drain deadline): 421 4.3.2 and close.
@@ -182,7 +219,11 @@ class session {
   step do_data(const command& c);
   step do_bdat(const command& c);
   step do_starttls(const command& c);
-  step error(reply r);  // counts the error; closes with 421 past max_errors
+  step do_xclient(const command& c);
+  step accept_mail(const command& c, reply r);
+  step accept_rcpt(const command& c, reply r);
+  step message_complete();  // DATA/BDAT LAST done: the data-stage policy, or enqueue
+  step error(reply r);      // counts the error; closes with 421 past max_errors
   step ok(reply r, action a = {});
   void reset_transaction();
   session_state idle_state() const;
@@ -197,6 +238,10 @@ class session {
   bool greeted_ = false;                     // HELO/EHLO accepted (since connect or STARTTLS)
   std::optional<reply> pending_bdat_error_;  // reply after a discarded BDAT chunk
   action pending_bdat_;
+  std::optional<command> pending_;  // MAIL/RCPT waiting for on_policy()
+  policy_stage pending_stage_ = policy_stage::mail;
+  reply pending_reply_;  // the reply an accepting answer sends (from the hooks)
+  bool xclient_allowed_ = false;
 };
 
 }  // namespace mxg::smtp

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -56,6 +57,12 @@ class fake_driver {
   session& sess() { return sess_; }
   // Next queue write fails (451) instead of succeeding.
   void fail_next_enqueue() { fail_enqueue_ = true; }
+  // The policy step (action_kind::policy): answered at once by `f` (the gateway's
+  // driver awaits DNS here; the protocol is the same). Without one, everything passes.
+  using policy_fn = std::function<std::optional<reply>(policy_stage, const session&)>;
+  void set_policy(policy_fn f) { policy_ = std::move(f); }
+  // How many XCLIENT commands were accepted (action_kind::xclient).
+  int xclients() const { return xclients_; }
   // Bytes the client sent that were dropped at STARTTLS (RFC 3207 4.2).
   const std::string& discarded_plaintext() const { return discarded_; }
 
@@ -116,6 +123,13 @@ class fake_driver {
         case action_kind::close:
           closed_ = true;
           return;
+        case action_kind::policy:
+          st = sess_.on_policy(policy_ ? policy_(st.act.stage, sess_) : std::nullopt);
+          continue;
+        case action_kind::xclient:
+          ++xclients_;
+          mode_ = mode::commands;
+          return;
       }
     }
   }
@@ -168,6 +182,8 @@ class fake_driver {
   bool closed_ = false;
   bool fail_enqueue_ = false;
   std::vector<queued_message> queue_;
+  policy_fn policy_;
+  int xclients_ = 0;
 };
 
 }  // namespace mxg::smtp::testing
