@@ -1,7 +1,8 @@
 // control.cpp: see control.hpp. Requests run on the io thread; queue operations are
 // short blocking file operations (one control file rewrite), acceptable for an admin
-// command. Security: request lines are capped at kControlRequestMax; the socket file
-// is created 0600 (umask around bind).
+// command. SQLite is not: the quarantine commands read the index on the history
+// writer's thread (issue 9 section 3). Security: request lines are capped at kControlRequestMax;
+// the socket file is created 0600 (umask around bind).
 #include "gateway/control.hpp"
 
 #include <sys/stat.h>
@@ -13,6 +14,7 @@
 #include <asio/read_until.hpp>
 #include <asio/redirect_error.hpp>
 #include <asio/streambuf.hpp>
+#include <asio/this_coro.hpp>
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
 #include <nlohmann/json.hpp>
@@ -21,6 +23,7 @@
 #include <filesystem>
 
 #include "gateway/history_writer.hpp"
+#include "gateway/quarantine_expiry.hpp"
 #include "gateway/server.hpp"
 #include "queue/report.hpp"
 
@@ -36,12 +39,77 @@ std::string control_socket_path(const std::string& state_dir) {
 namespace {
 
 json to_json(const control_request& r) {
-  return json{
-      {"cmd", r.cmd}, {"args", r.args}, {"queue", r.queue}, {"json", r.json}, {"body", r.body}};
+  return json{{"cmd", r.cmd},   {"args", r.args}, {"queue", r.queue},
+              {"json", r.json}, {"body", r.body}, {"by", r.by}};
 }
 
 control_response error_response(int code, std::string msg) {
   return control_response{code, "", std::move(msg)};
+}
+
+bool is_quarantine_cmd(const std::string& cmd) {
+  return cmd == "quarantine-release" || cmd == "quarantine-delete";
+}
+
+// The index entries of the ids, in order (read on whichever thread calls it).
+using found_entries = std::vector<result<std::optional<store::quarantine_entry>>>;
+found_entries read_entries(const store::history& db, const std::vector<std::string>& ids) {
+  found_entries out;
+  for (const auto& id : ids) out.push_back(db.quarantine_get(id));
+  return out;
+}
+
+// quarantine-release / quarantine-delete once the entries are read (io thread).
+control_response quarantine_apply(server& srv, const control_request& req,
+                                  const found_entries& found) {
+  history_writer* hw = srv.history();
+  if (!hw) return error_response(2, "quarantine: the history is disabled in this daemon");
+  const bool release = req.cmd == "quarantine-release";
+  const std::string by = req.by.empty() ? "control-socket" : req.by;
+  const auto now = static_cast<std::int64_t>(std::time(nullptr));
+  std::vector<queue::queue_dir*> all;
+  for (auto& [path, q] : srv.queues()) all.push_back(q.get());
+  int exit = 0;
+  std::string out, err;
+  for (std::size_t i = 0; i < req.args.size(); ++i) {
+    const std::string& id = req.args[i];
+    const auto& e = found[i];
+    if (!e || !*e) {
+      err += (e ? id + ": not in the quarantine" : e.error().message) + "\n";
+      exit = 1;
+      continue;
+    }
+    queue::queue_dir* q = quarantine_queue(
+        **e, [&](const std::string& w) { return srv.find_queue(w); }, all);
+    result<void> r;
+    if (!q && release)
+      r = fail(errc::not_found, id + ": no queue of this daemon holds it");
+    else if (q)
+      r = quarantine_queue_op(*q, **e, release ? quarantine_op::release : quarantine_op::remove);
+    if (!r) {
+      err += r.error().message + "\n";
+      exit = 1;
+      continue;
+    }
+    if (release) {
+      hw->quarantine_release(id, by, now);
+      srv.message_released(*q, id);
+    } else {
+      hw->quarantine_delete(id, by, now);
+    }
+    spdlog::info("quarantine {} qid={} by={} via=control-socket", release ? "released" : "deleted",
+                 id, by);
+    out += id + (release ? ": released\n" : ": deleted\n");
+  }
+  return {exit, out, err};
+}
+
+// Quarantine ids are queue ids: validated before anything reads or acts on them.
+std::optional<control_response> check_ids(const control_request& req) {
+  if (req.args.empty()) return error_response(2, req.cmd + ": a queue id is needed");
+  for (const auto& a : req.args)
+    if (!queue::queue_id::valid(a)) return error_response(2, req.cmd + ": bad queue id");
+  return std::nullopt;
 }
 
 }  // namespace
@@ -83,6 +151,13 @@ control_response handle_control(server& srv, const control_request& req) {
                       {"batches", hs.batches}};
     }
     return {0, j.dump() + "\n", ""};
+  }
+  if (is_quarantine_cmd(req.cmd)) {
+    if (auto bad = check_ids(req)) return *bad;
+    auto* h = srv.history();
+    if (!h) return error_response(2, "quarantine: the history is disabled in this daemon");
+    h->flush();  // blocking, for tests: the socket reads on the writer thread (serve)
+    return quarantine_apply(srv, req, read_entries(h->reader(), req.args));
   }
   queue::queue_dir* q = srv.find_queue(req.queue);
   if (!q) return error_response(2, "no queue '" + req.queue + "' in this daemon");
@@ -236,7 +311,22 @@ asio::awaitable<void> control_server::serve(stream_protocol::socket s) {
     req.queue = j.value("queue", "");
     req.json = j.value("json", false);
     req.body = j.value("body", false);
-    if (req.cmd == "run") {
+    req.by = j.value("by", "");
+    history_writer* hw = srv_.history();
+    if (is_quarantine_cmd(req.cmd) && !check_ids(req) && hw) {
+      // The index is read on the history writer's thread, after the writes queued so
+      // far (a release just recorded is seen); the queue work is back on this thread.
+      auto ids = req.args;
+      auto read = [ids](store::history& db) { return read_entries(db, ids); };
+      found_entries fallback;
+      for (std::size_t i = 0; i < ids.size(); ++i)
+        fallback.push_back(fail(errc::temporary, "history queue full: try again"));
+      // Named steps: g++ 12 mishandles temporaries in a co_await's argument list.
+      asio::any_io_executor ex = co_await asio::this_coro::executor;
+      auto pending = hw->async_call(read, std::move(fallback), ex, asio::use_awaitable);
+      found_entries found = co_await std::move(pending);
+      resp = quarantine_apply(srv_, req, found);
+    } else if (req.cmd == "run") {
       // Deliveries are asynchronous: the run is awaited here, not in handle_control.
       queue::queue_dir* q = srv_.find_queue(req.queue);
       bool ok = q != nullptr;

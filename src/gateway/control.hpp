@@ -3,9 +3,14 @@
 // `mxguard serve` runs and holds the queue lock.
 //
 // Protocol: one JSON object per line each way.
-//   request:  {"cmd":"list|show|hold|release|delete|run|status",
+//   request:  {"cmd":"list|show|hold|release|delete|run|status|
+//                     quarantine-release|quarantine-delete",
 //              "args":["ID",...], "queue":"LISTENER-NAME or DIR or empty (= first)",
-//              "json":false, "body":false}
+//              "json":false, "body":false, "by":"who (quarantine-*)"}
+// quarantine-release / quarantine-delete (issue 9 section 3) find each message's queue
+// from its quarantine index entry (listener, queue_dir), act only while both the entry
+// and the control file say quarantined (exactly once, quarantine_expiry.hpp) and
+// record when and by whom through the history writer.
 //   response: {"exit":0, "output":"text or JSON text to print as it is",
 //              "error":"message for stderr (may be empty)"}
 // The server renders with src/queue/report.hpp, so the online and offline outputs
@@ -38,6 +43,7 @@ struct control_request {
   std::string queue;  // listener name, queue directory, or "" for the first
   bool json = false;
   bool body = false;  // show --body
+  std::string by;     // quarantine-*: who asks ("" = "control-socket")
 };
 
 struct control_response {
@@ -70,7 +76,9 @@ class control_server {
   std::unique_ptr<asio::local::stream_protocol::acceptor> acceptor_;
 };
 
-// Executes one request against the server (also used by tests).
+// Executes one request against the server (also used by tests). The quarantine
+// commands read the index here with blocking calls on the history writer's second
+// connection; the socket (serve) reads it on the writer thread instead.
 control_response handle_control(server& srv, const control_request& req);
 
 }  // namespace mxg::gateway

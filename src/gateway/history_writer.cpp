@@ -72,6 +72,10 @@ void history_writer::quarantine_release(std::string queue_id, std::string by, st
   push(release_op{std::move(queue_id), std::move(by), when});
 }
 
+void history_writer::quarantine_delete(std::string queue_id, std::string by, std::int64_t when) {
+  push(delete_op{std::move(queue_id), std::move(by), when});
+}
+
 void history_writer::flush() {
   std::unique_lock lock(mu_);
   idle_cv_.wait(lock, [&] { return queue_.empty() && !busy_; });
@@ -108,6 +112,8 @@ void history_writer::loop() {
         r = writer_->quarantine_add(*q);
       else if (auto* rel = std::get_if<release_op>(&o))
         r = writer_->quarantine_release(rel->queue_id, rel->by, rel->when);
+      else if (auto* del = std::get_if<delete_op>(&o))
+        r = writer_->quarantine_delete(del->queue_id, del->by, del->when);
       else if (auto* lk = std::get_if<lookup_op>(&o)) {
         lk->fn(*writer_);  // sees this batch's writes too (same connection)
         continue;

@@ -9,6 +9,9 @@
 // A failed write is logged and dropped: the mail itself is already in the queue.
 // Beyond kHistoryQueueMax waiting records new ones are dropped (logged), so memory stays
 // bounded if the disk stops.
+// Issue 9 section 3: quarantine_delete (delete and expiry) and async_call, any
+// read on the writer thread (the control socket's quarantine commands, expiry), so
+// the io thread never waits for SQLite.
 #pragma once
 
 #include <asio/any_io_executor.hpp>
@@ -24,6 +27,7 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <type_traits>
 #include <variant>
 #include <vector>
 
@@ -56,6 +60,25 @@ class history_writer {
   void record(store::message_record m);
   void quarantine_add(store::quarantine_entry q);
   void quarantine_release(std::string queue_id, std::string by, std::int64_t when);
+  void quarantine_delete(std::string queue_id, std::string by, std::int64_t when);
+
+  // Runs fn(store::history&) on the writer thread, in order after every write queued
+  // before it, and completes on `ex` with its value (void(R)); with `fallback` when
+  // the queue is full. fn must not keep the reference. Never blocks the caller.
+  template <typename F, typename R = std::invoke_result_t<F&, store::history&>, typename Token>
+  auto async_call(F fn, R fallback, asio::any_io_executor ex, Token&& token) {
+    return asio::async_initiate<Token, void(R)>(
+        [this, ex](auto handler, F fn, R fallback) {
+          auto h = std::make_shared<decltype(handler)>(std::move(handler));
+          auto done = [h, ex](R r) {
+            asio::post(ex, [h, r = std::move(r)]() mutable { (*h)(std::move(r)); });
+          };
+          lookup_op op;
+          op.fn = [fn = std::move(fn), done](store::history& db) mutable { done(fn(db)); };
+          if (!push(std::move(op))) done(std::move(fallback));
+        },
+        token, std::move(fn), std::move(fallback));
+  }
 
   // Asks the writer thread which of `ids` we sent and to which of `rcpts` we sent
   // (since `since`); completes on `ex` with sent_facts, in order after every write
@@ -95,10 +118,15 @@ class history_writer {
     std::string queue_id, by;
     std::int64_t when = 0;
   };
+  struct delete_op {
+    std::string queue_id, by;
+    std::int64_t when = 0;
+  };
   struct lookup_op {
     std::function<void(store::history&)> fn;
   };
-  using op = std::variant<store::message_record, store::quarantine_entry, release_op, lookup_op>;
+  using op = std::variant<store::message_record, store::quarantine_entry, release_op, delete_op,
+                          lookup_op>;
 
   history_writer(std::string path, std::unique_ptr<store::history> w,
                  std::unique_ptr<store::history> r);
