@@ -140,9 +140,11 @@ std::size_t result_index(std::string_view k) {
                                   std::begin(kResultKeys));
 }
 
+}  // namespace
+
 // "example.com" or ".example.com" (subdomains); lower case, final dot removed. The
 // subdomain form also takes one label (".test": every domain under test).
-std::optional<std::string> rule_domain(std::string_view raw) {
+std::optional<std::string> normalize_rule_domain(std::string_view raw) {
   std::string d = ascii::lower(raw);
   if (!d.empty() && d.back() == '.') d.pop_back();
   const bool sub = !d.empty() && d.front() == '.';
@@ -165,6 +167,8 @@ std::optional<std::string> rule_domain(std::string_view raw) {
   if (!sub && !spf::valid_domain(name)) return std::nullopt;  // RFC 7208 4.3: two labels
   return d;
 }
+
+namespace {
 
 void read_rule(reader& r, const toml::table& t, std::size_t index, std::set<std::string>& names,
                spf_policy_config& out) {
@@ -198,7 +202,7 @@ void read_rule(reader& r, const toml::table& t, std::size_t index, std::set<std:
   } else {
     for (const toml::node& e : *arr) {
       auto s = e.value<std::string>();
-      auto d = s ? rule_domain(*s) : std::nullopt;
+      auto d = s ? normalize_rule_domain(*s) : std::nullopt;
       if (!d) {
         r.error(e.source(),
                 fmt::format("'domains': {} is not a domain (\"example.com\", or \".example.com\" "

@@ -53,6 +53,10 @@ struct spf_rule {
   bool matches(std::string_view domain) const;
 };
 
+// A [[spf.rule]] domain as the config accepts it: "d" (a valid RFC 7208 4.3 domain) or
+// ".d" (subdomains), lower-cased, final dot removed; nullopt if invalid. (spf_config.cpp)
+std::optional<std::string> normalize_rule_domain(std::string_view d);
+
 // The global default actions (the shape): pass/neutral/none/permerror accept,
 // fail reject, softfail quarantine, temperror tempfail.
 std::array<verdict, kSpfResults> default_spf_actions();
