@@ -1,0 +1,162 @@
+#!/usr/bin/env bash
+# quarantine_cli.sh: `mxguard quarantine` offline (issue 9 section 3) on a state
+# directory built by hand: queued messages in the documented format (docs/queue.md)
+# marked quarantined ("quarantine: <reason>", queue/report.hpp), and a history.db
+# created with the first release's schema (version 1) by the sqlite3 CLI, so the first
+# command also migrates it. Checks list filters, show --body, release exactly once
+# (a second release exits 1 and leaves the control file alone), delete, release
+# --domain, report ordering and JSON, and refusal under a foreign queue lock.
+# Bounded: no daemon, no network.
+set -euo pipefail
+: "${MXGUARD:?MXGUARD must name the mxguard binary}"
+command -v sqlite3 >/dev/null || { echo "SKIP: no sqlite3 CLI"; exit 0; }
+dir=$(mktemp -d)
+lockpid=
+cleanup() { [ -n "$lockpid" ] && kill "$lockpid" 2>/dev/null; rm -rf "$dir"; }
+trap cleanup EXIT; [ -n "${KEEP:-}" ] && trap - EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+q="$dir/queue/mx"
+mkdir -p "$q/messages"
+A=00661A2B3C4D5A3F01 B=00661A2B3C4D5A3F02 C=00661A2B3C4D5A3F03 D=00661A2B3C4D5A3F04
+now=$(date +%s)
+msg() {  # id sender
+  printf 'Subject: about %s\r\n\r\nbody of %s\r\n' "$1" "$1" >"$q/messages/$1.data"
+  local size; size=$(wc -c <"$q/messages/$1.data")
+  cat >"$q/messages/$1.ctl" <<CTL
+mxguard-queue: 1
+id: $1
+created: 2026-11-28T03:16:40Z
+sender: $2
+recipient: pending user@our.test
+client-ip: 192.0.2.9
+helo: mail.example
+listener: mx
+mode: hold
+size: $size
+x-quarantine: spf softfail
+end: $1
+CTL
+}
+msg $A a@ups.com
+msg $B b@ups.com
+msg $C c@ups.com
+msg $D d@partner.example
+
+db="$dir/history.db"
+sqlite3 "$db" <<SQL
+CREATE TABLE messages (id INTEGER PRIMARY KEY, time INTEGER NOT NULL, direction TEXT NOT NULL,
+  queue_id TEXT, listener TEXT, client_ip TEXT, helo TEXT, sender TEXT, recipients TEXT,
+  message_id TEXT, subject TEXT, spf_result TEXT, decision TEXT, reason TEXT);
+CREATE TABLE recipients (message INTEGER NOT NULL REFERENCES messages(id), address TEXT NOT NULL,
+  time INTEGER NOT NULL, direction TEXT NOT NULL);
+CREATE TABLE quarantine (queue_id TEXT PRIMARY KEY, time INTEGER NOT NULL, sender TEXT,
+  recipients TEXT, subject TEXT, reason TEXT, released_at INTEGER, released_by TEXT);
+INSERT INTO quarantine VALUES('$A', $((now - 300)), 'a@UPS.com', 'user@our.test', 'about A', 'spf softfail', NULL, NULL);
+INSERT INTO quarantine VALUES('$B', $((now - 200)), 'b@ups.com', 'user@our.test', 'about B', 'spf softfail', NULL, NULL);
+INSERT INTO quarantine VALUES('$C', $((now - 100)), 'c@ups.com', 'user@our.test', 'about C', 'spf softfail', NULL, NULL);
+INSERT INTO quarantine VALUES('$D', $((now - 10 * 86400)), 'd@partner.example', 'user@our.test', 'about D', 'spf softfail', NULL, NULL);
+PRAGMA user_version=1;
+SQL
+mxq() { "$MXGUARD" quarantine --history "$db" --queue-dir "$dir/queue" --socket "$dir/none.sock" "$@"; }
+
+# The first command migrates the version-1 index; then the new columns are filled.
+out=$(mxq list) || fail "list exit $?"
+[ "$(sqlite3 "$db" 'PRAGMA user_version')" = 2 ] || fail "not migrated"
+sqlite3 "$db" <<SQL
+UPDATE quarantine SET "check"='spf', spf_result='softfail', client_ip='192.0.2.9', listener='mx',
+  size=40, rule='strict brands';
+UPDATE quarantine SET client_ip='198.51.100.1' WHERE queue_id='$C';
+UPDATE quarantine SET rule='' WHERE queue_id='$D';
+SQL
+
+out=$(mxq list) || fail "list exit $?"
+for id in $A $B $C $D; do grep -q "^$id .*spf .*strict\|^$id " <<<"$out" || fail "list misses $id: $out"; done
+grep -q -- "-- 4 messages" <<<"$out" || fail "list summary: $out"
+grep -q "^$A .* strict brands .*softfail .*<a@UPS.com> .*192.0.2.9 .* 40 held$" <<<"$out" || fail "list row: $out"
+out=$(mxq list --domain ups.com --since 1d) || fail "list --domain"
+grep -q -- "-- 3 messages" <<<"$out" || fail "list --domain: $out"
+out=$(mxq list --since 7d) || fail "list --since"
+grep -q -- "-- 3 messages" <<<"$out" || fail "list --since 7d: $out"
+out=$(mxq list --rule "strict brands" --reason spf) || fail "list --rule"
+grep -q -- "-- 3 messages" <<<"$out" || fail "list --rule: $out"
+set +e
+mxq list --since 7x 2>/dev/null; rc=$?
+set -e
+[ $rc -eq 2 ] || fail "bad --since exit $rc"
+
+# show --body: the index entry, the queued envelope, the message
+out=$(mxq show $A --body) || fail "show exit $?"
+grep -q "^rule: *strict brands" <<<"$out" || fail "show rule: $out"
+grep -q "^sender: *a@ups.com" <<<"$out" || fail "show envelope: $out"
+grep -q "body of $A" <<<"$out" || fail "show body: $out"
+mxq show $A --json | /usr/bin/python3 -c '
+import json,sys
+j=json.load(sys.stdin)
+assert j["entry"]["id"]=="'"$A"'" and j["entry"]["status"]=="held" and j["entry"]["sender_domain"]=="ups.com", j
+assert j["message"]["mode"]=="hold", j
+' || fail "show --json"
+
+# release: once
+out=$(mxq release $A --by alice) || fail "release exit $?"
+grep -q "^$A: released" <<<"$out" || fail "release: $out"
+grep -q "^mode: deliver$" "$q/messages/$A.ctl" || fail "release did not change mode"
+grep -q "^x-quarantine-released: " "$q/messages/$A.ctl" || fail "release did not mark the control file"
+[ "$(sqlite3 "$db" "SELECT released_by FROM quarantine WHERE queue_id='$A'")" = alice ] || fail "released_by"
+sum=$(md5sum <"$q/messages/$A.ctl")
+set +e
+err=$(mxq release $A --by bob 2>&1 >/dev/null); rc=$?
+set -e
+[ $rc -eq 1 ] || fail "second release exit $rc"
+grep -q "already released" <<<"$err" || fail "second release said: $err"
+[ "$(md5sum <"$q/messages/$A.ctl")" = "$sum" ] || fail "second release touched the control file"
+[ "$(sqlite3 "$db" "SELECT released_by FROM quarantine WHERE queue_id='$A'")" = alice ] || fail "released_by changed"
+
+# delete
+out=$(mxq delete $B) || fail "delete exit $?"
+grep -q "^$B: deleted" <<<"$out" || fail "delete: $out"
+[ ! -e "$q/messages/$B.ctl" ] && [ ! -e "$q/messages/$B.data" ] || fail "delete left files"
+[ -n "$(sqlite3 "$db" "SELECT deleted_at FROM quarantine WHERE queue_id='$B'")" ] || fail "deleted_at"
+set +e
+mxq release $B 2>/dev/null; rc=$?
+set -e
+[ $rc -eq 1 ] || fail "release of a deleted message exit $rc"
+
+# a foreign queue lock: release refused with 75, nothing changed
+touch "$q/lock"
+/usr/bin/python3 -c 'import fcntl,sys,time
+f=open(sys.argv[1],"a"); fcntl.flock(f,fcntl.LOCK_EX); time.sleep(30)' "$q/lock" &
+lockpid=$!
+for _ in $(seq 50); do flock -n "$q/lock" true 2>/dev/null || break; sleep 0.1; done
+set +e
+mxq release $C 2>/dev/null; rc=$?
+set -e
+[ $rc -eq 75 ] || fail "release under a foreign lock exit $rc"
+grep -q "^mode: hold$" "$q/messages/$C.ctl" || fail "released under a foreign lock"
+kill "$lockpid"; wait "$lockpid" 2>/dev/null || true; lockpid=
+
+# release --domain: the open ones of that domain (C only now)
+out=$(mxq release --domain UPS.COM) || fail "release --domain exit $?"
+[ "$(grep -c released <<<"$out")" = 1 ] && grep -q "^$C: released" <<<"$out" || fail "release --domain: $out"
+
+# list hides released/deleted unless --all
+out=$(mxq list) || fail "list"
+grep -q -- "-- 1 messages" <<<"$out" || fail "list after: $out"
+out=$(mxq list --all) || fail "list --all"
+grep -q "^$B .*deleted$" <<<"$out" || fail "list --all: $out"
+
+# report: ups.com/strict brands (2 of 3 released) before partner.example (0 of 1)
+out=$(mxq report) || fail "report exit $?"
+head -n2 <<<"$out" | tail -n1 | grep -q "^ups.com .*strict brands .* 3 *2 *67%" || fail "report: $out"
+mxq report --json | /usr/bin/python3 -c '
+import json,sys
+g=json.load(sys.stdin)["groups"]
+assert [x["domain"] for x in g]==["ups.com","partner.example"], g
+u=g[0]
+assert u["rule"]=="strict brands" and u["check"]=="spf" and u["quarantined"]==3 and u["released"]==2, u
+assert abs(u["release_rate"]-2/3)<1e-9, u
+assert u["top_ips"]==[{"ip":"192.0.2.9","count":2},{"ip":"198.51.100.1","count":1}], u
+' || fail "report --json"
+out=$(mxq report --since 1d --json) || fail "report --since"
+/usr/bin/python3 -c 'import json,sys; assert len(json.loads(sys.argv[1])["groups"])==1' "$out" || fail "report --since: $out"
+echo "quarantine_cli: OK"
