@@ -323,9 +323,11 @@ int act_offline(const q_args& a, mxg::store::history& h, const std::vector<std::
       rc = std::max(rc, e ? kExitNotFound : exit_of(e.error()));
       continue;
     }
-    auto* q = qs.of(**e);
-    mxg::result<void> r;
-    if (q) {
+    mxg::result<void> r = mxg::gateway::quarantine_entry_open(**e);
+    auto* q = r ? qs.of(**e) : nullptr;
+    if (!r) {
+      // already released or deleted: said so, whatever the queue holds now
+    } else if (q) {
       if (auto l = qs.lock(*q); !l) {
         complain(a, l.error().message + "; is the server running? (--socket)");
         return std::max(rc, exit_of(l.error()));
@@ -337,8 +339,6 @@ int act_offline(const q_args& a, mxg::store::history& h, const std::vector<std::
       r = mxg::fail(mxg::errc::not_found,
                     id + ": no queue holds it (" +
                         (qs.error.empty() ? "--queue-dir " + a.queue_dir : qs.error) + ")");
-    } else if ((*e)->released_at || (*e)->deleted_at) {
-      r = mxg::fail(mxg::errc::not_found, id + ": already " + status(**e));
     }
     if (!r) {
       complain(a, r.error().message);

@@ -81,10 +81,11 @@ control_response quarantine_apply(server& srv, const control_request& req,
     }
     queue::queue_dir* q = quarantine_queue(
         **e, [&](const std::string& w) { return srv.find_queue(w); }, all);
-    result<void> r;
-    if (!q && release)
+    // Already released or deleted: said so first, whatever the queue holds now.
+    result<void> r = quarantine_entry_open(**e);
+    if (r && !q && release)
       r = fail(errc::not_found, id + ": no queue of this daemon holds it");
-    else if (q)
+    else if (r && q)
       r = quarantine_queue_op(*q, **e, release ? quarantine_op::release : quarantine_op::remove);
     if (!r) {
       err += r.error().message + "\n";

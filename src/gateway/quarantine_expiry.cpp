@@ -12,14 +12,19 @@
 
 namespace mxg::gateway {
 
-result<void> quarantine_queue_op(queue::queue_dir& q, const store::quarantine_entry& e,
-                                 quarantine_op op) {
+result<void> quarantine_entry_open(const store::quarantine_entry& e) {
   if (e.released_at)
     return fail(errc::not_found, e.queue_id + ": already released by " + e.released_by + " at " +
                                      std::to_string(*e.released_at));
   if (e.deleted_at)
     return fail(errc::not_found, e.queue_id + ": already deleted by " + e.deleted_by + " at " +
                                      std::to_string(*e.deleted_at));
+  return {};
+}
+
+result<void> quarantine_queue_op(queue::queue_dir& q, const store::quarantine_entry& e,
+                                 quarantine_op op) {
+  if (auto open = quarantine_entry_open(e); !open) return open;
   auto id = queue::queue_id::parse(e.queue_id);
   if (!id) return std::unexpected(id.error());
   auto env = q.load(*id);

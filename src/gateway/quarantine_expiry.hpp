@@ -28,6 +28,10 @@ inline constexpr std::size_t kExpiryBatchMax = 1000;  // entries expired per cal
 
 enum class quarantine_op { release, remove };
 
+// Ok while the index entry is open; else errc::not_found "<id>: already released by
+// WHO at T" (or deleted). quarantine_queue_op checks it first.
+result<void> quarantine_entry_open(const store::quarantine_entry& e);
+
 // The checks and the queue operation (queue_dir::release / remove) for one entry; the
 // caller records the result in the index and, after a release, hands the message to
 // delivery. errc::not_found with "already released/deleted" when the entry or the

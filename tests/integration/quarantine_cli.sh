@@ -5,14 +5,20 @@
 # created with the first release's schema (version 1) by the sqlite3 CLI, so the first
 # command also migrates it. Checks list filters, show --body, release exactly once
 # (a second release exits 1 and leaves the control file alone), delete, release
-# --domain, report ordering and JSON, and refusal under a foreign queue lock.
+# --domain, report ordering and JSON, and refusal under a foreign queue lock; then
+# online: `mxguard serve` (hold mode) owns the queue and a release goes through its
+# control socket, once.
 # Bounded: no daemon, no network.
 set -euo pipefail
 : "${MXGUARD:?MXGUARD must name the mxguard binary}"
 command -v sqlite3 >/dev/null || { echo "SKIP: no sqlite3 CLI"; exit 0; }
 dir=$(mktemp -d)
-lockpid=
-cleanup() { [ -n "$lockpid" ] && kill "$lockpid" 2>/dev/null; rm -rf "$dir"; }
+lockpid= servepid=
+cleanup() {
+  [ -n "$lockpid" ] && kill "$lockpid" 2>/dev/null
+  [ -n "$servepid" ] && kill "$servepid" 2>/dev/null && wait "$servepid" 2>/dev/null
+  rm -rf "$dir"
+}
 trap cleanup EXIT; [ -n "${KEEP:-}" ] && trap - EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
@@ -159,4 +165,24 @@ assert u["top_ips"]==[{"ip":"192.0.2.9","count":2},{"ip":"198.51.100.1","count":
 ' || fail "report --json"
 out=$(mxq report --since 1d --json) || fail "report --since"
 /usr/bin/python3 -c 'import json,sys; assert len(json.loads(sys.argv[1])["groups"])==1' "$out" || fail "report --since: $out"
+
+# online: the server (default listener queue <state>/queue/capture) holds the queue
+# lock; release goes through the control socket, the queue found by its control file
+E=00661A2B3C4D5A3F05
+msg $E e@ups.com
+sqlite3 "$db" "INSERT INTO quarantine(queue_id,time,sender,recipients,\"check\",listener,sender_domain) VALUES('$E', $now, 'e@ups.com', 'user@our.test', 'spf', 'mx', 'ups.com')"
+port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+(cd "$dir" && mkdir -p var/queue && mv queue/mx var/queue/capture && mv history.db* var/ && exec "$MXGUARD" serve --listen 127.0.0.1:$port --delivery-mode hold) >"$dir/serve.log" 2>&1 &
+servepid=$!
+for _ in $(seq 100); do [ -S "$dir/var/control.sock" ] && break; sleep 0.1; done
+[ -S "$dir/var/control.sock" ] || fail "serve did not start: $(cat "$dir/serve.log")"
+mxo() { (cd "$dir" && "$MXGUARD" quarantine "$@"); }
+out=$(mxo release $E --by olive) || fail "online release exit $?: $out"
+grep -q "^$E: released" <<<"$out" || fail "online release: $out"
+set +e
+err=$(mxo release $E 2>&1 >/dev/null); rc=$?
+set -e
+[ $rc -eq 1 ] && grep -q "already released by olive" <<<"$err" || fail "online second release ($rc): $err"
+grep -q "quarantine released qid=$E by=olive via=control-socket" "$dir/serve.log" || fail "serve log: $(cat "$dir/serve.log")"
+[ "$(grep -c "qid=$E .*released$" "$dir/serve.log")" = 1 ] || fail "released more than once"
 echo "quarantine_cli: OK"
