@@ -41,6 +41,20 @@ std::optional<bs_action> bs_action_from_string(std::string_view s) {
   return std::nullopt;
 }
 
+policy::decision bs_decision::to_decision() const {
+  policy::decision d;
+  d.action = action == bs_action::reject       ? policy::verdict::reject
+             : action == bs_action::quarantine ? policy::verdict::quarantine
+             : action == bs_action::tag        ? policy::verdict::tag
+                                               : policy::verdict::accept;
+  d.check = "backscatter";
+  d.reason = reason;
+  d.header = header;
+  if (d.action == policy::verdict::reject)
+    d.reply = reply.empty() ? smtp::reply(550, smtp::status::k_5_7_1, "bounce rejected") : reply;
+  return d;
+}
+
 bool txn_decision::combine(bs_action a, std::string_view why) {
   if (a == action && reason.empty()) reason = std::string(why);
   if (static_cast<int>(a) <= static_cast<int>(action)) return false;
@@ -98,8 +112,9 @@ bs_decision backscatter_filter::check_rcpt(std::string_view sender, std::string_
   d.reason = std::string("backscatter: bounce to an address without a valid BATV tag (") +
              policy::to_string(check.status) + ")";
   if (d.action == bs_action::reject)
-    d.reply = "550 5.7.1 <" + std::string(recipient) +
-              ">: bounce rejected: we never sent mail from this address (BATV)";
+    d.reply = smtp::reply(550, smtp::status::k_5_7_1,
+                          "<" + std::string(recipient) +
+                              ">: bounce rejected: we never sent mail from this address (BATV)");
   if (d.action == bs_action::tag) d.header = backscatter_header(d.reason);
   return d;
 }
@@ -192,7 +207,8 @@ asio::awaitable<bs_decision> backscatter_filter::judge_records(
   }
   d.action = cfg_.ndr_backscatter;
   d.reason = "backscatter: " + why;
-  if (d.action == bs_action::reject) d.reply = "550 5.7.1 bounce rejected as backscatter: " + why;
+  if (d.action == bs_action::reject)
+    d.reply = smtp::reply(550, smtp::status::k_5_7_1, "bounce rejected as backscatter: " + why);
   if (d.action == bs_action::tag) d.header = backscatter_header(why);
   co_return d;
 }

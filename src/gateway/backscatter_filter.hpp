@@ -25,6 +25,8 @@
 
 #include "dns/resolver.hpp"
 #include "policy/batv.hpp"
+#include "policy/decision.hpp"
+#include "smtp/reply.hpp"
 #include "store/history.hpp"
 
 namespace mxg::ndr {
@@ -65,8 +67,10 @@ struct bs_decision {
   bs_action action = bs_action::accept;
   std::string reason;     // for logs, history and the reply text
   std::string recipient;  // the recipient to deliver to (tag stripped)
-  std::string reply;      // full SMTP reply line when rejecting, else empty
+  smtp::reply reply;      // the reply when rejecting, else empty
   std::string header;     // header line to add for `tag` (without CRLF), else empty
+  // The same decision in the type every policy check uses (check "backscatter").
+  policy::decision to_decision() const;
 };
 
 class backscatter_filter {

@@ -20,6 +20,7 @@
 
 #include "base/limits.hpp"
 #include "dns/cares_resolver.hpp"
+#include "policy/spf_config.hpp"
 
 namespace mxg::gateway {
 
@@ -221,6 +222,46 @@ class reader {
 
   const toml::node* node(const toml::table& t, std::string_view key) { return t.get(key); }
 
+  void raw_error(std::string msg) { errors_.push_back(std::move(msg)); }
+
+  // A retention period: a duration string with days allowed ("30d", "12h", "0" = forever).
+  void retention(const toml::table& t, std::string_view key, std::chrono::seconds& out) {
+    const toml::node* n = t.get(key);
+    if (!n) return;
+    std::optional<std::chrono::seconds> v;
+    if (auto i = n->value<std::int64_t>(); i && *i >= 0) v = std::chrono::seconds(*i);
+    if (auto s = n->value<std::string>()) {
+      std::string_view sv = *s;
+      if (!sv.empty() && sv.back() == 'd') {
+        std::uint64_t days = 0;
+        auto [p, ec] = std::from_chars(sv.data(), sv.data() + sv.size() - 1, days);
+        if (ec == std::errc{} && p == sv.data() + sv.size() - 1 && days <= 36500)
+          v = std::chrono::hours(24 * days);
+      } else if (auto d = parse_duration(sv)) {
+        v = std::chrono::duration_cast<std::chrono::seconds>(*d);
+      }
+    }
+    if (!v)
+      error(n->source(), fmt::format("'{}' must be a period such as \"30d\", \"12h\" or 0 "
+                                     "(keep forever)",
+                                     key));
+    else
+      out = *v;
+  }
+
+  std::vector<net::cidr> cidrs(const toml::table& t, std::string_view key) {
+    std::vector<net::cidr> out;
+    const toml::node* n = t.get(key);
+    if (!n) return out;
+    for (const auto& s : str_list(t, key)) {
+      if (auto c = net::cidr::parse(s))
+        out.push_back(*c);
+      else
+        error(n->source(), fmt::format("{}: '{}' is not a CIDR network", key, s));
+    }
+    return out;
+  }
+
  private:
   std::string source_;
   std::vector<std::string> errors_;
@@ -273,7 +314,7 @@ result<config> parse_config(std::string_view text, const std::string& source) {
   r.check_keys(root, "the top level",
                {"state_dir", "log", "control_socket", "drain_timeout", "queue_run_interval",
                 "relay", "routing", "limits", "timeouts", "listener", "tls", "hostname",
-                "backscatter", "history", "dns"});
+                "backscatter", "history", "dns", "spf", "quarantine", "policy_service"});
   r.str(root, "state_dir", c.state_dir);
   r.str(root, "control_socket", c.control_socket);
   r.duration(root, "drain_timeout", c.drain_timeout, false);
@@ -368,9 +409,29 @@ result<config> parse_config(std::string_view text, const std::string& source) {
   }
 
   if (auto* t = r.table(root, "history")) {
-    r.check_keys(*t, "[history]", {"enabled", "path"});
+    r.check_keys(*t, "[history]", {"enabled", "path", "retention"});
     r.boolean(*t, "enabled", c.history.enabled);
     r.str(*t, "path", c.history.path);
+    r.retention(*t, "retention", c.history.retention);
+  }
+
+  if (auto* t = r.table(root, "quarantine")) {
+    r.check_keys(*t, "[quarantine]", {"retention"});
+    r.retention(*t, "retention", c.quarantine.retention);
+  }
+
+  if (auto* t = r.table(root, "policy_service")) {
+    r.check_keys(*t, "[policy_service]", {"listen"});
+    r.str(*t, "listen", c.policy_service.listen);
+    if (!c.policy_service.listen.empty())
+      if (auto ep = parse_endpoint(c.policy_service.listen); !ep)
+        r.error(t->get("listen")->source(), "policy_service.listen: " + ep.error().message);
+  }
+
+  if (auto* t = r.table(root, "spf")) {
+    std::vector<std::string> errs;
+    policy::read_spf_config(*t, source, c.spf, errs);
+    for (auto& e : errs) r.raw_error(std::move(e));
   }
 
   if (auto* t = r.table(root, "dns")) {
@@ -419,7 +480,18 @@ result<config> parse_config(std::string_view text, const std::string& source) {
       l.name = std::string(name.str());
       r.check_keys(*t, where,
                    {"address", "delivery_mode", "queue_dir", "hostname", "limits", "timeouts",
-                    "tls_cert", "tls_key", "strict_lf", "bare_lf", "fsync"});
+                    "tls_cert", "tls_key", "strict_lf", "bare_lf", "fsync", "spf"});
+      if (auto* st = r.table(*t, "spf")) {
+        r.check_keys(*st, where + ".spf", {"enabled", "trusted_networks", "trusted_forwarders"});
+        if (st->get("enabled")) {
+          bool on = false;
+          r.boolean(*st, "enabled", on);
+          l.spf_enabled = on;
+        }
+        if (st->get("trusted_networks")) l.spf_trusted_networks = r.cidrs(*st, "trusted_networks");
+        if (st->get("trusted_forwarders"))
+          l.spf_trusted_forwarders = r.cidrs(*st, "trusted_forwarders");
+      }
       if (const toml::node* a = t->get("address")) {
         auto s = a->value<std::string>();
         auto ep = s ? parse_endpoint(*s) : fail(errc::parse_error, "must be a string");
@@ -473,6 +545,7 @@ result<config> parse_config(std::string_view text, const std::string& source) {
   }
   if (c.control_socket.empty()) c.control_socket = c.state_dir + "/control.sock";
   if (c.history.path.empty()) c.history.path = c.state_dir + "/history.db";
+  if (c.spf.authserv_id.empty()) c.spf.authserv_id = hostname;
   for (auto& l : c.listeners)
     if (l.queue_dir.empty()) l.queue_dir = c.state_dir + "/queue/" + l.name;
   return c;

@@ -19,6 +19,7 @@
 #include "base/result.hpp"
 #include "gateway/backscatter_filter.hpp"
 #include "net/ip_address.hpp"
+#include "policy/spf_policy.hpp"
 #include "queue/envelope.hpp"
 
 namespace mxg::gateway {
@@ -70,6 +71,9 @@ struct listener_config {
   bool strict_lf = false;         // commands must end in CRLF (default: bare LF accepted)
   bare_lf_policy bare_lf = bare_lf_policy::reject;
   bool fsync = true;  // queue durability; off only for experiments
+  // [listener.NAME.spf]: overrides of the global [spf] for this listener.
+  std::optional<bool> spf_enabled;
+  std::optional<std::vector<net::cidr>> spf_trusted_networks, spf_trusted_forwarders;
 
   std::string endpoint() const;  // "127.0.0.1:2525" or "[::1]:2525"
 };
@@ -84,7 +88,18 @@ struct relay_config {
 // [history]: the SQLite history and quarantine index (store/history.hpp).
 struct history_config {
   bool enabled = true;
-  std::string path;  // default: <state_dir>/history.db
+  std::string path;                                             // default: <state_dir>/history.db
+  std::chrono::seconds retention{std::chrono::hours(24 * 90)};  // 0 = keep forever
+};
+
+// [quarantine]: quarantined messages are deleted after `retention` (issue 9 section 3).
+struct quarantine_config {
+  std::chrono::seconds retention{std::chrono::hours(24 * 30)};  // 0 = keep forever
+};
+
+// [policy_service]: Postfix's policy delegation protocol (issue 9 section 6).
+struct policy_service_config {
+  std::string listen;  // "IP:PORT"; "" = off
 };
 
 // [dns]: the server's one resolver (rDNS of clients, SPF evidence of bounces, delivery).
@@ -106,9 +121,12 @@ struct config {
   std::chrono::milliseconds queue_run_interval{0};  // 0: no periodic queue runs
   std::string routing_table;                        // file parsed by src/delivery
   relay_config relay;
-  backscatter_config backscatter;  // [backscatter]: BATV at RCPT, bounce judgement after DATA
-  history_config history;          // [history]
-  dns_config dns;                  // [dns]
+  backscatter_config backscatter;        // [backscatter]: BATV at RCPT, bounce judgement after DATA
+  history_config history;                // [history]
+  dns_config dns;                        // [dns]
+  policy::spf_policy_config spf;         // [spf]: SPF enforcement (policy/spf_policy.hpp)
+  quarantine_config quarantine;          // [quarantine]
+  policy_service_config policy_service;  // [policy_service]
   std::vector<listener_config> listeners;
 };
 

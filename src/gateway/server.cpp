@@ -156,6 +156,18 @@ result<void> server::apply(config c, bool initial) {
     st->tls = *tls;
     st->queue = *q;
     st->filter = filter;
+    {
+      auto sp = std::make_shared<spf_setup>();
+      sp->enabled = lc.spf_enabled.value_or(c.spf.enabled);
+      sp->cfg = c.spf;
+      if (lc.spf_trusted_networks) {
+        sp->cfg.trusted_networks = *lc.spf_trusted_networks;
+        sp->cfg.trusted_networks_set = true;
+      }
+      if (lc.spf_trusted_forwarders) sp->cfg.trusted_forwarders = *lc.spf_trusted_forwarders;
+      if (!sp->cfg.trusted_networks_set) sp->trusted = c.relay.trusted_networks;
+      st->spf = std::move(sp);
+    }
     if (rt) {
       // counters carry over (sessions of the old state still decrement the old one)
       rt = std::make_shared<listener_rt>(listener_rt{st, std::move(rt->acceptor)});
@@ -217,6 +229,11 @@ result<void> server::apply(config c, bool initial) {
   }
   for (auto& l : started) asio::co_spawn(io_, accept_loop(l), asio::detached);
   filter_ = filter;
+  for (auto& l : listeners_)
+    if (l->state->spf->enabled)
+      spdlog::info("spf: listener {} checks SPF (reject at {}, {} rules, authserv-id {})",
+                   l->state->cfg->name, policy::to_string(l->state->spf->cfg.reject_stage),
+                   l->state->spf->cfg.rules.size(), l->state->spf->cfg.authserv_id);
   hosts_ = dns::hosts_file::load(cfg_.dns.hosts_file);  // at start and on every reload
   const auto& b = cfg_.backscatter;
   if (!b.enabled)

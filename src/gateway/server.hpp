@@ -37,6 +37,7 @@
 #include "gateway/backscatter_filter.hpp"
 #include "gateway/config.hpp"
 #include "net/ip_address.hpp"
+#include "policy/spf_policy.hpp"
 #include "queue/queue_dir.hpp"
 
 namespace mxg::gateway {
@@ -46,6 +47,14 @@ class transport;
 class delivery_hook;
 class history_writer;
 
+// The SPF policy of one listener: the global [spf] with the listener's overrides, and
+// the networks whose clients skip SPF (the [spf] trusted_networks, or the relay's).
+struct spf_setup {
+  bool enabled = false;
+  policy::spf_policy_config cfg;
+  std::vector<net::cidr> trusted;  // relay trusted networks when [spf] sets none
+};
+
 // What a session needs from the server, resolved once per listener.
 struct listener_state {
   std::shared_ptr<const listener_config> cfg;
@@ -53,6 +62,7 @@ struct listener_state {
   std::shared_ptr<asio::ssl::context> tls;           // null: no STARTTLS
   queue::queue_dir* queue = nullptr;                 // owned by the server
   std::shared_ptr<const backscatter_filter> filter;  // never null (disabled: accepts all)
+  std::shared_ptr<const spf_setup> spf;              // never null (disabled: no SPF)
   std::size_t sessions = 0;
   std::map<net::ip_address, std::size_t> per_ip;
   bool accepting = true;

@@ -17,7 +17,15 @@
 //     tag inserts X-Mxguard-Backscatter after our Received header;
 //   - every decision is recorded in the history (history_writer, never blocking);
 //   - rDNS of the client (RFC 5321 4.4 Received "from HELO (NAME [IP])") looked up in
-//     the background from connect on, forward-confirmed; never delays the greeting.
+//     the background from connect on, forward-confirmed; never delays the greeting
+//     (rdns.hpp);
+//   - SPF (issue 9, spf_step.hpp): started at MAIL, answered through the core's policy
+//     step at MAIL or RCPT (reject/tempfail) and awaited before the header is written:
+//     Authentication-Results and Received-SPF above our Received (trace_headers.hpp);
+//     arriving Authentication-Results claiming our authserv-id are removed;
+//   - XCLIENT from the relay's trusted networks (a proxy presents the real client).
+// Every check answers with a policy::decision; the transaction carries out the
+// strongest (policy::txn_decisions) and the history records all of them.
 // Security: every byte is hostile. Input is consumed through smtp::line_reader
 // (hard cap) and smtp::data_reader (size cap, smuggling-safe end of data), so the
 // buffer stays bounded; BDAT chunks are streamed, never held whole in memory, except
@@ -43,7 +51,11 @@
 #include "base/ascii.hpp"
 #include "gateway/header_scan.hpp"
 #include "gateway/history_writer.hpp"
+#include "gateway/rdns.hpp"
+#include "gateway/spf_step.hpp"
+#include "gateway/trace_headers.hpp"
 #include "gateway/transport.hpp"
+#include "policy/decision.hpp"
 #include "queue/report.hpp"
 #include "smtp/relay.hpp"
 #include "smtp/session.hpp"
@@ -60,70 +72,6 @@ inline constexpr std::chrono::seconds kReplyWriteTimeout{60};
 // return the original's headers or a truncated copy. Above it: accepted unjudged
 // ("too large to judge"), streamed to the queue like any other message.
 inline constexpr std::size_t kJudgeMax = 1024 * 1024;
-// rDNS of the client (RFC 5321 4.4): how long the first DATA may wait for it, counted
-// from connect. The greeting never waits.
-inline constexpr std::chrono::milliseconds kRdnsWait{2000};
-// PTR names tried for forward confirmation (as RFC 7208 5.5 bounds the "ptr" mechanism).
-inline constexpr std::size_t kRdnsNamesMax = 10;
-
-// The client's forward-confirmed reverse DNS name, filled in by lookup_rdns.
-struct rdns_state {
-  explicit rdns_state(asio::any_io_executor ex) : timer(ex) {}
-  bool done = false;
-  std::string name;  // confirmed name; "" when none
-  std::chrono::steady_clock::time_point deadline;
-  asio::steady_timer timer;  // a waiting session sleeps on it; the lookup cancels it
-};
-
-// PTR of the IP, then A/AAAA of each name: the name is confirmed when its addresses
-// contain the IP (forward-confirmed reverse DNS).
-asio::awaitable<void> lookup_rdns(server& srv, std::shared_ptr<rdns_state> st, dns::resolver& res,
-                                  net::ip_address ip, std::string sid) {
-  std::string confirmed, first;
-  auto ptr = co_await res.query(ip.reverse_name(), dns::rrtype::ptr);
-  srv.note_rdns(ptr.st == dns::status::timeout);
-  if (ptr.ok()) {
-    std::size_t n = 0;
-    for (const auto& r : ptr.records) {
-      if (r.target.empty() || ++n > kRdnsNamesMax) break;
-      if (first.empty()) first = r.target;
-      auto fwd = co_await res.query(r.target, ip.is_v6() ? dns::rrtype::aaaa : dns::rrtype::a);
-      for (const auto& a : fwd.records)
-        if (a.addr.unmapped() == ip) confirmed = r.target;
-      if (!confirmed.empty()) break;
-    }
-  }
-  st->name = confirmed;
-  st->done = true;
-  st->timer.cancel();
-  spdlog::info("rdns sid={} client={} name={} ptr={} confirmed={} dns={}", sid, ip.to_string(),
-               confirmed.empty() ? "unknown" : confirmed, first.empty() ? "-" : first,
-               confirmed.empty() ? "no" : "yes", dns::to_string(ptr.st));
-}
-
-// RFC 5322 3.3 date-time in local time with numeric zone.
-std::string rfc5322_now() {
-  std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  ::localtime_r(&t, &tm);
-  char buf[64];
-  std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S %z", &tm);
-  return buf;
-}
-
-// Keeps peer text printable in a header or log field (no CR/LF, no controls,
-// no unbalanced parentheses in a comment).
-std::string clean(std::string_view s, std::size_t max = 255) {
-  std::string out;
-  for (unsigned char c : s.substr(0, max)) {
-    if (c < 0x21 || c == 0x7f || c == '(' || c == ')' || c == '\\' || c == '"')
-      out += '?';
-    else
-      out += static_cast<char>(c);
-  }
-  return out;
-}
-
 // Log field value: quoted when it has spaces; controls replaced.
 std::string field(std::string_view s) {
   std::string v;
@@ -179,6 +127,10 @@ class driver {
     c.max_recipients = cfg_.limits.recipients;
     c.max_errors = cfg_.limits.errors;
     c.tls_available = l_->tls != nullptr;
+    // SPF refuses at MAIL or at each RCPT through the core's policy step.
+    c.policy_mail = spf_on() && l_->spf->cfg.reject_stage == policy::spf_stage::mail;
+    c.policy_rcpt = spf_on() && l_->spf->cfg.reject_stage == policy::spf_stage::rcpt;
+    c.xclient = true;  // offered to, and accepted from, the relay's trusted networks only
     return c;
   }
 
@@ -192,8 +144,18 @@ class driver {
     h.on_mail = [this](const smtp::session_info&, const smtp::path& sender,
                        const smtp::mail_params& p) -> std::optional<smtp::reply> {
       // A new transaction: its decision starts at accept.
-      decision_ = txn_decision{};
+      decisions_.clear();
+      spf_logged_ = false;
+      spf_eval_ = nullptr;
+      ar_filter_.reset();
       rcpt_map_.clear();
+      spf_.reset();
+      if (spf_on()) {
+        auto ip = net::ip_address::parse(sess_.info().client_ip);
+        if (ip)
+          spf_.start(l_->spf, *srv_.resolver(), {*ip, sender.address(), sess_.info().helo},
+                     cfg_.hostname, sid_);
+      }
       spdlog::info("mail sid={} from=<{}> size={} body={}", sid_, sender.address(),
                    p.size ? std::to_string(*p.size) : "-", smtp::to_string(p.body));
       return std::nullopt;
@@ -210,18 +172,19 @@ class driver {
         auto day = policy::batv::day_of(static_cast<std::int64_t>(std::time(nullptr)));
         auto b = filter_->check_rcpt(txn.sender.address(), rcpt.address(), day);
         if (b.action == bs_action::reject) {
-          auto rep = smtp::parse_reply_text(b.reply);
-          if (rep.empty()) rep = smtp::reply(550, smtp::status::k_5_7_1, "bounce rejected");
+          smtp::reply rep = b.to_decision().reply;
           spdlog::info("rcpt sid={} to=<{}> result=refused backscatter=reject reason={}", sid_,
                        rcpt.address(), field(b.reason));
-          record(txn.sender.address(), {rcpt.address()}, "", bs_action::reject, b.reason, {});
+          policy::txn_decisions one;
+          one.add(b.to_decision());
+          record(txn.sender.address(), {rcpt.address()}, "", one, {}, 0);
           return rep;
         }
         if (b.recipient != rcpt.address()) rcpt_map_.emplace_back(rcpt.address(), b.recipient);
         if (b.action != bs_action::accept)
           spdlog::info("rcpt sid={} to=<{}> backscatter={} reason={}", sid_, rcpt.address(),
                        to_string(b.action), field(b.reason));
-        decision_.combine(b.action, b.reason);
+        if (b.action != bs_action::accept) decisions_.add(b.to_decision());
       }
       spdlog::info("rcpt sid={} to=<{}> result=accepted relay={}", sid_, rcpt.address(),
                    smtp::to_string(d.verdict));
@@ -240,20 +203,32 @@ class driver {
   }
 
   bool in_transaction() const { return sess_.current() != nullptr; }
+  bool spf_on() const { return l_->spf->enabled && srv_.resolver() != nullptr; }
   std::string received_header(const std::string& qid);
+  // The core's policy step (action_kind::policy): SPF at MAIL or RCPT.
+  asio::awaitable<smtp::step> policy_step(smtp::policy_stage stage);
+  // The SPF evaluation of the transaction (awaited; null when SPF is off or skipped
+  // the transaction), its decision added to decisions_ once.
+  asio::awaitable<const policy::spf_evaluation*> spf_result();
+  // XCLIENT was accepted: the client is the one it presented.
+  void client_changed();
   std::string rdns_name() const { return rdns_ && rdns_->done ? rdns_->name : ""; }
   asio::awaitable<void> wait_rdns();
   void maybe_flush();
   bool local_recipient(std::string_view address) const;
-  // One history row for a decision (no-op when the history is off).
+  // One history row for a transaction's decisions (no-op when the history is off).
   void record(const std::string& sender, std::vector<std::string> rcpts, const std::string& qid,
-              bs_action action, const std::string& reason, const header_facts& h);
+              const policy::txn_decisions& d, const header_facts& h, std::uint64_t size,
+              const smtp::reply& refusal = {});
   asio::awaitable<bool> handle(smtp::step s);
   asio::awaitable<bool> read_data();
   asio::awaitable<bool> read_bdat(const smtp::action& a);
   asio::awaitable<smtp::step> enqueue();
   result<void> ensure_writer();
   void flush_body();
+  // Moves chunk_ (message bytes just read) into body_ through the Authentication-Results
+  // filter; `last`: the message ends here.
+  void take_chunk(bool last);
 
   server& srv_;
   std::shared_ptr<listener_state> l_;
@@ -270,7 +245,12 @@ class driver {
   std::optional<error> writer_error_;
   std::string body_;  // body bytes not yet appended to the writer
   std::shared_ptr<const backscatter_filter> filter_ = l_->filter;
-  txn_decision decision_;                                      // of the current transaction
+  policy::txn_decisions decisions_;  // of the current transaction
+  spf_step spf_{t_->socket().get_executor()};
+  const policy::spf_evaluation* spf_eval_ = nullptr;  // of the current transaction, once known
+  bool spf_logged_ = false;                           // its decision was added and logged
+  std::optional<auth_results_filter> ar_filter_;      // of the message being received
+  std::string chunk_;                                 // data read, before the filter
   std::vector<std::pair<std::string, std::string>> rcpt_map_;  // as received -> deliver to
   bool judging_ = false;          // null-sender message kept in body_ for check_bounce
   std::size_t received_len_ = 0;  // our header lines at the start of the message
@@ -281,22 +261,90 @@ class driver {
 };
 
 std::string driver::received_header(const std::string& qid) {
-  // RFC 5321 4.4 Time-stamp-line; "with" keywords from RFC 3848 (ESMTP, ESMTPS).
   const auto& info = sess_.info();
-  std::string proto = info.esmtp ? (t_->tls_active() ? "ESMTPS" : "ESMTP") : "SMTP";
-  std::string h = fmt::format("Received: from {} ({} [{}])\r\n\tby {} (mxguard) with {}",
-                              clean(info.helo.empty() ? "unknown" : info.helo),
-                              rdns_name().empty() ? "unknown" : clean(rdns_name()), client_ip_,
-                              clean(cfg_.hostname), proto);
-  if (t_->tls_active())
-    h += fmt::format("\r\n\t(version={} cipher={} bits={})", t_->tls_version(), t_->tls_cipher(),
-                     t_->tls_bits());
-  h += fmt::format("\r\n\tid {}", qid);
+  received_info r;
+  r.helo = info.helo;
+  r.rdns_name = rdns_name();
+  r.client_ip = client_ip_;
+  r.hostname = cfg_.hostname;
+  r.queue_id = qid;
+  r.esmtp = info.esmtp;
+  r.tls = t_->tls_active();
+  if (r.tls) {
+    r.tls_version = t_->tls_version();
+    r.tls_cipher = t_->tls_cipher();
+    r.tls_bits = t_->tls_bits();
+  }
   const auto* txn = sess_.current();
-  if (txn && txn->recipients.size() == 1)
-    h += fmt::format("\r\n\tfor <{}>", clean(txn->recipients.front().address(), 300));
-  h += "; " + rfc5322_now() + "\r\n";
-  return h;
+  if (txn && txn->recipients.size() == 1) r.for_recipient = txn->recipients.front().address();
+  return gateway::received_header(r);
+}
+
+asio::awaitable<const policy::spf_evaluation*> driver::spf_result() {
+  if (!spf_.started()) co_return nullptr;
+  const policy::spf_evaluation* e = co_await spf_.wait();
+  spf_eval_ = e;
+  if (e && !spf_logged_) {
+    spf_logged_ = true;
+    const auto& f = e->facts;
+    if (e->skipped)
+      spdlog::info("spf sid={} result=skipped why={}", sid_, field(e->skip_reason));
+    else
+      spdlog::info("spf sid={} result={} identity={} domain={} mechanism={} action={} rule={}{}{}",
+                   sid_, spf::to_string(f.result), spf::to_string(f.identity),
+                   f.domain.empty() ? "-" : f.domain, field(f.mechanism),
+                   policy::to_string(e->dec.action), field(e->dec.rule),
+                   e->dec.monitor && e->dec.would
+                       ? fmt::format(" monitor=yes would={}", policy::to_string(*e->dec.would))
+                       : std::string(),
+                   f.problem.empty() ? "" : " problem=" + field(f.problem));
+    if (!e->skipped) decisions_.add(e->dec);
+  }
+  co_return e;
+}
+
+asio::awaitable<smtp::step> driver::policy_step(smtp::policy_stage stage) {
+  const policy::spf_evaluation* e = co_await spf_result();
+  if (!e || !e->dec.refuses()) co_return sess_.on_policy(std::nullopt);
+  smtp::reply rep = e->dec.reply;
+  if (stage == smtp::policy_stage::rcpt) {
+    const auto* txn = sess_.current();
+    const auto* cmd = sess_.pending();
+    std::string to = cmd ? cmd->address.address() : "";
+    spdlog::info("rcpt sid={} to=<{}> result=refused spf={} action={} rule={}", sid_, to,
+                 spf::to_string(e->facts.result), policy::to_string(e->dec.action),
+                 field(e->dec.rule));
+    policy::txn_decisions one;
+    one.add(e->dec);
+    record(txn ? txn->sender.address() : "", {to}, "", one, {}, 0, rep);
+  } else {
+    const auto* cmd = sess_.pending();
+    std::string from = cmd ? cmd->address.address() : "";
+    spdlog::info("mail sid={} from=<{}> result=refused spf={} action={} rule={}", sid_, from,
+                 spf::to_string(e->facts.result), policy::to_string(e->dec.action),
+                 field(e->dec.rule));
+    policy::txn_decisions one;
+    one.add(e->dec);
+    record(from, {}, "", one, {}, 0, rep);
+  }
+  co_return sess_.on_policy(rep);
+}
+
+void driver::client_changed() {
+  const auto& info = sess_.info();
+  auto ip = net::ip_address::parse(info.client_ip);
+  if (ip) {
+    client_ip_ = ip->unmapped().to_string();
+    trusted_ = false;
+    for (const auto& n : l_->relay->trusted_networks) trusted_ |= n.contains(ip->unmapped());
+  }
+  // The proxy's rDNS no longer describes the client: take the presented NAME.
+  rdns_ = std::make_shared<rdns_state>(t_->socket().get_executor());
+  rdns_->done = true;
+  rdns_->name = info.client_name;
+  spdlog::info("xclient sid={} client={} name={} helo={} trusted={}", sid_, client_ip_,
+               info.client_name.empty() ? "unknown" : field(info.client_name), field(info.helo),
+               trusted_ ? "yes" : "no");
 }
 
 bool driver::local_recipient(std::string_view address) const {
@@ -315,8 +363,8 @@ asio::awaitable<void> driver::wait_rdns() {
 }
 
 void driver::record(const std::string& sender, std::vector<std::string> rcpts,
-                    const std::string& qid, bs_action action, const std::string& reason,
-                    const header_facts& h) {
+                    const std::string& qid, const policy::txn_decisions& d, const header_facts& h,
+                    std::uint64_t size, const smtp::reply& refusal) {
   history_writer* hw = srv_.history();
   if (!hw) return;
   store::message_record m;
@@ -334,8 +382,29 @@ void driver::record(const std::string& sender, std::vector<std::string> rcpts,
   m.recipients = std::move(rcpts);
   m.message_id = h.message_id;
   m.subject = h.subject;
-  m.decision = to_string(action);
-  m.reason = reason;
+  m.size = size;
+  const policy::decision& fin = d.final();
+  m.decision = policy::to_string(fin.action);
+  m.reason = fin.reason;
+  m.rule = fin.rule;
+  if (!refusal.empty()) m.reply = refusal.summary();
+  if (spf_eval_ && !spf_eval_->skipped) {
+    const auto& f = spf_eval_->facts;
+    m.spf_result = spf::to_string(f.result);
+    m.spf_identity = spf::to_string(f.identity);
+    m.spf_domain = f.domain;
+    m.spf_mechanism = f.mechanism;
+  }
+  for (const auto& x : d.all()) {
+    store::decision_record r;
+    r.check = x.check;
+    r.action = policy::to_string(x.action);
+    r.rule = x.rule;
+    r.monitor = x.monitor;
+    if (x.would) r.would = policy::to_string(*x.would);
+    r.reason = x.reason;
+    m.decisions.push_back(std::move(r));
+  }
   hw->record(std::move(m));
 }
 
@@ -349,10 +418,23 @@ result<void> driver::ensure_writer() {
     return std::unexpected(w.error());
   }
   writer_.emplace(std::move(*w));
-  body_ = received_header(writer_->id().str());
-  // RFC 5321 4.4: our Received first; a tag decided at RCPT goes right after it.
-  if (decision_.action == bs_action::tag) body_ += backscatter_header(decision_.reason) + "\r\n";
+  body_.clear();
+  // RFC 8601 5 / RFC 7208 9.1: Authentication-Results and Received-SPF above our
+  // Received (RFC 5321 4.4), which is first of the fields the message arrived with.
+  if (spf_eval_) {
+    body_ += policy::authentication_results_field(l_->spf->cfg.authserv_id, *spf_eval_) + "\r\n";
+    if (!spf_eval_->skipped)
+      body_ += policy::received_spf_field(*spf_eval_, cfg_.hostname) + "\r\n";
+  }
+  body_ += received_header(writer_->id().str());
+  // Tags decided so far go right after it.
+  for (const auto& d : decisions_.all())
+    if (d.action == policy::verdict::tag && !d.header.empty()) body_ += d.header + "\r\n";
   received_len_ = body_.size();
+  if (spf_on())
+    ar_filter_.emplace(l_->spf->cfg.authserv_id);
+  else
+    ar_filter_.reset();
   head_.clear();
   // Without BATV, a bounce to our users is judged after DATA: keep it in memory.
   judging_ = false;
@@ -360,6 +442,21 @@ result<void> driver::ensure_writer() {
       txn && filter_->judges_after_data() && txn->sender.address().empty())
     for (const auto& r : txn->recipients) judging_ |= filter_->is_ours(r.address());
   return {};
+}
+
+void driver::take_chunk(bool last) {
+  if (ar_filter_) {
+    ar_filter_->feed(chunk_, body_);
+    if (last) {
+      ar_filter_->finish(body_);
+      if (ar_filter_->removed() > 0)
+        spdlog::info("header sid={} removed={} field=Authentication-Results authserv-id={}", sid_,
+                     ar_filter_->removed(), field(l_->spf->cfg.authserv_id));
+    }
+  } else {
+    body_ += chunk_;
+  }
+  chunk_.clear();
 }
 
 void driver::flush_body() {
@@ -380,7 +477,6 @@ void driver::maybe_flush() {
   if (judging_) {
     if (body_.size() <= kJudgeMax) return;
     judging_ = false;
-    decision_.combine(bs_action::accept, "too large to judge");
     spdlog::info("backscatter sid={} qid={} action=accept reason=\"too large to judge\" max={}",
                  sid_, writer_ ? writer_->id().str() : "-", kJudgeMax);
   }
@@ -399,19 +495,19 @@ asio::awaitable<smtp::step> driver::enqueue() {
       d = co_await filter_->check_bounce(msg, nullptr, srv_.resolver());
     spdlog::info("backscatter sid={} qid={} action={} reason={}", sid_, writer_->id().str(),
                  to_string(d.action), field(d.reason));
+    policy::decision bd = d.to_decision();
     if (d.action == bs_action::reject) {
       const auto* txn = sess_.current();
       std::vector<std::string> rcpts;
       for (const auto& r : txn->recipients) rcpts.push_back(r.address());
-      record(txn->sender.address(), std::move(rcpts), "", bs_action::reject, d.reason,
-             scan_headers(msg));
+      decisions_.add(bd);
+      record(txn->sender.address(), std::move(rcpts), "", decisions_, scan_headers(msg), 0,
+             bd.reply);
       writer_.reset();  // removes the temporary file: nothing is queued
       body_.clear();
-      auto rep = smtp::parse_reply_text(d.reply);
-      if (rep.empty()) rep = smtp::reply(550, smtp::status::k_5_7_1, "bounce rejected");
-      co_return sess_.on_queue_failed(rep);
+      co_return sess_.on_queue_failed(bd.reply);
     }
-    decision_.combine(d.action, d.reason);
+    if (d.action != bs_action::accept) decisions_.add(bd);
     if (d.action == bs_action::tag) body_.insert(received_len_, d.header + "\r\n");
   }
   flush_body();
@@ -452,13 +548,14 @@ asio::awaitable<smtp::step> driver::enqueue() {
   env.body = body_of(txn->params.body);
   env.smtputf8 = txn->params.smtputf8;
   if (t_->tls_active()) env.set_extra("tls", t_->tls_version() + " " + t_->tls_cipher());
-  const txn_decision decision = decision_;
-  if (decision.action == bs_action::quarantine) {
+  const policy::decision decision = decisions_.final();
+  if (decision.action == policy::verdict::quarantine) {
     // Held until an operator releases it; the sender is answered 250 like any other.
     env.mode = queue::delivery_mode::hold;
     env.set_extra(queue::kQuarantineExtra, decision.reason);
-  } else if (decision.action == bs_action::tag) {
-    env.set_extra("backscatter", "tagged: " + decision.reason);
+  } else if (decision.action == policy::verdict::tag) {
+    env.set_extra(decision.check == "backscatter" ? "backscatter" : "policy-tag",
+                  "tagged: " + decision.reason);
   }
   std::string qid = writer_->id().str();
   std::uint64_t size = writer_->size();
@@ -481,11 +578,11 @@ asio::awaitable<smtp::step> driver::enqueue() {
   rcpts_ += nrcpt;
   spdlog::info("queued sid={} qid={} from=<{}> nrcpt={} size={} listener={} mode={}{}", sid_, qid,
                from, nrcpt, size, cfg_.name,
-               decision.action == bs_action::quarantine ? "hold" : to_string(cfg_.mode),
-               decision.action == bs_action::accept
+               decision.action == policy::verdict::quarantine ? "hold" : to_string(cfg_.mode),
+               decision.action == policy::verdict::accept
                    ? std::string()
-                   : fmt::format(" backscatter={}", to_string(decision.action)));
-  if (decision.action == bs_action::quarantine) {
+                   : fmt::format(" {}={}", decision.check, policy::to_string(decision.action)));
+  if (decision.action == policy::verdict::quarantine) {
     if (auto* hw = srv_.history()) {
       store::quarantine_entry q;
       q.queue_id = qid;
@@ -494,11 +591,23 @@ asio::awaitable<smtp::step> driver::enqueue() {
       for (const auto& a : rcpts) q.recipients += (q.recipients.empty() ? "" : ",") + a;
       q.subject = facts.subject;
       q.reason = decision.reason;
+      q.check = decision.check;
+      q.rule = decision.rule;
+      if (spf_eval_ && !spf_eval_->skipped) {
+        q.spf_result = spf::to_string(spf_eval_->facts.result);
+        q.spf_identity = spf::to_string(spf_eval_->facts.identity);
+        q.spf_domain = spf_eval_->facts.domain;
+      }
+      q.client_ip = client_ip_;
+      q.helo = sess_.info().helo;
+      q.listener = cfg_.name;
+      q.queue_dir = l_->queue->path().string();
+      q.size = size;
       hw->quarantine_add(std::move(q));
     }
   }
-  record(from, std::move(rcpts), qid, decision.action, decision.reason, facts);
-  decision_ = txn_decision{};
+  record(from, std::move(rcpts), qid, decisions_, facts, size);
+  decisions_.clear();
   rcpt_map_.clear();
   srv_.message_queued(*l_, qid);  // the scheduler leaves hold-mode (quarantined) mail alone
   co_return sess_.on_queued(qid);
@@ -513,8 +622,9 @@ asio::awaitable<bool> driver::read_data() {
   smtp::data_reader dr(lim);
   (void)ensure_writer();  // a failure is answered 451 after the data (nothing lost)
   for (;;) {
-    std::size_t used = dr.feed(t_->buffered(), body_);
+    std::size_t used = dr.feed(t_->buffered(), chunk_);
     t_->consume(used);
+    take_chunk(dr.done());
     if (dr.error() != smtp::data_error::none) body_.clear();
     maybe_flush();
     if (dr.done()) break;
@@ -560,11 +670,15 @@ asio::awaitable<bool> driver::read_bdat(const smtp::action& a) {
     }
     auto buf = t_->buffered();
     std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(left, buf.size()));
-    if (!a.discard_chunk) body_.append(buf.substr(0, n));
+    if (!a.discard_chunk) {
+      chunk_.append(buf.substr(0, n));
+      take_chunk(a.last_chunk && left == n);
+    }
     t_->consume(n);
     left -= n;
     maybe_flush();
   }
+  if (a.last_chunk && a.chunk_size == 0 && !a.discard_chunk) take_chunk(true);
   if (a.discard_chunk) {
     writer_.reset();
     writer_error_.reset();
@@ -587,11 +701,21 @@ asio::awaitable<bool> driver::handle(smtp::step s) {
         co_return false;
       case smtp::action_kind::read_data:
         if (!co_await t_->flush(kReplyWriteTimeout)) co_return false;
-        co_await wait_rdns();  // the Received header names the client when it can
+        co_await wait_rdns();   // the Received header names the client when it can
+        co_await spf_result();  // Authentication-Results / Received-SPF go first
         co_return co_await read_data();
       case smtp::action_kind::read_bdat:
-        if (!writer_) co_await wait_rdns();
+        if (!writer_) {
+          co_await wait_rdns();
+          co_await spf_result();
+        }
         co_return co_await read_bdat(s.act);
+      case smtp::action_kind::policy:
+        s = co_await policy_step(s.act.stage);
+        continue;
+      case smtp::action_kind::xclient:
+        client_changed();
+        co_return true;
       case smtp::action_kind::enqueue:
         s = co_await enqueue();
         continue;
@@ -621,6 +745,8 @@ asio::awaitable<void> driver::run() {
   net::ip_address client = ip ? ip->unmapped() : net::ip_address{};
   client_ip_ = client.to_string();
   for (const auto& n : l_->relay->trusted_networks) trusted_ |= n.contains(client);
+  sess_.set_client(client_ip_, std::to_string(remote.port()));
+  sess_.set_xclient_allowed(trusted_);
   t_->socket().set_option(asio::ip::tcp::no_delay(true), ec);
   spdlog::info("connect sid={} listener={} client={} port={} trusted={}", sid_, cfg_.name,
                client_ip_, remote.port(), trusted_ ? "yes" : "no");

@@ -32,7 +32,9 @@ spf_facts facts_of(const spf::outcome& o, const net::ip_address& ip) {
   f.ip = ip.to_string();
   f.mechanism = o.mechanism;
   f.problem = o.problem;
-  f.dns_timeout = o.result == spf::result::temperror && o.problem.starts_with("DNS timeout");
+  // The evaluator words DNS failures "DNS <status> ..." (spf/evaluator.cpp).
+  f.dns_timeout = o.result == spf::result::temperror &&
+                  o.problem.starts_with(std::string("DNS ") + dns::to_string(dns::status::timeout));
   return f;
 }
 
@@ -101,6 +103,8 @@ asio::awaitable<spf_evaluation> evaluate_spf(const spf_policy_config& c,
   else
     e.facts = facts_of(e.outcome, ip);
   e.dec = decide(c, e.facts);
+  // The tag action marks the message (decide() builds the reason from sanitized text).
+  if (e.dec.action == verdict::tag) e.dec.header = "X-Mxguard-Policy: " + e.dec.reason;
   co_return e;
 }
 

@@ -56,7 +56,7 @@ TEST(BackscatterFilter, BatvSignsOutboundAndChecksBouncesAtRcpt) {
 
   auto bad = f.check_rcpt("", "alice@our.test", kDay);
   EXPECT_EQ(bad.action, bs_action::reject);
-  EXPECT_EQ(bad.reply.rfind("550 5.7.1", 0), 0u);
+  EXPECT_EQ(bad.reply.format().rfind("550 5.7.1", 0), 0u);
   EXPECT_EQ(f.check_rcpt("", signed_sender, kDay + 30).action, bs_action::reject);  // expired
 
   // Normal mail (non-null sender) is not affected; bounces to other domains neither.
