@@ -2,7 +2,8 @@
 // [--since DATE] [--batv-secret S] [--json|--csv] [--draft-reports DIR]`: decides for
 // each bounce whether it is backscatter (about mail our domains never sent), ranks the
 // sources that accepted the forged messages, finds their abuse contacts and can write
-// one ready-to-send abuse report per source.
+// one ready-to-send abuse report per source. Bounces are parsed by ndr/ and judged by
+// policy/backscatter.hpp (the same judgement as the gateway's filter).
 // Exit codes: 0 report printed, 1 some input unreadable (the rest is reported),
 // 2 usage error (bad flags, history or zone file that cannot be opened).
 #include <asio/co_spawn.hpp>
@@ -17,8 +18,9 @@
 #include <iostream>
 
 #include "cli/dns_flags.hpp"
-#include "ndr/backscatter.hpp"
+#include "ndr/bounce_info.hpp"
 #include "ndr/output.hpp"
+#include "policy/backscatter.hpp"
 
 namespace {
 
@@ -65,7 +67,7 @@ std::string csv_quote(const std::string& s) {
 
 int run(const report_args& a) {
   auto now = static_cast<std::int64_t>(std::time(nullptr));
-  mxg::ndr::analysis_options opt;
+  mxg::policy::analysis_options opt;
   for (auto d : a.our_domains) {
     for (auto& c : d) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     if (!d.empty()) opt.our_domains.push_back(d);
@@ -114,30 +116,30 @@ int run(const report_args& a) {
       ++failures;
     }
   }
-  std::vector<mxg::ndr::judged> judged;
-  std::vector<mxg::ndr::source_group> groups;
+  std::vector<mxg::policy::judged> judged;
+  std::vector<mxg::policy::source_group> groups;
   auto work = [&]() -> asio::awaitable<void> {
-    for (const auto& b : bounces) judged.push_back(co_await mxg::ndr::judge(b, opt, res->get()));
-    groups = mxg::ndr::rank_sources(judged);
-    if (!a.no_contacts) co_await mxg::ndr::find_contacts(groups, **res);
+    for (const auto& b : bounces) judged.push_back(co_await mxg::policy::judge(b, opt, res->get()));
+    groups = mxg::policy::rank_sources(judged);
+    if (!a.no_contacts) co_await mxg::policy::find_contacts(groups, **res);
   };
   auto fut = asio::co_spawn(io, work(), asio::use_future);
   io.run();
   fut.get();
 
-  std::map<mxg::ndr::verdict, int> counts;
+  std::map<mxg::policy::bounce_verdict, int> counts;
   for (const auto& j : judged) ++counts[j.v];
   if (a.json) {
     nlohmann::json out;
     out["summary"] = {{"bounces", judged.size()},
-                      {"backscatter", counts[mxg::ndr::verdict::backscatter]},
-                      {"legitimate", counts[mxg::ndr::verdict::legitimate]},
-                      {"unknown", counts[mxg::ndr::verdict::unknown]},
-                      {"not_ours", counts[mxg::ndr::verdict::not_ours]}};
+                      {"backscatter", counts[mxg::policy::bounce_verdict::backscatter]},
+                      {"legitimate", counts[mxg::policy::bounce_verdict::legitimate]},
+                      {"unknown", counts[mxg::policy::bounce_verdict::unknown]},
+                      {"not_ours", counts[mxg::policy::bounce_verdict::not_ours]}};
     out["bounces"] = nlohmann::json::array();
     for (const auto& j : judged) {
       auto o = mxg::ndr::to_json(j.info.rec);
-      o["verdict"] = mxg::ndr::to_string(j.v);
+      o["verdict"] = mxg::policy::to_string(j.v);
       o["evidence"] = j.evidence;
       o["source_host"] = j.source_host;
       o["source_ip"] = j.source_ip;
@@ -177,9 +179,10 @@ int run(const report_args& a) {
     }
   } else {
     std::printf("%zu bounce record(s): %d backscatter, %d legitimate, %d unknown, %d not ours\n\n",
-                judged.size(), counts[mxg::ndr::verdict::backscatter],
-                counts[mxg::ndr::verdict::legitimate], counts[mxg::ndr::verdict::unknown],
-                counts[mxg::ndr::verdict::not_ours]);
+                judged.size(), counts[mxg::policy::bounce_verdict::backscatter],
+                counts[mxg::policy::bounce_verdict::legitimate],
+                counts[mxg::policy::bounce_verdict::unknown],
+                counts[mxg::policy::bounce_verdict::not_ours]);
     int rank = 0;
     for (const auto& g : groups) {
       std::printf("#%d %s: %d bounce(s), %s .. %s\n", ++rank, g.key.c_str(), g.count,
@@ -207,7 +210,7 @@ int run(const report_args& a) {
         if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '-') c = '_';
       auto path = std::filesystem::path(a.drafts) / (std::to_string(++n) + "-" + name + ".eml");
       std::ofstream f(path, std::ios::binary);
-      f << mxg::ndr::draft_report(g, judged, reporter, now);
+      f << mxg::policy::draft_report(g, judged, reporter, now);
       if (!f) {
         std::fprintf(stderr, "mxguard ndr report: cannot write %s\n", path.c_str());
         return 2;

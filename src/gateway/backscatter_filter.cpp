@@ -1,123 +1,19 @@
-// backscatter_filter.cpp: BATV at RCPT time and bounce judgement after DATA
-// (see backscatter_filter.hpp).
+// backscatter_filter.cpp: the after-DATA bounce judgement with the outbound history
+// asked through the history writer (see backscatter_filter.hpp); the judgement itself is
+// policy::backscatter_filter::judge_records().
 #include "gateway/backscatter_filter.hpp"
 
-#include <spdlog/spdlog.h>
-
-#include <ctime>
-#include <memory>
+#include <string>
+#include <vector>
 
 #include <asio/this_coro.hpp>
 #include <asio/use_awaitable.hpp>
 
 #include "base/ascii.hpp"
 #include "gateway/history_writer.hpp"
-#include "ndr/backscatter.hpp"
 #include "ndr/ndr.hpp"
 
 namespace mxg::gateway {
-
-namespace {
-using ascii::lower;
-}  // namespace
-
-const char* to_string(bs_action a) {
-  switch (a) {
-    case bs_action::accept:
-      return "accept";
-    case bs_action::tag:
-      return "tag";
-    case bs_action::quarantine:
-      return "quarantine";
-    case bs_action::reject:
-      return "reject";
-  }
-  return "?";
-}
-
-std::optional<bs_action> bs_action_from_string(std::string_view s) {
-  for (auto a : {bs_action::accept, bs_action::tag, bs_action::quarantine, bs_action::reject})
-    if (s == to_string(a)) return a;
-  return std::nullopt;
-}
-
-policy::decision bs_decision::to_decision() const {
-  policy::decision d;
-  d.action = action == bs_action::reject       ? policy::verdict::reject
-             : action == bs_action::quarantine ? policy::verdict::quarantine
-             : action == bs_action::tag        ? policy::verdict::tag
-                                               : policy::verdict::accept;
-  d.check = "backscatter";
-  d.reason = reason;
-  d.header = header;
-  if (d.action == policy::verdict::reject)
-    d.reply = reply.empty() ? smtp::reply(550, smtp::status::k_5_7_1, "bounce rejected") : reply;
-  return d;
-}
-
-bool txn_decision::combine(bs_action a, std::string_view why) {
-  if (a == action && reason.empty()) reason = std::string(why);
-  if (static_cast<int>(a) <= static_cast<int>(action)) return false;
-  action = a;
-  reason = std::string(why);
-  return true;
-}
-
-std::string backscatter_header(std::string_view reason) {
-  // Keep the header one printable line (the reason may quote peer text).
-  std::string h = "X-Mxguard-Backscatter: yes; ";
-  if (reason.starts_with("backscatter: ")) reason.remove_prefix(13);  // the header says it
-  for (unsigned char c : reason.substr(0, 400)) h += (c < 0x20 || c == 0x7f) ? ' ' : char(c);
-  return h;
-}
-
-backscatter_filter::backscatter_filter(backscatter_config cfg) : cfg_(std::move(cfg)) {
-  for (auto& d : cfg_.our_domains) d = lower(d);
-  if (cfg_.batv) batv_.emplace(*cfg_.batv);
-}
-
-bool backscatter_filter::is_ours(std::string_view address) const {
-  auto at = address.rfind('@');
-  if (at == std::string_view::npos) return false;
-  auto d = lower(address.substr(at + 1));
-  if (!d.empty() && d.back() == '.') d.pop_back();
-  for (const auto& o : cfg_.our_domains)
-    if (d == o) return true;
-  return false;
-}
-
-std::string backscatter_filter::outbound_sender(std::string_view sender, std::int64_t day) const {
-  if (!cfg_.enabled || !batv_ || sender.empty() || !is_ours(sender)) return std::string(sender);
-  return batv_->sign(sender, day);
-}
-
-bs_decision backscatter_filter::check_rcpt(std::string_view sender, std::string_view recipient,
-                                           std::int64_t day) const {
-  bs_decision d;
-  d.recipient = std::string(recipient);
-  if (!cfg_.enabled || !batv_) return d;
-  // A signed recipient in our domains is delivered without its tag, bounce or not.
-  // Someone else's prvs= address (a bounce we relay out) keeps its tag: that tag is
-  // for the other side to verify.
-  auto check = batv_->verify(recipient, day);
-  if (check.status != policy::batv_status::unsigned_ &&
-      check.status != policy::batv_status::malformed && is_ours(check.original))
-    d.recipient = check.original;
-  if (!sender.empty() || !is_ours(policy::batv::strip(recipient))) return d;
-  if (check.status == policy::batv_status::valid) {
-    d.reason = "bounce to a valid BATV address";
-    return d;
-  }
-  d.action = cfg_.unsigned_bounce;
-  d.reason = std::string("backscatter: bounce to an address without a valid BATV tag (") +
-             policy::to_string(check.status) + ")";
-  if (d.action == bs_action::reject)
-    d.reply = smtp::reply(550, smtp::status::k_5_7_1,
-                          "<" + std::string(recipient) +
-                              ">: bounce rejected: we never sent mail from this address (BATV)");
-  if (d.action == bs_action::tag) d.header = backscatter_header(d.reason);
-  return d;
-}
 
 namespace {
 
@@ -134,7 +30,7 @@ class snapshot_history final : public store::history {
     return f_.sent_ids.contains(id);
   }
   result<bool> sent_to(const std::string& rcpt, std::int64_t) const override {
-    return f_.sent_to.contains(lower(rcpt));
+    return f_.sent_to.contains(ascii::lower(rcpt));
   }
   result<void> quarantine_add(const store::quarantine_entry&) override { return unsupported(); }
   result<std::vector<store::quarantine_entry>> quarantine_list(bool) const override {
@@ -152,18 +48,9 @@ class snapshot_history final : public store::history {
 }  // namespace
 
 asio::awaitable<bs_decision> backscatter_filter::check_bounce(std::string_view message,
-                                                              const store::history* history,
-                                                              dns::resolver* res) const {
-  if (!cfg_.enabled) co_return bs_decision{};
-  auto records = ndr::parse_message(message);
-  bs_decision d = co_await judge_records(records, message, history, res);
-  co_return d;
-}
-
-asio::awaitable<bs_decision> backscatter_filter::check_bounce(std::string_view message,
                                                               history_writer& history,
                                                               dns::resolver* res) const {
-  if (!cfg_.enabled) co_return bs_decision{};
+  if (!config().enabled) co_return bs_decision{};
   auto records = ndr::parse_message(message);
   if (records.empty()) co_return bs_decision{};
   std::vector<std::string> ids, rcpts;
@@ -178,38 +65,6 @@ asio::awaitable<bs_decision> backscatter_filter::check_bounce(std::string_view m
   snapshot_history snap(std::move(facts));
   const store::history* h = available ? &snap : nullptr;
   bs_decision d = co_await judge_records(records, message, h, res);
-  co_return d;
-}
-
-asio::awaitable<bs_decision> backscatter_filter::judge_records(
-    const std::vector<ndr::record>& records, std::string_view message,
-    const store::history* history, dns::resolver* res) const {
-  bs_decision d;
-  if (!cfg_.enabled || records.empty()) co_return d;  // not a bounce: nothing to say
-  ndr::analysis_options opt;
-  opt.our_domains = cfg_.our_domains;
-  opt.history = const_cast<store::history*>(history);
-  opt.check_spf = res != nullptr;
-  int backscatter = 0, legitimate = 0;
-  std::string why;
-  for (const auto& r : records) {
-    auto j = co_await ndr::judge(ndr::describe(r, message), opt, res);
-    if (j.v == ndr::verdict::backscatter) {
-      ++backscatter;
-      if (why.empty() && !j.evidence.empty()) why = j.evidence.front();
-    } else if (j.v == ndr::verdict::legitimate) {
-      ++legitimate;
-    }
-  }
-  if (backscatter == 0 || legitimate > 0) {
-    d.reason = legitimate ? "bounce about mail we sent" : "bounce, not judged backscatter";
-    co_return d;
-  }
-  d.action = cfg_.ndr_backscatter;
-  d.reason = "backscatter: " + why;
-  if (d.action == bs_action::reject)
-    d.reply = smtp::reply(550, smtp::status::k_5_7_1, "bounce rejected as backscatter: " + why);
-  if (d.action == bs_action::tag) d.header = backscatter_header(why);
   co_return d;
 }
 

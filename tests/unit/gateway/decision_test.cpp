@@ -1,56 +1,12 @@
-// decision_test.cpp: the per-transaction backscatter decision (strongest action wins:
-// reject > quarantine > tag > accept, first reason kept on a tie) and the header scan
-// the history takes Message-ID and Subject from (RFC 5322 2.2.3 folding, the cap).
+// decision_test.cpp: the header scan the history takes Message-ID and Subject from
+// (RFC 5322 2.2.3 folding, the cap). The backscatter decision's tests moved with it to
+// tests/unit/policy/backscatter_filter_test.cpp (issue 9 section 1).
 #include <gtest/gtest.h>
 
-#include "gateway/backscatter_filter.hpp"
 #include "gateway/header_scan.hpp"
 
 namespace mxg::gateway {
 namespace {
-
-struct combo_case {
-  std::vector<bs_action> steps;
-  bs_action want;
-  const char* reason;  // reason that must remain
-};
-
-class DecisionCombination : public ::testing::TestWithParam<combo_case> {};
-
-TEST_P(DecisionCombination, StrongestWins) {
-  txn_decision d;
-  int i = 0;
-  for (auto a : GetParam().steps) d.combine(a, std::string(to_string(a)) + std::to_string(i++));
-  EXPECT_EQ(d.action, GetParam().want);
-  EXPECT_EQ(d.reason, GetParam().reason);
-}
-
-using A = bs_action;
-INSTANTIATE_TEST_SUITE_P(
-    Table, DecisionCombination,
-    ::testing::Values(combo_case{{}, A::accept, ""}, combo_case{{A::accept}, A::accept, "accept0"},
-                      combo_case{{A::tag, A::accept}, A::tag, "tag0"},
-                      combo_case{{A::accept, A::tag}, A::tag, "tag1"},
-                      combo_case{{A::tag, A::quarantine, A::tag}, A::quarantine, "quarantine1"},
-                      combo_case{{A::quarantine, A::reject, A::accept}, A::reject, "reject1"},
-                      combo_case{{A::reject, A::quarantine}, A::reject, "reject0"},
-                      combo_case{{A::quarantine, A::quarantine}, A::quarantine, "quarantine0"}));
-
-TEST(DecisionCombination, ReportsWhetherItTookTheAction) {
-  txn_decision d;
-  EXPECT_TRUE(d.combine(A::tag, "a"));
-  EXPECT_FALSE(d.combine(A::tag, "b"));
-  EXPECT_FALSE(d.combine(A::accept, "c"));
-  EXPECT_TRUE(d.combine(A::reject, "d"));
-  EXPECT_EQ(d.reason, "d");
-}
-
-TEST(BackscatterHeader, OnePrintableLine) {
-  auto h = backscatter_header("not ours\r\nBcc: evil@x.test");
-  EXPECT_EQ(h.rfind("X-Mxguard-Backscatter: yes; not ours", 0), 0u);
-  EXPECT_EQ(h.find('\r'), std::string::npos);
-  EXPECT_EQ(h.find('\n'), std::string::npos);
-}
 
 struct scan_case {
   const char* message;

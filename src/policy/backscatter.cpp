@@ -1,29 +1,23 @@
 // backscatter.cpp: backscatter judgement, source ranking, abuse contacts and report
-// drafts (see backscatter.hpp).
-#include "ndr/backscatter.hpp"
-
-#include <gmime/gmime.h>
+// drafts (see backscatter.hpp). Moved from ndr/ (issue 9 section 1).
+#include "policy/backscatter.hpp"
 
 #include <algorithm>
 #include <ctime>
 
+#include "base/ascii.hpp"
 #include "net/ip_address.hpp"
 #include "spf/evaluator.hpp"
 
-namespace mxg::ndr {
+namespace mxg::policy {
 
 namespace {
 
-constexpr std::size_t kHeaderScanBytes = 64 * 1024;
 constexpr std::size_t kSampleSubjects = 5;
 constexpr std::size_t kEvidenceFiles = 20;
 constexpr std::size_t kIpsLookedUp = 3;
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
+using ascii::lower;
 
 std::string domain_of(std::string_view addr) {
   auto at = addr.rfind('@');
@@ -38,63 +32,6 @@ bool is_ours(const std::string& domain, const std::vector<std::string>& ours) {
   for (const auto& o : ours)
     if (domain == o || (domain.size() > o.size() && domain.ends_with("." + o))) return true;
   return false;
-}
-
-// Unfolded value of the first header `name` in the top-level header block.
-std::string header(std::string_view raw, std::string_view name) {
-  raw = raw.substr(0, std::min(raw.size(), kHeaderScanBytes));
-  std::size_t pos = 0;
-  while (pos < raw.size()) {
-    auto eol = raw.find_first_of("\r\n", pos);
-    if (eol == std::string_view::npos) eol = raw.size();
-    auto line = raw.substr(pos, eol - pos);
-    if (line.empty()) break;  // end of the header block
-    auto next = eol;
-    if (next < raw.size() && raw[next] == '\r') ++next;
-    if (next < raw.size() && raw[next] == '\n') ++next;
-    if (line.size() > name.size() && line[name.size()] == ':' &&
-        lower(line.substr(0, name.size())) == lower(name)) {
-      std::string value(line.substr(name.size() + 1));
-      // Folded continuation lines (RFC 5322 2.2.3).
-      while (next < raw.size() && (raw[next] == ' ' || raw[next] == '\t')) {
-        auto e2 = raw.find_first_of("\r\n", next);
-        if (e2 == std::string_view::npos) e2 = raw.size();
-        value += " ";
-        value += raw.substr(next, e2 - next);
-        next = e2;
-        if (next < raw.size() && raw[next] == '\r') ++next;
-        if (next < raw.size() && raw[next] == '\n') ++next;
-      }
-      auto b = value.find_first_not_of(" \t");
-      return b == std::string::npos ? "" : value.substr(b);
-    }
-    pos = next;
-  }
-  return {};
-}
-
-std::string first_address(const std::string& v) {
-  auto lt = v.find('<');
-  if (lt != std::string::npos) {
-    auto gt = v.find('>', lt);
-    if (gt != std::string::npos) return v.substr(lt + 1, gt - lt - 1);
-  }
-  auto at = v.find('@');
-  if (at == std::string::npos) return {};
-  auto b = v.find_last_of(" \t,;:", at);
-  auto e = v.find_first_of(" \t,;>", at);
-  b = b == std::string::npos ? 0 : b + 1;
-  return v.substr(b, (e == std::string::npos ? v.size() : e) - b);
-}
-
-std::int64_t parse_date(const std::string& v) {
-  if (v.empty()) return 0;
-  init_mime();
-  GDateTime* dt = g_mime_utils_header_decode_date(v.c_str());
-  if (!dt) return 0;
-  auto t = static_cast<std::int64_t>(g_date_time_to_unix(dt));
-  g_date_time_unref(dt);
-  return t;
 }
 
 std::string network_of(const std::string& ip) {
@@ -117,34 +54,18 @@ std::string format_time(std::int64_t t) {
 
 }  // namespace
 
-const char* to_string(verdict v) {
+const char* to_string(bounce_verdict v) {
   switch (v) {
-    case verdict::backscatter:
+    case bounce_verdict::backscatter:
       return "backscatter";
-    case verdict::legitimate:
+    case bounce_verdict::legitimate:
       return "legitimate";
-    case verdict::unknown:
+    case bounce_verdict::unknown:
       return "unknown";
-    case verdict::not_ours:
+    case bounce_verdict::not_ours:
       return "not-ours";
   }
   return "?";
-}
-
-bounce_info describe(const record& r, std::string_view raw) {
-  bounce_info b;
-  b.rec = r;
-  for (const char* h : {"X-Original-To", "Delivered-To", "To"}) {
-    auto v = first_address(header(raw, h));
-    if (!v.empty()) {
-      b.ndr_to = v;
-      break;
-    }
-  }
-  b.ndr_time = parse_date(header(raw, "Date"));
-  if (b.ndr_time == 0) b.ndr_time = parse_date(r.last_attempt_date);
-  if (b.ndr_time == 0) b.ndr_time = parse_date(r.arrival_date);
-  return b;
 }
 
 std::string registered_domain(std::string_view host) {
@@ -174,21 +95,21 @@ std::string registered_domain(std::string_view host) {
   return out;
 }
 
-asio::awaitable<judged> judge(const bounce_info& b, const analysis_options& opt,
+asio::awaitable<judged> judge(const ndr::bounce_info& b, const analysis_options& opt,
                               dns::resolver* res) {
   judged j;
   j.info = b;
-  const record& r = b.rec;
+  const ndr::record& r = b.rec;
   j.source_ip = r.original_client_ip;
   j.source_host = r.original_client_host;
   if (j.source_host.empty() && j.source_ip.empty()) j.source_host = r.reporting_mta;
 
   std::string our_addr = r.original_sender;
   if (!is_ours(domain_of(our_addr), opt.our_domains)) our_addr = b.ndr_to;
-  std::string stripped = policy::batv::strip(our_addr);
+  std::string stripped = batv::strip(our_addr);
   std::string our_domain = domain_of(stripped);
   if (!opt.our_domains.empty() && !is_ours(our_domain, opt.our_domains)) {
-    j.v = verdict::not_ours;
+    j.v = bounce_verdict::not_ours;
     j.evidence.push_back("neither the original sender nor the bounce recipient is in our domains");
     co_return j;
   }
@@ -224,16 +145,16 @@ asio::awaitable<judged> judge(const bounce_info& b, const analysis_options& opt,
     }
   }
   if (opt.batv && !b.ndr_to.empty()) {
-    std::int64_t today = opt.today ? opt.today : policy::batv::day_of(std::time(nullptr));
+    std::int64_t today = opt.today ? opt.today : batv::day_of(std::time(nullptr));
     auto c = opt.batv->verify(b.ndr_to, today);
-    if (c.status == policy::batv_status::valid) {
+    if (c.status == batv_status::valid) {
       ++for_real;
       j.evidence.push_back("bounce addressed to a valid BATV address");
     } else {
       ++against;
       j.evidence.push_back(
           std::string("bounce addressed to an address without a valid BATV tag (") +
-          policy::to_string(c.status) + ")");
+          to_string(c.status) + ")");
     }
   }
   if (opt.check_spf && res && !j.source_ip.empty() && !our_domain.empty()) {
@@ -254,18 +175,18 @@ asio::awaitable<judged> judge(const bounce_info& b, const analysis_options& opt,
     }
   }
   if (for_real > 0)
-    j.v = verdict::legitimate;
+    j.v = bounce_verdict::legitimate;
   else if (against > 0)
-    j.v = verdict::backscatter;
+    j.v = bounce_verdict::backscatter;
   else
-    j.v = verdict::unknown;
+    j.v = bounce_verdict::unknown;
   co_return j;
 }
 
 std::vector<source_group> rank_sources(const std::vector<judged>& bounces) {
   std::map<std::string, source_group> groups;
   for (const auto& j : bounces) {
-    if (j.v != verdict::backscatter) continue;
+    if (j.v != bounce_verdict::backscatter) continue;
     std::string dom = registered_domain(j.source_host);
     std::string netw = network_of(j.source_ip);
     std::string key = !dom.empty() ? dom : !netw.empty() ? netw : "(unknown source)";
@@ -372,7 +293,7 @@ std::string draft_report(const source_group& g, const std::vector<judged>& bounc
   m += "\r\nEvidence (one line per bounce, up to 20):\r\n";
   int shown = 0;
   for (const auto& j : bounces) {
-    if (j.v != verdict::backscatter || shown >= 20) continue;
+    if (j.v != bounce_verdict::backscatter || shown >= 20) continue;
     std::string key = registered_domain(j.source_host);
     if (key.empty()) key = network_of(j.source_ip);
     if (key.empty()) key = "(unknown source)";
@@ -390,4 +311,4 @@ std::string draft_report(const source_group& g, const std::vector<judged>& bounc
   return m;
 }
 
-}  // namespace mxg::ndr
+}  // namespace mxg::policy

@@ -1,6 +1,9 @@
-// Gateway backscatter filter: BATV at RCPT time (draft-levine-smtp-batv-01) and the
-// after-DATA bounce judgement, with each configured action.
-#include "gateway/backscatter_filter.hpp"
+// backscatter_filter_test.cpp: the backscatter filter (policy/backscatter_filter.hpp):
+// BATV at RCPT time (draft-levine-smtp-batv-01), the after-DATA bounce judgement with
+// each configured action, the per-transaction combination (strongest action wins:
+// reject > quarantine > tag > accept, first reason kept on a tie) and the tag header.
+// Moved from tests/unit/gateway with the code (issue 9 section 1).
+#include "policy/backscatter_filter.hpp"
 
 #include <gtest/gtest.h>
 
@@ -13,7 +16,7 @@
 #include "dns/memory_zone.hpp"
 
 using namespace mxg;
-using namespace mxg::gateway;
+using namespace mxg::policy;
 
 namespace {
 constexpr std::int64_t kDay = 20759;
@@ -109,3 +112,64 @@ TEST(BackscatterFilter, BounceContentJudgedWithoutBatv) {
   ASSERT_TRUE(bs_action_from_string("quarantine"));
   EXPECT_FALSE(bs_action_from_string("drop"));
 }
+
+namespace {
+
+struct combo_case {
+  std::vector<bs_action> steps;
+  bs_action want;
+  const char* reason;  // reason that must remain
+};
+
+class DecisionCombination : public ::testing::TestWithParam<combo_case> {};
+
+TEST_P(DecisionCombination, StrongestWins) {
+  txn_decision d;
+  int i = 0;
+  for (auto a : GetParam().steps) d.combine(a, std::string(to_string(a)) + std::to_string(i++));
+  EXPECT_EQ(d.action, GetParam().want);
+  EXPECT_EQ(d.reason, GetParam().reason);
+}
+
+using A = bs_action;
+INSTANTIATE_TEST_SUITE_P(
+    Table, DecisionCombination,
+    ::testing::Values(combo_case{{}, A::accept, ""}, combo_case{{A::accept}, A::accept, "accept0"},
+                      combo_case{{A::tag, A::accept}, A::tag, "tag0"},
+                      combo_case{{A::accept, A::tag}, A::tag, "tag1"},
+                      combo_case{{A::tag, A::quarantine, A::tag}, A::quarantine, "quarantine1"},
+                      combo_case{{A::quarantine, A::reject, A::accept}, A::reject, "reject1"},
+                      combo_case{{A::reject, A::quarantine}, A::reject, "reject0"},
+                      combo_case{{A::quarantine, A::quarantine}, A::quarantine, "quarantine0"}));
+
+TEST(DecisionCombination, ReportsWhetherItTookTheAction) {
+  txn_decision d;
+  EXPECT_TRUE(d.combine(A::tag, "a"));
+  EXPECT_FALSE(d.combine(A::tag, "b"));
+  EXPECT_FALSE(d.combine(A::accept, "c"));
+  EXPECT_TRUE(d.combine(A::reject, "d"));
+  EXPECT_EQ(d.reason, "d");
+}
+
+TEST(BackscatterHeader, OnePrintableLine) {
+  auto h = backscatter_header("not ours\r\nBcc: evil@x.test");
+  EXPECT_EQ(h.rfind("X-Mxguard-Backscatter: yes; not ours", 0), 0u);
+  EXPECT_EQ(h.find('\r'), std::string::npos);
+  EXPECT_EQ(h.find('\n'), std::string::npos);
+}
+
+TEST(BackscatterDecision, AsPolicyDecision) {
+  bs_decision q;
+  q.action = bs_action::quarantine;
+  q.reason = "backscatter: x";
+  auto d = q.to_decision();
+  EXPECT_EQ(d.action, verdict::quarantine);
+  EXPECT_EQ(d.check, "backscatter");
+  EXPECT_TRUE(d.reply.empty());
+  bs_decision r;
+  r.action = bs_action::reject;  // no reply given: a 550 5.7.1 of its own
+  EXPECT_EQ(r.to_decision().reply.format().rfind("550 5.7.1", 0), 0u);
+  EXPECT_EQ(bs_decision{}.to_decision().action, verdict::accept);
+}
+
+}  // namespace

@@ -1,6 +1,8 @@
-// backscatter.hpp: tells backscatter (bounces about mail our domains never sent, caused
-// by a forged envelope sender) from real bounces, ranks the sources that accepted the
-// forged mail, and finds their abuse contacts.
+// backscatter.hpp: the backscatter judgement (issue 9 section 1: it lives in policy/,
+// ndr/ only parses). Tells backscatter (bounces about mail our domains never sent,
+// caused by a forged envelope sender) from real bounces, ranks the sources that
+// accepted the forged mail, and finds their abuse contacts (`mxguard ndr report`; the
+// gateway's filter, backscatter_filter.hpp, judges with the same judge()).
 //
 // Evidence for one bounce record (all optional, whatever is configured):
 //   - outbound history (store::history): was the Message-ID sent by us, or did we send
@@ -17,8 +19,10 @@
 // handed it on (the topmost Received "from" of the returned original), or the reporting
 // MTA when the original's headers were not returned. Sources are grouped by registered
 // domain (last two labels, three under common second-level public suffixes) and network
-// (IPv4 /24, IPv6 /48).
-// Security: all input is untrusted bounce content; nothing here sends mail.
+// (IPv4 /24, IPv6 /48). Abuse contacts: RFC 2142 abuse@, RFC 5321 4.5.1 postmaster@,
+// abuse.net, SOA RNAME (RFC 1035 3.3.13), PTR.
+// Security: all input is untrusted bounce content (parsed by ndr/); nothing here sends
+// mail, and the only effects are the injected history look-ups and DNS queries.
 #pragma once
 
 #include <asio/awaitable.hpp>
@@ -28,30 +32,23 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "dns/resolver.hpp"
-#include "ndr/ndr.hpp"
+#include "ndr/bounce_info.hpp"
 #include "policy/batv.hpp"
 #include "store/history.hpp"
 
-namespace mxg::ndr {
+namespace mxg::policy {
 
-enum class verdict { backscatter, legitimate, unknown, not_ours };
-const char* to_string(verdict v);
-
-struct bounce_info {
-  record rec;
-  std::string ndr_to;         // who the bounce was addressed to (To:/Delivered-To of the NDR)
-  std::int64_t ndr_time = 0;  // Date: of the NDR (Unix seconds), 0 if unknown
-};
-
-// Top-level header facts of a bounce message that the parser's records do not carry.
-bounce_info describe(const record& r, std::string_view raw_message);
+// What one bounce record is (not a policy::verdict: that is the action taken).
+enum class bounce_verdict { backscatter, legitimate, unknown, not_ours };
+const char* to_string(bounce_verdict v);
 
 struct analysis_options {
   std::vector<std::string> our_domains;  // lower case
-  store::history* history = nullptr;
+  const store::history* history = nullptr;
   std::int64_t since = 0;  // history look-back for "did we send to X"
   std::optional<policy::batv> batv;
   bool check_spf = true;
@@ -59,14 +56,14 @@ struct analysis_options {
 };
 
 struct judged {
-  bounce_info info;
-  verdict v = verdict::unknown;
+  ndr::bounce_info info;
+  bounce_verdict v = bounce_verdict::unknown;
   std::vector<std::string> evidence;   // human-readable, one per check that said something
   std::string source_host, source_ip;  // who accepted the forged message
 };
 
 // Judges one bounce. `res` is used for the SPF check (may be null: SPF skipped).
-asio::awaitable<judged> judge(const bounce_info& b, const analysis_options& opt,
+asio::awaitable<judged> judge(const ndr::bounce_info& b, const analysis_options& opt,
                               dns::resolver* res);
 
 struct abuse_contact {
@@ -102,4 +99,4 @@ std::string registered_domain(std::string_view host);
 std::string draft_report(const source_group& g, const std::vector<judged>& bounces,
                          const std::string& reporter, std::int64_t now);
 
-}  // namespace mxg::ndr
+}  // namespace mxg::policy
