@@ -364,7 +364,7 @@ result<config> parse_config(std::string_view text, const std::string& source) {
 
   if (auto* t = r.table(root, "backscatter")) {
     // Issue 4 section 3: with BATV, bounces (null sender) to our users must carry a valid
-    // tag (checked at RCPT); without BATV they are judged after DATA (ndr/backscatter.hpp).
+    // tag (checked at RCPT); without BATV they are judged after DATA (policy/backscatter.hpp).
     r.check_keys(*t, "[backscatter]",
                  {"enabled", "our_domains", "batv_secret", "batv_old_secrets", "batv_days",
                   "unsigned_bounce", "ndr_backscatter"});
