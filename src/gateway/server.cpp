@@ -14,6 +14,7 @@
 #include <asio/write.hpp>
 
 #include <csignal>
+#include <ctime>
 #include <filesystem>
 
 #include "base/log.hpp"
@@ -22,6 +23,8 @@
 #include "gateway/control.hpp"
 #include "gateway/delivery_hook.hpp"
 #include "gateway/history_writer.hpp"
+#include "gateway/policy_service.hpp"
+#include "gateway/quarantine_expiry.hpp"
 #include "gateway/session.hpp"
 #include "gateway/transport.hpp"
 
@@ -37,10 +40,13 @@ struct server::listener_rt {
   std::unique_ptr<tcp::acceptor> acceptor;
 };
 
-server::server(asio::io_context& io) : io_(io), signals_(io), drain_timer_(io) {}
+server::server(asio::io_context& io)
+    : io_(io), signals_(io), drain_timer_(io), housekeeping_timer_(io) {}
 
 server::~server() {
-  // The delivery side and the sessions' lookups use the resolver: stop them first.
+  // The delivery side, the policy service and the sessions' lookups use the resolver:
+  // stop them first.
+  policy_.reset();
   delivery_.reset();
   control_.reset();
   if (history_) history_->flush();
@@ -106,6 +112,28 @@ result<void> server::start(config c) {
   if (auto cr = control_->start(cfg_.control_socket); !cr) return cr;
   delivery_ = std::make_unique<delivery_hook>(*this);
   delivery_->start();
+  // SPF enforcement needs the resolver: never run "enabled" without it (silently).
+  for (auto& l : listeners_)
+    if (l->state->spf->enabled && !resolver_)
+      return fail(errc::io_error, "listener " + l->state->cfg->name +
+                                      ": [spf] is enabled but the DNS resolver could not be set "
+                                      "up (see [dns])");
+  if (!cfg_.policy_service.listen.empty()) {
+    if (!resolver_)
+      return fail(errc::io_error,
+                  "[policy_service] listen is set but the DNS resolver could not be set up "
+                  "(see [dns])");
+    policy_ = std::make_unique<policy_service>(
+        io_, *resolver_, std::make_shared<const policy::spf_policy_config>(cfg_.spf));
+    if (!listeners_.empty() && !listeners_.front()->state->cfg->hostname.empty())
+      policy_->set_receiver(listeners_.front()->state->cfg->hostname);
+    if (auto pr = policy_->start(cfg_.policy_service.listen); !pr) return pr;
+    spdlog::info("policy service listen={}", cfg_.policy_service.listen);
+  }
+  housekeeping_timer_.expires_after(std::chrono::minutes(1));
+  housekeeping_timer_.async_wait([this](const asio::error_code& ec) {
+    if (!ec) housekeeping();
+  });
   signals_.add(SIGHUP);
   signals_.add(SIGTERM);
   signals_.add(SIGINT);
@@ -364,12 +392,44 @@ void server::reload() {
     spdlog::error("reload failed, keeping the running configuration: {}", r.error().message);
     return;
   }
+  if (policy_) {
+    policy_->reconfigure(std::make_shared<const policy::spf_policy_config>(cfg_.spf));
+    if (cfg_.policy_service.listen.empty())
+      spdlog::warn("reload: [policy_service] listen removed; restart to stop the service");
+  } else if (!cfg_.policy_service.listen.empty()) {
+    spdlog::warn("reload: [policy_service] listen added; restart to start the service");
+  }
   spdlog::info("reload done listeners={}", listeners_.size());
+}
+
+void server::housekeeping() {
+  if (draining_) return;
+  if (cfg_.quarantine.retention.count() > 0) expire_quarantine(*this, cfg_.quarantine.retention);
+  if (history_ && cfg_.history.retention.count() > 0) {
+    const std::int64_t before =
+        static_cast<std::int64_t>(std::time(nullptr)) - cfg_.history.retention.count();
+    history_->async_call(
+        [before](store::history& db) -> std::int64_t {
+          auto n = db.prune(before);
+          return n ? static_cast<std::int64_t>(*n) : -1;
+        },
+        std::int64_t{-1}, io_.get_executor(),
+        [](std::int64_t n) {
+          if (n > 0) spdlog::info("history pruned messages={}", n);
+          if (n < 0) spdlog::warn("history prune failed or skipped (queue full)");
+        });
+  }
+  housekeeping_timer_.expires_after(std::chrono::hours(1));
+  housekeeping_timer_.async_wait([this](const asio::error_code& ec) {
+    if (!ec) housekeeping();
+  });
 }
 
 void server::drain() {
   if (draining_) return;
   draining_ = true;
+  housekeeping_timer_.cancel();
+  if (policy_) policy_->stop();
   for (auto& l : listeners_) {
     asio::error_code ec;
     if (l->acceptor) l->acceptor->close(ec);

@@ -43,6 +43,7 @@
 namespace mxg::gateway {
 
 class control_server;
+class policy_service;
 class transport;
 class delivery_hook;
 class history_writer;
@@ -134,11 +135,15 @@ class server {
   result<void> apply(config c, bool initial);
   asio::awaitable<void> accept_loop(std::shared_ptr<listener_rt> l);
   void watch_signals();
+  // Hourly (first run a minute after start): quarantine expiry ([quarantine]
+  // retention) and history pruning ([history] retention), off the io thread's SQLite.
+  void housekeeping();
 
   asio::io_context& io_;
   config cfg_;
   std::unique_ptr<dns::resolver> cares_;     // c-ares ([dns])
   std::unique_ptr<dns::resolver> resolver_;  // TTL cache in front of cares_
+  std::unique_ptr<policy_service> policy_;   // [policy_service]; uses resolver_
   dns::hosts_file hosts_;
   std::unique_ptr<history_writer> history_;
   std::shared_ptr<const backscatter_filter> filter_;
@@ -149,6 +154,7 @@ class server {
   std::unique_ptr<delivery_hook> delivery_;
   asio::signal_set signals_;
   asio::steady_timer drain_timer_;
+  asio::steady_timer housekeeping_timer_;
   bool draining_ = false;
   std::map<std::string, std::weak_ptr<transport>> idle_;
   std::size_t open_sessions_ = 0;

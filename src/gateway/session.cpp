@@ -479,6 +479,10 @@ void driver::maybe_flush() {
     judging_ = false;
     spdlog::info("backscatter sid={} qid={} action=accept reason=\"too large to judge\" max={}",
                  sid_, writer_ ? writer_->id().str() : "-", kJudgeMax);
+    policy::decision big;
+    big.check = "backscatter";
+    big.reason = "too large to judge";
+    decisions_.add(std::move(big));
   }
   flush_body();
 }
@@ -507,7 +511,7 @@ asio::awaitable<smtp::step> driver::enqueue() {
       body_.clear();
       co_return sess_.on_queue_failed(bd.reply);
     }
-    if (d.action != bs_action::accept) decisions_.add(bd);
+    decisions_.add(bd);  // an accept too: history keeps its reason
     if (d.action == bs_action::tag) body_.insert(received_len_, d.header + "\r\n");
   }
   flush_body();

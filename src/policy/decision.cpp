@@ -28,7 +28,11 @@ std::optional<verdict> verdict_from_string(std::string_view s) {
 
 bool txn_decisions::add(decision d) {
   all_.push_back(std::move(d));
-  if (all_.size() == 1 || all_.back().action > all_[best_].action) {
+  const decision& b = all_[best_];
+  const decision& n = all_.back();
+  // Stronger wins; on a tie the first stays unless it gives no reason and the new one does.
+  if (all_.size() == 1 || n.action > b.action ||
+      (n.action == b.action && b.reason.empty() && !n.reason.empty())) {
     best_ = all_.size() - 1;
     return true;
   }

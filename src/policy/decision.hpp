@@ -37,7 +37,8 @@ struct decision {
 };
 
 // The decisions of one mail transaction (reset at MAIL). `final()` is the strongest
-// (on a tie the first one stays).
+// (on a tie the first one stays, unless it has no reason and a later one has: history
+// then says why an accept was an accept, e.g. "bounce about mail we sent").
 class txn_decisions {
  public:
   // Adds `d`; returns true when it became the final decision.

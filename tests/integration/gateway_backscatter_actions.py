@@ -68,8 +68,12 @@ def send(gw, sender, rcpts, data, helo="client.test"):
 
 
 def ctl_of(gw, qid):
-    p = os.path.join(gw.queue, "messages", qid + ".ctl")
-    return open(p, errors="replace").read() if os.path.exists(p) else ""
+    # Delivery may remove the envelope at any moment: a missing file reads as "".
+    try:
+        with open(os.path.join(gw.queue, "messages", qid + ".ctl"), errors="replace") as f:
+            return f.read()
+    except FileNotFoundError:
+        return ""
 
 
 def data_of(gw, qid):
