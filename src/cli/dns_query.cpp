@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <optional>
 
+#include "base/ascii.hpp"
 #include "cli/registry.hpp"
 #include "dns/cares_resolver.hpp"
 #include "dns/memory_zone.hpp"
@@ -22,7 +23,7 @@ namespace {
 
 std::optional<mxg::dns::rrtype> parse_type(std::string t) {
   using mxg::dns::rrtype;
-  std::transform(t.begin(), t.end(), t.begin(), ::toupper);
+  t = mxg::ascii::upper(t);
   for (rrtype r : {rrtype::a, rrtype::aaaa, rrtype::mx, rrtype::txt, rrtype::spf, rrtype::ptr,
                    rrtype::cname, rrtype::ns, rrtype::soa})
     if (t == mxg::dns::to_string(r)) return r;

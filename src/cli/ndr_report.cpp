@@ -17,6 +17,7 @@
 #include <fstream>
 #include <iostream>
 
+#include "base/ascii.hpp"
 #include "cli/dns_flags.hpp"
 #include "ndr/bounce_info.hpp"
 #include "ndr/output.hpp"
@@ -69,7 +70,7 @@ int run(const report_args& a) {
   auto now = static_cast<std::int64_t>(std::time(nullptr));
   mxg::policy::analysis_options opt;
   for (auto d : a.our_domains) {
-    for (auto& c : d) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    for (auto& c : d) c = mxg::ascii::to_lower(c);
     if (!d.empty()) opt.our_domains.push_back(d);
   }
   auto since = parse_since(a.since, now);

@@ -19,6 +19,7 @@
 #include <map>
 #include <random>
 
+#include "base/ascii.hpp"
 #include "net/ip_address.hpp"
 
 namespace mxg::delivery {
@@ -31,7 +32,7 @@ constexpr std::chrono::seconds kQuitTimeout{10};
 
 std::string upper(std::string_view s) {
   std::string out(s);
-  for (auto& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  for (auto& c : out) c = ascii::to_upper(c);
   return out;
 }
 

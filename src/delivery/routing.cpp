@@ -9,25 +9,17 @@
 #include <fstream>
 #include <sstream>
 
+#include "base/ascii.hpp"
 #include "net/ip_address.hpp"
 
 namespace mxg::delivery {
 
 namespace {
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
+using ascii::lower;
 
 std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r'))
-    s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
-    s.remove_suffix(1);
-  return s;
+  return ascii::trim_space(s);
 }
 
 bool starts_with_ci(std::string_view s, std::string_view prefix) {

@@ -1,5 +1,6 @@
 // resolver.cpp: names of DNS types and outcomes, record formatting.
 #include "dns/resolver.hpp"
+#include "base/ascii.hpp"
 
 #include <algorithm>
 
@@ -96,8 +97,7 @@ std::string record::to_string() const {
 std::string normalize_name(std::string_view name) {
   std::string out(name);
   if (!out.empty() && out.back() == '.') out.pop_back();
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  std::transform(out.begin(), out.end(), out.begin(), [](char c) { return ascii::to_lower(c); });
   return out;
 }
 

@@ -7,6 +7,7 @@
 #include <sstream>
 #include <vector>
 
+#include "base/ascii.hpp"
 #include "base/limits.hpp"
 
 namespace mxg::dns {
@@ -216,7 +217,7 @@ class loader {
       }
       if (!have_num) return std::nullopt;
       std::uint64_t mult = 0;
-      switch (std::tolower(static_cast<unsigned char>(c))) {
+      switch (ascii::to_lower(c)) {
         case 's':
           mult = 1;
           break;
@@ -262,7 +263,7 @@ class loader {
     const int line = e.line;
     if (!e.blank_owner && !tk[0].quoted && tk[0].raw.starts_with("$")) {
       std::string dir = tk[0].raw;
-      std::transform(dir.begin(), dir.end(), dir.begin(), ::toupper);
+      dir = ascii::upper(dir);
       if (dir == "$ORIGIN") {
         if (tk.size() != 2) return err(line, "$ORIGIN takes one domain name");
         auto n = name(tk[1]);
@@ -296,7 +297,7 @@ class loader {
     bool have_class = false;
     for (int k = 0; k < 2 && i < tk.size(); ++k) {
       std::string up = tk[i].raw;
-      std::transform(up.begin(), up.end(), up.begin(), ::toupper);
+      up = ascii::upper(up);
       if (!ttl && !tk[i].quoted && !tk[i].raw.empty() &&
           std::isdigit(static_cast<unsigned char>(tk[i].raw[0]))) {
         auto v = parse_ttl(tk[i].raw);
@@ -314,7 +315,7 @@ class loader {
     if (i >= tk.size()) return err(line, "missing record type");
     const token& type_tk = tk[i++];
     std::string type = type_tk.raw;
-    std::transform(type.begin(), type.end(), type.begin(), ::toupper);
+    type = ascii::upper(type);
     if (ttl) last_ttl_ = *ttl;
     parsed_rr p;
     p.origin = origin_;

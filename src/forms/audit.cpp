@@ -12,6 +12,7 @@
 #include <set>
 #include <sstream>
 
+#include "base/ascii.hpp"
 #include "forms/extract.hpp"
 #include "forms/http_fetch.hpp"
 #include "forms/limits.hpp"
@@ -23,12 +24,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string lower(std::string_view s) {
-  std::string r(s);
-  std::transform(r.begin(), r.end(), r.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return r;
-}
+using ascii::lower;
 
 bool html_extension(const fs::path& p) {
   static const char* const kExt[] = {".html",  ".htm", ".xhtml", ".shtml", ".php",

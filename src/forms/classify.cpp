@@ -6,6 +6,7 @@
 #include <cctype>
 #include <initializer_list>
 
+#include "base/ascii.hpp"
 #include "forms/url.hpp"
 
 namespace mxg::forms {
@@ -42,12 +43,7 @@ namespace {
 
 using words = std::initializer_list<std::string_view>;
 
-std::string lower(std::string_view s) {
-  std::string r(s);
-  std::transform(r.begin(), r.end(), r.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return r;
-}
+using ascii::lower;
 
 // Identifier words: "yourEmail2" -> {your, email}; "send_to" -> {send, to}. Splits at
 // non-alphanumerics, lower->upper case changes and letter/digit changes; drops numbers.
@@ -69,7 +65,7 @@ std::vector<std::string> tokens(std::string_view s) {
       if ((std::isupper(c) && std::islower(p)) || (std::isdigit(c) != 0) != (std::isdigit(p) != 0))
         flush();
     }
-    cur += static_cast<char>(std::tolower(c));
+    cur += ascii::to_lower(static_cast<char>(c));
   }
   flush();
   return out;
@@ -78,8 +74,7 @@ std::vector<std::string> tokens(std::string_view s) {
 std::string compact(std::string_view s) {
   std::string r;
   for (char c : s)
-    if (std::isalnum(static_cast<unsigned char>(c)))
-      r += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (std::isalnum(static_cast<unsigned char>(c))) r += ascii::to_lower(c);
   return r;
 }
 

@@ -15,23 +15,19 @@
 #include <memory>
 #include <unordered_map>
 
+#include "base/ascii.hpp"
 #include "forms/limits.hpp"
 
 namespace mxg::forms {
 
 namespace {
 
-std::string lower(std::string_view s) {
-  std::string r(s);
-  std::transform(r.begin(), r.end(), r.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return r;
-}
+using ascii::lower;
 
 bool iequal_prefix(std::string_view s, std::size_t at, std::string_view word) {
   if (at + word.size() > s.size()) return false;
   for (std::size_t i = 0; i < word.size(); ++i)
-    if (std::tolower(static_cast<unsigned char>(s[at + i])) != word[i]) return false;
+    if (ascii::to_lower(s[at + i]) != word[i]) return false;
   return true;
 }
 

@@ -15,6 +15,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "base/ascii.hpp"
 #include "forms/limits.hpp"
 
 namespace mxg::forms {
@@ -27,18 +28,10 @@ std::string http_response::header(std::string_view name) const {
 
 namespace {
 
-std::string lower(std::string_view s) {
-  std::string r(s);
-  std::transform(r.begin(), r.end(), r.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return r;
-}
+using ascii::lower;
 
 std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
-    s.remove_suffix(1);
-  return s;
+  return ascii::trim_space(s);
 }
 
 // RFC 9112 7.1: chunk-size [ext] CRLF data CRLF ... 0 CRLF trailers CRLF.

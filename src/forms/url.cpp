@@ -1,6 +1,7 @@
 // url.cpp: RFC 3986 reference resolution and the loopback-only http URL parser.
 // Security: input is untrusted page text; only string work here, no I/O.
 #include "forms/url.hpp"
+#include "base/ascii.hpp"
 
 #include <arpa/inet.h>
 
@@ -10,12 +11,7 @@
 namespace mxg::forms {
 
 namespace {
-std::string lower(std::string_view s) {
-  std::string r(s);
-  std::transform(r.begin(), r.end(), r.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return r;
-}
+using ascii::lower;
 }  // namespace
 
 // RFC 3986 Appendix B: ^(([^:/?#]+):)?(//([^/?#]*))?([^?#]*)(\?([^#]*))?(#(.*))?

@@ -18,6 +18,7 @@
 #include <map>
 #include <set>
 
+#include "base/ascii.hpp"
 #include "base/limits.hpp"
 #include "dns/cares_resolver.hpp"
 #include "policy/spf_config.hpp"
@@ -90,7 +91,7 @@ std::optional<std::size_t> parse_size(std::string_view s) {
   auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
   if (ec != std::errc{} || ptr == s.data()) return std::nullopt;
   std::string unit(ptr, s.data() + s.size() - ptr);
-  std::transform(unit.begin(), unit.end(), unit.begin(), ::toupper);
+  unit = ascii::upper(unit);
   if (unit.size() == 2 && unit[1] == 'B') unit.pop_back();
   std::uint64_t mult = 0;
   if (unit.empty() || unit == "B")
@@ -293,7 +294,7 @@ void read_timeouts(reader& r, const toml::table& t, std::string_view where, time
 
 void normalize_domains(std::vector<std::string>& v) {
   for (auto& d : v) {
-    std::transform(d.begin(), d.end(), d.begin(), [](unsigned char c) { return std::tolower(c); });
+    std::transform(d.begin(), d.end(), d.begin(), [](char c) { return ascii::to_lower(c); });
     if (!d.empty() && d.back() == '.') d.pop_back();
   }
 }

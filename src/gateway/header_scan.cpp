@@ -10,9 +10,7 @@ namespace mxg::gateway {
 namespace {
 
 std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
+  return ascii::trim_wsp(s);
 }
 
 // Unfolds (drops CR and LF; the WSP after them stays), replaces controls, caps.

@@ -828,8 +828,7 @@ asio::awaitable<void> driver::run() {
       case smtp::line_status::line: {
         auto sp = ev.line.find(' ');
         last_cmd_ = std::string(ev.line.substr(0, std::min<std::size_t>(sp, 16)));
-        for (auto& c : last_cmd_)
-          c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+        for (auto& c : last_cmd_) c = ascii::to_upper(c);
         s = sess_.on_line(ev.line);
         break;
       }

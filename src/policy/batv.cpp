@@ -1,5 +1,6 @@
 // batv.cpp: prvs= signing and verification (see batv.hpp). HMAC through OpenSSL 3.
 #include "policy/batv.hpp"
+#include "base/ascii.hpp"
 
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -13,11 +14,7 @@ namespace {
 
 constexpr std::size_t kAddressMax = 256;  // RFC 5321 4.5.3.1.3 path length
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
+using ascii::lower;
 
 std::string hmac_sha256(std::string_view key, std::string_view data) {
   unsigned char out[EVP_MAX_MD_SIZE];

@@ -25,9 +25,7 @@ bool is_digit(unsigned char c) {
 bool is_hex(unsigned char c) {
   return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
 }
-char lower(char c) {
-  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-}
+using ascii::lower;
 
 using ascii::is_atext;
 
@@ -305,7 +303,7 @@ struct path_parser {
       if (!is_valid_address_literal(lit)) return err(path_errc::syntax, "invalid address literal");
       if (lit.size() > limits::kSmtpDomainMax)
         return err(path_errc::domain_too_long, "domain longer than 255 octets");
-      std::transform(lit.begin(), lit.end(), lit.begin(), lower);
+      ascii::lower_in_place(lit);
       out.literal_ = true;
       return lit;
     }
@@ -337,7 +335,7 @@ struct path_parser {
       return err(path_errc::syntax, "invalid domain");
     }
     std::string norm(d);
-    std::transform(norm.begin(), norm.end(), norm.begin(), lower);
+    ascii::lower_in_place(norm);
     return norm;
   }
 

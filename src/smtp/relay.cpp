@@ -3,6 +3,7 @@
 // It is deliberately conservative: anything that a downstream MTA could route
 // elsewhere is refused for untrusted clients, even when its domain is ours.
 #include "smtp/relay.hpp"
+#include "base/ascii.hpp"
 
 #include <algorithm>
 
@@ -10,13 +11,11 @@ namespace mxg::smtp {
 
 namespace {
 
-char lower(char c) {
-  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-}
+using ascii::lower;
 
 std::string normalize(std::string_view d) {
   std::string out(d);
-  std::transform(out.begin(), out.end(), out.begin(), lower);
+  ascii::lower_in_place(out);
   while (!out.empty() && out.back() == '.') out.pop_back();
   return out;
 }

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "base/ascii.hpp"
 #include "base/result.hpp"
 
 namespace mxg::smtp {
@@ -527,9 +528,7 @@ std::optional<std::string> xtext_decode(std::string_view v) {
 bool ieq(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   for (std::size_t i = 0; i < a.size(); ++i)
-    if (std::toupper(static_cast<unsigned char>(a[i])) !=
-        std::toupper(static_cast<unsigned char>(b[i])))
-      return false;
+    if (ascii::to_upper(a[i]) != ascii::to_upper(b[i])) return false;
   return true;
 }
 

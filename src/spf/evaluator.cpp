@@ -6,6 +6,7 @@
 
 #include <ctime>
 
+#include "base/ascii.hpp"
 #include "spf/macro.hpp"
 
 namespace mxg::spf {
@@ -43,9 +44,7 @@ const char* to_string(identity i) {
 
 namespace {
 
-char lower(char c) {
-  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
-}
+using ascii::lower;
 
 bool iequals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <set>
 
+#include "base/ascii.hpp"
 #include "base/limits.hpp"
 
 namespace mxg::spf {
@@ -35,7 +36,7 @@ bool has_macro(std::string_view s) {
 bool starts_with_ci(std::string_view s, std::string_view p) {
   if (s.size() < p.size()) return false;
   for (std::size_t i = 0; i < p.size(); ++i)
-    if (std::tolower(static_cast<unsigned char>(s[i])) != p[i]) return false;
+    if (ascii::to_lower(s[i]) != p[i]) return false;
   return true;
 }
 

@@ -3,6 +3,7 @@
 // kMacroExpansionMax, split parts live in a fixed stack array (no recursion, no
 // unbounded allocation).
 #include "spf/macro.hpp"
+#include "base/ascii.hpp"
 
 #include <algorithm>
 #include <array>
@@ -24,9 +25,7 @@ bool is_digit(char c) {
   return c >= '0' && c <= '9';
 }
 
-char lower(char c) {
-  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
-}
+using ascii::lower;
 
 // RFC 7208 7.1: letters valid in a context.
 bool letter_valid(char l, macro_context ctx) {

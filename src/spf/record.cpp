@@ -9,6 +9,7 @@
 #include <array>
 #include <cstring>
 
+#include "base/ascii.hpp"
 #include "spf/macro.hpp"
 
 namespace mxg::spf {
@@ -51,9 +52,7 @@ const char* to_string(mechanism_kind k) {
 
 namespace {
 
-char lower(char c) {
-  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
-}
+using ascii::lower;
 bool is_alpha(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
 }
