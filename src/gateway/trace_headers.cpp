@@ -76,30 +76,30 @@ void auth_results_filter::end_field(std::string& out) {
 
 // One header line (with its LF, or the last bytes of the message without one), or the
 // first bytes of a line longer than kFilterFieldMax (the rest follows in feed()).
-void auth_results_filter::line(std::string&& line, std::string& out) {
-  const bool continuation = line[0] == ' ' || line[0] == '\t';
+void auth_results_filter::line(std::string&& text, std::string& out) {
+  const bool continuation = text[0] == ' ' || text[0] == '\t';
   if (continuation && (dropping_ || passing_)) {
-    if (passing_) out += line;
+    if (passing_) out += text;
     return;
   }
   if (continuation && !field_.empty()) {
-    field_ += line;
+    field_ += text;
     oversized(out);
     return;
   }
   dropping_ = passing_ = false;
   end_field(out);
-  const bool blank = line == "\r\n" || line == "\n";
+  const bool blank = text == "\r\n" || text == "\n";
   // The colon is looked for in the first kFilterFieldMax bytes only, so the answer is
   // the same whether a long line arrived whole or in pieces.
   if (blank ||
-      std::string_view(line).substr(0, kFilterFieldMax).find(':') == std::string_view::npos) {
+      std::string_view(text).substr(0, kFilterFieldMax).find(':') == std::string_view::npos) {
     // The end of the header section (RFC 5322 2.1), or a line that cannot belong to it.
-    out += line;
+    out += text;
     in_header_ = false;
     return;
   }
-  field_ = std::move(line);
+  field_ = std::move(text);
   oversized(out);
 }
 

@@ -51,7 +51,7 @@ class auth_results_filter {
   std::size_t removed() const { return removed_; }
 
  private:
-  void line(std::string&& line, std::string& out);
+  void line(std::string&& text, std::string& out);
   void oversized(std::string& out);
   void end_field(std::string& out);
   std::string id_;
