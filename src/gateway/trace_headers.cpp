@@ -70,72 +70,88 @@ void auth_results_filter::end_field(std::string& out) {
   field_.clear();
 }
 
+// One header line (with its LF, or the last bytes of the message without one), or the
+// first bytes of a line longer than kFilterFieldMax (the rest follows in feed()).
+void auth_results_filter::line(std::string&& text, std::string& out) {
+  const bool continuation = text[0] == ' ' || text[0] == '\t';
+  if (continuation && (dropping_ || passing_)) {
+    if (passing_) out += text;
+    return;
+  }
+  if (continuation && !field_.empty()) {
+    field_ += text;
+    oversized(out);
+    return;
+  }
+  dropping_ = passing_ = false;
+  end_field(out);
+  const bool blank = text == "\r\n" || text == "\n";
+  // The colon is looked for in the first kFilterFieldMax bytes only, so the answer is
+  // the same whether a long line arrived whole or in pieces.
+  if (blank ||
+      std::string_view(text).substr(0, kFilterFieldMax).find(':') == std::string_view::npos) {
+    // The end of the header section (RFC 5322 2.1), or a line that cannot belong to it.
+    out += text;
+    in_header_ = false;
+    return;
+  }
+  field_ = std::move(text);
+  oversized(out);
+}
+
+void auth_results_filter::oversized(std::string& out) {
+  if (field_.size() <= kFilterFieldMax) return;
+  // Too large to hold, so its authserv-id cannot be read with certainty (a long comment
+  // may come first): an Authentication-Results field is dropped whatever its id (RFC
+  // 8601 5 allows removing every instance), any other field passed on; its further
+  // continuation lines follow the same way.
+  if (auth_results_value(field_) != std::string_view::npos) {
+    dropping_ = true;
+    ++removed_;
+  } else {
+    passing_ = true;
+    out += field_;
+  }
+  field_.clear();
+}
+
 void auth_results_filter::feed(std::string_view in, std::string& out) {
   while (!in.empty()) {
     if (!in_header_) {
       out += in;
       return;
     }
-    auto nl = in.find('\n');
-    if (nl == std::string_view::npos) {
-      line_ += in;
-      if (line_.size() <= kFilterFieldMax) return;
-      // A line this long is no header field of ours: pass what we hold.
-      end_field(out);
-      out += line_;
-      line_.clear();
-      in_header_ = false;
-      return;
-    }
-    line_ += in.substr(0, nl + 1);
-    in = in.substr(nl + 1);
-    std::string line;
-    line.swap(line_);
-    const bool blank = line == "\r\n" || line == "\n";
-    const bool continuation = line[0] == ' ' || line[0] == '\t';
-    if (continuation && (dropping_ || passing_)) {
-      if (passing_) out += line;
+    const auto nl = in.find('\n');
+    const std::size_t n = nl == std::string_view::npos ? in.size() : nl + 1;
+    if (rest_of_line_) {
+      // The rest of a line longer than kFilterFieldMax, dropped or passed as its start.
+      if (passing_) out += in.substr(0, n);
+      if (nl != std::string_view::npos) rest_of_line_ = false;
+      in.remove_prefix(n);
       continue;
     }
-    if (continuation && !field_.empty()) {
-      field_ += line;
-      if (field_.size() > kFilterFieldMax) {
-        // Too large to hold: ours is dropped whole, anything else passed on.
-        if (auth_results_value(field_) != std::string_view::npos) {
-          dropping_ = true;
-          ++removed_;
-        } else {
-          passing_ = true;
-          out += field_;
-        }
-        field_.clear();
-      }
-      continue;
-    }
-    dropping_ = passing_ = false;
-    end_field(out);
-    if (blank || line.find(':') == std::string::npos) {
-      // The end of the header section (RFC 5322 2.1), or a line that cannot belong to it.
-      out += line;
-      in_header_ = false;
-      continue;
-    }
-    field_ = std::move(line);
+    line_ += in.substr(0, n);
+    in.remove_prefix(n);
+    if (nl == std::string_view::npos && line_.size() <= kFilterFieldMax) return;
+    // A complete line, or a line too long to hold (RFC 5322 2.1.1 allows 998
+    // characters): its start is judged now, the same way as a whole line would be.
+    const bool cut = nl == std::string_view::npos;
+    std::string l;
+    l.swap(line_);
+    line(std::move(l), out);
+    if (cut && in_header_) rest_of_line_ = true;
   }
 }
 
 void auth_results_filter::finish(std::string& out) {
   if (!in_header_) return;
-  if (!line_.empty()) {
-    if (line_[0] == ' ' || line_[0] == '\t') {
-      if (!dropping_) field_ += line_;
-    } else {
-      end_field(out);
-      field_ = line_;
-    }
-    line_.clear();
+  if (!line_.empty() && !rest_of_line_) {
+    std::string l;
+    l.swap(line_);
+    line(std::move(l), out);
   }
-  if (!dropping_) end_field(out);
+  line_.clear();
+  if (in_header_) end_field(out);
   field_.clear();
   in_header_ = false;
 }

@@ -38,6 +38,11 @@ inline constexpr std::size_t kFilterFieldMax = 64 * 1024;
 
 // Removes the header fields "Authentication-Results:" whose authserv-id is ours from a
 // message streamed through feed(); the body passes untouched. finish() at the end.
+// The output does not depend on how the message is split into feed() calls. A field
+// longer than kFilterFieldMax (folded, or one long line) is not held: if it is an
+// Authentication-Results field it is dropped whatever its id (RFC 8601 5 allows removing
+// every instance), else passed on byte-exact; the fields after it are filtered as usual.
+// A line without a colon in its first kFilterFieldMax bytes ends the header section.
 class auth_results_filter {
  public:
   explicit auth_results_filter(std::string authserv_id) : id_(std::move(authserv_id)) {}
@@ -46,13 +51,16 @@ class auth_results_filter {
   std::size_t removed() const { return removed_; }
 
  private:
+  void line(std::string&& text, std::string& out);
+  void oversized(std::string& out);
   void end_field(std::string& out);
   std::string id_;
   bool in_header_ = true;
-  std::string line_;       // partial line
-  std::string field_;      // current header field (with its continuation lines)
-  bool dropping_ = false;  // an oversized field being dropped (continuations too)
-  bool passing_ = false;   // an oversized field being passed (continuations too)
+  std::string line_;           // partial line
+  std::string field_;          // current header field (with its continuation lines)
+  bool dropping_ = false;      // an oversized field being dropped (continuations too)
+  bool passing_ = false;       // an oversized field being passed (continuations too)
+  bool rest_of_line_ = false;  // inside a line longer than kFilterFieldMax
   std::size_t removed_ = 0;
 };
 

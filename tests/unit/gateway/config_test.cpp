@@ -138,6 +138,198 @@ TEST(GatewayConfig, EveryErrorIsReportedNotOnlyTheFirst) {
   EXPECT_NE(c.error().message.find("x.toml:4: unknown key 'typo2'"), std::string::npos);
 }
 
+// --- issue 9: [spf], [listener.NAME.spf], [policy_service], [quarantine], [history] ---
+
+constexpr const char* kListener = "[listener.mx]\naddress = \"127.0.0.1:2525\"\n";
+
+// The issue's [spf] example, verbatim, inside a server configuration.
+constexpr const char* kIssueSpf = R"([spf]
+enabled = true
+check_helo = true                 # RFC 7208 2.3; used as the identity for the null sender
+reject_stage = "rcpt"             # "rcpt" (default) or "mail"
+authserv_id = "mx.example.com"    # for Authentication-Results
+[spf.actions]                     # per result: accept | tag | quarantine | reject | tempfail
+pass = "accept"
+fail = "reject"
+softfail = "quarantine"
+neutral = "accept"
+none = "accept"
+permerror = "accept"
+temperror = "tempfail"
+[[spf.rule]]                      # first matching rule wins; "domain" = exact, ".domain" = subdomains too
+name = "strict brands"
+domains = ["bbb.org", "ups.com", ".ups.com", "fedex.com"]
+softfail = "reject"
+[[spf.rule]]
+name = "broken record, known sender"
+domains = ["partner.example"]
+all = "accept"                    # an exception: no enforcement for any result
+monitor = false                   # true: log and record what the rule would do, do the global action
+)";
+
+TEST(GatewayConfigSpf, IssueExampleParses) {
+  auto c = parse_config(std::string(kListener) + kIssueSpf, "t.toml");
+  ASSERT_TRUE(c) << c.error().message;
+  using policy::verdict;
+  using R = spf::result;
+  EXPECT_TRUE(c->spf.enabled);
+  EXPECT_TRUE(c->spf.check_helo);
+  EXPECT_EQ(c->spf.reject_stage, policy::spf_stage::rcpt);
+  EXPECT_EQ(c->spf.authserv_id, "mx.example.com");
+  EXPECT_EQ(c->spf.actions[static_cast<std::size_t>(R::fail)], verdict::reject);
+  EXPECT_EQ(c->spf.actions[static_cast<std::size_t>(R::softfail)], verdict::quarantine);
+  EXPECT_EQ(c->spf.actions[static_cast<std::size_t>(R::temperror)], verdict::tempfail);
+  ASSERT_EQ(c->spf.rules.size(), 2u);
+  EXPECT_EQ(c->spf.rules[0].name, "strict brands");
+  EXPECT_EQ(c->spf.rules[0].actions[static_cast<std::size_t>(R::softfail)], verdict::reject);
+  EXPECT_EQ(c->spf.rules[1].name, "broken record, known sender");
+  for (const auto& a : c->spf.rules[1].actions) EXPECT_EQ(a, verdict::accept);
+  // Lines count from the top of the file: the listener takes two.
+  EXPECT_EQ(c->spf.rules[0].line, 16u);
+  EXPECT_EQ(c->spf.rules[1].line, 20u);
+}
+
+TEST(GatewayConfigSpf, DefaultsWithoutTheSection) {
+  auto c = parse_config(std::string("hostname = \"mx.here.test\"\n") + kListener, "t.toml");
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_FALSE(c->spf.enabled);
+  EXPECT_TRUE(c->spf.rules.empty());
+  // RFC 8601 2.5: the authserv-id defaults to the host name.
+  EXPECT_EQ(c->spf.authserv_id, "mx.here.test");
+  EXPECT_TRUE(c->policy_service.listen.empty());
+  EXPECT_EQ(c->quarantine.retention, std::chrono::hours(24 * 30));
+  EXPECT_EQ(c->history.retention, std::chrono::hours(24 * 90));
+  ASSERT_EQ(c->listeners.size(), 1u);
+  EXPECT_FALSE(c->listeners[0].spf_enabled);
+  EXPECT_FALSE(c->listeners[0].spf_trusted_networks);
+  EXPECT_FALSE(c->listeners[0].spf_trusted_forwarders);
+}
+
+TEST(GatewayConfigSpf, ListenerOverrides) {
+  auto c = parse_config(R"([spf]
+enabled = true
+trusted_networks = ["10.0.0.0/8"]
+[listener.inbound]
+address = "127.0.0.1:2525"
+[listener.inbound.spf]
+trusted_networks = ["192.0.2.0/24", "2001:db8::/32"]
+trusted_forwarders = []
+[listener.submission]
+address = "127.0.0.1:2587"
+[listener.submission.spf]
+enabled = false
+[listener.plain]
+address = "127.0.0.1:2526"
+)",
+                        "t.toml");
+  ASSERT_TRUE(c) << c.error().message;
+  ASSERT_EQ(c->listeners.size(), 3u);
+  const listener_config *in = nullptr, *sub = nullptr, *plain = nullptr;
+  for (auto& l : c->listeners)
+    (l.name == "inbound" ? in : l.name == "submission" ? sub : plain) = &l;
+  ASSERT_TRUE(in && sub && plain);
+  EXPECT_FALSE(in->spf_enabled);  // not set: the global [spf] enabled applies
+  ASSERT_TRUE(in->spf_trusted_networks);
+  ASSERT_EQ(in->spf_trusted_networks->size(), 2u);
+  EXPECT_EQ((*in->spf_trusted_networks)[0].to_string(), "192.0.2.0/24");
+  EXPECT_EQ((*in->spf_trusted_networks)[1].to_string(), "2001:db8::/32");
+  ASSERT_TRUE(in->spf_trusted_forwarders);  // set, and empty: none for this listener
+  EXPECT_TRUE(in->spf_trusted_forwarders->empty());
+  ASSERT_TRUE(sub->spf_enabled);
+  EXPECT_FALSE(*sub->spf_enabled);
+  EXPECT_FALSE(sub->spf_trusted_networks);
+  EXPECT_FALSE(plain->spf_enabled);
+  EXPECT_FALSE(plain->spf_trusted_networks);
+  // The global section is unchanged by the overrides.
+  ASSERT_EQ(c->spf.trusted_networks.size(), 1u);
+  EXPECT_EQ(c->spf.trusted_networks[0].to_string(), "10.0.0.0/8");
+}
+
+TEST(GatewayConfigSpf, PolicyServiceQuarantineHistory) {
+  auto c = parse_config(std::string(kListener) + R"([policy_service]
+listen = "127.0.0.1:10031"
+[quarantine]
+retention = "7d"
+[history]
+retention = "12h"
+path = "/tmp/h.db"
+)",
+                        "t.toml");
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->policy_service.listen, "127.0.0.1:10031");
+  EXPECT_EQ(c->quarantine.retention, std::chrono::hours(24 * 7));
+  EXPECT_EQ(c->history.retention, std::chrono::hours(12));
+  EXPECT_EQ(c->history.path, "/tmp/h.db");
+
+  // 0 keeps forever, as an integer or a string; IPv6 listen address.
+  c = parse_config(std::string(kListener) + R"([policy_service]
+listen = "[::1]:10031"
+[quarantine]
+retention = 0
+[history]
+retention = "0"
+)",
+                   "t.toml");
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->policy_service.listen, "[::1]:10031");
+  EXPECT_EQ(c->quarantine.retention, std::chrono::seconds(0));
+  EXPECT_EQ(c->history.retention, std::chrono::seconds(0));
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Issue9, GatewayConfigErrors,
+    ::testing::Values(
+        // [spf] errors come from policy/spf_config with the file's name and line.
+        bad_case{"[listener.a]\naddress = \"127.0.0.1:25\"\n[spf]\n[spf.actions]\n"
+                 "fail = \"bounce\"\n",
+                 "bad.toml:5: 'fail' = \"bounce\""},
+        bad_case{"[listener.a]\naddress = \"127.0.0.1:25\"\n[spf]\n[spf.actions]\n"
+                 "softfial = \"reject\"\n",
+                 "bad.toml:5: unknown key 'softfial' in [spf.actions]"},
+        bad_case{"[spf]\nenabled = true\nreject_stage = \"data\"\n"
+                 "[listener.a]\naddress = \"127.0.0.1:25\"\n",
+                 "bad.toml:3: 'reject_stage' = \"data\""},
+        bad_case{"[listener.a]\naddress = \"127.0.0.1:25\"\n[spf]\n[[spf.rule]]\nname = \"x\"\n"
+                 "domains = [\"ok.example\", \"bad domain\"]\n",
+                 "bad.toml:6: 'domains': \"bad domain\" is not a domain"},
+        bad_case{"[listener.a]\naddress = \"127.0.0.1:25\"\n[spf]\nenabeld = true\n",
+                 "bad.toml:4: unknown key 'enabeld' in [spf]"},
+        // [listener.NAME.spf]
+        bad_case{"[listener.a]\naddress = \"127.0.0.1:25\"\n[listener.a.spf]\nenable = false\n",
+                 "bad.toml:4: unknown key 'enable'"},
+        bad_case{"[listener.a]\naddress = \"127.0.0.1:25\"\n[listener.a.spf]\n"
+                 "trusted_networks = [\"10.0.0.0/33\"]\n",
+                 "bad.toml:4: trusted_networks"},
+        bad_case{"[listener.a]\naddress = \"127.0.0.1:25\"\n[listener.a.spf]\nenabled = \"no\"\n",
+                 "bad.toml:4:"},
+        // [policy_service]
+        bad_case{"[listener.a]\naddress = \"127.0.0.1:25\"\n[policy_service]\n"
+                 "listen = \"127.0.0.1\"\n",
+                 "bad.toml:4: policy_service.listen"},
+        bad_case{"[listener.a]\naddress = \"127.0.0.1:25\"\n[policy_service]\nport = 10031\n",
+                 "bad.toml:4: unknown key 'port'"},
+        // [quarantine] / [history] retention
+        bad_case{"[listener.a]\naddress = \"127.0.0.1:25\"\n[quarantine]\nretention = \"7x\"\n",
+                 "bad.toml:4: 'retention' must be a period"},
+        bad_case{"[listener.a]\naddress = \"127.0.0.1:25\"\n[quarantine]\nretention = -1\n",
+                 "bad.toml:4: 'retention' must be a period"},
+        bad_case{"[listener.a]\naddress = \"127.0.0.1:25\"\n[quarantine]\nkeep = \"7d\"\n",
+                 "bad.toml:4: unknown key 'keep'"},
+        bad_case{"[listener.a]\naddress = \"127.0.0.1:25\"\n[history]\n\nretention = \"d\"\n",
+                 "bad.toml:5: 'retention' must be a period"}));
+
+TEST(GatewayConfigSpf, EverySpfErrorIsReportedWithTheOthers) {
+  auto c = parse_config(
+      "typo = 1\n[listener.a]\naddress = \"127.0.0.1:25\"\n[spf]\n[spf.actions]\n"
+      "fail = \"x\"\n[quarantine]\nretention = \"soon\"\n",
+      "x.toml");
+  ASSERT_FALSE(c);
+  const auto& m = c.error().message;
+  EXPECT_NE(m.find("x.toml:1: unknown key 'typo'"), std::string::npos) << m;
+  EXPECT_NE(m.find("x.toml:6: 'fail' = \"x\""), std::string::npos) << m;
+  EXPECT_NE(m.find("x.toml:8: 'retention'"), std::string::npos) << m;
+}
+
 TEST(GatewayConfig, CommandLineOverrides) {
   auto c = parse_config(embedded_default_config(), "<embedded>");
   ASSERT_TRUE(c);
