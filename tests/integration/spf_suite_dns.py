@@ -104,11 +104,23 @@ def run_mxguard(port, tc):
 def pyspf_module(port):
     try:
         import spf
-        import DNS
     except ImportError:
         return None
-    DNS.defaults["server"] = ["127.0.0.1"]
-    DNS.defaults["port"] = port
+    # pyspf asks DNS through dnspython when it is installed, else through pydns.
+    try:
+        import DNS
+        DNS.defaults["server"] = ["127.0.0.1"]
+        DNS.defaults["port"] = port
+    except ImportError:
+        pass
+    try:
+        import dns.resolver
+        r = dns.resolver.Resolver(configure=False)
+        r.nameservers = ["127.0.0.1"]
+        r.port = port
+        dns.resolver.default_resolver = r
+    except ImportError:
+        pass
     return spf
 
 
@@ -196,7 +208,8 @@ def main():
             print("  %s: %d of %d passed; all %d must pass" % (fname, c["passed"], need, need))
             status = 1
     if spf is not None:
-        print("pyspf %s through the same server (informational):" % getattr(spf, "__version__", "?"))
+        print("pyspf %s (%s) through the same server (informational):"
+              % (getattr(spf, "__version__", "?"), spf.DNSLookup.__name__))
         for fname in FILES:
             pc = py_counts[fname]
             print("  %-18s passed %3d of %3d%s" % (
