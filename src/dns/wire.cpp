@@ -69,6 +69,11 @@ result<record> decode_rdata(std::span<const std::uint8_t> msg, const raw_rr& raw
     auto n = read_name(msg, p);
     if (!n) return std::unexpected(n.error());
     if (p > end) return fail(errc::parse_error, "name runs past RDATA");
+    // A name in RDATA names a host (or mailbox): printable ASCII without space only
+    // (wire.hpp). errc::unsupported tells decode_response to drop just this record.
+    for (unsigned char c : *n)
+      if (c < 0x21 || c > 0x7e)
+        return fail(errc::unsupported, "a name in RDATA has an octet no host name has");
     into = std::move(*n);
     return {};
   };
@@ -279,6 +284,7 @@ answer decode_response(std::span<const std::uint8_t> msg, std::string_view qname
       if (rr.klass != kClassIn || rr.name != cur) continue;
       if (rr.type == static_cast<std::uint16_t>(qtype)) {
         auto rec = decode_rdata(msg, rr);
+        if (!rec && rec.error().code == errc::unsupported) continue;  // unusable target name
         if (!rec)
           return servfail(
               "malformed " + std::string(to_string(qtype)) + " record: " + rec.error().message,
@@ -291,6 +297,7 @@ answer decode_response(std::span<const std::uint8_t> msg, std::string_view qname
     }
     if (found || !cname || qtype == rrtype::cname) break;
     auto rec = decode_rdata(msg, *cname);
+    if (!rec && rec.error().code == errc::unsupported) break;  // unusable target: no data
     if (!rec) return servfail("malformed CNAME record: " + rec.error().message, size);
     if (hops >= kDnsCnameChainMax) return servfail("CNAME chain longer than 10", size);
     chain_ttl = std::min(chain_ttl, rec->ttl);

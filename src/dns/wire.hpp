@@ -8,6 +8,12 @@
 // '.', which separates labels. This is the form of every dns:: name (memory_zone,
 // zone_file after unescaping, SPF macro expansion); presentation escapes are only for
 // display (record::to_string).
+// Names inside RDATA (CNAME, PTR, NS, MX exchange, SOA MNAME/RNAME) name hosts: a record
+// whose RDATA name has an octet outside printable ASCII (space, control characters,
+// 8-bit) is dropped from the answer (RFC 1123 2.1, RFC 5321 2.3.5), so no consumer gets
+// control characters from DNS into a log line, a Received field or an abuse address;
+// before names were octets these came back \DDD-escaped, which was safe text but a
+// different name.
 // Rules implemented: header and RCODE (4.1.1), name compression (4.1.4), RR layout
 // (4.1.3), RDATA of A (3.4.1), AAAA (RFC 3596 2.2), CNAME/NS/PTR (3.3.1/3.3.11/3.3.12),
 // MX (3.3.9), TXT and type 99 SPF (3.3.14, RFC 4408 3.1.1; an RDATA of zero octets, which

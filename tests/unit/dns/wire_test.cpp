@@ -4,6 +4,7 @@
 // TTLs with the top bit (RFC 2181 8), compression pointers, and hostile inputs
 // (pointer loops, forward pointers, truncation, over-long names).
 #include "dns/wire.hpp"
+#include "net/ip_address.hpp"
 
 #include <gtest/gtest.h>
 
@@ -266,20 +267,50 @@ TEST(DnsWire, HostileMessagesAreServfailNotCrashes) {
 // lower case), so a name read from an answer equals the name that was asked, whatever
 // octets it holds (RFC 2181 11). A '.' inside a label cannot be represented: malformed.
 TEST(DnsWire, LabelOctetsAreKeptAsTheyAre) {
-  bytes m =
-      message(0, "x.example", 12,
-              {{"x.example",
-                12,
-                60,
-                {4, 'A', ' ', 0xff, 0, 2, '%', '\\', 7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 0}}});
-  auto a = decode(m, "x.example", rrtype::ptr);
-  ASSERT_EQ(a.st, status::ok);
-  EXPECT_EQ(a.records[0].target, std::string("a \xff\0.%\\.example", 15));
-  EXPECT_EQ(a.records[0].to_string(), "x.example. 60 IN PTR a\\032\\255\\000.%\\092.example.");
+  bytes m = message(0, "x.example", 1, {});
+  bytes owner = {4, 'A', ' ', 0xff, 0, 2, '%', '\\', 7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 0};
+  m.resize(12);
+  bytes msg = m;
+  std::size_t off = 12;
+  msg.insert(msg.end(), owner.begin(), owner.end());
+  auto n = read_name(msg, off);
+  ASSERT_TRUE(n);
+  EXPECT_EQ(*n, std::string("a \xff\0.%\\.example", 15));
+  EXPECT_EQ(off, msg.size());
+  record r;
+  r.type = rrtype::a;
+  r.name = *n;
+  r.ttl = 60;
+  r.addr = *mxg::net::ip_address::parse("192.0.2.1");
+  EXPECT_EQ(r.to_string(), "a\\032\\255\\000.%\\092.example. 60 IN A 192.0.2.1");
 
-  m = message(0, "x.example", 12,
-              {{"x.example", 12, 60, {3, 'a', '.', 'b', 7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 0}}});
-  EXPECT_EQ(decode(m, "x.example", rrtype::ptr).st, status::servfail);
+  msg = m;
+  const bytes dotted = {3, 'a', '.', 'b', 7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 0};
+  msg.insert(msg.end(), dotted.begin(), dotted.end());
+  off = 12;
+  EXPECT_FALSE(read_name(msg, off));
+}
+
+// Names in RDATA name hosts: a PTR/MX/CNAME target with a control character, a space or
+// an 8-bit octet is dropped (wire.hpp), the other records stay.
+TEST(DnsWire, RdataNamesThatNoHostHasAreDropped) {
+  auto a = decode(message(0, "x.example", 12,
+                          {{"x.example", 12, 60, rd_name("evil\r\nx.example")},
+                           {"x.example", 12, 60, rd_name("a b.example")},
+                           {"x.example", 12, 60, rd_name("host.example")}}),
+                  "x.example", rrtype::ptr);
+  ASSERT_EQ(a.st, status::ok);
+  ASSERT_EQ(a.records.size(), 1u);
+  EXPECT_EQ(a.records[0].target, "host.example");
+  a = decode(message(0, "x.example", 15, {{"x.example", 15, 60, rd_mx(10, "m\x80.example")}}),
+             "x.example", rrtype::mx);
+  EXPECT_EQ(a.st, status::nodata);
+  // A CNAME to such a name ends the chain: no data.
+  a = decode(message(0, "c.example", 1,
+                     {{"c.example", 5, 60, rd_name("t\x01.example")},
+                      {"t\x01.example", 1, 60, {192, 0, 2, 1}}}),
+             "c.example", rrtype::a);
+  EXPECT_EQ(a.st, status::nodata);
 }
 
 // openspf macro-mania-in-domain: the expanded name "macro%percent  space%20url-space.
