@@ -5,7 +5,8 @@
 // (RFC 7208 9.1); --trace adds every DNS query with its answer and every term evaluated;
 // --json prints one object (one per line with --batch).
 // Security: the batch file and DNS answers are untrusted; lines are length-capped,
-// output of DNS text goes through the JSON encoder or the Received-SPF escaper.
+// output of DNS text goes through the JSON encoder (bytes that are not UTF-8 become
+// U+FFFD instead of an exception) or the Received-SPF escaper.
 #include <asio/co_spawn.hpp>
 #include <asio/io_context.hpp>
 #include <nlohmann/json.hpp>
@@ -278,7 +279,9 @@ int run(check_args& a) {
         continue;
       }
       if (a.json) {
-        out += to_json(it.out, it.req, opt.receiver, a.trace).dump() + "\n";
+        out += to_json(it.out, it.req, opt.receiver, a.trace)
+                   .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) +
+               "\n";
       } else {
         out += spf::to_string(it.out.result);
         out += ' ';
@@ -315,7 +318,9 @@ int run(check_args& a) {
   });
   io.run();
   if (a.json)
-    std::printf("%s\n", to_json(out, req, opt.receiver, a.trace).dump(2).c_str());
+    std::printf("%s\n", to_json(out, req, opt.receiver, a.trace)
+                            .dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
+                            .c_str());
   else
     print_text(out, req, opt.receiver, a.trace);
   return exit_code_for(out.result);

@@ -15,7 +15,10 @@
 #include <asio/post.hpp>
 #include <asio/use_awaitable.hpp>
 
+#include <sys/random.h>
+
 #include <mutex>
+#include <random>
 
 #include "dns/wire.hpp"
 #include "net/ip_address.hpp"
@@ -28,6 +31,7 @@ struct cares_resolver::pending {
   cares_resolver* owner = nullptr;
   std::string name;
   rrtype type = rrtype::a;
+  std::uint16_t id = 0;
 };
 
 namespace {
@@ -160,15 +164,43 @@ void cares_resolver::start(pending* p) {
     delete p;
     return;
   }
+  // The query message is built here, not by ares_query: ares_query takes a C string and
+  // reads '\\' escapes and '.' in it (c-ares 1.18 ares_create_query), so a name with a
+  // NUL, a '\\' or other odd octets (SPF macro expansion, RFC 7208 7.3) would reach the
+  // wire changed. ares_send takes the message as it is and keeps its id.
+  std::uint16_t id = 0;
+  do {
+    id = random_id();
+  } while (ids_in_flight_.count(id) != 0);  // c-ares matches answers by id
+  auto msg = encode_query(p->name, p->type, id);
+  if (!msg) {
+    p->complete(answer{status::servfail, {}, 0, 0, "bad query name: " + msg.error().message});
+    delete p;
+    return;
+  }
+  p->id = id;
+  ids_in_flight_.insert(id);
   ++in_flight_;
-  ares_query(channel_, p->name.c_str(), 1 /* class IN */, static_cast<int>(p->type), &on_answer, p);
+  ares_send(channel_, msg->data(), static_cast<int>(msg->size()), &on_answer, p);
   update_timer();
+}
+
+std::uint16_t cares_resolver::random_id() {
+  // The id is half of the defence against forged answers (see cares_resolver.hpp): from
+  // the kernel's CSPRNG, like c-ares' own ids.
+  std::uint16_t id = 0;
+  if (getrandom(&id, sizeof id, 0) != static_cast<ssize_t>(sizeof id)) {
+    static std::random_device rd;
+    id = static_cast<std::uint16_t>(rd());
+  }
+  return id;
 }
 
 void cares_resolver::on_answer(void* arg, int st, int /*timeouts*/, unsigned char* abuf, int alen) {
   std::unique_ptr<pending> p(static_cast<pending*>(arg));
   cares_resolver* self = p->owner;
   --self->in_flight_;
+  self->ids_in_flight_.erase(p->id);
   answer a;
   switch (st) {
     case ARES_SUCCESS:

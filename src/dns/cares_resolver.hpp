@@ -5,7 +5,9 @@
 // timeouts with one steady_timer (ARES_OPT_SOCK_STATE_CB + ares_process_fd).
 // Answers are decoded by dns/wire.hpp (records keep their TTLs, TXT strings stay
 // separate). Queries go to the configured servers only: no search list, no hosts file
-// (ares_query, RFC 7208 4.3 names are always fully qualified).
+// (RFC 7208 4.3 names are always fully qualified). The query message is built by
+// dns/wire.hpp encode_query (names are octets: a label may hold a space, '%', '\\' or a
+// NUL) and handed to ares_send with a random id from getrandom().
 // Security: c-ares checks the answer's id and question against the query (no
 // ARES_FLAG_NOCHECKRESP). c-ares 1.18 keeps one UDP socket (one source port) per
 // server for its lifetime (ARES_OPT_UDP_MAX_QUERIES arrived in 1.20), so spoofing
@@ -21,6 +23,7 @@
 #include <chrono>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -71,12 +74,14 @@ class cares_resolver : public resolver {
   void update_timer();
   static void on_answer(void* arg, int status, int timeouts, unsigned char* abuf, int alen);
   static void sock_state_cb(void* data, int fd, int readable, int writable);
+  static std::uint16_t random_id();
 
   asio::any_io_executor ex_;
   ares_channeldata* channel_ = nullptr;
   asio::steady_timer timer_;
   std::map<int, std::shared_ptr<socket_watch>> sockets_;
   std::shared_ptr<bool> alive_;
+  std::set<std::uint16_t> ids_in_flight_;  // ids of our queries c-ares has not answered
   std::size_t in_flight_ = 0;
   bool destroying_ = false;
   bool timer_armed_ = false;

@@ -3,6 +3,7 @@
 #include "base/ascii.hpp"
 
 #include <algorithm>
+#include <cstdio>
 
 namespace mxg::dns {
 
@@ -52,15 +53,33 @@ std::string record::joined_text() const {
   return out;
 }
 
+std::string presentation_name(std::string_view name) {
+  std::string out;
+  for (unsigned char c : name) {
+    if (c == '.') {
+      out += '.';
+    } else if (c <= 0x20 || c >= 0x7f || c == '\\' || c == '"' || c == ';' || c == '(' ||
+               c == ')') {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\%03u", c);
+      out += buf;
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out + ".";
+}
+
 std::string record::to_string() const {
-  std::string out = name + ". " + std::to_string(ttl) + " IN " + dns::to_string(type) + " ";
+  std::string out =
+      presentation_name(name) + " " + std::to_string(ttl) + " IN " + dns::to_string(type) + " ";
   switch (type) {
     case rrtype::a:
     case rrtype::aaaa:
       out += addr.to_string();
       break;
     case rrtype::mx:
-      out += std::to_string(preference) + " " + target + ".";
+      out += std::to_string(preference) + " " + presentation_name(target);
       break;
     case rrtype::txt:
     case rrtype::spf:
@@ -83,12 +102,12 @@ std::string record::to_string() const {
       }
       break;
     case rrtype::soa:
-      out += target + ". " + rname + ". " + std::to_string(serial) + " " + std::to_string(refresh) +
-             " " + std::to_string(retry) + " " + std::to_string(expire) + " " +
-             std::to_string(minimum);
+      out += presentation_name(target) + " " + presentation_name(rname) + " " +
+             std::to_string(serial) + " " + std::to_string(refresh) + " " + std::to_string(retry) +
+             " " + std::to_string(expire) + " " + std::to_string(minimum);
       break;
     default:
-      out += target + ".";
+      out += presentation_name(target);
       break;
   }
   return out;

@@ -3,7 +3,9 @@
 // (RFC 7208 2.6.6 / 4.6.4 / 5): records, NXDOMAIN, NODATA (name exists, no RR of
 // that type), timeout and server failure. Backends: c-ares (real DNS, see
 // cares_resolver.hpp), the in-memory zone (memory_zone.hpp), and decorators
-// (cache.hpp). Names are compared case-insensitively and passed without the final dot.
+// (cache.hpp). Names are compared case-insensitively and passed without the final dot;
+// a name is the octets of its labels joined by '.' with no escapes (dns/wire.hpp), so a
+// label may hold a space, '%' or any octet but '.'.
 #pragma once
 
 #include <asio/awaitable.hpp>
@@ -78,5 +80,9 @@ class resolver {
 
 // Lower-case, strip one final dot. Does not validate.
 std::string normalize_name(std::string_view name);
+
+// A name (octets, labels joined by '.', see dns/wire.hpp) in master-file form with the
+// final dot, for display: octets outside [!-~] and \ " ; ( ) as \DDD (RFC 1035 5.1).
+std::string presentation_name(std::string_view name);
 
 }  // namespace mxg::dns

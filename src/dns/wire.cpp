@@ -3,7 +3,6 @@
 
 #include <algorithm>
 #include <array>
-#include <cstdio>
 #include <optional>
 #include <set>
 #include <vector>
@@ -70,6 +69,11 @@ result<record> decode_rdata(std::span<const std::uint8_t> msg, const raw_rr& raw
     auto n = read_name(msg, p);
     if (!n) return std::unexpected(n.error());
     if (p > end) return fail(errc::parse_error, "name runs past RDATA");
+    // A name in RDATA names a host (or mailbox): printable ASCII without space only
+    // (wire.hpp). errc::unsupported tells decode_response to drop just this record.
+    for (unsigned char c : *n)
+      if (c < 0x21 || c > 0x7e)
+        return fail(errc::unsupported, "a name in RDATA has an octet no host name has");
     into = std::move(*n);
     return {};
   };
@@ -104,7 +108,7 @@ result<record> decode_rdata(std::span<const std::uint8_t> msg, const raw_rr& raw
     case rrtype::txt:
     case rrtype::spf: {
       // RFC 1035 3.3.14: one or more <character-string>s, each a length octet + bytes.
-      if (raw.rdlength == 0) return fail(errc::parse_error, "empty TXT RDATA");
+      // Zero of them (RDLENGTH 0) is read as a record with no string (see wire.hpp).
       while (p < end) {
         std::size_t len = msg[p++];
         if (end - p < len) return fail(errc::parse_error, "TXT character-string past RDATA");
@@ -173,17 +177,59 @@ result<std::string> read_name(std::span<const std::uint8_t> msg, std::size_t& of
     if (!out.empty()) out += '.';
     for (std::size_t i = 0; i < len; ++i) {
       unsigned char c = msg[p + 1 + i];
+      if (c == '.') return fail(errc::parse_error, "a label contains a '.' octet");
       if (c >= 'A' && c <= 'Z') c = static_cast<unsigned char>(c - 'A' + 'a');
-      if (c <= 0x20 || c >= 0x7f || c == '.' || c == '\\') {
-        char buf[8];
-        std::snprintf(buf, sizeof buf, "\\%03u", c);
-        out += buf;
-      } else {
-        out += static_cast<char>(c);
-      }
+      out += static_cast<char>(c);
     }
     p += 1u + len;
   }
+}
+
+result<std::vector<std::uint8_t>> encode_query(std::string_view name, rrtype qtype,
+                                               std::uint16_t id, bool recursion_desired) {
+  if (!name.empty() && name.back() == '.') name.remove_suffix(1);
+  std::vector<std::uint8_t> out;
+  out.reserve(kHeaderSize + name.size() + 2 + 4);
+  const std::uint16_t flags = recursion_desired ? 0x0100 : 0;  // QR 0, OPCODE 0 (QUERY)
+  const std::uint8_t header[kHeaderSize] = {static_cast<std::uint8_t>(id >> 8),
+                                            static_cast<std::uint8_t>(id & 0xFF),
+                                            static_cast<std::uint8_t>(flags >> 8),
+                                            static_cast<std::uint8_t>(flags & 0xFF),
+                                            0,
+                                            1,  // QDCOUNT
+                                            0,
+                                            0,
+                                            0,
+                                            0,
+                                            0,
+                                            0};
+  out.insert(out.end(), header, header + kHeaderSize);
+  std::size_t wire_len = 1;  // the root label
+  if (!name.empty()) {
+    std::size_t start = 0;
+    while (true) {
+      const std::size_t dot = name.find('.', start);
+      const std::string_view label =
+          name.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start);
+      if (label.empty()) return fail(errc::invalid_argument, "empty label in a DNS name");
+      if (label.size() > 63) return fail(errc::invalid_argument, "DNS label longer than 63 octets");
+      wire_len += 1 + label.size();
+      if (wire_len > kDnsWireNameMax)
+        return fail(errc::invalid_argument, "DNS name longer than 255 octets");
+      out.push_back(static_cast<std::uint8_t>(label.size()));
+      out.insert(out.end(), label.begin(), label.end());  // octets as they are, no escapes
+      if (dot == std::string_view::npos) break;
+      start = dot + 1;
+    }
+  }
+  out.push_back(0);
+  const auto t = static_cast<std::uint16_t>(qtype);
+  constexpr std::uint16_t kClassIn = 1;
+  out.push_back(static_cast<std::uint8_t>(t >> 8));
+  out.push_back(static_cast<std::uint8_t>(t & 0xFF));
+  out.push_back(0);
+  out.push_back(kClassIn);
+  return out;
 }
 
 answer decode_response(std::span<const std::uint8_t> msg, std::string_view qname, rrtype qtype) {
@@ -238,6 +284,7 @@ answer decode_response(std::span<const std::uint8_t> msg, std::string_view qname
       if (rr.klass != kClassIn || rr.name != cur) continue;
       if (rr.type == static_cast<std::uint16_t>(qtype)) {
         auto rec = decode_rdata(msg, rr);
+        if (!rec && rec.error().code == errc::unsupported) continue;  // unusable target name
         if (!rec)
           return servfail(
               "malformed " + std::string(to_string(qtype)) + " record: " + rec.error().message,
@@ -250,6 +297,7 @@ answer decode_response(std::span<const std::uint8_t> msg, std::string_view qname
     }
     if (found || !cname || qtype == rrtype::cname) break;
     auto rec = decode_rdata(msg, *cname);
+    if (!rec && rec.error().code == errc::unsupported) break;  // unusable target: no data
     if (!rec) return servfail("malformed CNAME record: " + rec.error().message, size);
     if (hops >= kDnsCnameChainMax) return servfail("CNAME chain longer than 10", size);
     chain_ttl = std::min(chain_ttl, rec->ttl);

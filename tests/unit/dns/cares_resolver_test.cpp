@@ -15,8 +15,11 @@
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
 #include <asio/io_context.hpp>
+#include <asio/ip/udp.hpp>
 
+#include <array>
 #include <optional>
+#include <set>
 
 #include "dns/cache.hpp"
 #include "support/dnsmasq.hpp"
@@ -231,6 +234,74 @@ TEST(CaresResolverNoServer, DestroyWithQueriesInFlight) {
     EXPECT_EQ(g->st, status::servfail);
     EXPECT_EQ(g->detail, "resolver shut down");
   }
+}
+
+// A loopback UDP server in the test's own io_context that answers every query with
+// one A record (1.2.3.4) whose owner is a compression pointer to the question name
+// (RFC 1035 4.1.4), and keeps the query messages it received.
+struct echo_server {
+  explicit echo_server(asio::io_context& io)
+      : sock(io, asio::ip::udp::endpoint(asio::ip::make_address("127.0.0.1"), 0)) {
+    receive();
+  }
+  void receive() {
+    sock.async_receive_from(asio::buffer(buf), peer, [this](std::error_code ec, std::size_t n) {
+      if (ec) return;
+      std::vector<std::uint8_t> q(buf.begin(), buf.begin() + static_cast<long>(n));
+      queries.push_back(q);
+      auto reply = q;
+      reply[2] |= 0x84;  // QR, AA
+      reply[7] = 1;      // ANCOUNT 1
+      const std::uint8_t rr[] = {0xC0, 12, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 1, 2, 3, 4};
+      reply.insert(reply.end(), std::begin(rr), std::end(rr));
+      sock.send_to(asio::buffer(reply), peer);
+      receive();
+    });
+  }
+  std::string server() const { return "127.0.0.1:" + std::to_string(sock.local_endpoint().port()); }
+  asio::ip::udp::socket sock;
+  asio::ip::udp::endpoint peer;
+  std::array<std::uint8_t, 1500> buf{};
+  std::vector<std::vector<std::uint8_t>> queries;
+};
+
+// Issue 15: names with octets that c-ares' C-string interface treats specially reach the
+// wire unchanged and the answer matches the question. The SPF macro expansion of
+// openspf's macro-mania-in-domain ("%%" -> '%', "%_" -> ' ', "%-" -> "%20", RFC 7208 7.3)
+// gives two spaces in a label; a '\\' and a NUL are octets too (RFC 2181 11).
+TEST(CaresResolverNoServer, NamesAreOctetsOnTheWire) {
+  asio::io_context io;
+  echo_server srv(io);
+  cares_options o;
+  o.servers = {srv.server()};
+  o.timeout = std::chrono::milliseconds(2000);
+  auto r = cares_resolver::create(io.get_executor(), o);
+  ASSERT_TRUE(r.has_value()) << r.error().message;
+  const std::string names[] = {"macro%percent  space%20url-space.example.com",
+                               std::string("a\\b\0c.example", 13)};
+  std::vector<std::optional<answer>> got(std::size(names));
+  for (std::size_t i = 0; i < got.size(); ++i)
+    asio::co_spawn(
+        io,
+        [&, i]() -> asio::awaitable<void> { got[i] = co_await (*r)->query(names[i], rrtype::a); },
+        asio::detached);
+  io.run_for(std::chrono::seconds(10));
+  ASSERT_EQ(srv.queries.size(), got.size());
+  for (std::size_t i = 0; i < got.size(); ++i) {
+    ASSERT_TRUE(got[i].has_value());
+    EXPECT_EQ(got[i]->st, status::ok) << got[i]->detail;
+    ASSERT_EQ(got[i]->records.size(), 1u);
+    EXPECT_EQ(got[i]->records[0].name, names[i]);
+    EXPECT_EQ(got[i]->records[0].addr.to_string(), "1.2.3.4");
+  }
+  // The first label as sent, octet for octet (queries may arrive in either order).
+  std::set<std::string> first_labels;
+  for (const auto& q : srv.queries) {
+    ASSERT_GT(q.size(), 13u);
+    first_labels.insert(std::string(q.begin() + 13, q.begin() + 13 + q[12]));
+  }
+  EXPECT_EQ(first_labels,
+            (std::set<std::string>{"macro%percent  space%20url-space", std::string("a\\b\0c", 5)}));
 }
 
 TEST(CaresResolverOptions, ServerSyntax) {

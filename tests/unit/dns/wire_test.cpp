@@ -4,6 +4,7 @@
 // TTLs with the top bit (RFC 2181 8), compression pointers, and hostile inputs
 // (pointer loops, forward pointers, truncation, over-long names).
 #include "dns/wire.hpp"
+#include "net/ip_address.hpp"
 
 #include <gtest/gtest.h>
 
@@ -262,13 +263,140 @@ TEST(DnsWire, HostileMessagesAreServfailNotCrashes) {
   EXPECT_EQ(decode(q, "x.example", rrtype::a).st, status::servfail);
 }
 
-TEST(DnsWire, OddLabelBytesAreEscaped) {
-  bytes m = message(
-      0, "x.example", 12,
-      {{"x.example", 12, 60, {3, 'a', '.', 0xff, 7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 0}}});
-  auto a = decode(m, "x.example", rrtype::ptr);
+// Names are octets (wire.hpp): a label's bytes come back as they are (ASCII folded to
+// lower case), so a name read from an answer equals the name that was asked, whatever
+// octets it holds (RFC 2181 11). A '.' inside a label cannot be represented: malformed.
+TEST(DnsWire, LabelOctetsAreKeptAsTheyAre) {
+  bytes m = message(0, "x.example", 1, {});
+  bytes owner = {4, 'A', ' ', 0xff, 0, 2, '%', '\\', 7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 0};
+  m.resize(12);
+  bytes msg = m;
+  std::size_t off = 12;
+  msg.insert(msg.end(), owner.begin(), owner.end());
+  auto n = read_name(msg, off);
+  ASSERT_TRUE(n);
+  EXPECT_EQ(*n, std::string("a \xff\0.%\\.example", 15));
+  EXPECT_EQ(off, msg.size());
+  record r;
+  r.type = rrtype::a;
+  r.name = *n;
+  r.ttl = 60;
+  r.addr = *mxg::net::ip_address::parse("192.0.2.1");
+  EXPECT_EQ(r.to_string(), "a\\032\\255\\000.%\\092.example. 60 IN A 192.0.2.1");
+
+  msg = m;
+  const bytes dotted = {3, 'a', '.', 'b', 7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 0};
+  msg.insert(msg.end(), dotted.begin(), dotted.end());
+  off = 12;
+  EXPECT_FALSE(read_name(msg, off));
+}
+
+// Names in RDATA name hosts: a PTR/MX/CNAME target with a control character, a space or
+// an 8-bit octet is dropped (wire.hpp), the other records stay.
+TEST(DnsWire, RdataNamesThatNoHostHasAreDropped) {
+  auto a = decode(message(0, "x.example", 12,
+                          {{"x.example", 12, 60, rd_name("evil\r\nx.example")},
+                           {"x.example", 12, 60, rd_name("a b.example")},
+                           {"x.example", 12, 60, rd_name("host.example")}}),
+                  "x.example", rrtype::ptr);
   ASSERT_EQ(a.st, status::ok);
-  EXPECT_EQ(a.records[0].target, "a\\046\\255.example");
+  ASSERT_EQ(a.records.size(), 1u);
+  EXPECT_EQ(a.records[0].target, "host.example");
+  a = decode(message(0, "x.example", 15, {{"x.example", 15, 60, rd_mx(10, "m\x80.example")}}),
+             "x.example", rrtype::mx);
+  EXPECT_EQ(a.st, status::nodata);
+  // A CNAME to such a name ends the chain: no data.
+  a = decode(message(0, "c.example", 1,
+                     {{"c.example", 5, 60, rd_name("t\x01.example")},
+                      {"t\x01.example", 1, 60, {192, 0, 2, 1}}}),
+             "c.example", rrtype::a);
+  EXPECT_EQ(a.st, status::nodata);
+}
+
+// openspf macro-mania-in-domain: the expanded name "macro%percent  space%20url-space.
+// example.com" (RFC 7208 7.3: %% -> %, %_ -> space, %- -> %20). The answer's owner is
+// that name with its two spaces; it must match the question and give the A record.
+TEST(DnsWire, OwnerNameWithSpacesMatchesTheQuestion) {
+  const std::string q = "macro%percent  space%20url-space.example.com";
+  bytes m = message(0, q, 1, {{q, 1, 60, {1, 2, 3, 4}}});
+  auto a = decode(m, q, rrtype::a);
+  ASSERT_EQ(a.st, status::ok);
+  ASSERT_EQ(a.records.size(), 1u);
+  EXPECT_EQ(a.records[0].addr.to_string(), "1.2.3.4");
+  EXPECT_EQ(a.records[0].name, q);
+  // Upper case in the question: compared case-insensitively.
+  EXPECT_EQ(decode(m, "MACRO%Percent  Space%20URL-space.example.com", rrtype::a).st, status::ok);
+}
+
+// openspf null-text: an RR with no character-string at all (RDLENGTH 0) beside a real
+// record. RFC 1035 3.3.14 wants one or more; it is read as a record with no string
+// (SPF ignores it) rather than failing the whole answer, which made the test temperror.
+TEST(DnsWire, TxtWithNoStringIsARecordWithNoStrings) {
+  bytes m = message(0, "null.example.com", 16,
+                    {{"null.example.com", 16, 60, rd_txt({"v=spf1 ip4:", "192.0.2.5 -all"})},
+                     {"null.example.com", 16, 60, {}}});
+  auto a = decode(m, "null.example.com", rrtype::txt);
+  ASSERT_EQ(a.st, status::ok);
+  ASSERT_EQ(a.records.size(), 2u);
+  EXPECT_EQ(a.records[0].joined_text(), "v=spf1 ip4:192.0.2.5 -all");
+  EXPECT_TRUE(a.records[1].strings.empty());
+  // A NUL octet inside a character-string is data (explicit lengths, never C strings).
+  m = message(
+      0, "e3.example.com", 16,
+      {{"e3.example.com", 16, 60, rd_txt({std::string("v=spf1 a:foo.example.com\0", 25)})}});
+  a = decode(m, "e3.example.com", rrtype::txt);
+  ASSERT_EQ(a.st, status::ok);
+  EXPECT_EQ(a.records[0].strings.at(0), std::string("v=spf1 a:foo.example.com\0", 25));
+  // A character-string whose length runs past RDATA is still malformed.
+  m = message(0, "bad.example.com", 16, {{"bad.example.com", 16, 60, {5, 'a', 'b'}}});
+  EXPECT_EQ(decode(m, "bad.example.com", rrtype::txt).st, status::servfail);
+}
+
+// Query encoding, RFC 1035 4.1.1/4.1.2, byte for byte.
+TEST(DnsWire, EncodeQueryLayout) {
+  auto q = encode_query("Ab.example", rrtype::txt, 0xBEEF);
+  ASSERT_TRUE(q);
+  bytes want = {0xBE, 0xEF, 0x01, 0x00, 0,   1,   0,   0,   0,   0,   0,   0,  // id, RD, QDCOUNT 1
+                2,    'A',  'b',  7,    'e', 'x', 'a', 'm', 'p', 'l', 'e', 0,
+                0,    16,   0,    1};  // QTYPE TXT, QCLASS IN
+  EXPECT_EQ(*q, want);
+  // A final dot is the same name; no recursion when asked.
+  auto q2 = encode_query("Ab.example.", rrtype::txt, 0xBEEF, false);
+  ASSERT_TRUE(q2);
+  want[2] = 0;
+  EXPECT_EQ(*q2, want);
+  // The root.
+  auto root = encode_query("", rrtype::ns, 1);
+  ASSERT_TRUE(root);
+  EXPECT_EQ(root->size(), 12u + 1 + 4);
+}
+
+TEST(DnsWire, EncodeQueryKeepsOddOctets) {
+  // Spaces, '%', '\\' and NUL go into the label as they are: no escape is interpreted.
+  const std::string n("a b%\\\0x.example", 15);
+  ASSERT_EQ(n.size(), 15u);
+  auto q = encode_query(n, rrtype::a, 7);
+  ASSERT_TRUE(q);
+  bytes label(q->begin() + 12, q->begin() + 12 + 1 + 7);
+  EXPECT_EQ(label, (bytes{7, 'a', ' ', 'b', '%', '\\', 0, 'x'}));
+  // What is encoded decodes to the same name.
+  bytes m = *q;
+  m[2] |= 0x80;  // QR
+  std::size_t off = 12;
+  auto back = read_name(m, off);
+  ASSERT_TRUE(back);
+  EXPECT_EQ(*back, n);
+}
+
+TEST(DnsWire, EncodeQueryRejectsBadNames) {
+  EXPECT_FALSE(encode_query("a..example", rrtype::a, 1));
+  EXPECT_FALSE(encode_query(".example", rrtype::a, 1));
+  EXPECT_FALSE(encode_query(std::string(64, 'a') + ".example", rrtype::a, 1));
+  EXPECT_TRUE(encode_query(std::string(63, 'a') + ".example", rrtype::a, 1));
+  // 255 octets on the wire at most: 4 labels of 63 = 256 octets.
+  const std::string l63(63, 'b');
+  EXPECT_FALSE(encode_query(l63 + "." + l63 + "." + l63 + "." + l63, rrtype::a, 1));
+  EXPECT_TRUE(encode_query(l63 + "." + l63 + "." + l63 + "." + std::string(61, 'c'), rrtype::a, 1));
 }
 
 }  // namespace
