@@ -1,7 +1,10 @@
 // serve.cpp: `mxguard serve [--config FILE] [--listen ADDR:PORT] [--delivery-mode MODE]`
 // runs the gateway (src/gateway/server.hpp). Without --config the embedded default
-// (conf/mxguard.toml) is used. A broken environment at start (bad config, cannot
-// bind, unusable queue) exits 78 (EX_CONFIG) or 71 (EX_OSERR) with one clear message.
+// (conf/mxguard.toml) is used. `--check` runs every check of the start short of binding
+// and locking (src/gateway/preflight.hpp: routing table, TLS certificate and key, state
+// and queue directories, listener address clashes). A config that fails them exits 78
+// (EX_CONFIG) with every problem as FILE:LINE; a broken environment at start (cannot
+// bind, queue locked) exits 71 (EX_OSERR) with one clear message.
 // SIGHUP reloads, SIGTERM/SIGINT drain and exit 0.
 #include <spdlog/spdlog.h>
 #include <asio/io_context.hpp>
@@ -12,6 +15,7 @@
 #include "base/log.hpp"
 #include "cli/registry.hpp"
 #include "gateway/config.hpp"
+#include "gateway/preflight.hpp"
 #include "gateway/server.hpp"
 
 namespace {
@@ -33,6 +37,12 @@ int serve(const serve_opts& o) {
   }
   if (!c) {
     std::fprintf(stderr, "%s\n", c.error().message.c_str());
+    return 78;  // EX_CONFIG
+  }
+  // --check and the start run the same checks (src/gateway/preflight.hpp): a config
+  // that passes --check does not fail at start short of a bind or a queue lock.
+  if (auto problems = preflight(*c); !problems.empty()) {
+    for (const auto& p : problems) std::fprintf(stderr, "%s\n", p.c_str());
     return 78;  // EX_CONFIG
   }
   if (o.check) {
