@@ -10,7 +10,6 @@ the ready line is not logged yet); then the lock is released. The server must fi
 its start, drain and exit 0."""
 import os
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -18,6 +17,16 @@ import time
 
 sys.path.insert(0, os.path.join(os.environ.get("MXG_SOURCE_DIR", "."), "tests", "support"))
 from mxg_gateway_harness import Gateway, Checker, MXGUARD, TIMEOUT, wait_log  # noqa: E402
+
+
+
+def listening(port):
+    """True when a socket listens on 127.0.0.1:port (/proc/net/tcp, state 0A), found
+    without connecting: a connection would be a session the drain has to wait for."""
+    want = f"0100007F:{port:04X}"
+    with open("/proc/net/tcp") as f:
+        return any(ln.split()[1] == want and ln.split()[3] == "0A" for ln in list(f)[1:])
+
 
 c = Checker()
 gw = Gateway(mode="hold")
@@ -32,10 +41,8 @@ try:
     bound = False
     deadline = time.time() + TIMEOUT
     while time.time() < deadline and proc.poll() is None and not bound:
-        try:
-            socket.create_connection(("127.0.0.1", gw.port), timeout=1).close()
-            bound = True
-        except OSError:
+        bound = listening(gw.port)
+        if not bound:
             time.sleep(0.02)
     c.ok(bound, "the listener is bound while the start waits for the history lock")
     c.ok(Gateway.READY not in gw.log_text(), "not ready yet (blocked on the history lock)")
