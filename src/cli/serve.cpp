@@ -9,6 +9,9 @@
 #include <spdlog/spdlog.h>
 #include <asio/io_context.hpp>
 
+#include <pthread.h>
+
+#include <csignal>
 #include <cstdio>
 #include <filesystem>
 
@@ -27,6 +30,15 @@ struct serve_opts {
 
 int serve(const serve_opts& o) {
   using namespace mxg::gateway;
+  // Issue 16 item 8: HUP/TERM/INT are held (blocked, left pending) from here until the
+  // server's handlers are installed, so a signal during the config checks or the start
+  // is handled once the server runs instead of killing the process. Threads started
+  // meanwhile (queue syncers, history writer) inherit the mask: only this thread takes
+  // them. A start that fails exits with the signal still pending (it is discarded).
+  sigset_t held, before;
+  sigemptyset(&held);
+  for (int sig : {SIGHUP, SIGTERM, SIGINT}) sigaddset(&held, sig);
+  pthread_sigmask(SIG_BLOCK, &held, &before);
   auto c = o.config.empty() ? parse_config(embedded_default_config(), "<embedded>")
                             : load_config_file(o.config);
   if (c) {
@@ -65,6 +77,7 @@ int serve(const serve_opts& o) {
     std::fprintf(stderr, "mxguard serve: %s\n", r.error().message.c_str());
     return 71;  // EX_OSERR
   }
+  pthread_sigmask(SIG_SETMASK, &before, nullptr);  // the server's handlers take them now
   io.run();
   spdlog::info("stopped");
   spdlog::default_logger()->flush();

@@ -54,7 +54,7 @@ int run_status(const status_args& a) {
   const auto d = j.value("delivery", nlohmann::json::object());
   const bool on = d.value("state", "") == "on";
   if (a.json) {
-    std::printf("%s\n", j.dump(2).c_str());
+    std::printf("%s\n", j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
     return on ? kExitOk : kExitDeliveryOff;
   }
   const std::string table = d.value("routing_table", "");
