@@ -12,7 +12,6 @@
 // bytes outside printable ASCII) or the JSON encoder; the database is opened only if it
 // exists (a typo in --history must not create an empty one); nothing is written.
 #include <asio/co_spawn.hpp>
-#include <asio/detached.hpp>
 #include <asio/io_context.hpp>
 #include <nlohmann/json.hpp>
 
@@ -23,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "base/spawn.hpp"
 #include "cli/age.hpp"
 #include "cli/dns_flags.hpp"
 #include "policy/simulate.hpp"
@@ -239,7 +239,8 @@ int run_simulate(const policy_args& a) {
     std::size_t next = 0;
     const int n = std::max(1, std::min<int>(kReevaluateConcurrency, static_cast<int>(jobs.size())));
     for (int w = 0; w < n; ++w)
-      asio::co_spawn(io, reeval_worker(*candidate, **res, jobs, next, a.receiver), asio::detached);
+      asio::co_spawn(io, reeval_worker(*candidate, **res, jobs, next, a.receiver),
+                     log_escape("policy re-evaluation worker"));
     io.run();
     std::vector<store::message_record> recs;
     std::vector<std::optional<policy::spf_facts>> facts;
@@ -325,7 +326,7 @@ int run_suggest(const policy_args& a) {
       std::fprintf(stderr, "mxguard policy suggest: %s\n", res.error().message.c_str());
       return kExitUsage;
     }
-    asio::co_spawn(io, lint_all(**res, out), asio::detached);
+    asio::co_spawn(io, lint_all(**res, out), log_escape("policy lint"));
     io.run();
   }
 

@@ -2,13 +2,13 @@
 // src/delivery (run_queue); this file only reads the options, builds the resolver and
 // the routing table, runs one io_context until the run is over, and prints.
 #include "cli/queue_run.hpp"
+#include "base/spawn.hpp"
 
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <asio/co_spawn.hpp>
-#include <asio/detached.hpp>
 #include <asio/io_context.hpp>
 #include <cstdio>
 #include <filesystem>
@@ -121,7 +121,7 @@ int queue_run_offline(const std::vector<mxg::queue::queue_dir*>& queues,
               co_await delivery::run_queue(*queues[i], per_queue[i], **resolver, routes, d, &tls);
           all.insert(all.end(), r.begin(), r.end());
         },
-        asio::detached);
+        log_escape("queue run"));
     io.run();
     io.restart();
   }

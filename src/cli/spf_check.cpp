@@ -7,7 +7,6 @@
 // Security: the batch file and DNS answers are untrusted; lines are length-capped,
 // output of DNS text goes through the JSON encoder or the Received-SPF escaper.
 #include <asio/co_spawn.hpp>
-#include <asio/detached.hpp>
 #include <asio/io_context.hpp>
 #include <nlohmann/json.hpp>
 
@@ -18,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "base/spawn.hpp"
 #include "cli/dns_flags.hpp"
 #include "spf/evaluator.hpp"
 #include "spf/received_spf.hpp"
@@ -263,7 +263,8 @@ int run(check_args& a) {
     }
     std::size_t next = 0;
     int n = std::max(1, std::min<int>(a.concurrency, static_cast<int>(items.size())));
-    for (int w = 0; w < n; ++w) asio::co_spawn(io, worker(ev, items, next), asio::detached);
+    for (int w = 0; w < n; ++w)
+      asio::co_spawn(io, worker(ev, items, next), log_escape("spf check worker"));
     io.run();
     int status = 0;
     std::string out;

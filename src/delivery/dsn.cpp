@@ -1,6 +1,8 @@
 // dsn.cpp: RFC 3464 delivery status notification builder (see dsn.hpp).
 #include "delivery/dsn.hpp"
 
+#include "base/time.hpp"
+
 #include <cctype>
 #include <ctime>
 #include <random>
@@ -57,12 +59,7 @@ std::string status_of_reply(std::string_view reply) {
 }
 
 std::string rfc5322_date(std::chrono::system_clock::time_point t) {
-  std::time_t tt = std::chrono::system_clock::to_time_t(t);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  char buf[64];
-  std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S +0000", &tm);
-  return buf;
+  return base::rfc5322_date(static_cast<std::int64_t>(std::chrono::system_clock::to_time_t(t)));
 }
 
 std::string header_block(std::string_view message) {

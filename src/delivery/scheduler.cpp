@@ -1,11 +1,11 @@
 // scheduler.cpp: delivery attempts of queued messages, queue runs, the periodic loop
 // and DSN generation (see scheduler.hpp).
 #include "delivery/scheduler.hpp"
+#include "base/spawn.hpp"
 
 #include <spdlog/spdlog.h>
 
 #include <asio/co_spawn.hpp>
-#include <asio/detached.hpp>
 #include <asio/redirect_error.hpp>
 #include <asio/use_awaitable.hpp>
 #include <map>
@@ -359,7 +359,7 @@ void scheduler::start() {
   if (running_) return;
   running_ = true;
   last_run_ = std::chrono::steady_clock::now();
-  asio::co_spawn(ex_, loop(), asio::detached);
+  asio::co_spawn(ex_, loop(), log_escape("delivery scheduler loop"));
 }
 
 void scheduler::stop() {
@@ -381,7 +381,11 @@ bool scheduler::spawn(queue::queue_dir& q, const queue::queue_id& id, trigger t)
           spdlog::debug("delivery qid={} attempt ended with an error", id.str());
         if (*alive) in_flight_.erase(key);
       },
-      asio::detached);
+      [this, id, key, alive](std::exception_ptr e) {
+        if (!e) return;
+        log_escape("delivery attempt qid=" + id.str())(e);
+        if (*alive) in_flight_.erase(key);  // retried at the next scan
+      });
   return true;
 }
 

@@ -4,13 +4,13 @@
 // writer's thread (issue 9 section 3). Security: request lines are capped at kControlRequestMax;
 // the socket file is created 0600 (umask around bind).
 #include "gateway/control.hpp"
+#include "base/spawn.hpp"
 
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <spdlog/spdlog.h>
 #include <asio/co_spawn.hpp>
-#include <asio/detached.hpp>
 #include <asio/read_until.hpp>
 #include <asio/redirect_error.hpp>
 #include <asio/streambuf.hpp>
@@ -277,7 +277,7 @@ result<void> control_server::start(const std::string& path) {
   ::umask(old);
   if (!ec) acceptor_->listen(16, ec);
   if (ec) return fail(errc::io_error, "control socket " + path + ": " + ec.message());
-  asio::co_spawn(io_, accept_loop(), asio::detached);
+  asio::co_spawn(io_, accept_loop(), log_escape("control accept loop"));
   return {};
 }
 
@@ -298,7 +298,7 @@ asio::awaitable<void> control_server::accept_loop() {
       if (!acceptor_->is_open()) co_return;
       continue;
     }
-    asio::co_spawn(io_, serve(std::move(s)), asio::detached);
+    asio::co_spawn(io_, serve(std::move(s)), log_escape("control connection"));
   }
 }
 

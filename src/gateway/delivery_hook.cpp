@@ -9,7 +9,6 @@
 
 #include <spdlog/spdlog.h>
 #include <asio/co_spawn.hpp>
-#include <asio/detached.hpp>
 #include <asio/use_awaitable.hpp>
 
 #include "delivery/routing.hpp"

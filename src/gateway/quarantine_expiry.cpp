@@ -6,6 +6,7 @@
 #include <ctime>
 #include <filesystem>
 
+#include "base/time.hpp"
 #include "gateway/history_writer.hpp"
 #include "gateway/server.hpp"
 #include "queue/report.hpp"
@@ -15,10 +16,10 @@ namespace mxg::gateway {
 result<void> quarantine_entry_open(const store::quarantine_entry& e) {
   if (e.released_at)
     return fail(errc::not_found, e.queue_id + ": already released by " + e.released_by + " at " +
-                                     std::to_string(*e.released_at));
+                                     base::iso8601_utc(*e.released_at));
   if (e.deleted_at)
     return fail(errc::not_found, e.queue_id + ": already deleted by " + e.deleted_by + " at " +
-                                     std::to_string(*e.deleted_at));
+                                     base::iso8601_utc(*e.deleted_at));
   return {};
 }
 

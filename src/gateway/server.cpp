@@ -4,10 +4,10 @@
 // Security: the session counters are checked before a byte is read from the client;
 // the refusal is one write with a short deadline, so refused clients cost nothing.
 #include "gateway/server.hpp"
+#include "base/spawn.hpp"
 
 #include <spdlog/spdlog.h>
 #include <asio/co_spawn.hpp>
-#include <asio/detached.hpp>
 #include <asio/ip/v6_only.hpp>
 #include <asio/redirect_error.hpp>
 #include <asio/use_awaitable.hpp>
@@ -241,7 +241,8 @@ result<void> server::apply(config c, bool initial) {
                  to_string(l->state->cfg->mode), l->state->queue->path().string(),
                  l->state->tls ? "yes" : "no");
   }
-  for (auto& l : started) asio::co_spawn(io_, accept_loop(l), asio::detached);
+  for (auto& l : started)
+    asio::co_spawn(io_, accept_loop(l), log_escape("accept loop " + l->state->cfg->name));
   filter_ = filter;
   for (auto& l : listeners_)
     if (l->state->spf->enabled)

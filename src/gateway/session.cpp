@@ -31,6 +31,7 @@
 // buffer stays bounded; BDAT chunks are streamed, never held whole in memory, except
 // a null-sender message being judged, which is kept up to kJudgeMax.
 #include "gateway/session.hpp"
+#include "base/spawn.hpp"
 
 #include <fmt/chrono.h>
 #include <fmt/format.h>
@@ -44,7 +45,6 @@
 #include <random>
 
 #include <asio/co_spawn.hpp>
-#include <asio/detached.hpp>
 #include <asio/redirect_error.hpp>
 #include <asio/steady_timer.hpp>
 
@@ -767,7 +767,7 @@ asio::awaitable<void> driver::run() {
     rdns_ = std::make_shared<rdns_state>(t_->socket().get_executor());
     rdns_->deadline = std::chrono::steady_clock::now() + kRdnsWait;
     asio::co_spawn(t_->socket().get_executor(), lookup_rdns(srv_, rdns_, *res, client, sid_),
-                   asio::detached);
+                   log_escape("rdns lookup sid=" + sid_));
   }
 
   bool go = true;

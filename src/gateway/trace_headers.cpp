@@ -6,17 +6,13 @@
 #include <ctime>
 
 #include "base/ascii.hpp"
+#include "base/time.hpp"
 #include "policy/spf_policy.hpp"
 
 namespace mxg::gateway {
 
 std::string rfc5322_now() {
-  std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  ::localtime_r(&t, &tm);
-  char buf[64];
-  std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S %z", &tm);
-  return buf;
+  return base::rfc5322_now(false);
 }
 
 std::string clean(std::string_view s, std::size_t max) {

@@ -6,6 +6,7 @@
 #include <ctime>
 
 #include "base/ascii.hpp"
+#include "base/time.hpp"
 #include "net/ip_address.hpp"
 #include "spf/evaluator.hpp"
 
@@ -44,12 +45,7 @@ std::string network_of(const std::string& ip) {
 
 std::string format_time(std::int64_t t) {
   if (t == 0) return "unknown";
-  std::time_t tt = static_cast<std::time_t>(t);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  char buf[64];
-  std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S +0000", &tm);
-  return buf;
+  return base::rfc5322_date(t);
 }
 
 }  // namespace

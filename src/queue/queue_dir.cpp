@@ -443,7 +443,7 @@ std::optional<std::pair<int, std::string>> queue_dir::take_spare() {
       out = std::move(spares_.back());
       spares_.pop_back();
     }
-    wake = spares_.size() < spare_low_water();
+    wake = spare_refill_due_locked();
   }
   // Only below the low-water mark: the thread then refills the pool in one burst, so
   // taking a spare costs no wake-up (and no context switch) most of the time.
@@ -455,6 +455,20 @@ std::size_t queue_dir::spare_low_water() const noexcept {
   return std::max<std::size_t>(opts_.spare_files / 2, 1);
 }
 
+bool queue_dir::spare_refill_due_locked() const noexcept {
+  return spares_wanted_ && spares_.size() < spare_low_water();
+}
+
+bool queue_dir::spare_refill_due() {
+  std::lock_guard lk(spare_mu_);
+  return spare_refill_due_locked();
+}
+
+std::uint64_t queue_dir::spare_refills() {
+  std::lock_guard lk(spare_mu_);
+  return spare_refills_;
+}
+
 void queue_dir::spare_loop() {
   base::name_this_thread("mxg-qspare");
   const fs::path tmp = opts_.dir / kTmpDir;
@@ -462,8 +476,8 @@ void queue_dir::spare_loop() {
   std::unique_lock lk(spare_mu_);
   for (;;) {
     // Sleeps until the pool is below the low-water mark, then fills it to the target.
-    spare_cv_.wait(
-        lk, [&] { return spare_stop_ || (spares_wanted_ && spares_.size() < spare_low_water()); });
+    spare_cv_.wait(lk, [&] { return spare_stop_ || spare_refill_due_locked(); });
+    if (!spare_stop_) ++spare_refills_;
     while (!spare_stop_ && spares_.size() < opts_.spare_files) {
       std::string name = prefix + std::to_string(spare_seq_++);
       lk.unlock();

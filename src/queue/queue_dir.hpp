@@ -147,6 +147,10 @@ struct listed_message {
 
 class queue_dir {
  public:
+  // The spare pool (for tests and status): whether the background thread has a refill
+  // to do now (the pool is below its low-water mark), and how many refills it started.
+  bool spare_refill_due();
+  std::uint64_t spare_refills();
   // Creates the directory and its subdirectories when missing (mode 0700) and starts
   // the writer and directory syncer threads. Fails with one clear message if the
   // directory is unusable.
@@ -239,7 +243,8 @@ class queue_dir {
   void publish_one(pending& p);  // close, rename data then control (after the fsyncs)
   // A spare file (fd and name under tmp/), or nullopt when none is ready.
   std::optional<std::pair<int, std::string>> take_spare();
-  std::size_t spare_low_water() const noexcept;  // half the target: a refill starts below it
+  std::size_t spare_low_water() const noexcept;   // half the target: a refill starts below it
+  bool spare_refill_due_locked() const noexcept;  // the spare thread's wake-up condition
   void spare_loop();
   bool recycle(const std::filesystem::path& file, bool must_exist, int& err);
   friend class message_writer;
@@ -274,6 +279,7 @@ class queue_dir {
   std::vector<std::pair<int, std::string>> spares_;
   bool spares_wanted_ = false, spare_stop_ = false;
   std::uint64_t spare_seq_ = 0;
+  std::uint64_t spare_refills_ = 0;
   std::thread spare_thread_;
 
   mutable std::mutex stats_mu_;

@@ -9,6 +9,7 @@
 #include <unordered_map>
 
 #include "base/ascii.hpp"
+#include "base/time.hpp"
 #include "store/history.hpp"
 
 namespace mxg::store {
@@ -499,10 +500,10 @@ class sqlite_history final : public history {
     if ((*e)->released_at)
       return fail(errc::not_found, "quarantine: " + queue_id + " already released by " +
                                        (*e)->released_by + " at " +
-                                       std::to_string(*(*e)->released_at));
+                                       base::iso8601_utc(*(*e)->released_at));
     return fail(errc::not_found, "quarantine: " + queue_id + " already deleted by " +
                                      (*e)->deleted_by + " at " +
-                                     std::to_string((*e)->deleted_at.value_or(0)));
+                                     base::iso8601_utc((*e)->deleted_at.value_or(0)));
   }
 
   void exec(const char* sql) { sqlite3_exec(db_, sql, nullptr, nullptr, nullptr); }

@@ -10,7 +10,7 @@ under STARTTLS (RFC 3207), and a recipient the receiver refuses (relay control,
 554 5.7.1) fails with a DSN queued to the sender. Then a sending `mxguard serve`
 (python smtplib in) relays a deliver-mode message at once through its scheduler, and
 a queueonly one only on `mxguard queue run` through its control socket.
-Needs `mxguard serve` (src/gateway); prints SKIP and exits 0 when it is not built.
+Needs `mxguard serve` (src/gateway); fails when it is not built.
 """
 import json
 import os
@@ -28,8 +28,8 @@ import delivery_queue_run as t  # noqa: E402  (helpers: put, mx, queue_list, che
 def main():
     h = t.mx("serve", "--help")
     if h.returncode != 0 or "--config" not in h.stdout:
-        print("SKIP: mxguard serve is not in this build")
-        return
+        print("FAIL: mxguard serve is not in this build")
+        return 1
     work = tempfile.mkdtemp(prefix="mxg-delivery2-")
     recv = None
     try:
@@ -150,4 +150,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -7,7 +7,7 @@
 set -euo pipefail
 : "${MXGUARD:?MXGUARD must point to the mxguard binary}"
 DNSMASQ=/usr/sbin/dnsmasq
-[ -x "$DNSMASQ" ] || { echo "SKIP: $DNSMASQ not installed"; exit 0; }
+[ -x "$DNSMASQ" ] || { echo "SKIP: $DNSMASQ not installed"; exit 77; }
 
 tmp=$(mktemp -d)
 # shellcheck source=../support/dnsmasq_lib.sh

@@ -6,11 +6,12 @@ computed here from the documented scheme (docs/backscatter.md), independently of
 C++ code: K = signing day mod 10, DDD = expiry day mod 1000, SSSSSS = first 3 bytes of
 HMAC-SHA256(HMAC-SHA256(secret, "mxguard-batv:" + day), KDDD + lower(address))."""
 import os
+import socket
 import sys
 import time
 
 sys.path.insert(0, os.path.join(os.environ.get("MXG_SOURCE_DIR", "."), "tests", "support"))
-from mxg_gateway_harness import Gateway, Client, Checker, batv_tag  # noqa: E402
+from mxg_gateway_harness import Gateway, Client, Checker, batv_tag, wait_for  # noqa: E402
 
 SECRET = "integration-secret"
 
@@ -60,8 +61,18 @@ with open(routes, "w") as f:
     f.write(f"to:@ext.test relay:[127.0.0.1]:{sink_port}\n")
 relay = 'local_domains = ["local.test"]\nrelay_domains = ["ext.test"]\ntrusted_networks = []\n'
 out_top = top + f'[routing]\ntable = "{routes}"\n'
+
+
+def listening(port):
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        return True
+    except OSError:
+        return False
+
+
 try:
-    time.sleep(0.5)
+    c.ok(wait_for(lambda: listening(sink_port), "next hop listening"), "next hop listening")
     with Gateway(mode="deliver", top=out_top, relay=relay) as gw:
         cl = Client(gw.port)
         cl.reply()
@@ -71,11 +82,8 @@ try:
         c.eq(cl.cmd("DATA")[0], 354, "DATA")
         c.eq(cl.cmd("Subject: signed\r\n\r\nhello\r\n.")[0], 250, "queued")
         cl.cmd("QUIT")
-        deadline = time.time() + 20
-        files = []
-        while time.time() < deadline and not files:
-            files = glob.glob(os.path.join(sink_dir, "msg-*.eml"))
-            time.sleep(0.2)
+        files = wait_for(lambda: glob.glob(os.path.join(sink_dir, "msg-*.eml")), "relayed",
+                         timeout=20) or []
         c.ok(len(files) == 1, f"relayed to the next hop ({len(files)} message)")
         env_from = ""
         if files:

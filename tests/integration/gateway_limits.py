@@ -9,13 +9,21 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.environ.get("MXG_SOURCE_DIR", "."), "tests", "support"))
-from mxg_gateway_harness import Gateway, Client, Checker  # noqa: E402
+import re  # noqa: E402
+
+from mxg_gateway_harness import Gateway, Client, Checker, wait_for  # noqa: E402
 
 PROBES = [
     "user%ext.test@local.test", '"user@ext.test"@local.test', "@local.test:user@ext.test",
     "ext.test!user@local.test", "user@ext.test@local.test", "user@[127.0.0.1]", "<user@ext.test.>",
     "user@ext.test", '""@local.test', '"user"@local.test',
 ]
+
+
+def all_ended(gw):
+    """Every session the log says started has logged its disconnect line."""
+    log = gw.log_text()
+    return len(re.findall(r"\bconnect sid=", log)) == len(re.findall(r"\bdisconnect sid=", log))
 
 
 def rcpt_arg(p):
@@ -103,7 +111,7 @@ with Gateway(mode="hold", listener=LIMITS) as gw:
     cl.close()
 
     # --- sessions per IP: the 4th concurrent session gets 421 4.7.0
-    time.sleep(0.5)
+    c.ok(wait_for(lambda: all_ended(gw), "earlier sessions ended"), "earlier sessions ended")
     held = []
     for _ in range(3):
         h = Client(gw.port)
@@ -117,7 +125,7 @@ with Gateway(mode="hold", listener=LIMITS) as gw:
     for h in held:
         h.cmd("quit")
         h.close()
-    time.sleep(0.3)
+    c.ok(wait_for(lambda: all_ended(gw), "held sessions ended"), "held sessions ended")
     again = Client(gw.port)
     c.eq(again.reply()[0], 220, "sessions free again after QUIT")
     # --- command timeout: 421 4.4.2 after 3 s of silence

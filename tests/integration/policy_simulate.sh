@@ -8,7 +8,7 @@
 # Bounded: no daemon, no network (the zone is in memory).
 set -euo pipefail
 : "${MXGUARD:?MXGUARD must name the mxguard binary}"
-command -v sqlite3 >/dev/null || { echo "SKIP: no sqlite3 CLI"; exit 0; }  # as quarantine_cli.sh
+command -v sqlite3 >/dev/null || { echo "SKIP: no sqlite3 CLI"; exit 77; }  # as quarantine_cli.sh
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT; [ -n "${KEEP:-}" ] && trap - EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }

@@ -11,7 +11,7 @@
 # Bounded: no daemon, no network.
 set -euo pipefail
 : "${MXGUARD:?MXGUARD must name the mxguard binary}"
-command -v sqlite3 >/dev/null || { echo "SKIP: no sqlite3 CLI"; exit 0; }
+command -v sqlite3 >/dev/null || { echo "SKIP: no sqlite3 CLI"; exit 77; }
 dir=$(mktemp -d)
 lockpid= servepid=
 cleanup() {

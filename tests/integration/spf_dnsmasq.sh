@@ -14,7 +14,7 @@ set -euo pipefail
 : "${MXGUARD:?MXGUARD must point to the mxguard binary}"
 here=$(cd "$(dirname "$0")" && pwd)
 src=${MXG_SOURCE_DIR:-$here/../..}
-[ -x /usr/sbin/dnsmasq ] || { echo "SKIP: dnsmasq not installed"; exit 0; }
+[ -x /usr/sbin/dnsmasq ] || { echo "SKIP: dnsmasq not installed"; exit 77; }
 # shellcheck source=../support/dnsmasq_lib.sh
 . "$src/tests/support/dnsmasq_lib.sh"
 tmp=$(mktemp -d)

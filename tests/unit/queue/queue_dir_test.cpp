@@ -211,14 +211,19 @@ TEST(QueueDir, SparePoolRefillsBelowLowWaterOnly) {
     return entries(t.path() / "tmp").size();
   };
   ASSERT_EQ(wait_for_tmp(kSpareFilesDefault), kSpareFilesDefault);
+  const std::uint64_t refills = q->spare_refills();
+  EXPECT_EQ(refills, 1u) << "one burst filled the pool";
   // Writers in progress keep their (taken) spare files in tmp/.
   std::vector<message_writer> open;
-  for (std::size_t i = 0; i < kSpareFilesDefault / 2; ++i) open.push_back(*q->begin());
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  EXPECT_EQ(entries(t.path() / "tmp").size(), kSpareFilesDefault)
-      << "half the pool taken: no refill yet";
+  for (std::size_t i = 0; i < kSpareFilesDefault / 2; ++i) {
+    open.push_back(*q->begin());
+    // The thread's wake-up condition, read under its lock: exact, no waiting.
+    EXPECT_FALSE(q->spare_refill_due()) << "half the pool taken (" << i + 1 << "): no refill";
+  }
+  EXPECT_EQ(entries(t.path() / "tmp").size(), kSpareFilesDefault) << "taken + spare files";
   open.push_back(*q->begin());  // below half: a burst back to the full target
   EXPECT_EQ(wait_for_tmp(open.size() + kSpareFilesDefault), open.size() + kSpareFilesDefault);
+  EXPECT_EQ(q->spare_refills(), refills + 1) << "one more burst, not one per spare taken";
 }
 
 // A removed message's inodes become spare files (renamed into tmp/, truncated), and
