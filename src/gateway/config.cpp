@@ -57,6 +57,13 @@ result<std::pair<net::ip_address, std::uint16_t>> parse_endpoint(std::string_vie
   return std::pair{*ip, static_cast<std::uint16_t>(p)};
 }
 
+std::string config::where(const std::string& key, const std::string& fallback) const {
+  if (auto it = origin.find(key); it != origin.end()) return it->second;
+  if (!fallback.empty())
+    if (auto it = origin.find(fallback); it != origin.end()) return it->second;
+  return source;
+}
+
 namespace {
 
 std::string default_hostname() {
@@ -118,6 +125,12 @@ class reader {
     errors_.push_back(fmt::format("{}:{}: {}", source_, line, msg));
   }
   const std::vector<std::string>& errors() const { return errors_; }
+  // "FILE:LINE" of t[key] into `origin` (when the key is there).
+  void note(const toml::table& t, std::string_view key, std::map<std::string, std::string>& origin,
+            const std::string& name) {
+    if (const toml::node* n = t.get(key))
+      origin[name] = fmt::format("{}:{}", source_, n->source().begin.line);
+  }
 
   // Reports every key of `t` that is not in `allowed`.
   void check_keys(const toml::table& t, std::string_view where,
@@ -301,6 +314,45 @@ void normalize_domains(std::vector<std::string>& v) {
 
 }  // namespace
 
+std::vector<std::string> listener_conflicts(const config& c) {
+  // A wildcard listener (0.0.0.0 or ::) takes its port on every address of its family,
+  // so a second listener on that port cannot bind (EADDRINUSE once the first listens).
+  // [::] listeners are IPv6-only (server.cpp sets IPV6_V6ONLY): no clash with IPv4.
+  // Port 0 asks the kernel for a free port: never a clash.
+  std::vector<std::string> out;
+  auto wildcard = [](const net::ip_address& a) {
+    return a.to_string() == "0.0.0.0" || a.to_string() == "::";
+  };
+  for (std::size_t i = 0; i < c.listeners.size(); ++i) {
+    for (std::size_t j = i + 1; j < c.listeners.size(); ++j) {
+      const auto& a = c.listeners[i];
+      const auto& b = c.listeners[j];
+      if (a.port == 0 || a.port != b.port || a.address.is_v6() != b.address.is_v6()) continue;
+      const std::string wa = c.where("listener." + a.name + ".address", "listener." + a.name);
+      const std::string wb = c.where("listener." + b.name + ".address", "listener." + b.name);
+      if (a.address == b.address)
+        out.push_back(fmt::format("{}: address {} is used by two listeners ({} and {} at {})", wb,
+                                  b.endpoint(), b.name, a.name, wa));
+      else if (wildcard(a.address) || wildcard(b.address))
+        out.push_back(fmt::format(
+            "{}: listener {} on {} and listener {} on {} ({}) share port {}: a wildcard "
+            "address takes the port on every address, so the second cannot bind",
+            wb, b.name, b.endpoint(), a.name, a.endpoint(), wa, b.port));
+    }
+  }
+  if (!c.policy_service.listen.empty())
+    if (auto ep = parse_endpoint(c.policy_service.listen); ep && ep->second != 0)
+      for (const auto& l : c.listeners)
+        if (l.port == ep->second && l.address.is_v6() == ep->first.is_v6() &&
+            (l.address == ep->first || wildcard(l.address) || wildcard(ep->first)))
+          out.push_back(fmt::format(
+              "{}: policy_service.listen {} clashes with listener {} on {} "
+              "({})",
+              c.where("policy_service.listen"), c.policy_service.listen, l.name, l.endpoint(),
+              c.where("listener." + l.name + ".address", "listener." + l.name)));
+  return out;
+}
+
 result<config> parse_config(std::string_view text, const std::string& source) {
   toml::table root;
   try {
@@ -318,6 +370,8 @@ result<config> parse_config(std::string_view text, const std::string& source) {
                 "backscatter", "history", "dns", "spf", "quarantine", "policy_service"});
   r.str(root, "state_dir", c.state_dir);
   r.str(root, "control_socket", c.control_socket);
+  r.note(root, "state_dir", c.origin, "state_dir");
+  r.note(root, "control_socket", c.origin, "control_socket");
   r.duration(root, "drain_timeout", c.drain_timeout, false);
   r.duration(root, "queue_run_interval", c.queue_run_interval, true);
   std::string hostname = default_hostname();
@@ -328,6 +382,7 @@ result<config> parse_config(std::string_view text, const std::string& source) {
     r.str(*t, "format", c.log_format);
     r.str(*t, "file", c.log_file);
     r.str(*t, "level", c.log_level);
+    r.note(*t, "file", c.origin, "log.file");
     if (c.log_format != "text" && c.log_format != "json")
       r.error(t->get("format")->source(), "log.format must be \"text\" or \"json\"");
     static const std::set<std::string> levels = {"trace", "debug",    "info", "warn",
@@ -413,6 +468,7 @@ result<config> parse_config(std::string_view text, const std::string& source) {
     r.check_keys(*t, "[history]", {"enabled", "path", "retention"});
     r.boolean(*t, "enabled", c.history.enabled);
     r.str(*t, "path", c.history.path);
+    r.note(*t, "path", c.origin, "history.path");
     r.retention(*t, "retention", c.history.retention);
   }
 
@@ -424,6 +480,7 @@ result<config> parse_config(std::string_view text, const std::string& source) {
   if (auto* t = r.table(root, "policy_service")) {
     r.check_keys(*t, "[policy_service]", {"listen"});
     r.str(*t, "listen", c.policy_service.listen);
+    r.note(*t, "listen", c.origin, "policy_service.listen");
     if (!c.policy_service.listen.empty())
       if (auto ep = parse_endpoint(c.policy_service.listen); !ep)
         r.error(t->get("listen")->source(), "policy_service.listen: " + ep.error().message);
@@ -455,6 +512,7 @@ result<config> parse_config(std::string_view text, const std::string& source) {
   if (auto* t = r.table(root, "routing")) {
     r.check_keys(*t, "[routing]", {"table"});
     r.str(*t, "table", c.routing_table);
+    r.note(*t, "table", c.origin, "routing.table");
   }
 
   // Defaults that every listener inherits.
@@ -466,6 +524,8 @@ result<config> parse_config(std::string_view text, const std::string& source) {
     r.check_keys(*t, "[tls]", {"cert", "key"});
     r.str(*t, "cert", base.tls_cert);
     r.str(*t, "key", base.tls_key);
+    r.note(*t, "cert", c.origin, "tls.cert");
+    r.note(*t, "key", c.origin, "tls.key");
   }
 
   std::set<std::string> endpoints;
@@ -479,6 +539,13 @@ result<config> parse_config(std::string_view text, const std::string& source) {
       }
       listener_config l = base;
       l.name = std::string(name.str());
+      const std::string at = "listener." + l.name;
+      c.origin[at] = fmt::format("{}:{}", source, name.source().begin.line);
+      for (const char* k : {"cert", "key"})
+        if (auto it = c.origin.find(std::string("tls.") + k); it != c.origin.end())
+          c.origin[at + ".tls_" + k] = it->second;
+      for (const char* k : {"address", "queue_dir", "tls_cert", "tls_key"})
+        r.note(*t, k, c.origin, at + "." + k);
       r.check_keys(*t, where,
                    {"address", "delivery_mode", "queue_dir", "hostname", "limits", "timeouts",
                     "tls_cert", "tls_key", "strict_lf", "bare_lf", "fsync", "spf"});
@@ -538,6 +605,8 @@ result<config> parse_config(std::string_view text, const std::string& source) {
   }
   if (c.listeners.empty() && r.errors().empty())
     r.error_at_line(1, "no [listener.NAME] table: nothing to serve");
+  if (r.errors().empty())
+    for (auto& e : listener_conflicts(c)) r.raw_error(std::move(e));
 
   if (!r.errors().empty()) {
     std::string all;
@@ -572,6 +641,12 @@ result<void> apply_overrides(config& c, const std::string& listen, const std::st
     l.name = "cli";
     std::tie(l.address, l.port) = *ep;
     if (l.queue_dir.empty() || c.listeners.empty()) l.queue_dir = c.state_dir + "/queue/cli";
+    if (!c.listeners.empty())
+      for (const char* k : {".queue_dir", ".tls_cert", ".tls_key"})
+        if (auto it = c.origin.find("listener." + c.listeners.front().name + k);
+            it != c.origin.end())
+          c.origin["listener.cli" + std::string(k)] = it->second;
+    c.origin["listener.cli"] = c.origin["listener.cli.address"] = "--listen " + listen;
     c.listeners = {l};
   }
   if (!mode.empty()) {

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -128,6 +129,14 @@ struct config {
   quarantine_config quarantine;          // [quarantine]
   policy_service_config policy_service;  // [policy_service]
   std::vector<listener_config> listeners;
+  // Where settings that name files, directories and addresses were written, as
+  // "FILE:LINE", so checks after parsing (preflight.hpp) point at the line. Keys:
+  // "state_dir", "control_socket", "routing.table", "history.path", "log.file",
+  // "policy_service.listen", "listener.NAME" (its table), "listener.NAME.address",
+  // ".queue_dir", ".tls_cert", ".tls_key" (a [tls] default counts for each listener).
+  std::map<std::string, std::string> origin;
+  // The origin of `key`, else of `fallback`, else the file name alone.
+  std::string where(const std::string& key, const std::string& fallback = {}) const;
 };
 
 // Parses and validates TOML text. `source` names the file in messages. On failure
@@ -139,6 +148,11 @@ std::string_view embedded_default_config();
 
 // "127.0.0.1:25", "[::1]:25", "::1:25" is refused (ambiguous).
 result<std::pair<net::ip_address, std::uint16_t>> parse_endpoint(std::string_view s);
+
+// Listener addresses that cannot all be bound: the same IP:PORT twice, a wildcard
+// (0.0.0.0 / ::) beside another address of its family on the same port, the policy
+// service on a listener's port. One "FILE:LINE: message" each (parse_config reports them).
+std::vector<std::string> listener_conflicts(const config& c);
 
 // Applies --listen / --delivery-mode overrides: --listen replaces the listeners by one
 // named "cli" that inherits the first listener's settings.

@@ -143,6 +143,11 @@ control_response handle_control(server& srv, const control_request& req) {
            {"messages", srv.stats().messages},
            {"queue_errors", srv.stats().queue_errors},
            {"draining", srv.draining()}};
+    // Issue 16 item 1: "accepting but not delivering" is visible here.
+    const auto d = srv.delivery_status();
+    j["delivery"] = {
+        {"state", d.on ? "on" : "off"}, {"routing_table", d.routing_table}, {"rules", d.rules}};
+    if (!d.on) j["delivery"]["reason"] = d.reason;
     if (auto* h = srv.history()) {
       auto hs = h->stats();
       j["history"] = {{"path", h->path()},

@@ -1,8 +1,9 @@
 // delivery_hook.cpp: see delivery_hook.hpp. Wraps delivery::scheduler (src/delivery)
-// with the server's c-ares resolver and the routing table of the config ([routing] table).
-// Hold-mode messages are skipped by the scheduler itself; queueonly ones wait for a
-// queue run. If the resolver or the routing table cannot be set up, the gateway
-// still accepts and queues mail (nothing is lost) and logs why delivery is off.
+// with the server's c-ares resolver and the routing table of the config ([routing] table,
+// loaded and checked by the server: preflight.hpp). Hold-mode messages are skipped by the
+// scheduler itself; queueonly ones wait for a queue run. If the resolver cannot be set
+// up, the gateway still accepts and queues mail (nothing is lost) and says at error
+// level, for every message it keeps, that delivery is off and why.
 #include "gateway/delivery_hook.hpp"
 #include <ctime>
 
@@ -22,24 +23,38 @@ struct delivery_hook::impl {
   dns::resolver* resolver = nullptr;  // the server's ([dns])
   std::unique_ptr<delivery::scheduler> sched;
   std::string off_reason;
+  std::shared_ptr<const delivery::routing_table> routes;
+  std::string routes_file;
 };
 
 delivery_hook::delivery_hook(server& srv)
-    : p_(std::make_unique<impl>(impl{srv, nullptr, {}, {}})) {}
+    : p_(std::make_unique<impl>(impl{srv, nullptr, {}, {}, {}, {}})) {}
 delivery_hook::~delivery_hook() = default;
 
-void delivery_hook::start() {
-  const config& c = p_->srv.cfg();
-  auto routes = std::make_shared<delivery::routing_table>();
-  if (!c.routing_table.empty()) {
-    auto t = delivery::routing_table::load(c.routing_table);
-    if (!t) {
-      p_->off_reason = t.error().message;
-      spdlog::error("delivery off: routing table: {}", t.error().message);
-      return;
-    }
-    *routes = std::move(*t);
+delivery_state delivery_hook::state() const {
+  delivery_state s;
+  s.on = p_->sched != nullptr;
+  s.reason = s.on ? "" : p_->off_reason;
+  s.routing_table = p_->routes_file;
+  s.rules = p_->routes ? p_->routes->rules().size() : 0;
+  return s;
+}
+
+void delivery_hook::set_routes(std::shared_ptr<const delivery::routing_table> routes) {
+  if (!p_->sched) {
+    start(std::move(routes));
+    return;
   }
+  p_->routes = routes;
+  p_->routes_file = p_->srv.cfg().routing_table;
+  p_->sched->set_routes(std::move(routes));
+}
+
+void delivery_hook::start(std::shared_ptr<const delivery::routing_table> routes) {
+  const config& c = p_->srv.cfg();
+  if (!routes) routes = std::make_shared<const delivery::routing_table>();
+  p_->routes = routes;
+  p_->routes_file = c.routing_table;
   // The server's resolver ([dns]); uncached: the scheduler keeps its own retry state.
   p_->resolver = p_->srv.delivery_resolver();
   if (!p_->resolver) {
@@ -64,6 +79,9 @@ void delivery_hook::start() {
       std::make_unique<delivery::scheduler>(p_->srv.io().get_executor(), *p_->resolver, routes, o);
   for (auto& [path, q] : p_->srv.queues()) p_->sched->add_queue(*q);
   p_->sched->start();
+  p_->off_reason.clear();
+  spdlog::info("delivery on routing_table={} rules={}",
+               c.routing_table.empty() ? "none" : c.routing_table, routes->rules().size());
 }
 
 void delivery_hook::stop() {
@@ -73,7 +91,8 @@ void delivery_hook::stop() {
 void delivery_hook::deliver_now(queue::queue_dir& q, const std::string& qid) {
   auto id = queue::queue_id::parse(qid);
   if (!p_->sched || !id) {
-    spdlog::info("delivery deferred qid={} reason=\"delivery off: {}\"", qid, p_->off_reason);
+    spdlog::error("delivery off: qid={} stays in the queue: {}", qid,
+                  p_->off_reason.empty() ? "bad queue id" : p_->off_reason);
     return;
   }
   p_->sched->deliver_now(q, *id);

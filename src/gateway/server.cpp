@@ -24,6 +24,7 @@
 #include "gateway/delivery_hook.hpp"
 #include "gateway/history_writer.hpp"
 #include "gateway/policy_service.hpp"
+#include "gateway/preflight.hpp"
 #include "gateway/quarantine_expiry.hpp"
 #include "gateway/session.hpp"
 #include "gateway/transport.hpp"
@@ -56,31 +57,17 @@ dns::resolver* server::delivery_resolver() {
   return cares_.get();
 }
 
-namespace {
-
-result<std::shared_ptr<asio::ssl::context>> make_tls(const listener_config& l) {
-  if (l.tls_cert.empty()) return std::shared_ptr<asio::ssl::context>{};
-  auto ctx = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_server);
-  asio::error_code ec;
-  // RFC 8996: no SSLv3, TLS 1.0 or 1.1.
-  ctx->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
-                       asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
-                       asio::ssl::context::no_tlsv1_1 | asio::ssl::context::single_dh_use,
-                   ec);
-  ctx->use_certificate_chain_file(l.tls_cert, ec);
-  if (ec)
-    return fail(errc::io_error,
-                "listener " + l.name + ": tls_cert " + l.tls_cert + ": " + ec.message());
-  ctx->use_private_key_file(l.tls_key, asio::ssl::context::pem, ec);
-  if (ec)
-    return fail(errc::io_error,
-                "listener " + l.name + ": tls_key " + l.tls_key + ": " + ec.message());
-  return ctx;
-}
-
-}  // namespace
-
 result<void> server::start(config c) {
+  // Signals first (issue 16 item 8): a SIGTERM that arrives while the queues recover or
+  // the history opens is handled (a drain once io runs), never the default death.
+  signals_.add(SIGHUP);
+  signals_.add(SIGTERM);
+  signals_.add(SIGINT);
+  watch_signals();
+  // A routing table that does not load refuses the start (issue 16 item 1): never a
+  // server that accepts mail it will not deliver.
+  auto routes = load_routing_table(c);
+  if (!routes) return std::unexpected(routes.error());
   auto r = apply(std::move(c), true);
   if (!r) return r;
   dns::cares_options dopt;
@@ -111,7 +98,7 @@ result<void> server::start(config c) {
   control_ = std::make_unique<control_server>(io_, *this);
   if (auto cr = control_->start(cfg_.control_socket); !cr) return cr;
   delivery_ = std::make_unique<delivery_hook>(*this);
-  delivery_->start();
+  delivery_->start(std::move(*routes));
   // SPF enforcement needs the resolver: never run "enabled" without it (silently).
   for (auto& l : listeners_)
     if (l->state->spf->enabled && !resolver_)
@@ -134,10 +121,9 @@ result<void> server::start(config c) {
   housekeeping_timer_.async_wait([this](const asio::error_code& ec) {
     if (!ec) housekeeping();
   });
-  signals_.add(SIGHUP);
-  signals_.add(SIGTERM);
-  signals_.add(SIGINT);
-  watch_signals();
+  // The line tests and service managers wait for: everything is set up.
+  spdlog::info("ready listeners={} delivery={}", listeners_.size(),
+               delivery_->state().on ? "on" : "off");
   return {};
 }
 
@@ -171,7 +157,7 @@ result<void> server::apply(config c, bool initial) {
   // 2. listeners: keep the socket of an unchanged endpoint, bind new ones
   std::vector<std::shared_ptr<listener_rt>> next;
   for (auto& lc : c.listeners) {
-    auto tls = make_tls(lc);
+    auto tls = make_tls_context(c, lc);
     if (!tls) return std::unexpected(tls.error());
     auto q = queue_for(lc);
     if (!q) return std::unexpected(q.error());
@@ -389,6 +375,18 @@ void server::reload() {
     spdlog::error("reload failed, keeping the running configuration:\n{}", c.error().message);
     return;
   }
+  // Everything start-up checks (routing table, TLS, directories, addresses): a reload
+  // either applies all of it or reports why and changes nothing (issue 16 items 1, 6).
+  if (auto problems = preflight(*c); !problems.empty()) {
+    for (const auto& p : problems)
+      spdlog::error("reload failed, keeping the running configuration: {}", p);
+    return;
+  }
+  auto routes = load_routing_table(*c);
+  if (!routes) {
+    spdlog::error("reload failed, keeping the running configuration: {}", routes.error().message);
+    return;
+  }
   if (auto r = apply(std::move(*c), false); !r) {
     spdlog::error("reload failed, keeping the running configuration: {}", r.error().message);
     return;
@@ -400,7 +398,10 @@ void server::reload() {
   } else if (!cfg_.policy_service.listen.empty()) {
     spdlog::warn("reload: [policy_service] listen added; restart to start the service");
   }
-  spdlog::info("reload done listeners={}", listeners_.size());
+  if (delivery_) delivery_->set_routes(std::move(*routes));
+  const bool delivering = delivery_ && delivery_->state().on;
+  spdlog::info("reload done listeners={} delivery={}", listeners_.size(),
+               delivering ? "on" : "off");
 }
 
 void server::housekeeping() {
@@ -466,6 +467,11 @@ void server::message_queued(const listener_state& l, const std::string& qid) {
 
 void server::message_released(queue::queue_dir& q, const std::string& qid) {
   if (delivery_) delivery_->deliver_now(q, qid);
+}
+
+delivery_state server::delivery_status() const {
+  if (!delivery_) return delivery_state{false, "not started", cfg_.routing_table, 0};
+  return delivery_->state();
 }
 
 asio::awaitable<std::string> server::queue_run(queue::queue_dir& q, std::vector<std::string> ids) {

@@ -36,6 +36,7 @@
 #include "dns/resolver.hpp"
 #include "gateway/backscatter_filter.hpp"
 #include "gateway/config.hpp"
+#include "gateway/delivery_hook.hpp"
 #include "net/ip_address.hpp"
 #include "policy/spf_policy.hpp"
 #include "queue/queue_dir.hpp"
@@ -45,7 +46,6 @@ namespace mxg::gateway {
 class control_server;
 class policy_service;
 class transport;
-class delivery_hook;
 class history_writer;
 
 // The SPF policy of one listener: the global [spf] with the listener's overrides, and
@@ -79,11 +79,14 @@ class server {
   explicit server(asio::io_context& io);
   ~server();
 
-  // Opens every queue (lock + recovery), binds every listener, starts the control
-  // socket and the signal handlers. Any failure: one clear message, nothing runs.
+  // Installs the signal handlers (first: a SIGTERM during a slow start is a drain),
+  // loads the routing table, opens every queue (lock + recovery), binds every
+  // listener, starts the control socket and delivery, then logs "ready". Any failure:
+  // one clear message, nothing runs.
   result<void> start(config c);
-  // SIGHUP: re-reads the config file (or the embedded default); a bad config is
-  // reported and the running one kept.
+  // SIGHUP: re-reads the config file (or the embedded default) and runs the checks of
+  // preflight.hpp; a bad config or routing table is reported and the running one kept,
+  // a good one applies whole (a new routing table included).
   void reload();
   // Stops accepting, lets open sessions finish within drain_timeout, then stops io.
   void drain();
@@ -119,6 +122,8 @@ class server {
   std::map<std::string, std::unique_ptr<queue::queue_dir>>& queues() { return queues_; }
   // Finds the queue for a listener name or a directory ("" = the first).
   queue::queue_dir* find_queue(const std::string& which);
+  // Whether queued mail is being delivered, and why not (`mxguard status`).
+  delivery_state delivery_status() const;
   // Runs the delivery of queued messages (all or the given ids); returns a summary.
   asio::awaitable<std::string> queue_run(queue::queue_dir& q, std::vector<std::string> ids);
 

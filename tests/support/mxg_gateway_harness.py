@@ -56,7 +56,13 @@ class Gateway:
                     f'delivery_mode = "{mode}"\nqueue_dir = "{self.queue}"\n{tls_lines}{listener}\n')
         self.proc = None
 
+    READY = "ready listeners="  # server.cpp logs it when start() is complete
+
     def start(self):
+        """Starts the server and returns once it logged its ready line (signal handlers,
+        queues, history, control socket and delivery all set up: a signal sent after this
+        is never the default death, issue 16 item 8) and the listener answers."""
+        seen = self.log_text().count(self.READY)  # a restart appends to the same log
         self.proc = subprocess.Popen([MXGUARD, "serve", "--config", self.config],
                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         deadline = time.time() + TIMEOUT
@@ -64,12 +70,14 @@ class Gateway:
             if self.proc.poll() is not None:
                 out = self.proc.stdout.read().decode(errors="replace")
                 raise RuntimeError(f"mxguard serve exited {self.proc.returncode}: {out}")
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-                return self
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError("mxguard serve did not start listening")
+            if self.log_text().count(self.READY) > seen:
+                try:
+                    socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                    return self
+                except OSError:
+                    pass
+            time.sleep(0.05)
+        raise RuntimeError("mxguard serve did not log its ready line: " + self.log_text()[-500:])
 
     def kill9(self):
         if self.proc and self.proc.poll() is None:
@@ -214,6 +222,17 @@ class Dnsmasq:
 
     def __exit__(self, *a):
         self.stop()
+
+
+def wait_log(gw, text, after=0, timeout=TIMEOUT):
+    """Waits until the log holds more than `after` occurrences of `text`; returns the
+    number of occurrences (== after on timeout)."""
+    deadline = time.time() + timeout
+    while True:
+        n = gw.log_text().count(text)
+        if n > after or time.time() >= deadline:
+            return n
+        time.sleep(0.05)
 
 
 def wait_for(fn, what, timeout=TIMEOUT):
