@@ -207,7 +207,7 @@ result<void> server::apply(config c, bool initial) {
       asio::error_code ec;
       rt->acceptor->open(ep.protocol(), ec);
       if (!ec) rt->acceptor->set_option(tcp::acceptor::reuse_address(true), ec);
-      if (!ec && lc.address.is_v6()) rt->acceptor->set_option(asio::ip::v6_only(true), ec);
+      if (!ec && lc.address.is_v6()) rt->acceptor->set_option(asio::ip::v6_only(lc.v6only), ec);
       if (!ec) rt->acceptor->bind(ep, ec);
       if (!ec) rt->acceptor->listen(kListenBacklog, ec);
       if (ec)
@@ -384,12 +384,22 @@ void server::reload() {
     if (auto o = apply_overrides(*c, listen_override, mode_override); !o)
       c = std::unexpected(o.error());
   }
+  // One log record per line of the error (FILE:LINE: message each), each with its
+  // timestamp and level, so that line-based log readers see them all.
+  auto failed = [](const std::string& message) {
+    std::string_view rest = message;
+    while (!rest.empty()) {
+      auto nl = rest.find('\n');
+      spdlog::error("reload failed, keeping the running configuration: {}", rest.substr(0, nl));
+      rest = nl == std::string_view::npos ? std::string_view{} : rest.substr(nl + 1);
+    }
+  };
   if (!c) {
-    spdlog::error("reload failed, keeping the running configuration:\n{}", c.error().message);
+    failed(c.error().message);
     return;
   }
   if (auto r = apply(std::move(*c), false); !r) {
-    spdlog::error("reload failed, keeping the running configuration: {}", r.error().message);
+    failed(r.error().message);
     return;
   }
   if (policy_) {

@@ -1,0 +1,216 @@
+#!/usr/bin/env python3
+"""gateway_slowloris.py: slow clients cannot hold sessions (issue 16 item 2).
+
+1,000 connections from 10 source addresses (127.0.0.2-11) each trickle one byte a
+second into a command line that never ends; later 100 more trickle one byte a second
+into their DATA. The command timeout and the DATA timeout are 3 s, the minimum data
+rate 500 B/s (smtpd_per_record_deadline / smtpd_min_data_rate semantics): every slow
+client must get `421 4.4.2` and be disconnected within the deadline plus a margin,
+although it keeps sending, while a normal client (127.0.0.1) is greeted and served
+during the attack. Before the deadlines each byte restarted the timeout, so the slow
+clients were never disconnected. Timing margins are wide: the deadlines are 3 s, the
+checks allow up to 12 s."""
+import os
+import resource
+import selectors
+import socket
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.join(os.environ.get("MXG_SOURCE_DIR", "."), "tests", "support"))
+from mxg_gateway_harness import Gateway, Client, Checker  # noqa: E402
+
+DEADLINE = 3.0  # the configured command and data_block timeouts (seconds)
+MARGIN = 9.0  # slack for a loaded machine
+N_ADDRS = 10
+N_CMD = 1000
+N_DATA = 100
+
+soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+want = N_CMD + N_DATA + 200
+if soft < want:
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(want, hard), hard))
+    except (ValueError, OSError):
+        pass
+soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+if soft < want:
+    N_CMD = max(100, soft - N_DATA - 200)
+
+c = Checker()
+LISTENER = f"""
+[listener.test.limits]
+sessions_per_ip = 200
+[listener.test.timeouts]
+command = "{int(DEADLINE)}s"
+data_block = "{int(DEADLINE)}s"
+data_min_rate = 500
+"""
+
+
+class Slow:
+    """One slow client: a non-blocking socket, what it received, when it ended."""
+
+    def __init__(self, port, source, prefix):
+        self.s = socket.create_connection(("127.0.0.1", port), timeout=10,
+                                          source_address=(source, 0))
+        self.s.setblocking(False)
+        self.got = b""
+        self.start = time.time()  # when the trickle started
+        self.ended = None  # time of EOF / reset
+        self.prefix = prefix  # sent at once before the trickle
+        self.in_data = False  # a DATA client (its greeting was read elsewhere)
+
+
+class Trickler(threading.Thread):
+    """Sends one byte per second to every open slow socket; reads what comes back."""
+
+    def __init__(self):
+        super().__init__(daemon=True)
+        self.sel = selectors.DefaultSelector()
+        self.slow = []
+        self.lock = threading.Lock()
+        self.stop = False
+
+    def add(self, sl):
+        with self.lock:
+            self.slow.append(sl)
+            self.sel.register(sl.s, selectors.EVENT_READ, sl)
+
+    def run(self):
+        next_tick = time.time()
+        while not self.stop:
+            timeout = max(0.0, next_tick - time.time())
+            with self.lock:
+                events = self.sel.select(timeout=min(timeout, 0.2)) if self.slow else []
+            if not self.slow:
+                time.sleep(0.05)
+            for key, _ in events:
+                sl = key.data
+                try:
+                    data = sl.s.recv(4096)
+                except BlockingIOError:
+                    continue
+                except OSError:
+                    data = b""
+                if data:
+                    sl.got += data
+                else:
+                    sl.ended = time.time()
+                    with self.lock:
+                        self.sel.unregister(sl.s)
+                    sl.s.close()
+            if time.time() >= next_tick:
+                next_tick += 1.0
+                with self.lock:
+                    # Only after the greeting (a byte before it is a pregreet: 554).
+                live = [x for x in self.slow
+                        if x.ended is None and (x.in_data or x.got.startswith(b"220"))]
+                for sl in live:
+                    try:
+                        sl.s.send(b"a")
+                    except (BlockingIOError, InterruptedError):
+                        pass
+                    except OSError:
+                        pass  # reset: the reader sees the end
+
+
+def normal_transaction(port, tag):
+    """A normal client: greeted and served; returns (greeting seconds, final code)."""
+    t0 = time.time()
+    cl = Client(port, timeout=10)
+    code, _ = cl.reply()
+    greet = time.time() - t0
+    if code != 220:
+        return greet, code
+    cl.cmd("ehlo normal.test")
+    cl.cmd("mail from:<n@local.test>")
+    cl.cmd("rcpt to:<u@local.test>")
+    cl.cmd("data")
+    cl.send(f"Subject: {tag}\r\n\r\nnormal client during slowloris\r\n.\r\n")
+    code, _ = cl.reply()
+    cl.cmd("quit")
+    cl.close()
+    return greet, code
+
+
+with Gateway(mode="hold", listener=LISTENER) as gw:
+    tr = Trickler()
+    tr.start()
+
+    # --- command slowloris: 1,000 sockets from 10 addresses, lines that never end
+    cmd_slow = []
+    for i in range(N_CMD):
+        src = f"127.0.0.{2 + i % N_ADDRS}"
+        sl = Slow(gw.port, src, b"")
+        cmd_slow.append(sl)
+        tr.add(sl)
+    t_open = time.time()
+    # While they are all connected and trickling: a normal client is served at once.
+    time.sleep(1.0)
+    greet, code = normal_transaction(gw.port, "during command slowloris")
+    c.ok(greet < 2.0, f"normal client greeted within 2 s during the attack ({greet:.2f} s)")
+    c.eq(code, 250, "normal client's message accepted during the command slowloris")
+    # Every slow client is told 421 4.4.2 and disconnected, although it keeps sending.
+    end_by = t_open + DEADLINE + MARGIN
+    while time.time() < end_by and any(s.ended is None for s in cmd_slow):
+        time.sleep(0.2)
+    ended = [s for s in cmd_slow if s.ended is not None]
+    c.eq(len(ended), len(cmd_slow),
+         f"all {len(cmd_slow)} trickling command clients disconnected within "
+         f"{DEADLINE + MARGIN:.0f} s")
+    told = [s for s in cmd_slow if b"421 4.4.2" in s.got]
+    c.eq(len(told), len(cmd_slow), "each was told 421 4.4.2 (RFC 3463 bad connection)")
+    if ended:
+        longest = max(s.ended - s.start for s in ended)
+        shortest = min(s.ended - s.start for s in ended)
+        print(f"command slowloris: disconnected after {shortest:.1f}-{longest:.1f} s")
+        c.ok(shortest >= DEADLINE - 0.5, f"none cut before the deadline ({shortest:.1f} s)")
+
+    # --- DATA slowloris: transactions whose body trickles in at 1 B/s
+    data_slow = []
+    for i in range(N_DATA):
+        src = f"127.0.0.{2 + i % N_ADDRS}"
+        cl = Client(gw.port, timeout=10, source=src)
+        cl.reply()
+        cl.cmd("ehlo slow.test")
+        cl.cmd("mail from:<s@local.test>")
+        cl.cmd("rcpt to:<u@local.test>")
+        code, _ = cl.cmd("data")
+        if code != 354:
+            c.ok(False, f"slow DATA client {i}: DATA answered {code}")
+            continue
+        sl = Slow.__new__(Slow)
+        sl.s = cl.s
+        sl.s.setblocking(False)
+        sl.got = b""
+        sl.start = time.time()
+        sl.ended = None
+        sl.in_data = True
+        data_slow.append(sl)
+        tr.add(sl)
+    t_open = time.time()
+    time.sleep(1.0)
+    greet, code = normal_transaction(gw.port, "during data slowloris")
+    c.ok(greet < 2.0, f"normal client greeted within 2 s during the DATA attack ({greet:.2f} s)")
+    c.eq(code, 250, "normal client's message accepted during the DATA slowloris")
+    end_by = t_open + DEADLINE + MARGIN
+    while time.time() < end_by and any(s.ended is None for s in data_slow):
+        time.sleep(0.2)
+    ended = [s for s in data_slow if s.ended is not None]
+    c.eq(len(ended), len(data_slow),
+         f"all {len(data_slow)} trickling DATA clients disconnected within "
+         f"{DEADLINE + MARGIN:.0f} s")
+    told = [s for s in data_slow if b"421 4.4.2" in s.got]
+    c.eq(len(told), len(data_slow), "each was told 421 4.4.2")
+    tr.stop = True
+    tr.join(timeout=5)
+
+    # Only the two normal messages were queued; the slow ones left nothing behind.
+    c.eq(len(gw.messages()), 2, "only the normal clients' messages are queued")
+    log = gw.log_text()
+    c.ok("reason=timeout-data" in log, "log: DATA clients ended by timeout-data")
+    c.ok(log.count("reason=timeout ") + log.count("reason=timeout\n") >= len(cmd_slow),
+         "log: command clients ended by timeout")
+c.done()
