@@ -64,29 +64,22 @@ class Slow:
 
 
 class Trickler(threading.Thread):
-    """Sends one byte per second to every open slow socket; reads what comes back."""
+    """Sends one byte per second to every open slow socket (only after its greeting: a
+    byte before it is a pregreet, 554); reads what comes back, notes the end."""
 
-    def __init__(self):
+    def __init__(self, slow):
         super().__init__(daemon=True)
         self.sel = selectors.DefaultSelector()
-        self.slow = []
-        self.lock = threading.Lock()
-        self.stop = False
-
-    def add(self, sl):
-        with self.lock:
-            self.slow.append(sl)
+        self.slow = list(slow)
+        for sl in self.slow:
             self.sel.register(sl.s, selectors.EVENT_READ, sl)
+        self.stop = False
 
     def run(self):
         next_tick = time.time()
-        while not self.stop:
-            timeout = max(0.0, next_tick - time.time())
-            with self.lock:
-                events = self.sel.select(timeout=min(timeout, 0.2)) if self.slow else []
-            if not self.slow:
-                time.sleep(0.05)
-            for key, _ in events:
+        while not self.stop and any(x.ended is None for x in self.slow):
+            timeout = max(0.0, min(0.2, next_tick - time.time()))
+            for key, _ in self.sel.select(timeout=timeout):
                 sl = key.data
                 try:
                     data = sl.s.recv(4096)
@@ -98,22 +91,16 @@ class Trickler(threading.Thread):
                     sl.got += data
                 else:
                     sl.ended = time.time()
-                    with self.lock:
-                        self.sel.unregister(sl.s)
+                    self.sel.unregister(sl.s)
                     sl.s.close()
             if time.time() >= next_tick:
                 next_tick += 1.0
-                with self.lock:
-                    # Only after the greeting (a byte before it is a pregreet: 554).
-                live = [x for x in self.slow
-                        if x.ended is None and (x.in_data or x.got.startswith(b"220"))]
-                for sl in live:
-                    try:
-                        sl.s.send(b"a")
-                    except (BlockingIOError, InterruptedError):
-                        pass
-                    except OSError:
-                        pass  # reset: the reader sees the end
+                for sl in self.slow:
+                    if sl.ended is None and (sl.in_data or sl.got.startswith(b"220")):
+                        try:
+                            sl.s.send(b"a")
+                        except OSError:
+                            pass  # full buffer or reset: the reader sees the end
 
 
 def normal_transaction(port, tag):
@@ -136,16 +123,14 @@ def normal_transaction(port, tag):
 
 
 with Gateway(mode="hold", listener=LISTENER) as gw:
-    tr = Trickler()
-    tr.start()
 
     # --- command slowloris: 1,000 sockets from 10 addresses, lines that never end
     cmd_slow = []
     for i in range(N_CMD):
         src = f"127.0.0.{2 + i % N_ADDRS}"
-        sl = Slow(gw.port, src, b"")
-        cmd_slow.append(sl)
-        tr.add(sl)
+        cmd_slow.append(Slow(gw.port, src, b""))
+    tr = Trickler(cmd_slow)
+    tr.start()
     t_open = time.time()
     # While they are all connected and trickling: a normal client is served at once.
     time.sleep(1.0)
@@ -168,6 +153,12 @@ with Gateway(mode="hold", listener=LISTENER) as gw:
         print(f"command slowloris: disconnected after {shortest:.1f}-{longest:.1f} s")
         c.ok(shortest >= DEADLINE - 0.5, f"none cut before the deadline ({shortest:.1f} s)")
 
+    tr.stop = True
+    tr.join(timeout=5)
+    for sl in cmd_slow:
+        if sl.ended is None:
+            sl.s.close()
+
     # --- DATA slowloris: transactions whose body trickles in at 1 B/s
     data_slow = []
     for i in range(N_DATA):
@@ -189,7 +180,8 @@ with Gateway(mode="hold", listener=LISTENER) as gw:
         sl.ended = None
         sl.in_data = True
         data_slow.append(sl)
-        tr.add(sl)
+    tr = Trickler(data_slow)
+    tr.start()
     t_open = time.time()
     time.sleep(1.0)
     greet, code = normal_transaction(gw.port, "during data slowloris")
