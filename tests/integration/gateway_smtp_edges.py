@@ -13,15 +13,18 @@
   message (RFC 5322 2.2).
 - A reload that fails with several errors logs one record per line, each with its
   timestamp and level.
+- A `[::]` listener with `v6only = false` also takes IPv4 (logged as the IPv4 address);
+  by default it is IPv6-only.
 """
 import os
 import re
 import signal
+import socket
 import sys
 import time
 
 sys.path.insert(0, os.path.join(os.environ.get("MXG_SOURCE_DIR", "."), "tests", "support"))
-from mxg_gateway_harness import Gateway, Client, Checker, wait_for  # noqa: E402
+from mxg_gateway_harness import Gateway, Client, Checker, free_port, wait_for  # noqa: E402
 
 c = Checker()
 RELAY = ('local_domains = ["local.test"]\ntrusted_networks = []\n'
@@ -161,4 +164,40 @@ with Gateway(mode="hold") as gw:
     c.ok("5.1.1" in text, "enhanced status 5.1.1")
     cl.cmd("quit")
     cl.close()
+
+# --- [::] listeners: IPv6-only by default, IPv4 too with v6only = false
+def ipv6_usable():
+    try:
+        s = socket.socket(socket.AF_INET6)
+        s.bind(("::", 0))
+        s.close()
+        return True
+    except OSError:
+        return False
+
+
+if not ipv6_usable():
+    print("skip: no IPv6 here; the [::] listener checks are left out")
+else:
+    p_dual, p_only = free_port(), free_port()
+    extra = (f'\n[listener.dual]\naddress = "[::]:{p_dual}"\nv6only = false\n'
+             f'[listener.only6]\naddress = "[::]:{p_only}"\n')
+    with Gateway(mode="hold", listener=extra) as gw:
+        cl = Client(p_dual)
+        code, text = cl.reply()
+        c.eq(code, 220, f"v6only = false: IPv4 client greeted on [::] ({text!r})")
+        cl.cmd("quit")
+        cl.close()
+        log = wait_for(lambda: "listener=dual client=127.0.0.1 " in gw.log_text() and gw.log_text(),
+                       "connect logged")
+        c.ok(bool(log), "the mapped client is logged as 127.0.0.1")
+        try:
+            socket.create_connection(("127.0.0.1", p_only), timeout=3).close()
+            v4 = True
+        except OSError:
+            v4 = False
+        c.ok(not v4, "default [::] listener refuses IPv4 (IPV6_V6ONLY)")
+        s6 = socket.create_connection(("::1", p_only), timeout=5)
+        c.ok(s6.recv(4).startswith(b"220"), "default [::] listener greets an IPv6 client")
+        s6.close()
 c.done()
