@@ -3,8 +3,8 @@
 
 1,000 connections from 10 source addresses (127.0.0.2-11) each trickle one byte a
 second into a command line that never ends; later 100 more trickle one byte a second
-into their DATA. The command timeout and the DATA timeout are 3 s, the minimum data
-rate 500 B/s (smtpd_per_record_deadline / smtpd_min_data_rate semantics): every slow
+into their DATA (every fifth into a BDAT chunk). The command timeout and the DATA
+timeout are 3 s, the minimum data rate 500 B/s (smtpd_per_record_deadline / smtpd_min_data_rate semantics): every slow
 client must get `421 4.4.2` and be disconnected within the deadline plus a margin,
 although it keeps sending, while a normal client (127.0.0.1) is greeted and served
 during the attack. Before the deadlines each byte restarted the timeout, so the slow
@@ -168,10 +168,13 @@ with Gateway(mode="hold", listener=LISTENER) as gw:
         cl.cmd("ehlo slow.test")
         cl.cmd("mail from:<s@local.test>")
         cl.cmd("rcpt to:<u@local.test>")
-        code, _ = cl.cmd("data")
-        if code != 354:
-            c.ok(False, f"slow DATA client {i}: DATA answered {code}")
-            continue
+        if i % 5 == 4:  # every fifth one trickles a BDAT chunk (RFC 3030) instead
+            cl.send("BDAT 100000 LAST\r\n")
+        else:
+            code, _ = cl.cmd("data")
+            if code != 354:
+                c.ok(False, f"slow DATA client {i}: DATA answered {code}")
+                continue
         sl = Slow.__new__(Slow)
         sl.s = cl.s
         sl.s.setblocking(False)
@@ -203,6 +206,7 @@ with Gateway(mode="hold", listener=LISTENER) as gw:
     c.eq(len(gw.messages()), 2, "only the normal clients' messages are queued")
     log = gw.log_text()
     c.ok("reason=timeout-data" in log, "log: DATA clients ended by timeout-data")
+    c.ok("reason=timeout-bdat" in log, "log: BDAT clients ended by timeout-bdat")
     c.ok(log.count("reason=timeout ") + log.count("reason=timeout\n") >= len(cmd_slow),
          "log: command clients ended by timeout")
 c.done()
