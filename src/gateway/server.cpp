@@ -22,6 +22,7 @@
 #include "dns/cares_resolver.hpp"
 #include "gateway/control.hpp"
 #include "gateway/delivery_hook.hpp"
+#include "gateway/fd_limit.hpp"
 #include "gateway/history_writer.hpp"
 #include "gateway/policy_service.hpp"
 #include "gateway/quarantine_expiry.hpp"
@@ -83,6 +84,9 @@ result<std::shared_ptr<asio::ssl::context>> make_tls(const listener_config& l) {
 result<void> server::start(config c) {
   auto r = apply(std::move(c), true);
   if (!r) return r;
+  std::size_t sessions = 0;  // at EMFILE nobody is accepted: lift the soft limit (logged)
+  for (const auto& l : cfg_.listeners) sessions += l.limits.sessions_total;
+  raise_open_file_limit(sessions);
   dns::cares_options dopt;
   dopt.servers = cfg_.dns.servers;
   dopt.timeout = cfg_.dns.timeout;
