@@ -46,7 +46,7 @@ void check(std::string_view text, mxg::smtp::path_kind kind, bool utf8) {
   require(r2.has_value());
   require(r2->address() == p.address());
 
-  static const relay_domains domains{{"local.test", ".sub.local.test"}, {"relay.test"}};
+  static const relay_domains domains{{"local.test", ".sub.local.test"}, {"relay.test"}, ""};
   relay_decision d = check_relay(p, domains, false);
   if (d.accepted() && !p.is_postmaster_only()) {
     const std::string local = p.local_part_unquoted();

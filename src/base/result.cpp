@@ -19,6 +19,8 @@ const char* to_string(errc e) noexcept {
       return "temporary failure";
     case errc::limit_exceeded:
       return "limit exceeded";
+    case errc::no_space:
+      return "no space left";
     case errc::unsupported:
       return "unsupported";
     case errc::internal:

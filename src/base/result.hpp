@@ -20,6 +20,7 @@ enum class errc {
   timeout,
   temporary,  // try again later
   limit_exceeded,
+  no_space,  // the file system is full or over quota (ENOSPC, EDQUOT)
   unsupported,
   internal,
 };

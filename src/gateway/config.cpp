@@ -22,6 +22,7 @@
 #include "base/limits.hpp"
 #include "dns/cares_resolver.hpp"
 #include "policy/spf_config.hpp"
+#include "smtp/path.hpp"
 
 namespace mxg::gateway {
 
@@ -284,7 +285,8 @@ class reader {
 const std::vector<std::string_view> kLimitKeys = {
     "line_length", "text_line_length", "message_size",   "recipients",
     "errors",      "sessions_total",   "sessions_per_ip"};
-const std::vector<std::string_view> kTimeoutKeys = {"command", "data_block", "greeting_delay"};
+const std::vector<std::string_view> kTimeoutKeys = {"command", "data_block", "data_min_rate",
+                                                    "data_total", "greeting_delay"};
 
 void read_limits(reader& r, const toml::table& t, std::string_view where, listener_limits& l) {
   r.check_keys(t, where, kLimitKeys);
@@ -302,6 +304,8 @@ void read_timeouts(reader& r, const toml::table& t, std::string_view where, time
   r.check_keys(t, where, kTimeoutKeys);
   r.duration(t, "command", o.command, false);
   r.duration(t, "data_block", o.data_block, false);
+  r.count(t, "data_min_rate", o.data_min_rate, 0, 1'000'000'000);
+  r.duration(t, "data_total", o.data_total, true);
   r.duration(t, "greeting_delay", o.greeting_delay, true);
 }
 
@@ -393,7 +397,18 @@ result<config> parse_config(std::string_view text, const std::string& source) {
   }
 
   if (auto* t = r.table(root, "relay")) {
-    r.check_keys(*t, "[relay]", {"local_domains", "relay_domains", "trusted_networks"});
+    r.check_keys(*t, "[relay]",
+                 {"local_domains", "relay_domains", "trusted_networks", "postmaster"});
+    if (const toml::node* n = t->get("postmaster")) {
+      // RFC 5321 4.5.1: a full mailbox (local@domain) that <Postmaster> is delivered to.
+      auto v = n->value<std::string>();
+      auto p = v ? smtp::parse_path(*v, smtp::path_kind::forward)
+                 : std::expected<smtp::path, smtp::path_error>(std::unexpected(smtp::path_error{}));
+      if (!v || !p || p->domain().empty() || p->domain_is_literal())
+        r.error(n->source(), "relay.postmaster must be a mailbox \"local@domain\"");
+      else
+        c.relay.postmaster = p->address();
+    }
     c.relay.local_domains = r.str_list(*t, "local_domains");
     c.relay.relay_domains = r.str_list(*t, "relay_domains");
     normalize_domains(c.relay.local_domains);
@@ -548,7 +563,7 @@ result<config> parse_config(std::string_view text, const std::string& source) {
         r.note(*t, k, c.origin, at + "." + k);
       r.check_keys(*t, where,
                    {"address", "delivery_mode", "queue_dir", "hostname", "limits", "timeouts",
-                    "tls_cert", "tls_key", "strict_lf", "bare_lf", "fsync", "spf"});
+                    "tls_cert", "tls_key", "strict_lf", "bare_lf", "fsync", "spf", "v6only"});
       if (auto* st = r.table(*t, "spf")) {
         r.check_keys(*st, where + ".spf", {"enabled", "trusted_networks", "trusted_forwarders"});
         if (st->get("enabled")) {
@@ -587,6 +602,7 @@ result<config> parse_config(std::string_view text, const std::string& source) {
       r.str(*t, "tls_key", l.tls_key);
       r.boolean(*t, "strict_lf", l.strict_lf);
       r.boolean(*t, "fsync", l.fsync);
+      r.boolean(*t, "v6only", l.v6only);
       if (const toml::node* b = t->get("bare_lf")) {
         auto s = b->value<std::string>();
         if (s == "reject")

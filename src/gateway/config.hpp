@@ -42,11 +42,28 @@ inline constexpr std::size_t kDefaultSessionsPerIp = 200;
 inline constexpr std::chrono::seconds kDefaultDrainTimeout{30};
 inline constexpr std::uint16_t kDefaultPort = 2525;
 
-// RFC 5321 4.5.3.2: per-state timeouts of the server side.
+// Postfix's smtpd_min_data_rate default (bytes/s): see timeouts::data_min_rate.
+inline constexpr std::size_t kDefaultDataMinRate = 500;
+
+// RFC 5321 4.5.3.2: per-state timeouts of the server side. They are deadlines for a
+// whole record, not for each read (as Postfix's smtpd_per_record_deadline /
+// smtpd_per_request_deadline), so a client trickling a byte at a time cannot keep a
+// session alive (slowloris, issue 16 item 2):
+//   command: a whole command line must arrive within it (counted from the end of the
+//            previous command; an idle client waits at most this long too);
+//   data_block: DATA (354 to the final dot) or one BDAT chunk starts with this deadline;
+//            each read of N octets extends it by N / data_min_rate seconds, never to more
+//            than data_block from now (Postfix smtpd_min_data_rate); so a client slower
+//            than data_min_rate on average is cut off, and silence longer than
+//            data_block always is;
+//   data_total: an absolute cap on one DATA or one BDAT chunk (0 = none).
+// Every expiry answers 421 4.4.2 and closes.
 struct timeouts {
   std::chrono::milliseconds command{std::chrono::minutes(5)};     // 4.5.3.2.7 server timeout
-  std::chrono::milliseconds data_block{std::chrono::minutes(3)};  // 4.5.3.2.5 (each read in DATA)
-  std::chrono::milliseconds greeting_delay{0};  // wait before the greeting; talk during it: 554
+  std::chrono::milliseconds data_block{std::chrono::minutes(3)};  // 4.5.3.2.5 (see above)
+  std::size_t data_min_rate = kDefaultDataMinRate;  // bytes/s; 0 = any rate (per-read timeout)
+  std::chrono::milliseconds data_total{0};          // 0: no absolute cap
+  std::chrono::milliseconds greeting_delay{0};      // wait before the greeting; talk during it: 554
 };
 
 struct listener_limits {
@@ -72,6 +89,9 @@ struct listener_config {
   bool strict_lf = false;         // commands must end in CRLF (default: bare LF accepted)
   bare_lf_policy bare_lf = bare_lf_policy::reject;
   bool fsync = true;  // queue durability; off only for experiments
+  // An IPv6 listener ([::]:25) takes IPv6 only by default (IPV6_V6ONLY, RFC 3493 5.3);
+  // false: it also takes IPv4 as mapped addresses (::ffff:192.0.2.1, logged unmapped).
+  bool v6only = true;
   // [listener.NAME.spf]: overrides of the global [spf] for this listener.
   std::optional<bool> spf_enabled;
   std::optional<std::vector<net::cidr>> spf_trusted_networks, spf_trusted_forwarders;
@@ -84,6 +104,8 @@ struct relay_config {
   std::vector<std::string> local_domains;
   std::vector<std::string> relay_domains;
   std::vector<net::cidr> trusted_networks;  // default: loopback only
+  // RCPT TO:<Postmaster> (no domain, RFC 5321 4.5.1) is delivered here; "" refuses it.
+  std::string postmaster;
 };
 
 // [history]: the SQLite history and quarantine index (store/history.hpp).

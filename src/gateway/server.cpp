@@ -22,6 +22,7 @@
 #include "dns/cares_resolver.hpp"
 #include "gateway/control.hpp"
 #include "gateway/delivery_hook.hpp"
+#include "gateway/fd_limit.hpp"
 #include "gateway/history_writer.hpp"
 #include "gateway/policy_service.hpp"
 #include "gateway/preflight.hpp"
@@ -70,6 +71,9 @@ result<void> server::start(config c) {
   if (!routes) return std::unexpected(routes.error());
   auto r = apply(std::move(c), true);
   if (!r) return r;
+  std::size_t sessions = 0;  // at EMFILE nobody is accepted: lift the soft limit (logged)
+  for (const auto& l : cfg_.listeners) sessions += l.limits.sessions_total;
+  raise_open_file_limit(sessions);
   dns::cares_options dopt;
   dopt.servers = cfg_.dns.servers;
   dopt.timeout = cfg_.dns.timeout;
@@ -193,7 +197,7 @@ result<void> server::apply(config c, bool initial) {
       asio::error_code ec;
       rt->acceptor->open(ep.protocol(), ec);
       if (!ec) rt->acceptor->set_option(tcp::acceptor::reuse_address(true), ec);
-      if (!ec && lc.address.is_v6()) rt->acceptor->set_option(asio::ip::v6_only(true), ec);
+      if (!ec && lc.address.is_v6()) rt->acceptor->set_option(asio::ip::v6_only(lc.v6only), ec);
       if (!ec) rt->acceptor->bind(ep, ec);
       if (!ec) rt->acceptor->listen(kListenBacklog, ec);
       if (ec)
@@ -371,8 +375,18 @@ void server::reload() {
     if (auto o = apply_overrides(*c, listen_override, mode_override); !o)
       c = std::unexpected(o.error());
   }
+  // One log record per line of the error (FILE:LINE: message each), each with its
+  // timestamp and level, so that line-based log readers see them all.
+  auto failed = [](const std::string& message) {
+    std::string_view rest = message;
+    while (!rest.empty()) {
+      auto nl = rest.find('\n');
+      spdlog::error("reload failed, keeping the running configuration: {}", rest.substr(0, nl));
+      rest = nl == std::string_view::npos ? std::string_view{} : rest.substr(nl + 1);
+    }
+  };
   if (!c) {
-    spdlog::error("reload failed, keeping the running configuration:\n{}", c.error().message);
+    failed(c.error().message);
     return;
   }
   // Everything start-up checks (routing table, TLS, directories, addresses): a reload
@@ -388,7 +402,7 @@ void server::reload() {
     return;
   }
   if (auto r = apply(std::move(*c), false); !r) {
-    spdlog::error("reload failed, keeping the running configuration: {}", r.error().message);
+    failed(r.error().message);
     return;
   }
   if (policy_) {

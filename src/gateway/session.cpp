@@ -2,13 +2,17 @@
 // I/O-free state machine of src/smtp) and adds what needs I/O:
 //   - greeting after an optional delay; talking before it: 554 and close
 //     (smtp::session::on_early_input, RFC 5321 4.3.1 / 3.1);
-//   - per-state deadlines (RFC 5321 4.5.3.2): command wait, each DATA block;
+//   - deadlines (RFC 5321 4.5.3.2) for a whole command line and for a whole DATA or
+//     BDAT chunk with a minimum data rate (smtp/deadline.hpp; slowloris, issue 16);
 //   - PIPELINING flush groups (RFC 2920 3.2): replies are written when no further
 //     complete command is buffered, and before any wait for input;
 //   - STARTTLS (RFC 3207 4.2): buffered plaintext is dropped before the handshake;
 //   - DATA/BDAT bodies stream through smtp::data_reader into the queue writer with
 //     an RFC 5321 4.4 Received header first; 250 only after the queue committed
-//     (RFC 5321 4.1.1.4 / issue 3 section 4), 451 4.3.0 when it could not.
+//     (RFC 5321 4.1.1.4 / issue 3 section 4), 451 4.3.0 when it could not, 452 4.3.1
+//     when the disk is full; MAIL ... SIZE= above the queue's free space: 452 4.3.1
+//     (RFC 1870 6.1);
+//   - RCPT TO:<Postmaster> goes to [relay] postmaster or is refused (RFC 5321 4.5.1);
 //   - relay control (smtp::check_relay with the trusted networks);
 //   - the backscatter filter of the listener (backscatter_filter.hpp): asked at RCPT
 //     (BATV) and after DATA (null-sender messages judged as bounces); the transaction
@@ -32,6 +36,8 @@
 // a null-sender message being judged, which is kept up to kJudgeMax.
 #include "gateway/session.hpp"
 #include "base/spawn.hpp"
+
+#include <sys/statvfs.h>
 
 #include <fmt/chrono.h>
 #include <fmt/format.h>
@@ -57,6 +63,7 @@
 #include "gateway/transport.hpp"
 #include "policy/decision.hpp"
 #include "queue/report.hpp"
+#include "smtp/deadline.hpp"
 #include "smtp/relay.hpp"
 #include "smtp/session.hpp"
 
@@ -143,6 +150,16 @@ class driver {
     };
     h.on_mail = [this](const smtp::session_info&, const smtp::path& sender,
                        const smtp::mail_params& p) -> std::optional<smtp::reply> {
+      // RFC 1870 6.1: a declared SIZE we cannot store now is a temporary 452, before
+      // the client sends the body.
+      if (p.size) {
+        auto free = free_space(l_->queue->path().string());
+        if (free && *p.size > *free) {
+          spdlog::warn("mail sid={} from=<{}> size={} result=refused reason=queue-space free={}",
+                       sid_, sender.address(), *p.size, *free);
+          return smtp::replies::insufficient_storage();
+        }
+      }
       // A new transaction: its decision starts at accept.
       decisions_.clear();
       spf_logged_ = false;
@@ -168,9 +185,11 @@ class driver {
                      field(d.why));
         return d.refusal;
       }
+      // <Postmaster> (RFC 5321 4.5.1) is delivered to the configured address.
+      const std::string to = d.deliver_to.empty() ? rcpt.address() : d.deliver_to;
       if (filter_->config().enabled) {
         auto day = policy::batv::day_of(static_cast<std::int64_t>(std::time(nullptr)));
-        auto b = filter_->check_rcpt(txn.sender.address(), rcpt.address(), day);
+        auto b = filter_->check_rcpt(txn.sender.address(), to, day);
         if (b.action == bs_action::reject) {
           smtp::reply rep = b.to_decision().reply;
           spdlog::info("rcpt sid={} to=<{}> result=refused backscatter=reject reason={}", sid_,
@@ -180,14 +199,15 @@ class driver {
           record(txn.sender.address(), {rcpt.address()}, "", one, {}, 0);
           return rep;
         }
-        if (b.recipient != rcpt.address()) rcpt_map_.emplace_back(rcpt.address(), b.recipient);
+        if (b.recipient != to) rcpt_map_.emplace_back(to, b.recipient);
         if (b.action != bs_action::accept)
           spdlog::info("rcpt sid={} to=<{}> backscatter={} reason={}", sid_, rcpt.address(),
                        to_string(b.action), field(b.reason));
         if (b.action != bs_action::accept) decisions_.add(b.to_decision());
       }
-      spdlog::info("rcpt sid={} to=<{}> result=accepted relay={}", sid_, rcpt.address(),
-                   smtp::to_string(d.verdict));
+      spdlog::info("rcpt sid={} to=<{}> result=accepted relay={}{}", sid_, rcpt.address(),
+                   smtp::to_string(d.verdict),
+                   to == rcpt.address() ? "" : " deliver_to=<" + to + ">");
       return std::nullopt;
     };
     return h;
@@ -222,6 +242,8 @@ class driver {
               const smtp::reply& refusal = {});
   asio::awaitable<bool> handle(smtp::step s);
   asio::awaitable<bool> read_data();
+  // One read within a DATA/BDAT deadline, which the octets read then extend.
+  asio::awaitable<read_status> fill_by(smtp::request_deadline& d);
   asio::awaitable<bool> read_bdat(const smtp::action& a);
   asio::awaitable<smtp::step> enqueue();
   result<void> ensure_writer();
@@ -236,7 +258,8 @@ class driver {
   std::string sid_;
   std::shared_ptr<transport> t_;
   smtp::line_reader lines_;
-  smtp::relay_domains domains_{l_->relay->local_domains, l_->relay->relay_domains};
+  smtp::relay_domains domains_{l_->relay->local_domains, l_->relay->relay_domains,
+                               l_->relay->postmaster};
   bool trusted_ = false;
   std::string client_ip_;
   smtp::session sess_;
@@ -258,6 +281,8 @@ class driver {
   std::shared_ptr<rdns_state> rdns_;
   std::uint64_t messages_ = 0, rcpts_ = 0, failures_ = 0;
   std::string end_reason_ = "quit";
+  // The whole current command line must arrive by then (set when the wait starts).
+  std::optional<smtp::deadline_clock::time_point> cmd_deadline_;
 };
 
 std::string driver::received_header(const std::string& qid) {
@@ -277,6 +302,7 @@ std::string driver::received_header(const std::string& qid) {
   }
   const auto* txn = sess_.current();
   if (txn && txn->recipients.size() == 1) r.for_recipient = txn->recipients.front().address();
+  r.utf8 = txn && txn->params.smtputf8;  // RFC 6532: else the field is US-ASCII
   return gateway::received_header(r);
 }
 
@@ -517,10 +543,11 @@ asio::awaitable<smtp::step> driver::enqueue() {
   flush_body();
   const auto* txn = sess_.current();
   if (!writer_ || writer_error_ || !txn) {
+    smtp::reply why = writer_error_ ? queue_failure_reply(*writer_error_) : smtp::reply{};
     writer_.reset();
     writer_error_.reset();
     ++srv_.stats().queue_errors;
-    co_return sess_.on_queue_failed();
+    co_return sess_.on_queue_failed(why);
   }
   queue::envelope env;
   env.created =
@@ -528,8 +555,10 @@ asio::awaitable<smtp::step> driver::enqueue() {
   env.sender = txn->sender.address();
   std::string tagged;
   for (const auto& r : txn->recipients) {
-    // A validly prvs=-signed recipient is queued as the original address.
-    std::string to = r.address();
+    // <Postmaster> is queued as the configured postmaster (RFC 5321 4.5.1; check_relay
+    // refused it when none is configured); a validly prvs=-signed recipient as the
+    // original address.
+    std::string to = r.is_postmaster_only() ? domains_.postmaster : r.address();
     for (const auto& [got, orig] : rcpt_map_)
       if (got == to) {
         tagged += (tagged.empty() ? "" : " ") + got;
@@ -576,7 +605,7 @@ asio::awaitable<smtp::step> driver::enqueue() {
   if (!r) {
     ++srv_.stats().queue_errors;
     spdlog::error("queue sid={} qid={} error={}", sid_, qid, field(r.error().message));
-    co_return sess_.on_queue_failed();
+    co_return sess_.on_queue_failed(queue_failure_reply(r.error()));
   }
   ++messages_;
   rcpts_ += nrcpt;
@@ -617,6 +646,16 @@ asio::awaitable<smtp::step> driver::enqueue() {
   co_return sess_.on_queued(qid);
 }
 
+asio::awaitable<read_status> driver::fill_by(smtp::request_deadline& d) {
+  auto left = d.left(smtp::deadline_clock::now());
+  if (left.count() <= 0) co_return read_status::timeout;
+  std::size_t before = t_->buffered().size();
+  auto st = co_await t_->fill(left);
+  if (st == read_status::ok)
+    d.on_bytes(smtp::deadline_clock::now(), t_->buffered().size() - before);
+  co_return st;
+}
+
 asio::awaitable<bool> driver::read_data() {
   smtp::data_limits lim;
   lim.max_size = cfg_.limits.message_size;
@@ -625,6 +664,8 @@ asio::awaitable<bool> driver::read_data() {
                                                        : smtp::bare_line_end::reject;
   smtp::data_reader dr(lim);
   (void)ensure_writer();  // a failure is answered 451 after the data (nothing lost)
+  smtp::request_deadline deadline(smtp::deadline_clock::now(), cfg_.tmo.data_block,
+                                  cfg_.tmo.data_min_rate, cfg_.tmo.data_total);
   for (;;) {
     std::size_t used = dr.feed(t_->buffered(), chunk_);
     t_->consume(used);
@@ -632,7 +673,7 @@ asio::awaitable<bool> driver::read_data() {
     if (dr.error() != smtp::data_error::none) body_.clear();
     maybe_flush();
     if (dr.done()) break;
-    auto st = co_await t_->fill(cfg_.tmo.data_block);
+    auto st = co_await fill_by(deadline);
     if (st == read_status::timeout) {
       end_reason_ = "timeout-data";
       writer_.reset();
@@ -658,9 +699,11 @@ asio::awaitable<bool> driver::read_data() {
 asio::awaitable<bool> driver::read_bdat(const smtp::action& a) {
   std::uint64_t left = a.chunk_size;
   if (!a.discard_chunk) (void)ensure_writer();
+  smtp::request_deadline deadline(smtp::deadline_clock::now(), cfg_.tmo.data_block,
+                                  cfg_.tmo.data_min_rate, cfg_.tmo.data_total);
   while (left > 0) {
     if (!t_->has_buffered()) {
-      auto st = co_await t_->fill(cfg_.tmo.data_block);
+      auto st = co_await fill_by(deadline);
       if (st == read_status::timeout) {
         end_reason_ = "timeout-bdat";
         writer_.reset();
@@ -807,8 +850,13 @@ asio::awaitable<void> driver::run() {
           go = false;
           break;
         }
+        // The whole command line must arrive within the command timeout, however its
+        // bytes are spaced (per-record deadline; slowloris).
+        auto now = smtp::deadline_clock::now();
+        if (!cmd_deadline_) cmd_deadline_ = now + cfg_.tmo.command;
+        auto left = smtp::time_left(*cmd_deadline_, now);
         if (idle) srv_.set_idle(sid_, t_);
-        auto st = co_await t_->fill(cfg_.tmo.command);
+        auto st = left.count() > 0 ? co_await t_->fill(left) : read_status::timeout;
         if (idle) srv_.clear_idle(sid_);
         if (st == read_status::timeout) {
           end_reason_ = "timeout";
@@ -826,6 +874,7 @@ asio::awaitable<void> driver::run() {
         continue;
       }
       case smtp::line_status::line: {
+        cmd_deadline_.reset();
         auto sp = ev.line.find(' ');
         last_cmd_ = std::string(ev.line.substr(0, std::min<std::size_t>(sp, 16)));
         for (auto& c : last_cmd_) c = ascii::to_upper(c);
@@ -833,10 +882,12 @@ asio::awaitable<void> driver::run() {
         break;
       }
       case smtp::line_status::too_long:
+        cmd_deadline_.reset();
         last_cmd_ = "(too-long)";
         s = sess_.on_line_too_long();
         break;
       case smtp::line_status::bare_lf:
+        cmd_deadline_.reset();
         last_cmd_ = "(bare-lf)";
         s = sess_.on_bare_lf_command();
         break;
@@ -862,6 +913,17 @@ std::string new_session_id() {
     return (static_cast<std::uint64_t>(rd()) & 0xffffffULL) << 24;
   }()};
   return fmt::format("{:012X}", counter.fetch_add(1) & 0xffffffffffffULL);
+}
+
+smtp::reply queue_failure_reply(const error& e) {
+  return e.code == errc::no_space ? smtp::replies::insufficient_storage()
+                                  : smtp::replies::queue_failure();
+}
+
+std::optional<std::uint64_t> free_space(const std::string& dir) {
+  struct statvfs v {};
+  if (::statvfs(dir.c_str(), &v) != 0) return std::nullopt;
+  return static_cast<std::uint64_t>(v.f_bavail) * static_cast<std::uint64_t>(v.f_frsize);
 }
 
 asio::awaitable<void> run_session(server& srv, std::shared_ptr<listener_state> l,

@@ -10,14 +10,26 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
+#include "base/result.hpp"
 #include "gateway/server.hpp"
+#include "smtp/reply.hpp"
 
 namespace mxg::gateway {
 
 // A short unique session id for the "sid=" log field: 12 hex digits.
 std::string new_session_id();
+
+// The reply when a message could not be queued: a full file system or exhausted quota
+// (errc::no_space) is 452 4.3.1 "Insufficient system storage" (RFC 5321 4.2.2 / RFC
+// 3463 3.4); anything else 451 4.3.0.
+smtp::reply queue_failure_reply(const error& e);
+
+// Octets free for an unprivileged writer in the file system of `dir` (statvfs
+// f_bavail); nullopt when it cannot be asked.
+std::optional<std::uint64_t> free_space(const std::string& dir);
 
 // Runs one session to its end. `l` is the listener the client connected to; the
 // caller has already counted the session against the limits.

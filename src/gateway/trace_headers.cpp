@@ -8,6 +8,7 @@
 #include "base/ascii.hpp"
 #include "base/time.hpp"
 #include "policy/spf_policy.hpp"
+#include "smtp/path.hpp"
 
 namespace mxg::gateway {
 
@@ -15,10 +16,15 @@ std::string rfc5322_now() {
   return base::rfc5322_now(false);
 }
 
-std::string clean(std::string_view s, std::size_t max) {
+std::string clean(std::string_view s, std::size_t max, bool utf8) {
   std::string out;
-  for (unsigned char c : s.substr(0, max)) {
-    if (c < 0x21 || c == 0x7f || c == '(' || c == ')' || c == '\\' || c == '"')
+  s = s.substr(0, max);
+  // Raw 8-bit bytes (a HELO argument is never checked) must not enter the header of a
+  // message labelled 7bit or 8BITMIME (RFC 5322 2.2: header fields are US-ASCII).
+  const bool keep_8bit = utf8 && smtp::is_valid_utf8(s);
+  for (unsigned char c : s) {
+    if (c < 0x21 || c == 0x7f || c == '(' || c == ')' || c == '\\' || c == '"' ||
+        (c > 0x7f && !keep_8bit))
       out += '?';
     else
       out += static_cast<char>(c);
@@ -30,14 +36,15 @@ std::string received_header(const received_info& r) {
   // RFC 5321 4.4 Time-stamp-line; "with" keywords from RFC 3848 (ESMTP, ESMTPS).
   std::string proto = r.esmtp ? (r.tls ? "ESMTPS" : "ESMTP") : "SMTP";
   std::string h = fmt::format("Received: from {} ({} [{}])\r\n\tby {} (mxguard) with {}",
-                              clean(r.helo.empty() ? "unknown" : r.helo),
-                              r.rdns_name.empty() ? "unknown" : clean(r.rdns_name), r.client_ip,
-                              clean(r.hostname), proto);
+                              clean(r.helo.empty() ? "unknown" : r.helo, 255, r.utf8),
+                              r.rdns_name.empty() ? "unknown" : clean(r.rdns_name, 255, r.utf8),
+                              r.client_ip, clean(r.hostname), proto);
   if (r.tls)
     h += fmt::format("\r\n\t(version={} cipher={} bits={})", r.tls_version, r.tls_cipher,
                      r.tls_bits);
   h += fmt::format("\r\n\tid {}", r.queue_id);
-  if (!r.for_recipient.empty()) h += fmt::format("\r\n\tfor <{}>", clean(r.for_recipient, 300));
+  if (!r.for_recipient.empty())
+    h += fmt::format("\r\n\tfor <{}>", clean(r.for_recipient, 300, r.utf8));
   h += "; " + rfc5322_now() + "\r\n";
   return h;
 }

@@ -20,8 +20,10 @@ namespace mxg::gateway {
 std::string rfc5322_now();
 
 // Peer text made printable for a header comment or log field (no CR/LF, no controls,
-// no parentheses, quotes or backslashes), at most `max` bytes.
-std::string clean(std::string_view s, std::size_t max = 255);
+// no parentheses, quotes or backslashes), at most `max` bytes. Octets above 0x7f become
+// '?' too (a 7bit/8BITMIME message's header is ASCII, RFC 5322 2.2 / RFC 6152), unless
+// `utf8` (an SMTPUTF8 message, RFC 6532 3.2) and `s` is well-formed UTF-8.
+std::string clean(std::string_view s, std::size_t max = 255, bool utf8 = false);
 
 struct received_info {
   std::string helo, rdns_name, client_ip, hostname, queue_id;
@@ -30,6 +32,7 @@ struct received_info {
   std::string tls_version, tls_cipher;
   int tls_bits = 0;
   std::string for_recipient;  // the one recipient, or ""
+  bool utf8 = false;          // SMTPUTF8 message: UTF-8 allowed in the field (RFC 6532)
 };
 // "Received: ...\r\n" (folded, CRLF-terminated).
 std::string received_header(const received_info& r);

@@ -66,8 +66,13 @@ std::string errno_text(int e) {
   return std::strerror(e);
 }
 
+// ENOSPC / EDQUOT are told apart: the server answers them 452 4.3.1 (RFC 3463 3.4).
+errc io_code(int e) {
+  return e == ENOSPC || e == EDQUOT ? errc::no_space : errc::io_error;
+}
+
 error io_fail(const fs::path& p, std::string_view what, int e) {
-  return error(errc::io_error, std::string(what) + " " + p.string() + ": " + errno_text(e));
+  return error(io_code(e), std::string(what) + " " + p.string() + ": " + errno_text(e));
 }
 
 // Reads a whole file, refusing more than `max` bytes.
@@ -330,8 +335,7 @@ result<void> queue_dir::write_all(int fd, std::string_view bytes) {
     if (n < 0) {
       if (errno == EINTR) continue;
       int e = errno;
-      return fail(errc::io_error,
-                  "queue " + opts_.dir.string() + ": write failed: " + errno_text(e));
+      return fail(io_code(e), "queue " + opts_.dir.string() + ": write failed: " + errno_text(e));
     }
     if (n == 0)
       return fail(errc::io_error, "queue " + opts_.dir.string() + ": write wrote nothing");
@@ -346,9 +350,10 @@ result<void> queue_dir::sync_fd(int fd) {
     std::lock_guard lk(stats_mu_);
     ++stats_.file_syncs;
   }
-  if (opts_.ops.fsync(fd) != 0)
-    return fail(errc::io_error,
-                "queue " + opts_.dir.string() + ": fsync failed: " + errno_text(errno));
+  if (opts_.ops.fsync(fd) != 0) {
+    int e = errno;
+    return fail(io_code(e), "queue " + opts_.dir.string() + ": fsync failed: " + errno_text(e));
+  }
   return {};
 }
 

@@ -53,6 +53,8 @@ const char* to_string(data_error e) noexcept {
       return "bare-lf";
     case data_error::bare_cr:
       return "bare-cr";
+    case data_error::nul:
+      return "nul";
   }
   return "none";
 }
@@ -76,6 +78,8 @@ reply data_error_reply(data_error e, std::uint64_t max_size) {
       return reply(550, k_5_6_0,
                    "Message refused: bare <CR> in message data; lines must end with <CR><LF> "
                    "(RFC 5321 2.3.8)");
+    case data_error::nul:
+      return reply(554, k_5_6_0, "Message refused: NUL octet in message data (RFC 5321 2.3.8)");
   }
   return {};
 }
@@ -87,6 +91,9 @@ void data_reader::fail(data_error e) {
 void data_reader::emit(std::string& out, std::string_view bytes) {
   size_ += bytes.size();
   if (error_ == data_error::none && size_ > lim_.max_size) fail(data_error::too_big);
+  // RFC 5321 2.3.8: NUL SHOULD NOT be sent; refused, never stored.
+  if (error_ == data_error::none && std::memchr(bytes.data(), '\0', bytes.size()) != nullptr)
+    fail(data_error::nul);
   if (error_ == data_error::none) out.append(bytes);
 }
 

@@ -18,7 +18,9 @@
 // bare_line_end::normalize each bare LF and each bare CR becomes CRLF in the
 // output; a normalized line can never end the data. Line length and total size
 // are enforced the same way: the error is remembered, output stops, input is
-// swallowed to the terminator.
+// swallowed to the terminator. So is a NUL octet (RFC 5321 2.3.8 "SHOULD NOT" be
+// sent; many MTAs and mail stores mishandle it): the message is refused with
+// 554 5.6.0 rather than stored with it. BINARYMIME content (BDAT) is not read here.
 //
 // Security: every byte is untrusted; memory use is O(1) beyond the caller's output.
 #pragma once
@@ -82,6 +84,7 @@ enum class data_error {
   line_too_long,  // 550 5.6.0 line > max_line
   bare_lf,        // 550 5.6.0 (reject mode)
   bare_cr,        // 550 5.6.0 (reject mode)
+  nul,            // 554 5.6.0: a NUL octet (RFC 5321 2.3.8: SHOULD NOT be sent; never stored)
 };
 const char* to_string(data_error e) noexcept;
 

@@ -61,9 +61,21 @@ bool domain_matches(std::string_view domain, const std::vector<std::string>& lis
 }
 
 relay_decision check_relay(const path& rcpt, const relay_domains& domains, bool client_trusted) {
-  if (rcpt.is_postmaster_only()) return relay_decision{relay_verdict::local, {}, "postmaster"};
+  if (rcpt.is_postmaster_only()) {
+    // RFC 5321 4.5.1: the postmaster of this host, never the default route.
+    if (domains.postmaster.empty()) {
+      relay_decision d;
+      d.verdict = relay_verdict::denied;
+      d.refusal = reply(550, status::k_5_1_1,
+                        "<Postmaster>: no postmaster mailbox is configured on this host; "
+                        "write to postmaster@<domain>");
+      d.why = "<Postmaster> without a configured postmaster address";
+      return d;
+    }
+    return relay_decision{relay_verdict::local, {}, "postmaster", domains.postmaster};
+  }
   if (rcpt.is_null()) return deny("null path as recipient");
-  if (client_trusted) return relay_decision{relay_verdict::trusted, {}, "trusted client"};
+  if (client_trusted) return relay_decision{relay_verdict::trusted, {}, "trusted client", {}};
 
   if (rcpt.domain_is_literal()) return deny("address literal from an untrusted client");
   const std::string local = rcpt.local_part_unquoted();
@@ -75,9 +87,9 @@ relay_decision check_relay(const path& rcpt, const relay_domains& domains, bool 
     return deny("routing characters (% ! @) in local part");
 
   if (domain_matches(rcpt.domain(), domains.local))
-    return relay_decision{relay_verdict::local, {}, "local domain"};
+    return relay_decision{relay_verdict::local, {}, "local domain", {}};
   if (domain_matches(rcpt.domain(), domains.relay))
-    return relay_decision{relay_verdict::relay_domain, {}, "relay domain"};
+    return relay_decision{relay_verdict::relay_domain, {}, "relay domain", {}};
   return deny("domain is not local");
 }
 

@@ -12,7 +12,10 @@
 //   - quoted local parts and empty local parts ("", "user");
 //   - source routes are ignored by the parser (RFC 5321 4.1.2), so
 //     <@local.test:user@ext.test> is judged by ext.test.
-// <Postmaster> without a domain is always local (RFC 5321 4.5.1).
+// <Postmaster> without a domain (any case) is the postmaster of this host (RFC 5321
+// 4.5.1): it is delivered to the configured postmaster address (deliver_to), from any
+// client, trusted or not; with none configured it is refused (550 5.1.1). It never
+// leaves by the default route as the bare local part "Postmaster".
 // A trusted client (trusted network or authenticated, decided by the gateway)
 // may relay anywhere.
 #pragma once
@@ -31,6 +34,8 @@ struct relay_domains {
   // ".example.com" matches every subdomain (not the domain itself), as in Postfix.
   std::vector<std::string> local;
   std::vector<std::string> relay;  // domains we accept to pass on (backup MX, outbound hub)
+  // Where RCPT TO:<Postmaster> goes ("postmaster@example.com"); "" refuses it.
+  std::string postmaster;
 };
 
 enum class relay_verdict {
@@ -45,6 +50,9 @@ struct relay_decision {
   relay_verdict verdict = relay_verdict::denied;
   reply refusal;    // 554 5.7.1 Relay access denied, when denied
   std::string why;  // one phrase for the log ("percent hack in local part", ...)
+  // When set, the message is delivered to this address instead of the one received
+  // (<Postmaster> -> the configured postmaster address).
+  std::string deliver_to;
   bool accepted() const { return verdict != relay_verdict::denied; }
 };
 

@@ -104,6 +104,9 @@ reply queued(std::string_view queue_id) {
 reply queue_failure() {
   return reply(451, k_4_3_0, "Requested action aborted: local error in processing");
 }
+reply insufficient_storage() {
+  return reply(452, k_4_3_1, "Insufficient system storage");
+}
 reply bye(std::string_view host) {
   return reply(221, k_2_0_0, std::string(host) + " Service closing transmission channel");
 }
@@ -160,6 +163,11 @@ reply non_smtp(std::string_view host) {
 }
 reply timeout(std::string_view host) {
   return reply(421, k_4_4_2, std::string(host) + " Error: timeout exceeded");
+}
+reply chunk_too_big(std::string_view host) {
+  return reply(
+      552, k_5_3_4,
+      std::string(host) + " BDAT chunk exceeds fixed maximum message size; closing connection");
 }
 reply shutting_down(std::string_view host) {
   return reply(421, k_4_3_2, std::string(host) + " Service shutting down; try again later");

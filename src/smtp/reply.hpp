@@ -39,6 +39,7 @@ inline constexpr enhanced_status k_2_5_0{2, 5, 0};  // other or undefined protoc
 inline constexpr enhanced_status k_2_6_0{2, 6, 0};  // other or undefined media status (data)
 inline constexpr enhanced_status k_2_7_0{2, 7, 0};  // other security status
 inline constexpr enhanced_status k_4_3_0{4, 3, 0};  // mail system: other (local error)
+inline constexpr enhanced_status k_4_3_1{4, 3, 1};  // mail system full (RFC 3463 3.4)
 inline constexpr enhanced_status k_4_3_2{4, 3, 2};  // system not accepting network messages
 inline constexpr enhanced_status k_4_4_2{4, 4, 2};  // bad connection / timeout
 inline constexpr enhanced_status k_4_4_3{4, 4, 3};  // directory server failure (DNS; RFC 3463 3.5)
@@ -46,20 +47,20 @@ inline constexpr enhanced_status k_4_5_3{4, 5, 3};  // too many recipients (RFC 
 inline constexpr enhanced_status k_4_7_0{4, 7, 0};  // other security or policy status
 inline constexpr enhanced_status k_4_7_1{4, 7, 1};  // delivery not authorized (transient)
 inline constexpr enhanced_status k_4_7_24{4, 7, 24};  // SPF validation error (RFC 7372 3.2)
-inline constexpr enhanced_status k_5_1_1{5, 1, 1};  // bad destination mailbox address
-inline constexpr enhanced_status k_5_1_3{5, 1, 3};  // bad destination mailbox address syntax
-inline constexpr enhanced_status k_5_1_7{5, 1, 7};  // bad sender's mailbox address syntax
-inline constexpr enhanced_status k_5_3_4{5, 3, 4};  // message too big for system (RFC 1870)
-inline constexpr enhanced_status k_5_5_0{5, 5, 0};  // other or undefined protocol status
-inline constexpr enhanced_status k_5_5_1{5, 5, 1};  // invalid command (sequence)
-inline constexpr enhanced_status k_5_5_2{5, 5, 2};  // syntax error
-inline constexpr enhanced_status k_5_5_3{5, 5, 3};  // too many recipients
-inline constexpr enhanced_status k_5_5_4{5, 5, 4};  // invalid command arguments
-inline constexpr enhanced_status k_5_6_0{5, 6, 0};  // other or undefined media error
+inline constexpr enhanced_status k_5_1_1{5, 1, 1};    // bad destination mailbox address
+inline constexpr enhanced_status k_5_1_3{5, 1, 3};    // bad destination mailbox address syntax
+inline constexpr enhanced_status k_5_1_7{5, 1, 7};    // bad sender's mailbox address syntax
+inline constexpr enhanced_status k_5_3_4{5, 3, 4};    // message too big for system (RFC 1870)
+inline constexpr enhanced_status k_5_5_0{5, 5, 0};    // other or undefined protocol status
+inline constexpr enhanced_status k_5_5_1{5, 5, 1};    // invalid command (sequence)
+inline constexpr enhanced_status k_5_5_2{5, 5, 2};    // syntax error
+inline constexpr enhanced_status k_5_5_3{5, 5, 3};    // too many recipients
+inline constexpr enhanced_status k_5_5_4{5, 5, 4};    // invalid command arguments
+inline constexpr enhanced_status k_5_6_0{5, 6, 0};    // other or undefined media error
 inline constexpr enhanced_status k_5_6_7{5, 6,
                                          7};  // non-ASCII address not permitted (RFC 6531 3.5)
-inline constexpr enhanced_status k_5_7_0{5, 7, 0};  // other security or policy status
-inline constexpr enhanced_status k_5_7_1{5, 7, 1};  // delivery not authorized (relay denied)
+inline constexpr enhanced_status k_5_7_0{5, 7, 0};    // other security or policy status
+inline constexpr enhanced_status k_5_7_1{5, 7, 1};    // delivery not authorized (relay denied)
 inline constexpr enhanced_status k_5_7_23{5, 7, 23};  // SPF validation failed (RFC 7372 3.2)
 inline constexpr enhanced_status k_5_7_24{5, 7, 24};  // SPF validation error (RFC 7372 3.2)
 }  // namespace status
@@ -103,6 +104,7 @@ reply start_data();                            // 354 End data with ...
 reply chunk_ok(std::uint64_t bytes);           // 250 2.0.0 n octets received
 reply queued(std::string_view queue_id);       // 250 2.0.0 <id> Message accepted for delivery
 reply queue_failure();                         // 451 4.3.0 local error in processing
+reply insufficient_storage();                  // 452 4.3.1 (RFC 5321 4.2.2 / RFC 1870 6.1)
 reply bye(std::string_view host);              // 221 2.0.0 host closing connection
 reply vrfy();                                  // 252 2.5.0 (RFC 5321 3.5.3)
 reply help();                                  // 214 2.0.0
@@ -121,6 +123,7 @@ reply relay_denied();                          // 554 5.7.1 Relay access denied
 reply too_many_errors(std::string_view host);  // 421 4.7.0 (then close)
 reply non_smtp(std::string_view host);         // 421 4.7.0 (an HTTP request; then close)
 reply timeout(std::string_view host);          // 421 4.4.2 (RFC 5321 4.5.3.2)
+reply chunk_too_big(std::string_view host);    // 552 5.3.4, then close (RFC 3030 2, RFC 1870)
 reply shutting_down(std::string_view host);    // 421 4.3.2
 reply early_talker();                          // 554 5.5.1 talking before the greeting
 }  // namespace replies

@@ -429,6 +429,16 @@ step session::on_policy(std::optional<reply> answer) {
 }
 
 step session::do_bdat(const command& c) {
+  // A chunk larger than the largest message we take can never be accepted; reading it
+  // to stay in sync (RFC 3030 2) would cost whatever the client announces (up to
+  // 2^64 octets). Refuse at once and close: the stream cannot be resynchronised
+  // without reading it.
+  if (c.chunk_size > cfg_.max_message_size) {
+    reset_transaction();
+    state_ = session_state::closed;
+    ++errors_;
+    return step{replies::chunk_too_big(cfg_.hostname), action{action_kind::close}};
+  }
   action a{action_kind::read_bdat};
   a.chunk_size = c.chunk_size;
   a.last_chunk = c.last_chunk;
@@ -440,8 +450,7 @@ step session::do_bdat(const command& c) {
   } else if (txn_->recipients.empty()) {
     failure = txn_->rejected_recipients > 0 ? replies::no_valid_recipients()
                                             : replies::bad_sequence("need RCPT command");
-  } else if (c.chunk_size > cfg_.max_message_size ||
-             txn_->bdat_bytes + c.chunk_size > cfg_.max_message_size) {
+  } else if (txn_->bdat_bytes + c.chunk_size > cfg_.max_message_size) {
     failure = replies::message_too_big();
     reset_transaction();  // the message is lost; later chunks get 503 until a new MAIL
   }

@@ -15,7 +15,8 @@
 //     read_data  -> feed bytes to a data_reader until done(); then
 //                   s = sess.on_data_end(reader.error(), reader.size())
 //     read_bdat  -> read exactly act.chunk_size raw bytes (store them unless
-//                   act.discard_chunk), then s = sess.on_bdat_chunk()
+//                   act.discard_chunk), then s = sess.on_bdat_chunk(); a chunk
+//                   larger than max_message_size is never read: 552 and close
 //     enqueue    -> write sess.transaction() + body to the queue, then
 //                   s = sess.on_queued(id) or sess.on_queue_failed()
 //     policy     -> ask the policy for act.stage (mail: pending() sender; rcpt:

@@ -40,6 +40,10 @@ TEST(GatewayConfig, DefaultsAreRfc5321Values) {
   EXPECT_EQ(l.limits.recipients, 100u);                  // 4.5.3.1.8
   EXPECT_EQ(l.tmo.command, std::chrono::minutes(5));     // 4.5.3.2.7
   EXPECT_EQ(l.tmo.data_block, std::chrono::minutes(3));  // 4.5.3.2.5
+  EXPECT_EQ(l.tmo.data_min_rate, 500u);                  // Postfix smtpd_min_data_rate
+  EXPECT_EQ(l.tmo.data_total, std::chrono::milliseconds(0));
+  EXPECT_TRUE(l.v6only);
+  EXPECT_TRUE(c->relay.postmaster.empty());  // <Postmaster> refused until configured
   EXPECT_EQ(l.queue_dir, "./var/queue/a");
   EXPECT_EQ(c->control_socket, "./var/control.sock");
   // never an open relay: no relay domains, loopback trusted only
@@ -66,6 +70,8 @@ recipients = 7
 [listener.capture.timeouts]
 command = "30s"
 data_block = 5
+data_min_rate = 0
+data_total = "1h"
 )",
                         "t.toml");
   ASSERT_TRUE(c) << c.error().message;
@@ -84,6 +90,24 @@ data_block = 5
   EXPECT_EQ(cap->limits.recipients, 7u);
   EXPECT_EQ(cap->tmo.command, std::chrono::seconds(30));
   EXPECT_EQ(cap->tmo.data_block, std::chrono::seconds(5));
+  EXPECT_EQ(cap->tmo.data_min_rate, 0u);
+  EXPECT_EQ(cap->tmo.data_total, std::chrono::hours(1));
+  EXPECT_EQ(prod->tmo.data_min_rate, 500u);
+}
+
+// Issue 16: [relay] postmaster (RFC 5321 4.5.1) and a listener's v6only.
+TEST(GatewayConfig, PostmasterAndV6only) {
+  auto c = parse_config(R"(
+[relay]
+postmaster = "HostMaster@Example.ORG"
+[listener.any]
+address = "[::]:2525"
+v6only = false
+)",
+                        "t.toml");
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->relay.postmaster, "HostMaster@example.org");  // domain normalized
+  EXPECT_FALSE(c->listeners[0].v6only);
 }
 
 struct bad_case {
@@ -127,6 +151,14 @@ INSTANTIATE_TEST_SUITE_P(
         bad_case{
             "[listener.a]\naddress = \"127.0.0.1:25\"\n[listener.b]\naddress = \"127.0.0.1:25\"\n",
             "bad.toml:4: address 127.0.0.1:25 is used by two listeners"},
+        bad_case{"[relay]\npostmaster = \"postmaster\"\n[listener.a]\naddress = \"127.0.0.1:25\"\n",
+                 "bad.toml:2: relay.postmaster must be a mailbox"},
+        bad_case{
+            "[relay]\npostmaster = \"a@[127.0.0.1]\"\n[listener.a]\naddress = \"127.0.0.1:25\"\n",
+            "bad.toml:2: relay.postmaster"},
+        bad_case{"[listener.a]\naddress = \"127.0.0.1:25\"\n[listener.a.timeouts]\n"
+                 "data_min_rate = -1\n",
+                 "bad.toml:4: 'data_min_rate'"},
         bad_case{"state_dir = \n", "bad.toml:1:"},  // TOML syntax error
         bad_case{"state_dir = \"x\"\n", "no [listener.NAME] table"}));
 

@@ -309,6 +309,7 @@ TEST(QueueDir, FailuresLeaveNothingVisible) {
   struct tc {
     const char* name;
     std::function<void(file_ops&)> inject;
+    errc code = errc::io_error;  // ENOSPC/EDQUOT: no_space (the server answers 452 4.3.1)
   };
   auto fail_with = [](int e) {
     errno = e;
@@ -318,7 +319,8 @@ TEST(QueueDir, FailuresLeaveNothingVisible) {
       {"write ENOSPC",
        [&](file_ops& o) {
          o.write = [&](int, const void*, std::size_t) -> long { return fail_with(ENOSPC); };
-       }},
+       },
+       errc::no_space},
       {"second write EIO (control file)",
        [&](file_ops& o) {
          auto n = std::make_shared<int>(0);
@@ -332,7 +334,8 @@ TEST(QueueDir, FailuresLeaveNothingVisible) {
          o.write = [n, &fail_with](int fd, const void* b, std::size_t len) -> long {
            return ++*n > 3 ? fail_with(ENOSPC) : ::write(fd, b, std::min<std::size_t>(len, 7));
          };
-       }},
+       },
+       errc::no_space},
       {"file fsync EIO", [&](file_ops& o) { o.fsync = [&](int) { return fail_with(EIO); }; }},
       {"directory fsync EIO",
        [&](file_ops& o) {
@@ -351,7 +354,13 @@ TEST(QueueDir, FailuresLeaveNothingVisible) {
          o.rename = [&, sys = file_ops::system().rename](const char* f, const char* to, bool nr) {
            return std::string_view(to).ends_with(".ctl") ? fail_with(ENOSPC) : sys(f, to, nr);
          };
-       }},
+       },
+       errc::no_space},
+      {"write EDQUOT",
+       [&](file_ops& o) {
+         o.write = [&](int, const void*, std::size_t) -> long { return fail_with(EDQUOT); };
+       },
+       errc::no_space},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.name);
@@ -361,7 +370,7 @@ TEST(QueueDir, FailuresLeaveNothingVisible) {
     auto q = open_queue(t.path(), ops);
     auto r = q->store(make_env(), kMessage);
     ASSERT_FALSE(r);
-    EXPECT_EQ(r.error().code, errc::io_error);
+    EXPECT_EQ(r.error().code, c.code) << r.error().message;
     EXPECT_TRUE(entries(t.path() / "messages").empty());
     EXPECT_TRUE(unfinished(t.path() / "tmp").empty());
     EXPECT_EQ(q->stats().failures, 1u);
@@ -386,6 +395,7 @@ TEST(QueueDir, FailedStreamingAppendFailsTheCommit) {
   auto r = q->store(std::move(*w), make_env());
   ASSERT_FALSE(r);
   EXPECT_NE(r.error().message.find("No space left"), std::string::npos) << r.error().message;
+  EXPECT_EQ(r.error().code, errc::no_space);
   EXPECT_TRUE(entries(t.path() / "messages").empty());
   EXPECT_TRUE(unfinished(t.path() / "tmp").empty());
 }

@@ -86,6 +86,15 @@ const data_case kCases[] = {
      "a\r\n.\r\nb\r\n", data_error::none},
     {"normalize LF.LF never ends", "a\n.\n", bare_line_end::normalize, false, 0, "",
      data_error::none},
+    // RFC 5321 2.3.8: NUL SHOULD NOT be sent; refused (554 5.6.0) and swallowed to the end.
+    {"NUL inside a line", std::string("a\0b\r\n.\r\nNOOP\r\n", 14), bare_line_end::reject, true, 8,
+     "", data_error::nul},
+    {"NUL at line start", std::string("x\r\n\0\r\n.\r\n", 9), bare_line_end::reject, true, 9, "",
+     data_error::nul},
+    {"NUL after a stuffed dot", std::string("..\0\r\n.\r\n", 8), bare_line_end::reject, true, 8, "",
+     data_error::nul},
+    {"NUL in normalize mode too", std::string("\0\r\n.\r\n", 6), bare_line_end::normalize, true, 6,
+     "", data_error::nul},
 };
 
 struct result {
@@ -193,6 +202,10 @@ TEST(SmtpData, ErrorReplies) {
     EXPECT_EQ(r.code, 550);
     EXPECT_EQ(r.status, status::k_5_6_0);
   }
+  // NUL: the transaction failed (RFC 5321 4.2.5 / 2.3.8), media error (RFC 3463 3.7).
+  reply nul = data_error_reply(data_error::nul, 0);
+  EXPECT_EQ(nul.code, 554);
+  EXPECT_EQ(nul.status, status::k_5_6_0);
 }
 
 // ---- line_reader: RFC 5321 4.5.3.1.4 (512 with CRLF), 2.3.8 line ends ----

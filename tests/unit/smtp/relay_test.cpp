@@ -15,7 +15,8 @@
 namespace mxg::smtp {
 namespace {
 
-const relay_domains kDomains{{"local.test", ".sub.local.test"}, {"relay.test"}};
+const relay_domains kDomains{
+    {"local.test", ".sub.local.test"}, {"relay.test"}, "hostmaster@local.test"};
 
 std::string upper(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(),
@@ -109,6 +110,45 @@ TEST(SmtpRelay, LocalRelayAndTrustedAreAccepted) {
     EXPECT_TRUE(d.accepted()) << d.why;
     EXPECT_EQ(d.verdict, c.verdict);
   }
+}
+
+// RFC 5321 4.5.1: <Postmaster> without a domain (case-insensitive) is this host's
+// postmaster: delivered to the configured address, from trusted and untrusted
+// clients alike; never kept as the bare local part (which would leave by the default
+// route); refused with 550 5.1.1 when no address is configured.
+TEST(SmtpRelay, PostmasterGoesToTheConfiguredAddress) {
+  for (const char* arg : {"<Postmaster>", "<postmaster>", "<POSTMASTER>", "<PostMaster>",
+                          "Postmaster", "postmaster"}) {
+    for (bool trusted : {false, true}) {
+      SCOPED_TRACE(std::string(arg) + (trusted ? " trusted" : " untrusted"));
+      auto cmd = parse_command(std::string("RCPT TO:") + arg);
+      ASSERT_TRUE(cmd.has_value()) << cmd.error().summary();
+      relay_decision d = check_relay(cmd->address, kDomains, trusted);
+      EXPECT_TRUE(d.accepted());
+      EXPECT_EQ(d.verdict, relay_verdict::local);
+      EXPECT_EQ(d.deliver_to, "hostmaster@local.test");
+    }
+  }
+}
+
+TEST(SmtpRelay, PostmasterWithoutConfiguredAddressIsRefused) {
+  relay_domains none{{"local.test"}, {}, ""};
+  for (bool trusted : {false, true}) {
+    auto cmd = parse_command("RCPT TO:<postmaster>");
+    ASSERT_TRUE(cmd.has_value());
+    relay_decision d = check_relay(cmd->address, none, trusted);
+    EXPECT_FALSE(d.accepted());
+    EXPECT_EQ(d.refusal.code, 550);
+    EXPECT_EQ(d.refusal.status, status::k_5_1_1);
+    EXPECT_NE(d.refusal.format().find("Postmaster"), std::string::npos);
+    EXPECT_TRUE(d.deliver_to.empty());
+  }
+  // postmaster@domain is an ordinary address: judged by its domain as always.
+  auto cmd = parse_command("RCPT TO:<postmaster@local.test>");
+  ASSERT_TRUE(cmd.has_value());
+  relay_decision d = check_relay(cmd->address, none, false);
+  EXPECT_TRUE(d.accepted());
+  EXPECT_TRUE(d.deliver_to.empty());
 }
 
 TEST(SmtpRelay, SubdomainEntryDoesNotMatchItsParent) {

@@ -261,7 +261,7 @@ TEST(SmtpSession, HttpRequestClosesAtOnce) {
 // the message goes to the accepted recipients.
 TEST(SmtpSession, PipelinedTransactionWithRelayRefusal) {
   session_hooks hooks;
-  relay_domains domains{{"local.test"}, {}};
+  relay_domains domains{{"local.test"}, {}, ""};
   hooks.on_rcpt = [domains](const session_info&, const transaction&,
                             const path& rcpt) -> std::optional<reply> {
     relay_decision dec = check_relay(rcpt, domains, false);
@@ -491,6 +491,24 @@ TEST(SmtpSession, BdatTooBigEndsTransaction) {
             "552 5.3.4 Message size exceeds fixed maximum message size\r\n"
             "503 5.5.1 Error: need MAIL command\r\n" +
                 kOk);
+  EXPECT_TRUE(d.queued().empty());
+}
+
+// A chunk that alone exceeds the SIZE limit can never be accepted: refused at once,
+// before any of its octets arrive (issue 16 item 7), and the connection is closed
+// because the stream cannot be resynchronised without reading it (RFC 3030 2).
+TEST(SmtpSession, BdatChunkAboveMaximumIsRefusedBeforeItsBytes) {
+  session_config cfg = fake_driver::default_config();
+  cfg.max_message_size = 8;
+  fake_driver d(cfg);
+  d.connect();
+  d.feed("EHLO c\r\nMAIL FROM:<a@b.test>\r\nRCPT TO:<x@b.test>\r\n");
+  d.take_output();
+  d.feed("BDAT 1000000000000 LAST\r\n");  // a terabyte announced, none sent
+  EXPECT_EQ(d.output(),
+            "552 5.3.4 mx.test BDAT chunk exceeds fixed maximum message size; closing "
+            "connection\r\n");
+  EXPECT_TRUE(d.closed());
   EXPECT_TRUE(d.queued().empty());
 }
 
