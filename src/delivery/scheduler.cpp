@@ -429,6 +429,9 @@ asio::awaitable<std::vector<message_outcome>> scheduler::run(queue::queue_dir& q
 // envelope at a time: reading a large queue on the event loop stalled SMTP for seconds
 // every tick (issue 16 item 5; 100k held messages: ~2 s each 30 s) and held every
 // envelope at once.
+// XXX: still rereads every control file each tick (1M held messages: 0.38 s of CPU per
+// second, docs/benchmarks.md "Queue listing at scale"); an in-memory index of due times,
+// kept by commit/update/hold/release, would make a tick cost what is due.
 asio::awaitable<void> scheduler::scan(trigger t) {
   const auto now = now_of(opts_);
   auto alive = alive_;

@@ -147,6 +147,8 @@ try:
          "the server logs the release")
     r = mx("run", ids2[8])
     c.eq(r.returncode, 0, f"online run of a second-queue message: {r.stderr!r}")
+    c.ok(f"{ids2[8]} skipped: held" in r.stdout,
+         f"run found it in the second queue (a held message stays): {r.stdout!r}")
     d = ids2[9]
     r = mx("delete", d)
     c.ok(r.returncode == 0 and not os.path.exists(os.path.join(q2, "messages", d + ".ctl")),
