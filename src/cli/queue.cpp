@@ -7,6 +7,9 @@
 // Queue directory: --queue-dir (default ./var/queue). When that directory is not a queue
 // itself but holds per-listener queues (<state_dir>/queue/<listener>, the server's
 // default), list covers all of them and an ID is looked up in each; --listener NAME picks one.
+// Queues are named by their absolute path in the output, as the server names them, so
+// online and offline print the same. `list` prints as it reads (report.hpp list_stream):
+// memory stays bounded however large the queue.
 // `queue run` offline delivers through src/cli/queue_run.cpp (src/delivery).
 // Exit: 0 ok, 1 some message not found or unreadable, 2 usage, 74 I/O error,
 // 75 queue locked by a running server that does not answer.
@@ -60,6 +63,8 @@ mxg::result<std::vector<fs::path>> resolve_queues(const queue_args& a) {
   fs::path base = a.dir;
   if (!a.listener.empty()) base /= a.listener;
   std::error_code ec;
+  base = fs::absolute(base, ec).lexically_normal();
+  if (!base.has_filename()) base = base.parent_path();  // "dir/" -> "dir"
   if (fs::is_directory(base / "messages", ec)) return std::vector<fs::path>{base};
   std::vector<fs::path> out;
   if (fs::is_directory(base, ec)) {
@@ -150,36 +155,19 @@ int offline(const queue_args& a) {
     return io_exit(o.error());
   }
   if (a.cmd == "list") {
-    std::vector<listed_message> all;
-    nlohmann::json j{{"messages", nlohmann::json::array()},
-                     {"unreadable", nlohmann::json::array()},
-                     {"count", 0}};
-    int rc = kExitOk;
-    for (auto& q : o->queues) {
-      auto l = q->list();
-      if (!l) {
-        std::fprintf(stderr, "mxguard queue: %s\n", l.error().message.c_str());
-        return io_exit(l.error());
+    std::vector<const queue_dir*> qs;
+    for (auto& q : o->queues) qs.push_back(q.get());
+    list_stream ls(std::move(qs), a.json);
+    while (!ls.done()) {
+      auto piece = ls.next();
+      if (!piece) {
+        std::fflush(stdout);
+        std::fprintf(stderr, "mxguard queue: %s\n", piece.error().message.c_str());
+        return io_exit(piece.error());
       }
-      for (const auto& m : *l)
-        if (!m.env) rc = kExitNotFound;
-      auto part = to_json(*l);
-      for (auto& m : part["messages"]) {
-        m["queue"] = q->path().string();
-        j["messages"].push_back(m);
-      }
-      for (auto& m : part["unreadable"]) {
-        m["queue"] = q->path().string();
-        j["unreadable"].push_back(m);
-      }
-      if (!a.json) {
-        if (o->queues.size() > 1) std::printf("queue %s:\n", q->path().c_str());
-        std::fputs(format_list(*l).c_str(), stdout);
-      }
+      std::fwrite(piece->data(), 1, piece->size(), stdout);
     }
-    j["count"] = j["messages"].size();
-    if (a.json) std::fputs(dump(j).c_str(), stdout);
-    return rc;
+    return ls.unreadable() ? kExitNotFound : kExitOk;
   }
   if (a.cmd == "run") {  // offline delivery: src/cli/queue_run.cpp
     std::vector<queue_dir*> qs;
@@ -286,9 +274,11 @@ int run(const queue_args& a) {
     req.queue = a.listener;
     req.json = a.json;
     req.body = a.body;
-    auto r = mxg::gateway::control_call(a.socket, req);
+    // Pieces are printed as they arrive (a long `list` streams).
+    auto print = [](std::string_view piece) { std::fwrite(piece.data(), 1, piece.size(), stdout); };
+    auto r = mxg::gateway::control_call(a.socket, req, print);
     if (r) {
-      std::fputs(r->output.c_str(), stdout);
+      std::fflush(stdout);
       if (!r->error.empty())
         std::fprintf(stderr, "mxguard queue %s: %s\n", a.cmd.c_str(), r->error.c_str());
       return r->exit;

@@ -429,22 +429,43 @@ asio::awaitable<std::vector<message_outcome>> scheduler::run(queue::queue_dir& q
   co_return out;
 }
 
+// The due messages are found on the blocking pool (net::offload), ids only and one
+// envelope at a time: reading a large queue on the event loop stalled SMTP for seconds
+// every tick (issue 16 item 5; 100k held messages: ~2 s each 30 s) and held every
+// envelope at once.
+// XXX: still rereads every control file each tick (1M held messages: 0.38 s of CPU per
+// second, docs/benchmarks.md "Queue listing at scale"); an in-memory index of due times,
+// kept by commit/update/hold/release, would make a tick cost what is due.
 asio::awaitable<void> scheduler::scan(trigger t) {
   const auto now = now_of(opts_);
+  auto alive = alive_;
   for (auto* q : queues_) {
-    auto l = q->list();
-    if (!l) {
-      spdlog::error("delivery scan of {} failed: {}", q->path().string(), l.error().message);
+    auto find_due = [q, t, now]() -> result<std::vector<queue::id_key>> {
+      auto ids = q->ids();
+      if (!ids) return std::unexpected(ids.error());
+      std::vector<queue::id_key> due;
+      for (const auto& k : *ids) {
+        auto id = queue::queue_id::parse(queue::view(k));
+        if (!id) continue;
+        auto env = q->load(*id);
+        if (!env) continue;  // unreadable: the scanner of the server reports it
+        if (env->mode == queue::delivery_mode::hold) continue;
+        if (env->mode == queue::delivery_mode::queueonly && t != trigger::periodic_run) continue;
+        bool is_due = false;
+        for (const auto& r : env->recipients) is_due = is_due || recipient_due(r, t, now);
+        if (is_due) due.push_back(k);
+      }
+      return due;
+    };
+    auto due = co_await net::offload(find_due);
+    if (!*alive) co_return;
+    if (!due) {
+      spdlog::error("delivery scan of {} failed: {}", q->path().string(), due.error().message);
       continue;
     }
-    for (const auto& m : *l) {
-      if (!m.env) continue;  // unreadable: the scanner of the server reports it
-      const auto& env = *m.env;
-      if (env.mode == queue::delivery_mode::hold) continue;
-      if (env.mode == queue::delivery_mode::queueonly && t != trigger::periodic_run) continue;
-      bool due = false;
-      for (const auto& r : env.recipients) due = due || recipient_due(r, t, now);
-      if (due && !spawn(*q, m.id, t) && in_flight_.size() >= opts_.concurrency) co_return;
+    for (const auto& k : *due) {
+      auto id = queue::queue_id::parse(queue::view(k));
+      if (id && !spawn(*q, *id, t) && in_flight_.size() >= opts_.concurrency) co_return;
     }
   }
 }

@@ -13,8 +13,9 @@
 // when delivery_options::dsn is false (to avoid creating backscatter). A message whose
 // recipients are all delivered or failed is removed from the queue.
 // Logs one line per recipient per attempt: qid=, to=, relay= (the host), status=, reply=.
-// Threads: a scheduler lives on one io_context thread; queue_dir operations are
-// blocking file I/O done on that thread (each an fsync'ed rename).
+// Threads: a scheduler lives on one io_context thread; its blocking queue_dir work (the
+// scan for due messages, control file updates, DSN stores, removals) runs on
+// net::offload's pool; reading the one message of an attempt stays on the loop.
 #pragma once
 
 #include <asio/any_io_executor.hpp>

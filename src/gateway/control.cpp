@@ -1,6 +1,7 @@
-// control.cpp: see control.hpp. Requests run on the io thread; queue operations are
-// short blocking file operations (one control file rewrite), acceptable for an admin
-// command. SQLite is not: the quarantine commands read the index on the history
+// control.cpp: see control.hpp. Requests run on the io thread; queue operations on one
+// message are short blocking file operations (one control file rewrite), acceptable
+// for an admin command. `list` reads the whole queue and is not: it streams from a
+// worker thread (stream_list). SQLite is not: the quarantine commands read the index on the history
 // writer's thread (issue 9 section 3). Security: request lines are capped at kControlRequestMax;
 // the socket file is created 0600 (umask around bind).
 #include "gateway/control.hpp"
@@ -9,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 #include <asio/co_spawn.hpp>
 #include <asio/read_until.hpp>
@@ -19,12 +21,14 @@
 #include <asio/write.hpp>
 #include <nlohmann/json.hpp>
 
+#include <chrono>
 #include <ctime>
 #include <filesystem>
 
 #include "gateway/history_writer.hpp"
 #include "gateway/quarantine_expiry.hpp"
 #include "gateway/server.hpp"
+#include "net/offload.hpp"
 #include "queue/report.hpp"
 
 namespace mxg::gateway {
@@ -105,6 +109,34 @@ control_response quarantine_apply(server& srv, const control_request& req,
   return {exit, out, err};
 }
 
+// The queues a request covers: the named one, or every queue of the daemon (by path,
+// so a queue shared by listeners comes once; in path order, as the offline CLI lists).
+std::vector<queue::queue_dir*> selected_queues(server& srv, const std::string& which) {
+  std::vector<queue::queue_dir*> out;
+  if (!which.empty()) {
+    if (auto* q = srv.find_queue(which)) out.push_back(q);
+    return out;
+  }
+  for (auto& [path, q] : srv.queues()) out.push_back(q.get());
+  return out;
+}
+
+// The queue among qs that holds the message (its control file exists), else the first
+// (whose operation then reports it missing).
+queue::queue_dir* queue_of(const std::vector<queue::queue_dir*>& qs, const queue::queue_id& id) {
+  for (auto* q : qs) {
+    std::error_code ec;
+    if (std::filesystem::exists(q->control_path(id), ec)) return q;
+  }
+  return qs.empty() ? nullptr : qs.front();
+}
+
+std::string frame(const control_response& r) {
+  return json{{"exit", r.exit}, {"output", r.output}, {"error", r.error}}.dump(
+             -1, ' ', false, json::error_handler_t::replace) +
+         "\n";
+}
+
 // Quarantine ids are queue ids: validated before anything reads or acts on them.
 std::optional<control_response> check_ids(const control_request& req) {
   if (req.args.empty()) return error_response(2, req.cmd + ": a queue id is needed");
@@ -115,7 +147,8 @@ std::optional<control_response> check_ids(const control_request& req) {
 
 }  // namespace
 
-result<control_response> control_call(const std::string& socket_path, const control_request& req) {
+result<control_response> control_call(const std::string& socket_path, const control_request& req,
+                                      const output_sink& on_output) {
   asio::io_context io;
   stream_protocol::socket s(io);
   asio::error_code ec;
@@ -125,14 +158,33 @@ result<control_response> control_call(const std::string& socket_path, const cont
   asio::write(s, asio::buffer(line), ec);
   if (ec) return fail(errc::io_error, socket_path + ": " + ec.message());
   asio::streambuf buf;
-  asio::read_until(s, buf, '\n', ec);
-  if (ec && buf.size() == 0) return fail(errc::io_error, socket_path + ": " + ec.message());
-  std::string text(asio::buffers_begin(buf.data()), asio::buffers_end(buf.data()));
-  try {
-    auto j = json::parse(text);
-    return control_response{j.value("exit", 1), j.value("output", ""), j.value("error", "")};
-  } catch (const std::exception& e) {
-    return fail(errc::parse_error, socket_path + ": bad answer: " + e.what());
+  control_response out;
+  // Pieces {"output":...} until the line that carries "exit".
+  for (;;) {
+    std::size_t n = asio::read_until(s, buf, '\n', ec);
+    if (ec && n == 0) {
+      if (ec == asio::error::eof)
+        return fail(errc::io_error, socket_path + ": the daemon closed the answer early");
+      return fail(errc::io_error, socket_path + ": " + ec.message());
+    }
+    std::string text(asio::buffers_begin(buf.data()), asio::buffers_begin(buf.data()) + n);
+    buf.consume(n);
+    try {
+      auto j = json::parse(text);
+      std::string piece = j.value("output", "");
+      if (on_output) {
+        if (!piece.empty()) on_output(piece);
+      } else {
+        out.output += piece;
+      }
+      if (j.contains("exit")) {
+        out.exit = j.value("exit", 1);
+        out.error = j.value("error", "");
+        return out;
+      }
+    } catch (const std::exception& e) {
+      return fail(errc::parse_error, socket_path + ": bad answer: " + e.what());
+    }
   }
 }
 
@@ -165,34 +217,45 @@ control_response handle_control(server& srv, const control_request& req) {
     h->flush();  // blocking, for tests: the socket reads on the writer thread (serve)
     return quarantine_apply(srv, req, read_entries(h->reader(), req.args));
   }
-  queue::queue_dir* q = srv.find_queue(req.queue);
-  if (!q) return error_response(2, "no queue '" + req.queue + "' in this daemon");
+  auto qs = selected_queues(srv, req.queue);
+  if (qs.empty()) return error_response(2, "no queue '" + req.queue + "' in this daemon");
   auto need_id = [&](std::size_t i) -> result<queue::queue_id> {
     if (i >= req.args.size())
       return fail(errc::invalid_argument, req.cmd + ": a queue id is needed");
     return queue::queue_id::parse(req.args[i]);
   };
   if (req.cmd == "list") {
-    auto l = q->list();
-    if (!l) return error_response(1, l.error().message);
-    // json_text: peer-supplied text may hold invalid UTF-8; dump() would throw.
-    return {0, req.json ? queue::json_text(queue::to_json(*l)) : queue::format_list(*l), ""};
+    // The socket streams (stream_list); this one-shot form is for tests.
+    std::vector<const queue::queue_dir*> cqs(qs.begin(), qs.end());
+    queue::list_stream ls(std::move(cqs), req.json);
+    std::string out;
+    while (!ls.done()) {
+      auto piece = ls.next();
+      if (!piece) return error_response(1, piece.error().message);
+      out += *piece;
+    }
+    return {ls.unreadable() ? 1 : 0, std::move(out), ""};
   }
   if (req.cmd == "show") {
     auto id = need_id(0);
     if (!id) return error_response(2, id.error().message);
+    queue::queue_dir* q = queue_of(qs, *id);
     auto env = q->load(*id);
     if (!env) return error_response(1, env.error().message);
+    // As the offline CLI prints it (src/cli/queue.cpp): with the queue's path.
     std::string out;
     if (req.json) {
       json j = queue::to_json(*env);
+      j["queue"] = q->path().string();
       if (req.body) {
         auto d = q->read_data(*id);
-        if (d) j["body"] = *d;
+        if (!d) return error_response(1, d.error().message);
+        j["body"] = *d;
       }
-      out = j.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
+      out = queue::json_text(j);
     } else {
       out = queue::format_show(*env);
+      out += fmt::format("{:<13} {}\n", "queue:", q->path().string());
       if (req.body) {
         auto d = q->read_data(*id);
         if (!d) return error_response(1, d.error().message);
@@ -204,6 +267,7 @@ control_response handle_control(server& srv, const control_request& req) {
   if (req.cmd == "hold" || req.cmd == "release" || req.cmd == "delete") {
     int exit = 0;
     std::string out, err;
+    json jout = json::array();
     if (req.args.empty()) return error_response(2, req.cmd + ": a queue id is needed");
     for (std::size_t i = 0; i < req.args.size(); ++i) {
       auto id = need_id(i);
@@ -212,16 +276,22 @@ control_response handle_control(server& srv, const control_request& req) {
         exit = 1;
         continue;
       }
+      queue::queue_dir* q = queue_of(qs, *id);
       result<void> r;
+      std::string mode;
       if (req.cmd == "hold") {
         auto e = q->hold(*id);
-        if (!e) r = std::unexpected(e.error());
+        if (!e)
+          r = std::unexpected(e.error());
+        else
+          mode = queue::to_string(e->mode);
       } else if (req.cmd == "release") {
         bool was_quarantined = false;
         auto e = q->release(*id, &was_quarantined);
         if (!e) {
           r = std::unexpected(e.error());
         } else {
+          mode = queue::to_string(e->mode);
           // A quarantined message: the quarantine index says released too.
           if (was_quarantined) {
             if (auto* h = srv.history())
@@ -238,6 +308,11 @@ control_response handle_control(server& srv, const control_request& req) {
         err += r.error().message + "\n";
         exit = 1;
       } else {
+        // The offline CLI's output (src/cli/queue.cpp).
+        if (req.cmd == "delete")
+          jout.push_back({{"id", id->str()}, {"deleted", true}});
+        else
+          jout.push_back({{"id", id->str()}, {"mode", mode}});
         out += id->str() + ": " +
                (req.cmd == "delete" ? "deleted"
                 : req.cmd == "hold" ? "held"
@@ -246,6 +321,7 @@ control_response handle_control(server& srv, const control_request& req) {
         spdlog::info("{} qid={} via=control-socket", req.cmd, id->str());
       }
     }
+    if (req.json) out = queue::json_text(jout);
     return {exit, out, err};
   }
   return error_response(2, "unknown control command '" + req.cmd + "'");
@@ -332,17 +408,33 @@ asio::awaitable<void> control_server::serve(stream_protocol::socket s) {
       auto pending = hw->async_call(read, std::move(fallback), ex, asio::use_awaitable);
       found_entries found = co_await std::move(pending);
       resp = quarantine_apply(srv_, req, found);
+    } else if (req.cmd == "list") {
+      co_await stream_list(s, req);
+      co_return;
     } else if (req.cmd == "run") {
       // Deliveries are asynchronous: the run is awaited here, not in handle_control.
-      queue::queue_dir* q = srv_.find_queue(req.queue);
-      bool ok = q != nullptr;
+      // Without a queue name: every queue, each with the given ids it holds (ids held
+      // by none go to the first, whose run reports them).
+      auto qs = selected_queues(srv_, req.queue);
+      bool ok = !qs.empty();
       for (auto& a : req.args) ok = ok && queue::queue_id::valid(a);
-      if (!ok)
+      if (!ok) {
         resp = error_response(2, "run: unknown queue or bad queue id");
-      else {
-        // Name the awaited value first: g++ 12 miscompiles co_await inside a braced
-        // initializer (the output came back as garbage bytes).
-        std::string out = co_await srv_.queue_run(*q, req.args);
+      } else {
+        std::vector<std::vector<std::string>> per(qs.size());
+        for (auto& a : req.args) {
+          auto* q = queue_of(qs, *queue::queue_id::parse(a));
+          for (std::size_t i = 0; i < qs.size(); ++i)
+            if (qs[i] == q) per[i].push_back(a);
+        }
+        std::string out;
+        for (std::size_t i = 0; i < qs.size(); ++i) {
+          if (!req.args.empty() && per[i].empty()) continue;
+          // Name the awaited value first: g++ 12 miscompiles co_await inside a braced
+          // initializer (the output came back as garbage bytes).
+          std::string part = co_await srv_.queue_run(*qs[i], std::move(per[i]));
+          out += part;
+        }
         resp = control_response{0, std::move(out), ""};
       }
     } else {
@@ -351,10 +443,47 @@ asio::awaitable<void> control_server::serve(stream_protocol::socket s) {
   } catch (const std::exception& e) {
     resp = error_response(2, std::string("bad request: ") + e.what());
   }
-  std::string out = json{{"exit", resp.exit}, {"output", resp.output}, {"error", resp.error}}.dump(
-                        -1, ' ', false, json::error_handler_t::replace) +
-                    "\n";
+  std::string out = frame(resp);
   co_await asio::async_write(s, asio::buffer(out), asio::redirect_error(asio::use_awaitable, ec));
+}
+
+asio::awaitable<void> control_server::stream_list(stream_protocol::socket& s,
+                                                  const control_request& req) {
+  asio::error_code ec;
+  auto qs = selected_queues(srv_, req.queue);
+  if (qs.empty()) {
+    std::string out = frame(error_response(2, "no queue '" + req.queue + "' in this daemon"));
+    co_await asio::async_write(s, asio::buffer(out), asio::redirect_error(asio::use_awaitable, ec));
+    co_return;
+  }
+  // The queue_dir objects live as long as the server (kept across reloads).
+  // XXX: a piece still being read when the server is destroyed at exit would read a
+  // destroyed queue_dir; the same holds for every net::offload of the delivery. A
+  // server that waited for its offloaded calls before destruction would fix both.
+  std::vector<const queue::queue_dir*> cqs(qs.begin(), qs.end());
+  auto ls = std::make_shared<queue::list_stream>(std::move(cqs), req.json);
+  auto step = [ls] { return ls->next(); };
+  const auto started = std::chrono::steady_clock::now();
+  std::size_t pieces = 0;
+  for (;;) {
+    result<std::string> piece = co_await net::offload(step);
+    std::string out;
+    if (!piece)
+      out = frame(error_response(1, piece.error().message));
+    else if (ls->done())
+      out = frame(control_response{ls->unreadable() ? 1 : 0, std::move(*piece), ""});
+    else
+      out = json{{"output", *piece}}.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
+    co_await asio::async_write(s, asio::buffer(out), asio::redirect_error(asio::use_awaitable, ec));
+    ++pieces;
+    if (ec || !piece || ls->done()) break;  // a client gone away ends the listing
+  }
+  spdlog::info("queue list via=control-socket messages={} unreadable={} pieces={} ms={}{}",
+               ls->messages(), ls->unreadable(), pieces,
+               std::chrono::duration_cast<std::chrono::milliseconds>(
+                   std::chrono::steady_clock::now() - started)
+                   .count(),
+               ec ? " client_gone=1" : "");
 }
 
 }  // namespace mxg::gateway

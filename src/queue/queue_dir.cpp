@@ -740,6 +740,25 @@ result<std::vector<listed_message>> queue_dir::list() const {
   return out;
 }
 
+result<std::vector<id_key>> queue_dir::ids() const {
+  const fs::path dir = opts_.dir / kMessagesDir;
+  DIR* d = ::opendir(dir.c_str());
+  if (!d) return std::unexpected(io_fail(dir, "cannot read directory", errno));
+  std::vector<id_key> out;
+  while (auto* e = ::readdir(d)) {
+    std::string_view n = e->d_name;
+    if (n.size() != kQueueIdLength + kCtlSuffix.size() || !n.ends_with(kCtlSuffix)) continue;
+    std::string_view id = n.substr(0, kQueueIdLength);
+    if (!queue_id::valid(id)) continue;
+    id_key k;
+    std::copy(id.begin(), id.end(), k.begin());
+    out.push_back(k);
+  }
+  ::closedir(d);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
 result<recovery_report> queue_dir::recover() {
   recovery_report rep;
   const fs::path tmp = opts_.dir / kTmpDir;

@@ -75,7 +75,8 @@ TEST_F(fixture, ModesAndControlFileUpdates) {
   scheduler sched(io.get_executor(), zone, std::make_shared<const routing_table>(*routes), opts);
   sched.add_queue(*q);
   sched.start();
-  io.run_one();  // the loop's first scan spawns the due deliver-mode message
+  // The loop's first scan (read on the blocking pool) spawns the due deliver-mode message.
+  for (int i = 0; i < 100 && sched.in_flight() == 0; ++i) io.run_one_for(std::chrono::seconds(1));
   EXPECT_EQ(sched.in_flight(), 1u);
   while (sched.in_flight() > 0) io.run_one();
 
