@@ -51,13 +51,13 @@ class body_hasher {
   hash_alg h_;
   std::optional<std::uint64_t> limit_;
   hasher hash_;
-  std::uint64_t total_ = 0;    // canonical bytes produced (hashed or beyond l=)
-  std::uint64_t hashed_ = 0;   // canonical bytes hashed
+  std::uint64_t total_ = 0;          // canonical bytes produced (hashed or beyond l=)
+  std::uint64_t hashed_ = 0;         // canonical bytes hashed
   std::uint64_t pending_empty_ = 0;  // empty lines not yet known to be inside the body
-  bool have_cr_ = false;       // a CR was the last input byte
-  bool line_started_ = false;  // the current line has content
-  bool pending_wsp_ = false;   // relaxed: WSP seen, not yet emitted
-  std::string buf_;            // output buffer before the digest
+  bool have_cr_ = false;             // a CR was the last input byte
+  bool line_started_ = false;        // the current line has content
+  bool pending_wsp_ = false;         // relaxed: WSP seen, not yet emitted
+  std::string buf_;                  // output buffer before the digest
 };
 
 }  // namespace mxg::dkim

@@ -59,7 +59,8 @@ std::expected<public_key, problem> load_key(const key_record& k) {
       p = nullptr;
     }
   }
-  if (!p) return perm("public key: p= is not an RSA key (SubjectPublicKeyInfo DER): " + openssl_error());
+  if (!p)
+    return perm("public key: p= is not an RSA key (SubjectPublicKeyInfo DER): " + openssl_error());
   out.key_.reset(p);
   if (EVP_PKEY_get_base_id(p) != EVP_PKEY_RSA)
     return perm("public key: k=rsa but p= holds another key type");
@@ -104,7 +105,8 @@ std::string verify_digest(const public_key& key, algorithm a, std::string_view d
 
 hasher::hasher(hash_alg h) : ctx_(EVP_MD_CTX_new()) {
   MXG_ASSERT(ctx_ != nullptr);
-  MXG_ASSERT(EVP_DigestInit_ex(ctx_, h == hash_alg::sha1 ? EVP_sha1() : EVP_sha256(), nullptr) == 1);
+  MXG_ASSERT(EVP_DigestInit_ex(ctx_, h == hash_alg::sha1 ? EVP_sha1() : EVP_sha256(), nullptr) ==
+             1);
 }
 hasher::hasher(hasher&& o) noexcept : ctx_(o.ctx_) {
   o.ctx_ = nullptr;

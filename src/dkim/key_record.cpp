@@ -25,9 +25,10 @@ std::expected<key_record, problem> parse_key_record(std::string_view txt) {
     if (&t.tags.front() != v)
       return perm("public key record: v= must be the first tag (RFC 6376 3.6.1)");
     if (v->value != "DKIM1")
-      return perm(fmt::format("public key record has unsupported version v={} (RFC 6376 "
-                              "3.6.1 knows DKIM1)",
-                              v->value));
+      return perm(
+          fmt::format("public key record has unsupported version v={} (RFC 6376 "
+                      "3.6.1 knows DKIM1)",
+                      v->value));
   }
   if (auto* h = t.find("h")) {
     k.sha1_ok = k.sha256_ok = false;
@@ -42,9 +43,10 @@ std::expected<key_record, problem> parse_key_record(std::string_view txt) {
     } else if (ascii::iequals(kt->value, "ed25519")) {
       k.type = key_type::ed25519;
     } else {
-      return perm(fmt::format("public key record has unsupported key type k={} (RFC 6376 "
-                              "3.6.1, RFC 8463 4.2)",
-                              kt->value));
+      return perm(
+          fmt::format("public key record has unsupported key type k={} (RFC 6376 "
+                      "3.6.1, RFC 8463 4.2)",
+                      kt->value));
     }
   }
   if (auto* s = t.find("s")) {
@@ -52,8 +54,8 @@ std::expected<key_record, problem> parse_key_record(std::string_view txt) {
     for (auto st : split_colon(s->value))
       if (st == "*" || ascii::iequals(st, "email")) email = true;
     if (!email)
-      return perm(fmt::format("public key record is not for email: s={} (RFC 6376 3.6.1)",
-                              s->value));
+      return perm(
+          fmt::format("public key record is not for email: s={} (RFC 6376 3.6.1)", s->value));
   }
   if (auto* fl = t.find("t")) {
     for (auto f : split_colon(fl->value)) {  // unknown flags are ignored (3.6.1)
@@ -85,7 +87,8 @@ std::optional<problem> check_key_for(const key_record& k, const signature& s) {
                                s.algorithm_text)};
   if (k.strict_identity) {
     auto at = s.identity.rfind('@');
-    std::string_view host = std::string_view(s.identity).substr(at == std::string::npos ? 0 : at + 1);
+    std::string_view host =
+        std::string_view(s.identity).substr(at == std::string::npos ? 0 : at + 1);
     if (!ascii::iequals(host, s.domain))
       return problem{result::permerror,
                      fmt::format("public key has t=s: i= domain {} must equal d={} (RFC 6376 "

@@ -179,7 +179,8 @@ signature parse_signature(std::string_view value, std::int64_t now, bool accept_
   }
 
   auto* v = t.find("v");
-  if (!v && !accept_drafts) return bad(result::permerror, "DKIM-Signature has no v= tag (RFC 6376 3.5)");
+  if (!v && !accept_drafts)
+    return bad(result::permerror, "DKIM-Signature has no v= tag (RFC 6376 3.5)");
   if (v && v->value != "1" && !(accept_drafts && v->value == "0.5"))
     return bad(result::neutral, fmt::format("unsupported DKIM-Signature version v={} (RFC "
                                             "6376 3.5 knows v=1)",
@@ -202,7 +203,8 @@ signature parse_signature(std::string_view value, std::int64_t now, bool accept_
   }
 
   auto bdec = decode_base64(t.find("b")->value);
-  if (!bdec || bdec->empty()) return bad(result::permerror, "b= is not valid base64 (RFC 6376 3.5)");
+  if (!bdec || bdec->empty())
+    return bad(result::permerror, "b= is not valid base64 (RFC 6376 3.5)");
   if (bdec->size() > kSignatureBytesMax)
     return bad(result::permerror, fmt::format("b= is longer than {} bytes", kSignatureBytesMax));
   s.b = std::move(*bdec);
@@ -231,11 +233,11 @@ signature parse_signature(std::string_view value, std::int64_t now, bool accept_
   }
 
   if (!valid_domain(s.domain))
-    return bad(result::permerror, fmt::format("d={} is not a domain name (RFC 6376 3.5)",
-                                              t.find("d")->value));
+    return bad(result::permerror,
+               fmt::format("d={} is not a domain name (RFC 6376 3.5)", t.find("d")->value));
   if (!valid_domain(s.selector))
-    return bad(result::permerror, fmt::format("s={} is not a valid selector (RFC 6376 3.1)",
-                                              t.find("s")->value));
+    return bad(result::permerror,
+               fmt::format("s={} is not a valid selector (RFC 6376 3.1)", t.find("s")->value));
 
   auto names = split_colon(t.find("h")->value);
   if (names.size() > kSignedHeadersMax)
@@ -250,20 +252,20 @@ signature parse_signature(std::string_view value, std::int64_t now, bool accept_
     s.headers.push_back(ascii::lower(n));
     if (s.headers.back() == "from") from = true;
   }
-  if (!from)
-    return bad(result::permerror, "h= does not include From (RFC 6376 5.4, 6.1.1)");
+  if (!from) return bad(result::permerror, "h= does not include From (RFC 6376 5.4, 6.1.1)");
 
   if (auto* i = t.find("i")) {
     auto dec = decode_dkim_qp(i->value);
-    if (!dec) return bad(result::permerror, "i= is not valid dkim-quoted-printable (RFC 6376 2.11)");
+    if (!dec)
+      return bad(result::permerror, "i= is not valid dkim-quoted-printable (RFC 6376 2.11)");
     auto at = dec->rfind('@');
     if (at == std::string::npos)
       return bad(result::permerror, fmt::format("i={} has no '@' (RFC 6376 3.5)", *dec));
     std::string_view host = std::string_view(*dec).substr(at + 1);
     if (!ends_with_domain(host, s.domain))
       return bad(result::permerror,
-                 fmt::format("i={} is not in d={} or a subdomain of it (RFC 6376 3.5, 6.1.1)",
-                             *dec, s.domain));
+                 fmt::format("i={} is not in d={} or a subdomain of it (RFC 6376 3.5, 6.1.1)", *dec,
+                             s.domain));
     s.identity = std::move(*dec);
   } else {
     s.identity = "@" + s.domain;
@@ -271,7 +273,8 @@ signature parse_signature(std::string_view value, std::int64_t now, bool accept_
 
   if (auto* l = t.find("l")) {
     auto n = parse_number(l->value);
-    if (!n) return bad(result::permerror, fmt::format("l={} is not a number (RFC 6376 3.5)", l->value));
+    if (!n)
+      return bad(result::permerror, fmt::format("l={} is not a number (RFC 6376 3.5)", l->value));
     s.length = *n;
   }
   if (auto* q = t.find("q")) {
@@ -279,18 +282,20 @@ signature parse_signature(std::string_view value, std::int64_t now, bool accept_
     for (auto m : split_colon(q->value))
       if (ascii::iequals(m, "dns/txt") || (accept_drafts && ascii::iequals(m, "dns"))) dns = true;
     if (!dns)
-      return bad(result::neutral,
-                 fmt::format("unsupported key query method q={} (RFC 6376 3.5 knows dns/txt)",
-                             q->value));
+      return bad(
+          result::neutral,
+          fmt::format("unsupported key query method q={} (RFC 6376 3.5 knows dns/txt)", q->value));
   }
   if (auto* ts = t.find("t")) {
     auto n = parse_number(ts->value);
-    if (!n) return bad(result::permerror, fmt::format("t={} is not a number (RFC 6376 3.5)", ts->value));
+    if (!n)
+      return bad(result::permerror, fmt::format("t={} is not a number (RFC 6376 3.5)", ts->value));
     s.timestamp = static_cast<std::int64_t>(*n);
   }
   if (auto* x = t.find("x")) {
     auto n = parse_number(x->value);
-    if (!n) return bad(result::permerror, fmt::format("x={} is not a number (RFC 6376 3.5)", x->value));
+    if (!n)
+      return bad(result::permerror, fmt::format("x={} is not a number (RFC 6376 3.5)", x->value));
     s.expiration = static_cast<std::int64_t>(*n);
     if (s.timestamp && *s.expiration <= *s.timestamp)
       return bad(result::permerror,

@@ -36,12 +36,12 @@ struct signature {
   algorithm alg = algorithm::rsa_sha256;
   canon header_canon = canon::simple;  // c= default simple/simple (3.5)
   canon body_canon = canon::simple;
-  std::string b;   // decoded signature
-  std::string bh;  // decoded body hash
-  std::vector<std::string> headers;  // h=, lower case, in order
-  std::optional<std::uint64_t> length;      // l=
-  std::optional<std::int64_t> timestamp;    // t=
-  std::optional<std::int64_t> expiration;   // x=
+  std::string b;                           // decoded signature
+  std::string bh;                          // decoded body hash
+  std::vector<std::string> headers;        // h=, lower case, in order
+  std::optional<std::uint64_t> length;     // l=
+  std::optional<std::int64_t> timestamp;   // t=
+  std::optional<std::int64_t> expiration;  // x=
   // Where the b= value lies in the field value (after '=' up to ';' or the end): the
   // bytes removed before hashing the field itself (3.7).
   std::size_t b_begin = 0, b_end = 0;

@@ -48,8 +48,9 @@ mxg::result<tag_list> parse_tag_list(std::string_view s) {
     std::string_view name = s.substr(name_begin, i - name_begin);
     i = skip_fws(s, i);
     if (i >= s.size() || s[i] != '=')
-      return fail(errc::parse_error,
-                  fmt::format("tag list: offset {}: tag \"{}\" has no '=' (RFC 6376 3.2)", i, name));
+      return fail(
+          errc::parse_error,
+          fmt::format("tag list: offset {}: tag \"{}\" has no '=' (RFC 6376 3.2)", i, name));
     ++i;
     tag t;
     t.name = name;
@@ -99,7 +100,8 @@ std::vector<std::string_view> split_colon(std::string_view v) {
   std::size_t start = 0;
   while (true) {
     std::size_t c = v.find(':', start);
-    std::string_view part = v.substr(start, c == std::string_view::npos ? v.size() - start : c - start);
+    std::string_view part =
+        v.substr(start, c == std::string_view::npos ? v.size() - start : c - start);
     std::size_t b = 0, e = part.size();
     while (b < e && is_fws(part[b])) ++b;
     while (e > b && is_fws(part[e - 1])) --e;

@@ -24,7 +24,7 @@ inline constexpr std::size_t kTagsMax = 64;  // our cap: DKIM-Signature has 14 d
 
 struct tag {
   std::string_view name;
-  std::string_view value;    // without the FWS around it (inner FWS kept)
+  std::string_view value;     // without the FWS around it (inner FWS kept)
   std::size_t raw_begin = 0;  // offset just after '=' in the input
   std::size_t raw_end = 0;    // offset of the ';' ending the tag (or of the input end)
 };

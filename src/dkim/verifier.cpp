@@ -61,7 +61,8 @@ void verifier::feed(std::string_view chunk) {
     char c = chunk[i];
     if (c == '\n' && (header_.empty() || header_.back() != '\r')) header_ += '\r';
     header_ += c;
-    if (c == '\n' && (header_ == "\r\n" || (header_.size() >= 4 && header_.ends_with("\r\n\r\n")))) {
+    if (c == '\n' &&
+        (header_ == "\r\n" || (header_.size() >= 4 && header_.ends_with("\r\n\r\n")))) {
       end_header();
       feed(chunk.substr(i + 1));
       return;
@@ -89,8 +90,8 @@ void verifier::end_header() {
     if (!st.over_cap && !st.sig.error) {
       // One hasher per distinct (canonicalization, hash, l=).
       for (std::size_t h = 0; h < hashers_.size(); ++h) {
-        if (hashers_[h].method() == st.sig.body_canon && hashers_[h].hash() == hash_of(st.sig.alg) &&
-            hashers_[h].limit() == st.sig.length) {
+        if (hashers_[h].method() == st.sig.body_canon &&
+            hashers_[h].hash() == hash_of(st.sig.alg) && hashers_[h].limit() == st.sig.length) {
           st.hasher = static_cast<int>(h);
           break;
         }
@@ -148,11 +149,11 @@ std::vector<signature_result> verifier::finish(const std::map<std::string, dns::
     };
     if (st.over_cap) {
       if (header_overflow_)
-        done(result::policy, fmt::format("header block larger than {} bytes; not verified",
-                                         opt_.max_header_bytes));
+        done(result::policy,
+             fmt::format("header block larger than {} bytes; not verified", opt_.max_header_bytes));
       else
-        done(result::policy, fmt::format("more than {} DKIM signatures; not verified",
-                                         opt_.max_signatures));
+        done(result::policy,
+             fmt::format("more than {} DKIM signatures; not verified", opt_.max_signatures));
       continue;
     }
     if (s.error) {
@@ -171,7 +172,8 @@ std::vector<signature_result> verifier::finish(const std::map<std::string, dns::
       continue;
     }
     const dns::answer& a = it->second;
-    if (a.st == dns::status::nxdomain || a.st == dns::status::nodata || (a.ok() && a.records.empty())) {
+    if (a.st == dns::status::nxdomain || a.st == dns::status::nodata ||
+        (a.ok() && a.records.empty())) {
       done(result::permerror, fmt::format("no public key record at {} (DNS {}; RFC 6376 6.1.2)",
                                           name, dns::to_string(a.st)));
       continue;
@@ -256,11 +258,11 @@ std::vector<signature_result> verifier::finish(const std::map<std::string, dns::
       continue;
     }
     if (opt_.rfc8301 && pk->type() == key_type::rsa && pk->bits() < kRsaBitsMin) {
-      done(result::fail, fmt::format("{}-bit RSA key is under {} bits (RFC 8301 3.2); {}{}",
-                                     pk->bits(), kRsaBitsMin,
-                                     why_not.empty() ? std::string("the signature itself verifies")
-                                                     : "also: " + why_not,
-                                     testing));
+      done(result::fail,
+           fmt::format(
+               "{}-bit RSA key is under {} bits (RFC 8301 3.2); {}{}", pk->bits(), kRsaBitsMin,
+               why_not.empty() ? std::string("the signature itself verifies") : "also: " + why_not,
+               testing));
       continue;
     }
     if (!why_not.empty()) {

@@ -39,21 +39,21 @@ class memory_zone;
 
 namespace mxg::dkim {
 
-inline constexpr std::size_t kSignaturesMax = 10;              // our cap per message
+inline constexpr std::size_t kSignaturesMax = 10;            // our cap per message
 inline constexpr std::size_t kHeaderBytesMax = 1024 * 1024;  // our cap on the header block
 
 struct signature_result {
   result res = result::permerror;
-  std::string reason;        // why; for pass, notes such as "key in testing mode (t=y)"
-  std::size_t index = 0;     // 0 = the topmost DKIM-Signature field
-  std::string domain;        // d= (lower case; "" when unreadable)
-  std::string selector;      // s=
-  std::string identity;      // i= (or "@" + d=)
-  std::string algorithm;     // a= as written (lower case)
-  std::string b;             // b= (no FWS), for header.b (RFC 6008)
+  std::string reason;     // why; for pass, notes such as "key in testing mode (t=y)"
+  std::size_t index = 0;  // 0 = the topmost DKIM-Signature field
+  std::string domain;     // d= (lower case; "" when unreadable)
+  std::string selector;   // s=
+  std::string identity;   // i= (or "@" + d=)
+  std::string algorithm;  // a= as written (lower case)
+  std::string b;          // b= (no FWS), for header.b (RFC 6008)
   std::optional<std::uint64_t> body_length;  // l=
-  bool testing = false;      // the key has t=y (RFC 6376 3.6.1)
-  int key_bits = 0;          // RSA modulus bits (256 for ed25519), 0 when no key was loaded
+  bool testing = false;                      // the key has t=y (RFC 6376 3.6.1)
+  int key_bits = 0;  // RSA modulus bits (256 for ed25519), 0 when no key was loaded
 };
 
 struct options {

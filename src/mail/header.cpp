@@ -47,7 +47,8 @@ header_block read_header(std::string_view m, std::size_t max_fields) {
       hb.truncated = true;
       return;
     }
-    cur.value = m.substr(cur.value.data() - m.data(), cur_value_end - (cur.value.data() - m.data()));
+    cur.value =
+        m.substr(cur.value.data() - m.data(), cur_value_end - (cur.value.data() - m.data()));
     hb.fields.push_back(cur);
   };
   while (pos < m.size()) {

@@ -28,7 +28,7 @@ struct field {
 };
 
 struct header_block {
-  std::vector<field> fields;  // in message order (top first)
+  std::vector<field> fields;    // in message order (top first)
   std::size_t body_offset = 0;  // first byte of the body (after the empty line); input size if none
   bool complete = false;        // the empty line that ends the header block was seen
   bool truncated = false;       // more than max_fields fields: the rest were not kept
@@ -53,7 +53,8 @@ std::string unfold(std::string_view value);
 bool name_is(const field& f, std::string_view name);
 
 // Appends `in` to `out` turning every bare LF into CRLF (a CR already before an LF is
-// kept; the last byte of `out` is looked at, so a CR/LF pair split across calls is seen). Used to give CRLF-only views to readers that hash bytes (DKIM).
+// kept; the last byte of `out` is looked at, so a CR/LF pair split across calls is seen). Used to
+// give CRLF-only views to readers that hash bytes (DKIM).
 void append_crlf(std::string& out, std::string_view in);
 
 }  // namespace mxg::mail

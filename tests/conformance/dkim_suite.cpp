@@ -170,25 +170,35 @@ std::vector<dkim::signature_result> verify_fake(const std::string& msg, const fa
 }
 
 const std::map<std::string, std::string> kUpstream = {
-    {"mine_ietf01_1", "pass"},    {"mine_ietf01_2", "pass"},     {"mine_ietf01_3", "pass"},
-    {"mine_ietf01_4", "pass"},    {"mine_ietf05_1", "pass"},     {"good_ietf01_1", "pass"},
-    {"good_ietf01_2", "pass"},    {"good_rfc4871_3", "pass"},    {"good_rfc4871_4", "pass"},
-    {"good_1878523", "pass"},     {"good_83176", "pass"},        {"multiple_1", "pass"},
-    {"multiple_2", "pass"},       {"good_qp_1", "pass"},         {"good_qp_2", "pass"},
-    {"good_qp_3", "pass"},        {"no_body_1", "pass"},         {"no_body_2", "pass"},
-    {"no_body_3", "pass"},        {"goodkey_1", "pass"},         {"goodkey_2", "pass"},
-    {"goodkey_3", "pass"},        {"goodkey_4", "pass"},         {"goodkey_ed25519", "pass"},
-    {"bad_ietf01_1", "fail"},     {"bad_ietf01_2", "fail"},      {"bad_ietf01_3", "fail"},
-    {"bad_1", "fail"},            {"bad_1878954", "fail"},       {"badkey2_ed25519", "fail"},
-    {"badkey3_ed25519", "fail"},  {"ignore_1", "invalid"},       {"ignore_2", "invalid"},
-    {"ignore_3", "invalid"},      {"ignore_4", "invalid"},       {"ignore_5", "invalid"},
-    {"ignore_6", "invalid"},      {"ignore_7", "invalid"},       {"ignore_8", "invalid"},
-    {"badkey_1", "invalid"},      {"badkey_2", "invalid"},       {"badkey_3", "invalid"},
-    {"badkey_4", "invalid"},      {"badkey_5", "invalid"},       {"badkey_6", "invalid"},
-    {"badkey_7", "invalid"},      {"badkey_8", "invalid"},       {"badkey_9", "invalid"},
-    {"badkey_10", "invalid"},     {"badkey_11", "invalid"},      {"badkey_12", "invalid"},
-    {"badkey_13", "invalid"},     {"badkey_14", "invalid"},      {"badkey_15", "invalid"},
-    {"badkey1_ed25519", "invalid"}, {"badkey4_ed25519", "invalid"}, {"badkey5_ed25519", "invalid"},
+    {"mine_ietf01_1", "pass"},      {"mine_ietf01_2", "pass"},
+    {"mine_ietf01_3", "pass"},      {"mine_ietf01_4", "pass"},
+    {"mine_ietf05_1", "pass"},      {"good_ietf01_1", "pass"},
+    {"good_ietf01_2", "pass"},      {"good_rfc4871_3", "pass"},
+    {"good_rfc4871_4", "pass"},     {"good_1878523", "pass"},
+    {"good_83176", "pass"},         {"multiple_1", "pass"},
+    {"multiple_2", "pass"},         {"good_qp_1", "pass"},
+    {"good_qp_2", "pass"},          {"good_qp_3", "pass"},
+    {"no_body_1", "pass"},          {"no_body_2", "pass"},
+    {"no_body_3", "pass"},          {"goodkey_1", "pass"},
+    {"goodkey_2", "pass"},          {"goodkey_3", "pass"},
+    {"goodkey_4", "pass"},          {"goodkey_ed25519", "pass"},
+    {"bad_ietf01_1", "fail"},       {"bad_ietf01_2", "fail"},
+    {"bad_ietf01_3", "fail"},       {"bad_1", "fail"},
+    {"bad_1878954", "fail"},        {"badkey2_ed25519", "fail"},
+    {"badkey3_ed25519", "fail"},    {"ignore_1", "invalid"},
+    {"ignore_2", "invalid"},        {"ignore_3", "invalid"},
+    {"ignore_4", "invalid"},        {"ignore_5", "invalid"},
+    {"ignore_6", "invalid"},        {"ignore_7", "invalid"},
+    {"ignore_8", "invalid"},        {"badkey_1", "invalid"},
+    {"badkey_2", "invalid"},        {"badkey_3", "invalid"},
+    {"badkey_4", "invalid"},        {"badkey_5", "invalid"},
+    {"badkey_6", "invalid"},        {"badkey_7", "invalid"},
+    {"badkey_8", "invalid"},        {"badkey_9", "invalid"},
+    {"badkey_10", "invalid"},       {"badkey_11", "invalid"},
+    {"badkey_12", "invalid"},       {"badkey_13", "invalid"},
+    {"badkey_14", "invalid"},       {"badkey_15", "invalid"},
+    {"badkey1_ed25519", "invalid"}, {"badkey4_ed25519", "invalid"},
+    {"badkey5_ed25519", "invalid"},
 };
 
 // Whether some DKIM-Signature field of the message has v=1 (read here with a regex, not
@@ -294,7 +304,8 @@ maildkim_counts run_maildkim(bool verbose) {
         ++c.upstream_ok;
       } else {
         file_ok = false;
-        std::printf("FAIL %s (upstream): %s%s\n", file.c_str(), why.c_str(), describe(legacy).c_str());
+        std::printf("FAIL %s (upstream): %s%s\n", file.c_str(), why.c_str(),
+                    describe(legacy).c_str());
       }
     }
     // RFC 8301 / RFC 6376 answer (the default options).
@@ -308,9 +319,9 @@ maildkim_counts run_maildkim(bool verbose) {
       ok = got == "fail";
       bool itself = false;
       for (const auto& x : rs)
-        itself = itself || (x.res == dkim::result::fail &&
-                            x.reason.find("RFC 8301") != std::string::npos &&
-                            x.reason.find("itself verifies") != std::string::npos);
+        itself = itself ||
+                 (x.res == dkim::result::fail && x.reason.find("RFC 8301") != std::string::npos &&
+                  x.reason.find("itself verifies") != std::string::npos);
       ok = ok && itself;
     } else {
       ok = got == want;
@@ -339,10 +350,11 @@ int main(int argc, char** argv) {
   std::printf("DKIM conformance (../shared/conformance):\n");
   std::printf("  dkim-mailauth  %d of %d signatures pass (8 expected, all must pass)\n", passed,
               sigs);
-  std::printf("  dkim-maildkim  %d files: upstream answer %d of %d (%d skipped, "
-              "tests/conformance/dkim-skips.txt); RFC 8301/6376 answer %d of %d\n",
-              md.files, md.upstream_ok, md.files - md.upstream_skipped, md.upstream_skipped,
-              md.rfc_ok, md.files);
+  std::printf(
+      "  dkim-maildkim  %d files: upstream answer %d of %d (%d skipped, "
+      "tests/conformance/dkim-skips.txt); RFC 8301/6376 answer %d of %d\n",
+      md.files, md.upstream_ok, md.files - md.upstream_skipped, md.upstream_skipped, md.rfc_ok,
+      md.files);
   if (ma_failed || sigs != 8 || passed != 8) status = 1;
   if (md.failed || md.files != 62) status = 1;
   std::printf(status == 0 ? "DKIM conformance: OK\n" : "DKIM conformance: FAILED\n");

@@ -83,7 +83,8 @@ TEST(Canon, BodyLengthLimit) {
 }
 
 TEST(Canon, StreamingAndLineEndsDoNotChangeTheHash) {
-  const std::string body = "Hi.\r\n\r\nWe lost  the game.\t \r\nAre you hungry yet?\r\n\r\nJoe.\r\n\r\n";
+  const std::string body =
+      "Hi.\r\n\r\nWe lost  the game.\t \r\nAre you hungry yet?\r\n\r\nJoe.\r\n\r\n";
   std::string lf = body;
   for (std::size_t p; (p = lf.find("\r\n")) != std::string::npos;) lf.erase(p, 1);
   for (canon c : {canon::simple, canon::relaxed}) {

@@ -47,7 +47,7 @@ TEST(TagList, Errors) {
 TEST(Base64, StrictDecoding) {
   EXPECT_EQ(*decode_base64("aGVsbG8="), "hello");
   EXPECT_EQ(*decode_base64("aGVs\r\n bG8="), "hello");  // FWS skipped
-  EXPECT_FALSE(decode_base64("aGVsbG8"));                // length not a multiple of 4
+  EXPECT_FALSE(decode_base64("aGVsbG8"));               // length not a multiple of 4
   EXPECT_FALSE(decode_base64("aGV*bG8="));
   EXPECT_FALSE(decode_base64("aG=sbG8="));  // data after padding
 }

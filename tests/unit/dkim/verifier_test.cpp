@@ -57,7 +57,8 @@ test_key make_rsa(int bits) {
                EVP_PKEY_free);
   unsigned char* der = nullptr;
   int n = i2d_PUBKEY(k.pkey.get(), &der);
-  k.record = "v=DKIM1; k=rsa; p=" + b64(std::string(reinterpret_cast<char*>(der), static_cast<std::size_t>(n)));
+  k.record = "v=DKIM1; k=rsa; p=" +
+             b64(std::string(reinterpret_cast<char*>(der), static_cast<std::size_t>(n)));
   OPENSSL_free(der);
   return k;
 }
@@ -97,8 +98,8 @@ std::string sign(const test_key& k, const std::string& header, const std::string
   if (auto p = extra.find("l="); p != std::string::npos) l = std::stoull(extra.substr(p + 2));
   body_hasher bh(canon::relaxed, sha1 ? hash_alg::sha1 : hash_alg::sha256, l);
   bh.update(body);
-  std::string value = " v=1; a=" + a + "; c=relaxed/relaxed; d=example.com; s=sel; h=" + h +
-                      extra + "; bh=" + b64(bh.finish()) + "; b=";
+  std::string value = " v=1; a=" + a + "; c=relaxed/relaxed; d=example.com; s=sel; h=" + h + extra +
+                      "; bh=" + b64(bh.finish()) + "; b=";
   auto hb = mail::read_header(header);
   std::map<std::string, int> used;
   std::string input;
@@ -176,7 +177,8 @@ TEST(Verifier, OverSigningForbidsAnAddedField) {
   // Signed once: a From added above the signed one is not selected (bottom-up), still pass:
   // the attack RFC 6376 8.15 describes.
   std::string once = sign(k, kHeader, kBody, "from:to:subject");
-  std::string once_added = once.substr(0, once.find("From:")) + added + once.substr(once.find("From:"));
+  std::string once_added =
+      once.substr(0, once.find("From:")) + added + once.substr(once.find("From:"));
   auto rs = verify(once_added, zone_with(k), at_now());
   EXPECT_EQ(rs[0].res, result::pass) << rs[0].reason;
   // Over-signed (from listed twice, one instance present): the added one is selected -> fail.
@@ -191,8 +193,8 @@ TEST(Verifier, OverSigningForbidsAnAddedField) {
 
 TEST(Verifier, ExpirationWithInjectedClock) {
   auto k = make_ed25519();
-  std::string m = sign(k, kHeader, kBody, "from", "; t=" + std::to_string(kNow - 100) +
-                                                      "; x=" + std::to_string(kNow + 100));
+  std::string m = sign(k, kHeader, kBody, "from",
+                       "; t=" + std::to_string(kNow - 100) + "; x=" + std::to_string(kNow + 100));
   EXPECT_EQ(verify(m, zone_with(k), at_now(kNow + 100))[0].res, result::pass);
   auto late = verify(m, zone_with(k), at_now(kNow + 101));
   EXPECT_EQ(late[0].res, result::permerror);

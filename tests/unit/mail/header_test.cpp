@@ -54,7 +54,8 @@ TEST(MailHeader, EmptyHeader) {
 }
 
 TEST(MailHeader, MalformedLinesAreCountedAndSkipped) {
-  std::string m = " leading continuation\r\nno colon here\r\n: empty name\r\nbad name: x\r\nOk: y\r\n\r\n";
+  std::string m =
+      " leading continuation\r\nno colon here\r\n: empty name\r\nbad name: x\r\nOk: y\r\n\r\n";
   auto hb = read_header(m);
   EXPECT_EQ(hb.malformed_lines, 4u);
   ASSERT_EQ(hb.fields.size(), 1u);
