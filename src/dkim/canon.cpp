@@ -95,8 +95,34 @@ void body_hasher::end_line() {
   }
 }
 
+void body_hasher::content_run(const char* p, std::size_t n) {
+  if (!line_started_) {
+    emit_crlfs(pending_empty_);
+    pending_empty_ = 0;
+    line_started_ = true;
+  }
+  if (pending_wsp_) {
+    emit(" ", 1);
+    pending_wsp_ = false;
+  }
+  emit(p, n);
+}
+
 void body_hasher::update(std::string_view chunk) {
-  for (char ch : chunk) {
+  const bool relaxed = c_ == canon::relaxed;
+  auto plain = [relaxed](char ch) { return ch != '\r' && ch != '\n' && !(relaxed && is_wsp(ch)); };
+  std::size_t i = 0;
+  const std::size_t n = chunk.size();
+  while (i < n) {
+    char ch = chunk[i];
+    if (!have_cr_ && plain(ch)) {  // fast path: a run of ordinary bytes is emitted at once
+      std::size_t j = i + 1;
+      while (j < n && plain(chunk[j])) ++j;
+      content_run(chunk.data() + i, j - i);
+      i = j;
+      continue;
+    }
+    ++i;
     if (have_cr_) {
       have_cr_ = false;
       if (ch == '\n') {

@@ -45,6 +45,7 @@ class body_hasher {
   void emit_crlfs(std::uint64_t n);
   void flush();
   void content(char ch);
+  void content_run(const char* p, std::size_t n);
   void end_line();
 
   canon c_;
