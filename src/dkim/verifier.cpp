@@ -147,8 +147,12 @@ std::vector<signature_result> verifier::finish(const std::map<std::string, dns::
       r.reason = std::move(why);
       out.push_back(std::move(r));
     };
-    if (st.over_cap) {
-      if (header_overflow_)
+    if (st.over_cap || fields_.truncated) {
+      // A field cap hit means the bottom-up selection (5.4.2) cannot be trusted.
+      if (fields_.truncated)
+        done(result::policy,
+             fmt::format("more than {} header fields; not verified", mail::kHeaderFieldsMax));
+      else if (header_overflow_)
         done(result::policy,
              fmt::format("header block larger than {} bytes; not verified", opt_.max_header_bytes));
       else

@@ -276,6 +276,19 @@ TEST(Verifier, HeaderCapGivesPolicy) {
   EXPECT_EQ(rs[0].res, result::policy);
 }
 
+TEST(Verifier, FieldCapGivesPolicy) {
+  // Fields past the reader's cap could hide the bottom-most instance of a signed name.
+  auto k = make_ed25519();
+  std::string m = sign(k, kHeader, kBody, "from");
+  std::string junk;
+  for (std::size_t i = 0; i < mxg::mail::kHeaderFieldsMax; ++i) junk += "X:1\r\n";
+  std::size_t body = m.find("\r\n\r\n") + 2;
+  auto rs = verify(m.substr(0, body) + junk + m.substr(body), zone_with(k), at_now());
+  ASSERT_EQ(rs.size(), 1u);
+  EXPECT_EQ(rs[0].res, result::policy);
+  EXPECT_NE(rs[0].reason.find("header fields"), std::string::npos);
+}
+
 TEST(Verifier, StreamedLfMessageThroughTheAsyncResolver) {
   auto k = make_rsa(2048);
   std::string m = sign(k, kHeader, kBody, "from:to:subject");
