@@ -50,6 +50,20 @@ TEST(Canon, Rfc6376Example345Simple) {
   EXPECT_EQ(body_hash(canon::simple, kBody), sha256(" C \r\nD \t E\r\n"));
 }
 
+TEST(Canon, RelaxedHeaderRules) {
+  // RFC 6376 3.4.2, one rule per row: lower-case name, WSP runs -> SP, trailing WSP and WSP
+  // around the colon removed, continuation lines unfolded (WSP across the fold counts).
+  const std::pair<std::string, std::string> rows[] = {
+      {"Subject:   hello \t  world  \r\n", "subject:hello world\r\n"},
+      {"SUBJECT :\tx\r\n", "subject:x\r\n"},
+      {"X: a \r\n   b\r\n", "x:a b\r\n"},
+      {"X:\r\n", "x:\r\n"},
+      {"X: \r\n \r\n\r\n", "x:\r\n"},
+      {"Mixed-Case: A B\r\n", "mixed-case:A B\r\n"},  // the value keeps its case
+  };
+  for (const auto& [in, want] : rows) EXPECT_EQ(canon_headers(canon::relaxed, in), want) << in;
+}
+
 TEST(Canon, EmptyBodies) {
   // 3.4.3: an empty body is one CRLF under simple; 3.4.4: empty under relaxed.
   auto b64 = [](std::string_view x) { return *decode_base64(x); };
