@@ -1,0 +1,155 @@
+// canon.cpp: RFC 6376 3.4.1-3.4.4 canonicalization, 3.5 l=. See canon.hpp.
+#include "dkim/canon.hpp"
+
+#include "base/ascii.hpp"
+
+namespace mxg::dkim {
+
+namespace {
+bool is_wsp(char c) {
+  return c == ' ' || c == '\t';
+}
+constexpr std::size_t kBodyBufferMax = 16 * 1024;
+}  // namespace
+
+void canon_header(canon c, std::string_view raw, std::string_view name, std::string_view value,
+                  std::string& out, bool final_crlf) {
+  if (c == canon::simple) {
+    std::string_view r = raw;
+    if (r.size() >= 2 && r.substr(r.size() - 2) == "\r\n") r.remove_suffix(2);
+    out.append(r);
+    if (final_crlf) out += "\r\n";
+    return;
+  }
+  for (char ch : name) out += ascii::to_lower(ch);
+  out += ':';
+  bool wsp = false, any = false;
+  for (std::size_t i = 0; i < value.size(); ++i) {
+    char ch = value[i];
+    if (ch == '\r' && i + 1 < value.size() && value[i + 1] == '\n') {  // unfold (3.4.2)
+      ++i;
+      continue;
+    }
+    if (ch == '\n') continue;  // a bare LF cannot remain in a CRLF-normalized field
+    if (is_wsp(ch)) {
+      wsp = true;
+      continue;
+    }
+    if (wsp && any) out += ' ';
+    wsp = false;
+    any = true;
+    out += ch;
+  }
+  if (final_crlf) out += "\r\n";
+}
+
+body_hasher::body_hasher(canon c, hash_alg h, std::optional<std::uint64_t> limit)
+    : c_(c), h_(h), limit_(limit), hash_(h) {
+  buf_.reserve(kBodyBufferMax);
+}
+
+void body_hasher::emit(const char* p, std::size_t n) {
+  total_ += n;
+  if (limit_) {
+    if (hashed_ >= *limit_) return;
+    n = static_cast<std::size_t>(std::min<std::uint64_t>(n, *limit_ - hashed_));
+  }
+  hashed_ += n;
+  buf_.append(p, n);
+  if (buf_.size() >= kBodyBufferMax) flush();
+}
+
+void body_hasher::emit_crlfs(std::uint64_t n) {
+  for (std::uint64_t i = 0; i < n; ++i) emit("\r\n", 2);
+}
+
+void body_hasher::flush() {
+  hash_.update(buf_);
+  buf_.clear();
+}
+
+void body_hasher::content(char ch) {
+  if (c_ == canon::relaxed && is_wsp(ch)) {
+    pending_wsp_ = true;
+    return;
+  }
+  if (!line_started_) {
+    emit_crlfs(pending_empty_);  // the empty lines were inside the body after all
+    pending_empty_ = 0;
+    line_started_ = true;
+  }
+  if (pending_wsp_) {
+    emit(" ", 1);
+    pending_wsp_ = false;
+  }
+  emit(&ch, 1);
+}
+
+void body_hasher::end_line() {
+  pending_wsp_ = false;  // relaxed: WSP at the end of a line is removed (3.4.4 a)
+  if (line_started_) {
+    emit("\r\n", 2);
+    line_started_ = false;
+  } else {
+    ++pending_empty_;  // dropped if only empty lines follow (3.4.3, 3.4.4 b)
+  }
+}
+
+void body_hasher::content_run(const char* p, std::size_t n) {
+  if (!line_started_) {
+    emit_crlfs(pending_empty_);
+    pending_empty_ = 0;
+    line_started_ = true;
+  }
+  if (pending_wsp_) {
+    emit(" ", 1);
+    pending_wsp_ = false;
+  }
+  emit(p, n);
+}
+
+void body_hasher::update(std::string_view chunk) {
+  const bool relaxed = c_ == canon::relaxed;
+  auto plain = [relaxed](char ch) { return ch != '\r' && ch != '\n' && !(relaxed && is_wsp(ch)); };
+  std::size_t i = 0;
+  const std::size_t n = chunk.size();
+  while (i < n) {
+    char ch = chunk[i];
+    if (!have_cr_ && plain(ch)) {  // fast path: a run of ordinary bytes is emitted at once
+      std::size_t j = i + 1;
+      while (j < n && plain(chunk[j])) ++j;
+      content_run(chunk.data() + i, j - i);
+      i = j;
+      continue;
+    }
+    ++i;
+    if (have_cr_) {
+      have_cr_ = false;
+      if (ch == '\n') {
+        end_line();
+        continue;
+      }
+      content('\r');  // a bare CR is an ordinary byte
+    }
+    if (ch == '\r') {
+      have_cr_ = true;
+    } else if (ch == '\n') {
+      end_line();  // a bare LF ends a line like CRLF
+    } else {
+      content(ch);
+    }
+  }
+}
+
+std::string body_hasher::finish() {
+  if (have_cr_) {
+    have_cr_ = false;
+    content('\r');
+  }
+  if (line_started_) end_line();  // a missing final CRLF is added (3.4.3, 3.4.4)
+  if (c_ == canon::simple && total_ == 0) emit("\r\n", 2);  // empty body -> CRLF (3.4.3)
+  flush();
+  return hash_.final();
+}
+
+}  // namespace mxg::dkim

@@ -1,0 +1,135 @@
+// crypto.cpp: see crypto.hpp. RFC 6376 3.3 (rsa-sha256 / rsa-sha1 with PKCS#1 v1.5),
+// RFC 8301 3.2 (key sizes), RFC 8463 3 and 4.2 (ed25519-sha256: PureEdDSA over the
+// SHA-256 digest; the key record holds the bare 32-byte public key).
+#include "dkim/crypto.hpp"
+
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/rsa.h>
+#include <openssl/x509.h>
+
+#include <fmt/format.h>
+
+#include "base/result.hpp"
+
+namespace mxg::dkim {
+
+namespace {
+std::string openssl_error() {
+  unsigned long e = ERR_get_error();
+  ERR_clear_error();
+  if (!e) return "OpenSSL error";
+  char buf[256];
+  ERR_error_string_n(e, buf, sizeof buf);
+  return buf;
+}
+std::unexpected<problem> perm(std::string why) {
+  return std::unexpected<problem>(problem{result::permerror, std::move(why)});
+}
+}  // namespace
+
+void public_key::deleter::operator()(evp_pkey_st* p) const {
+  EVP_PKEY_free(p);
+}
+
+std::expected<public_key, problem> load_key(const key_record& k) {
+  public_key out;
+  out.type_ = k.type;
+  const auto* data = reinterpret_cast<const unsigned char*>(k.key.data());
+  if (k.type == key_type::ed25519) {
+    EVP_PKEY* p = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nullptr, data, k.key.size());
+    if (!p) return perm("public key: not a valid ed25519 key: " + openssl_error());
+    out.key_.reset(p);
+    out.bits_ = 256;
+    return out;
+  }
+  const unsigned char* q = data;
+  EVP_PKEY* p = d2i_PUBKEY(nullptr, &q, static_cast<long>(k.key.size()));
+  if (p && q != data + k.key.size()) {  // trailing bytes after the DER
+    EVP_PKEY_free(p);
+    p = nullptr;
+  }
+  if (!p) {
+    // Some signers publish a bare PKCS#1 RSAPublicKey instead of SubjectPublicKeyInfo.
+    ERR_clear_error();
+    q = data;
+    p = d2i_PublicKey(EVP_PKEY_RSA, nullptr, &q, static_cast<long>(k.key.size()));
+    if (p && q != data + k.key.size()) {
+      EVP_PKEY_free(p);
+      p = nullptr;
+    }
+  }
+  if (!p)
+    return perm("public key: p= is not an RSA key (SubjectPublicKeyInfo DER): " + openssl_error());
+  out.key_.reset(p);
+  if (EVP_PKEY_get_base_id(p) != EVP_PKEY_RSA)
+    return perm("public key: k=rsa but p= holds another key type");
+  out.bits_ = EVP_PKEY_get_bits(p);
+  if (out.bits_ > kRsaBitsMax)
+    return perm(fmt::format("public key: {}-bit RSA key is larger than our limit of {} bits",
+                            out.bits_, kRsaBitsMax));
+  return out;
+}
+
+std::string verify_digest(const public_key& key, algorithm a, std::string_view digest,
+                          std::string_view sig) {
+  const auto* s = reinterpret_cast<const unsigned char*>(sig.data());
+  const auto* d = reinterpret_cast<const unsigned char*>(digest.data());
+  if (a == algorithm::ed25519_sha256) {
+    EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+    if (!ctx) return "out of memory";
+    std::string err;
+    if (EVP_DigestVerifyInit(ctx, nullptr, nullptr, nullptr, key.get()) != 1) {
+      err = "ed25519 verify init: " + openssl_error();
+    } else if (EVP_DigestVerify(ctx, s, sig.size(), d, digest.size()) != 1) {
+      ERR_clear_error();
+      err = "ed25519 signature does not verify";
+    }
+    EVP_MD_CTX_free(ctx);
+    return err;
+  }
+  EVP_PKEY_CTX* ctx = EVP_PKEY_CTX_new(key.get(), nullptr);
+  if (!ctx) return "out of memory";
+  std::string err;
+  const EVP_MD* md = a == algorithm::rsa_sha1 ? EVP_sha1() : EVP_sha256();
+  if (EVP_PKEY_verify_init(ctx) != 1 || EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) != 1 ||
+      EVP_PKEY_CTX_set_signature_md(ctx, md) != 1) {
+    err = "RSA verify init: " + openssl_error();
+  } else if (EVP_PKEY_verify(ctx, s, sig.size(), d, digest.size()) != 1) {
+    ERR_clear_error();
+    err = "RSA signature does not verify";
+  }
+  EVP_PKEY_CTX_free(ctx);
+  return err;
+}
+
+hasher::hasher(hash_alg h) : ctx_(EVP_MD_CTX_new()) {
+  MXG_ASSERT(ctx_ != nullptr);
+  MXG_ASSERT(EVP_DigestInit_ex(ctx_, h == hash_alg::sha1 ? EVP_sha1() : EVP_sha256(), nullptr) ==
+             1);
+}
+hasher::hasher(hasher&& o) noexcept : ctx_(o.ctx_) {
+  o.ctx_ = nullptr;
+}
+hasher& hasher::operator=(hasher&& o) noexcept {
+  if (this != &o) {
+    EVP_MD_CTX_free(ctx_);
+    ctx_ = o.ctx_;
+    o.ctx_ = nullptr;
+  }
+  return *this;
+}
+hasher::~hasher() {
+  EVP_MD_CTX_free(ctx_);
+}
+void hasher::update(std::string_view data) {
+  if (!data.empty()) EVP_DigestUpdate(ctx_, data.data(), data.size());
+}
+std::string hasher::final() {
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned int n = 0;
+  EVP_DigestFinal_ex(ctx_, out, &n);
+  return std::string(reinterpret_cast<char*>(out), n);
+}
+
+}  // namespace mxg::dkim
