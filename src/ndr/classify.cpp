@@ -301,6 +301,17 @@ bool matches(const reason_table& t, std::string_view lower_text) {
   return false;
 }
 
+// The pattern of `reason`'s table that matches, or "".
+std::string_view matching_pattern(std::string_view reason, std::string_view lower_text) {
+  const auto* t = table(reason);
+  if (t == nullptr || lower_text.empty()) return {};
+  for (auto p : t->exclude)
+    if (text::aligned(lower_text, p)) return {};
+  for (auto p : t->patterns)
+    if (text::aligned(lower_text, p)) return p;
+  return {};
+}
+
 bool match(std::string_view reason, std::string_view lower_text) {
   const auto* t = table(reason);
   return t != nullptr && matches(*t, lower_text);
@@ -486,11 +497,32 @@ bool text_matches(std::string_view reason, std::string_view diagnostic) {
   return match(reason, text::lower(diagnostic));
 }
 
-std::string classify(const failure_facts& f) {
-  if (explicit_reason(f.preset_reason) && !weak_reason(f.preset_reason))
-    return std::string(f.preset_reason);
-  if (f.status.starts_with("2.")) return "delivered";
-  const std::string t = text::lower(f.diagnostic);
+namespace {
+
+// Which evidence decided `reason` (instrumentation, see classify.hpp).
+std::string explain(const failure_facts& f, std::string_view reason, std::string_view t) {
+  const std::string r(reason);
+  if (reason_for_status(f.status) == reason) return "status:" + std::string(f.status);
+  if (auto p = matching_pattern(reason, t); !p.empty())
+    return "phrase:" + r + ":" + std::string(p);
+  if (reason == "filtered")
+    if (auto p = matching_pattern("userunknown", t); !p.empty())
+      return "phrase:userunknown:" + std::string(p) + "+after-rcpt";
+  if (f.preset_reason == reason) return "producer:" + std::string(f.producer) + ":" + r;
+  if (f.status.size() > 3 && (reason == "contenterror" || reason == "securityerror"))
+    return "status-class:x" + std::string(f.status.substr(1, 2));
+  if (reason == "suspend" && f.reply_code == "525") return "reply:525";
+  if (reason == "syntaxerror") return "reply:" + std::string(f.reply_code);
+  if (reason == "mailererror") return "diagnostic-type:x-unix";
+  if (reason == "expired" && (f.action == "delayed" || f.action == "expired"))
+    return "action:" + std::string(f.action);
+  if (reason == "blocked" && (f.command == "EHLO" || f.command == "HELO"))
+    return "command:" + std::string(f.command);
+  if (reason == "vacation") return "phrase:vacation";
+  return "default:" + r;
+}
+
+std::string decide(const failure_facts& f, std::string_view t) {
   std::string_view sname = reason_for_status(f.status);
   if (sname.empty() && explicit_reason(f.preset_reason)) sname = f.preset_reason;
   std::string reason;
@@ -511,6 +543,25 @@ std::string classify(const failure_facts& f) {
         reason = "undefined";
     }
   }
+  return reason;
+}
+
+}  // namespace
+
+std::string classify(const failure_facts& f) { return classify(f, nullptr); }
+
+std::string classify(const failure_facts& f, std::string* rule) {
+  if (explicit_reason(f.preset_reason) && !weak_reason(f.preset_reason)) {
+    if (rule) *rule = "producer:" + std::string(f.producer) + ":" + std::string(f.preset_reason);
+    return std::string(f.preset_reason);
+  }
+  if (f.status.starts_with("2.")) {
+    if (rule) *rule = "status:2.x.x";
+    return "delivered";
+  }
+  const std::string t = text::lower(f.diagnostic);
+  std::string reason = decide(f, t);
+  if (rule) *rule = explain(f, reason, t);
   return reason;
 }
 

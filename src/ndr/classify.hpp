@@ -20,10 +20,15 @@ struct failure_facts {
   std::string_view action;           // "failed", "delayed", ...
   std::string_view command;          // "RCPT", "MAIL", "DATA", "HELO", "EHLO", "CONN" or ""
   std::string_view preset_reason;    // a reason a producer rule already decided, or ""
+  std::string_view producer = {};    // decoder that produced the record (for the rule trace)
 };
 
 // The reason class of one failed recipient; never empty ("undefined" at worst).
 std::string classify(const failure_facts& f);
+// The same, and which rule decided it in `rule`: "producer:NAME",
+// "status:CODE" (RFC 3463 table), "phrase:REASON:PATTERN" (the vocabulary),
+// "status-class:x.S", "reply:CODE", "command:CMD", "action:ACTION", "default".
+std::string classify(const failure_facts& f, std::string* rule);
 
 // RFC 3463 status code -> the reason it implies alone ("" when it implies none).
 std::string_view reason_for_status(std::string_view status);

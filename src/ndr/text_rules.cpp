@@ -106,6 +106,7 @@ struct candidate {
   std::string rest;          // text after the address on the same line
   bool strong;               // recognised by shape, not only because an address appears
   bool single_line = false;  // the line holds the whole diagnostic (transcript line)
+  std::string rule;          // which shape recognised it (instrumentation)
 };
 
 // Does this line name a failed recipient? Returns the address and the text after it.
@@ -127,6 +128,7 @@ bool recipient_line(std::string_view line, candidate& c) {
       c.rest = pos == std::string_view::npos ? std::string()
                                              : std::string(rest.substr(pos + c.address.size()));
       c.strong = true;
+      c.rule = "text:label:" + std::string(label);
       return true;
     }
   }
@@ -145,6 +147,7 @@ bool recipient_line(std::string_view line, candidate& c) {
     c.address = addrs.front();
     c.rest = std::string(t.substr(close + 1));
     c.strong = true;
+    c.rule = "text:to-phrase:" + std::string(ph);
     return true;
   }
   // 2b. "did not reach the following recipient: addr", "The following address failed: addr"
@@ -159,6 +162,7 @@ bool recipient_line(std::string_view line, candidate& c) {
     c.address = addrs.front();
     c.rest.clear();
     c.strong = true;
+    c.rule = "text:list-phrase";
     return true;
   }
   // 2c. Sendmail transcript: "554 <addr>... Remote protocol error", "550 5.1.1 <addr>... User
@@ -175,6 +179,7 @@ bool recipient_line(std::string_view line, candidate& c) {
         c.rest = std::string(t);
         c.strong = true;
         c.single_line = true;
+        c.rule = "text:transcript";
         return true;
       }
     }
@@ -189,6 +194,7 @@ bool recipient_line(std::string_view line, candidate& c) {
     c.address = addrs.front();
     c.rest = std::string(t.substr(close + 1));
     c.strong = true;
+    c.rule = "text:<addr>";
     return true;
   }
   // 4. "addr", "addr:", "addr on DATE", "addr (generated from x)", "addr: text", "addr ... text"
@@ -206,9 +212,12 @@ bool recipient_line(std::string_view line, candidate& c) {
              text::istarts_with(r, "on ") || r.front() == '(' || r.front() == '<' ||
              r.front() == '[';
   // "addr Invalid Address, ERROR_CODE :550": an address followed by an error.
+  c.rule = "text:addr-line";
   if (!c.strong && (!text::find_reply_code(r).empty() || !text::find_status(r).empty() ||
-                    !reason_for_text(r).empty()))
+                    !reason_for_text(r).empty())) {
     c.strong = true;
+    c.rule = "text:addr-then-error";
+  }
   return c.strong;
 }
 
@@ -230,6 +239,7 @@ bool weak_recipient_line(std::string_view line, candidate& c) {
   c.address = addrs.front();
   c.rest = std::string(t);
   c.strong = false;
+  c.rule = "text:error-line-naming-one-address";
   return true;
 }
 
@@ -416,6 +426,7 @@ text_result parse_text_bounce(const text_input& in) {
     std::string address;
     std::string diag;
     bool strong;
+    std::string rule;
   };
   std::vector<found> recips;
   auto add_diag = [](std::string& d, std::string_view s) {
@@ -434,7 +445,7 @@ text_result parse_text_bounce(const text_input& in) {
       candidate w;
       if (weak_recipient_line(line, w) && !never_recipient(w.address) &&
           !text::iequals(w.address, bounce_to))
-        weak.push_back({w.address, w.rest, false});
+        weak.push_back({w.address, w.rest, false, w.rule});
     }
     if (recipient_line(line, c) && !never_recipient(c.address)) {
       // Same address again (e.g. "RCPT TO:<x>" under "<x>:"): more diagnostic.
@@ -449,7 +460,7 @@ text_result parse_text_bounce(const text_input& in) {
         else
           add_diag(cur->diag, rest);
       } else if (recips.size() < kMaxRecordsPerMessage) {
-        recips.push_back({c.address, {}, c.strong});
+        recips.push_back({c.address, {}, c.strong, c.rule});
         cur = &recips.back();
         auto rest = text::trim(c.rest);
         while (!rest.empty() && (rest.front() == ':' || rest.front() == '.' || rest.front() == '>'))
@@ -529,11 +540,13 @@ text_result parse_text_bounce(const text_input& in) {
   }
   // X-Failed-Recipients (Exim, Gmail, Google Groups) when the text names nobody.
   if (recips.empty() && !in.failed_recipients.empty()) {
-    for (const auto& a : in.failed_recipients) recips.push_back({a, text::squeeze(errors), true});
+    for (const auto& a : in.failed_recipients)
+      recips.push_back({a, text::squeeze(errors), true, "header:x-failed-recipients"});
   }
   for (auto& f : recips) {
     record r;
     r.recipient = f.address;
+    r.recipient_rule = f.rule;
     r.diagnostic = text::squeeze(f.diag);
     r.producer = out.producer;
     r.reason = std::string(pr.reason);
