@@ -481,6 +481,7 @@ std::vector<record> from_arf(const walk_state& st, std::string_view bounce_to) {
     for (auto& f : g.fields) all.fields.push_back(f);
   record base;
   base.reason = "feedback";
+  base.reason_rule = "arf:feedback-report";
   base.feedback_type = text::lower(all.get("Feedback-Type"));
   base.reporting_mta = text::lower(strip_type(all.get("Reporting-MTA")));
   base.remote_mta = all.get("Source-IP");
@@ -579,6 +580,7 @@ std::vector<record> from_ses_json(std::string_view body) {
       r.recipient = a;
       r.recipient_rule = "ses-json:complainedRecipients";
       r.reason = "feedback";
+      r.reason_rule = "ses-json:complaint";
       r.feedback_type = json_value(body, "complaintFeedbackType");
       if (out.size() < kMaxRecordsPerMessage) out.push_back(std::move(r));
     }
@@ -754,6 +756,7 @@ std::vector<record> parse_message(std::string_view raw) {
       auto g = parse_field_groups(st.original_headers);
       record r;
       r.reason = "feedback";
+      r.reason_rule = "jmrp:complaint";
       r.feedback_type = "abuse";
       r.producer = "jmrp";
       if (!g.empty()) r.recipient = text::clean_address(g.front().get("X-HmXmrOriginalRecipient"));
@@ -778,6 +781,7 @@ std::vector<record> parse_message(std::string_view raw) {
       } else if (auto_reply) {
         record r;
         r.reason = "vacation";
+        r.reason_rule = "rfc3834:auto-reply";
         r.producer = "rfc3834";
         r.diagnostic = text::squeeze(st.body.substr(0, std::min<std::size_t>(st.body.size(), 500)));
         auto f = text::find_addresses(from);
