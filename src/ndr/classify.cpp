@@ -493,6 +493,19 @@ std::string_view reason_for_text(std::string_view diagnostic) {
   return {};
 }
 
+std::vector<std::string_view> matching_phrases(std::string_view reason,
+                                               std::string_view diagnostic) {
+  std::vector<std::string_view> out;
+  const auto* t = table(reason);
+  const std::string l = text::lower(diagnostic);
+  if (t == nullptr || l.empty()) return out;
+  for (auto p : t->exclude)
+    if (text::aligned(l, p)) return out;
+  for (auto p : t->patterns)
+    if (text::aligned(l, p)) out.push_back(p);
+  return out;
+}
+
 bool text_matches(std::string_view reason, std::string_view diagnostic) {
   return match(reason, text::lower(diagnostic));
 }

@@ -9,6 +9,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace mxg::ndr {
 
@@ -39,6 +40,11 @@ std::string_view reason_for_text(std::string_view diagnostic);
 
 // Does `diagnostic` contain a phrase of `reason`'s table? (tests, producers)
 bool text_matches(std::string_view reason, std::string_view diagnostic);
+
+// Every pattern of `reason`'s phrase table that `diagnostic` contains (tests,
+// the conformance runner's rule accounting).
+std::vector<std::string_view> matching_phrases(std::string_view reason,
+                                               std::string_view diagnostic);
 
 // Sisimai-compatible pseudo status for a reason when the message carried no
 // code: "5.0.9xx" / "4.0.9xx" (x.0.9xx is outside RFC 3463's registry).
