@@ -132,22 +132,25 @@ bool recipient_line(std::string_view line, candidate& c) {
       return true;
     }
   }
-  // 2. prose naming the recipient in <>: "error delivering your mail to <x>."
-  static constexpr std::string_view kToPhrases[] = {
-      "your mail to <", "message to <",         "delivering to <", "deliver to <", "delivery to <",
-      "delivered to <", "deliver message to <", "mail for <",      "failed for <", "recipient <"};
-  for (auto ph : kToPhrases) {
-    auto at = l.find(ph);
-    if (at == std::string::npos) continue;
-    auto open = at + ph.size() - 1;
+  // 2. prose naming the recipient in <> after "to", "for" or "recipient":
+  // "error delivering your mail to <x>.", "The following message to <x> was
+  // undeliverable", "Delivery failed for <x>", "recipient <x> rejected".
+  for (std::size_t open = t.find('<'); open != std::string_view::npos;
+       open = t.find('<', open + 1)) {
+    std::size_t e = open;
+    while (e > 0 && t[e - 1] == ' ') --e;
+    std::size_t w = e;
+    while (w > 0 && std::isalpha(static_cast<unsigned char>(t[w - 1]))) --w;
+    const std::string word = text::lower(t.substr(w, e - w));
+    if (word != "to" && word != "for" && word != "recipient") continue;
     auto close = t.find('>', open);
     if (close == std::string_view::npos) break;
     auto addrs = text::find_addresses(t.substr(open + 1, close - open - 1));
-    if (addrs.size() != 1) break;
+    if (addrs.size() != 1) continue;
     c.address = addrs.front();
     c.rest = std::string(t.substr(close + 1));
     c.strong = true;
-    c.rule = "text:to-phrase:" + std::string(ph);
+    c.rule = "text:prose-" + word + "-<addr>";
     return true;
   }
   // 2b. "did not reach the following recipient: addr", "The following address failed: addr"
