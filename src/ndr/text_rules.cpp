@@ -197,7 +197,7 @@ bool recipient_line(std::string_view line, candidate& c) {
     c.address = addrs.front();
     c.rest = std::string(t.substr(close + 1));
     c.strong = true;
-    c.rule = "text:<addr>";
+    c.rule = "text:line-starts-with-address";
     return true;
   }
   // 4. "addr", "addr:", "addr on DATE", "addr (generated from x)", "addr: text", "addr ... text"
@@ -215,11 +215,11 @@ bool recipient_line(std::string_view line, candidate& c) {
              text::istarts_with(r, "on ") || r.front() == '(' || r.front() == '<' ||
              r.front() == '[';
   // "addr Invalid Address, ERROR_CODE :550": an address followed by an error.
-  c.rule = "text:addr-line";
+  c.rule = "text:line-starts-with-address";
   if (!c.strong && (!text::find_reply_code(r).empty() || !text::find_status(r).empty() ||
                     !reason_for_text(r).empty())) {
     c.strong = true;
-    c.rule = "text:addr-then-error";
+    c.rule = "text:line-starts-with-address";
   }
   return c.strong;
 }

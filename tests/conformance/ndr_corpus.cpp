@@ -210,6 +210,10 @@ int main() {
       reason.add(re_ok);
       by_variant_reason[str(row, "variant")].add(re_ok);
       all_right = all_right && r_ok && s_ok && re_ok;
+      if (std::getenv("MXG_NDR_DUMP") && got)
+        std::printf("DUMP\t%s\t%s\t%s\t%s\t%s\t%s\n", file.c_str(),
+                    str(row, "module_group").c_str(), want_reason.c_str(), got->reason.c_str(),
+                    got->status.c_str(), got->diagnostic.substr(0, 600).c_str());
       {
         scored sc;
         sc.family = str(row, "module_group");
