@@ -19,6 +19,15 @@ namespace mxg::ndr {
 
 namespace {
 
+thread_local const std::set<std::string>* g_disabled = nullptr;
+
+bool phrase_disabled(std::string_view reason, std::string_view pattern) {
+  if (g_disabled == nullptr) return false;
+  std::string k = "phrase:";
+  k.append(reason).append(":").append(pattern);
+  return g_disabled->count(k) > 0;
+}
+
 using phrases = std::initializer_list<std::string_view>;
 
 struct reason_table {
@@ -297,7 +306,7 @@ bool matches(const reason_table& t, std::string_view lower_text) {
   for (auto p : t.exclude)
     if (text::aligned(lower_text, p)) return false;
   for (auto p : t.patterns)
-    if (text::aligned(lower_text, p)) return true;
+    if (text::aligned(lower_text, p) && !phrase_disabled(t.reason, p)) return true;
   return false;
 }
 
@@ -308,7 +317,7 @@ std::string_view matching_pattern(std::string_view reason, std::string_view lowe
   for (auto p : t->exclude)
     if (text::aligned(lower_text, p)) return {};
   for (auto p : t->patterns)
-    if (text::aligned(lower_text, p)) return p;
+    if (text::aligned(lower_text, p) && !phrase_disabled(reason, p)) return p;
   return {};
 }
 
@@ -356,7 +365,10 @@ std::string_view probe(const failure_facts& f, std::string_view sname, std::stri
       return "userunknown";
   } else if ((cmd == "RCPT" && match("userunknown", t)) ||
              std::any_of(std::begin(kDirectoryMiss), std::end(kDirectoryMiss),
-                         [&](std::string_view p) { return t.find(p) != std::string_view::npos; })) {
+                         [&](std::string_view p) {
+                           return t.find(p) != std::string_view::npos &&
+                                  !phrase_disabled("userunknown", p);
+                         })) {
     return "userunknown";
   }
   if (sname == "filtered") {
@@ -537,7 +549,9 @@ std::string explain(const failure_facts& f, std::string_view reason, std::string
 
 std::string decide(const failure_facts& f, std::string_view t) {
   std::string_view sname = reason_for_status(f.status);
-  if (sname.empty() && explicit_reason(f.preset_reason)) sname = f.preset_reason;
+  if (sname.empty() && explicit_reason(f.preset_reason) &&
+      !rule_disabled("producer:" + std::string(f.producer) + ":" + std::string(f.preset_reason)))
+    sname = f.preset_reason;
   std::string reason;
   if (f.diagnostic_type.empty() || text::iequals(f.diagnostic_type, "SMTP") ||
       text::iequals(f.diagnostic_type, "X-Postfix")) {
@@ -563,8 +577,15 @@ std::string decide(const failure_facts& f, std::string_view t) {
 
 std::string classify(const failure_facts& f) { return classify(f, nullptr); }
 
+void set_disabled_rules(const std::set<std::string>* rules) { g_disabled = rules; }
+
+bool rule_disabled(std::string_view rule) {
+  return g_disabled != nullptr && g_disabled->count(std::string(rule)) > 0;
+}
+
 std::string classify(const failure_facts& f, std::string* rule) {
-  if (explicit_reason(f.preset_reason) && !weak_reason(f.preset_reason)) {
+  if (explicit_reason(f.preset_reason) && !weak_reason(f.preset_reason) &&
+      !rule_disabled("producer:" + std::string(f.producer) + ":" + std::string(f.preset_reason))) {
     if (rule) *rule = "producer:" + std::string(f.producer) + ":" + std::string(f.preset_reason);
     return std::string(f.preset_reason);
   }

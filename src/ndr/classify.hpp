@@ -7,6 +7,7 @@
 // so our results are comparable with its corpus.
 #pragma once
 
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -45,6 +46,13 @@ bool text_matches(std::string_view reason, std::string_view diagnostic);
 // the conformance runner's rule accounting).
 std::vector<std::string_view> matching_phrases(std::string_view reason,
                                                std::string_view diagnostic);
+
+// Measurement hook (leave-one-family-out in tests/conformance/ndr_corpus.cpp):
+// rules named here ("phrase:REASON:PATTERN", "producer:NAME:REASON",
+// "text:..." recipient shapes, "diagnostic:..." status preferences) are not
+// used by the parser on this thread while set. nullptr (the default) = none.
+void set_disabled_rules(const std::set<std::string>* rules);
+bool rule_disabled(std::string_view rule);
 
 // Sisimai-compatible pseudo status for a reason when the message carried no
 // code: "5.0.9xx" / "4.0.9xx" (x.0.9xx is outside RFC 3463's registry).

@@ -376,7 +376,12 @@ void finish(record& r, std::string_view fallback_command_text) {
   if (!is_status_code(r.status)) r.status.clear();
   if (!is_status_code(in_diag)) in_diag.clear();
   std::string status_rule;
+  const std::string field_status = r.status;
   r.status = prefer_status(r.status, in_diag, r.reply_code, status_rule);
+  if (!field_status.empty() && rule_disabled(status_rule)) {
+    r.status = field_status;
+    status_rule = "dsn";
+  }
   if (!r.status.empty()) r.status_rule = status_rule;
   if (r.smtp_command.empty()) r.smtp_command = text::find_command(r.diagnostic);
   if (r.smtp_command.empty()) {

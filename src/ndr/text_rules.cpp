@@ -109,8 +109,14 @@ struct candidate {
   std::string rule;          // which shape recognised it (instrumentation)
 };
 
+bool recipient_line_shape(std::string_view line, candidate& c);
+
 // Does this line name a failed recipient? Returns the address and the text after it.
 bool recipient_line(std::string_view line, candidate& c) {
+  return recipient_line_shape(line, c) && !rule_disabled(c.rule);
+}
+
+bool recipient_line_shape(std::string_view line, candidate& c) {
   auto t = text::trim(line);
   if (t.size() < 3 || t.size() > 400 || t.find('@') == std::string_view::npos) return false;
   const std::string l = text::lower(t);
@@ -243,7 +249,7 @@ bool weak_recipient_line(std::string_view line, candidate& c) {
   c.rest = std::string(t);
   c.strong = false;
   c.rule = "text:error-line-naming-one-address";
-  return true;
+  return !rule_disabled(c.rule);
 }
 
 std::string_view detect_producer(std::string_view hay) {
