@@ -39,8 +39,8 @@ struct reason_table {
 // clang-format off
 const reason_table kTables[] = {
   {"userunknown", {
-    "user unknown", "unknown user", "mail.local: unknown user", "not listed in domino directory", "not listed in public name & address book",
-    "invalid final delivery userid", "no valid recipients", "no such user", "no such mailbox", "no such recipient",
+    "user unknown", "unknown user", "mail.local: unknown user", 
+    "invalid final delivery userid", "no such user", "no such mailbox", "no such recipient",
     "no such person", "no such address", "unknown recipient", "unknown mailbox", "unknown local",
     "unknown address", "address unknown", "recipient unknown", "user not found", "user not known",
     "user does not exist", "user doesn't exist", "user not exist", "user*does not exist",
@@ -66,25 +66,28 @@ const reason_table kTables[] = {
     "is not an active address at this host", "no such local user",
     "vdeliver: invalid or unknown virtual user", "utilisateur inconnu", "no existe",
     "this address no longer accepts mail", "email address could not be found", "recipient address rejected.",
-    "the email address you entered couldn't be found", "address couldn't be found",
+    "the email address you entered couldn't be found",
+    "not listed in", "valid recipient", "address couldn't",
   }, {}},
   {"mailboxfull", {
-    "mailbox full", "mailbox is full", "mailbox*full", "full mailbox", "mailfolder is full",
+    "mailbox full", "mailbox*full", "full mailbox", 
     "over quota", "over*quota", "quota exceeded", "quota*exceeded", "exceeded*quota",
     "exceeds*quota", "mailbox*quota", "disk*quota", "maildir*quota", "quota violation",
     "account is * quota", "exceeded storage allocation", "insufficient disk space",
     "not sufficient disk space", "not enough * space", "no space left on device",
-    "mailbox size limit exceeded", "mailbox exceeds allowed size", "would exceed*storage",
-    "too many messages", "user's space has been used up", "mailbox*exceeded*limit",
+    "mailbox size limit exceeded", "would exceed*storage",
+    "too many messages", "user's space has been used up", 
     "boite du destinataire pleine", "too much mail data", "exceeded its storage",
-    "inbox is full", "storage space", "quota full",
+    "storage space", "quota full",
+    "mailbox*exceed", "is full",
   }, {}},
   {"mesgtoobig", {
     "message too big", "message too large", "message is too large", "message size exceeds",
     "message file too big", "message length exceeds administrative limit", "exceeded maximum inbound message size",
-    "exceeded the maximum incoming message size", "max message size exceeded", "size limit",
+    "exceeded the maximum incoming message size", "max message size exceeded", 
     "line limit exceeded", "message header size exceeds limit", "taille limite du message",
     "message exceeds maximum", "mail size", "too big for",
+    "size*limit",
   }, {}},
   {"exceedlimit", {
     "message header size exceeds limit", "message too large for this recipient",
@@ -92,14 +95,15 @@ const reason_table kTables[] = {
   }, {}},
   {"suspend", {
     "has been suspended", "is currently suspended", "mailbox currently suspended", "user suspended",
-    "account*suspended", "mailbox disabled", "mailbox is disabled", "this mailbox is disabled",
-    "account disabled", "account has been disabled", "account is disabled", "inactive account",
+    "account*suspended", 
+    "inactive account",
     "account*inactive", "is inactive", "invalid/inactive user", "is a deactivated mailbox",
     "mailbox is frozen", "user is terminated", "temporarily inactive", "temporary locked",
     "archived recipient", "boite du destinataire archivee", "recipient suspend the service",
-    "mailbox unavailable or access denied", "user or domain is disabled", "account is locked",
-    "this account has been disabled or discontinued", "email account that you tried to reach is disabled",
+    "mailbox unavailable or access denied", "account is locked",
+    
     "mailbox has been blocked due to inactivity",
+    "disabled", "is locked",
   }, {}},
   {"hasmoved", {
     "has been moved", "has moved", "address has changed", "mailbox has moved",
@@ -116,11 +120,12 @@ const reason_table kTables[] = {
   {"authfailure", {
     "spf check failed", "does not have authentication information", "unauthenticated email",
     "fails to pass authentication", "spf fail", "spf validation", "failed spf", "spf record",
-    "dkim*fail", "dmarc policy", "fails dmarc", "dmarc check", "dmarc fail", "sender policy framework", "authentication checks failed",
+    "dkim*fail", "sender policy framework", "authentication checks failed",
     "5.7.23", "5.7.26", "does not pass spf", "spf permerror", "spf softfail",
     "is not allowed to send mail from", "not authorized to send on behalf",
     "designates * as not permitted sender", "is not a designated mail server",
     "not designated",
+    "dmarc",
   }, {"unauthenticated senders"}},
   {"requireptr", {
     "no ptr record", "ptr record", "reverse dns", "reverse lookup", "rdns", "no reverse",
@@ -198,7 +203,7 @@ const reason_table kTables[] = {
     "block list", "spamhaus", "spamcop", "sorbs", "barracudacentral", "abuseat.org", "dnsbl", "rbl",
     "client host rejected", "helo command rejected", "sender ip address rejected", "bad sender ip address",
     "banned sending ip", "dynamic ip", "dynamic/zombied", "hosts with dynamic ip",
-    "connection refused by", "connection dropped", "host blocked", "invalid ip for sending mail", "connection reset by peer", "was blocked by",
+    "connection dropped", "host blocked", "invalid ip for sending mail", "connection reset by peer", "was blocked by",
     "access denied. ip name lookup", "not currently accepting mail from your ip", "your ip",
     "ip address", "go away", "rejecting open proxy", "not allowed to connect", "you are not allowed to connect",
     "please use the smtp server of your isp", "smtp error from remote mail server after initial connection",
@@ -208,18 +213,20 @@ const reason_table kTables[] = {
     "host network not allowed", "was not authenticated", "extreme bad ip profile",
     "sorry, your remotehost looks suspiciously like spammer", "your network is temporary blacklisted",
     "no access from mail server", "poor reputation", "refused - see http", "blocked - see http",
+    "connect*refused",
   }, {}},
   {"virusdetected", {
     "virus", "malware", "infected", "trojan", "executable files are not allowed",
   }, {}},
   {"policyviolation", {
-    "policy violation", "local policy", "header error", "policy reasons", "denied by policy", "organization policy",
+    "local policy", "header error", "policy reasons", "denied by policy", "organization policy",
     "organizational settings", "header are not accepted", "closed mailing list",
     "by non-member to a members-only list", "members-only", "not subscribed to this group",
     "we do not accept messages containing", "you're using a mass mailer", "message given low priority",
-    "messages with multiple addresses", "protocol violation", "email rejected due to security policies",
+    "messages with multiple addresses", "email rejected due to security policies",
     "because the recipient is not accepting mail with", "policy", "attachment",
     "this message was blocked because its content presents a potential",
+    "violation",
   }, {}},
   {"systemerror", {
     "system error", "internal error", "local error in processing", "local configuration error",
@@ -235,10 +242,11 @@ const reason_table kTables[] = {
   {"networkerror", {
     "host name lookup failure", "host not found, try again", "no route to host", "host is unreachable",
     "network is unreachable", "malformed name server reply", "malformed or unexpected name server reply",
-    "mail forwarding loop", "forwarding loop", "too many hops", "hop count exceeded", "message looping",
+    "mail forwarding loop", "forwarding loop", "message looping",
     "routing loop", "unable to resolve route", "unrouteable mail domain", "dns records for the destination computer could not be found",
     "could not connect and send the mail to", "name server timeout", "dns lookup", "dns error",
     "temporary dns", "network error", "lookup failure", "mail loop", "loop detected", "no answer from",
+    " hop",
   }, {}},
   {"securityerror", {
     "authentication required", "turn on smtp authentication", "authentication failure", "authentication failed", "authentication credentials invalid",
@@ -250,10 +258,11 @@ const reason_table kTables[] = {
   }, {}},
   {"notaccept", {
     "does not accept mail", "does not accept any mail", "not accepting mail", "null mx", "nullmx",
-    "mail receiving disabled", "no mx record found for domain", "no mx found", "host/domain does not accept mail",
+    "mail receiving disabled", "host/domain does not accept mail",
     "no route for current request", "smtp protocol returned a permanent error",
     "name server: .: host not found", "no smtp service", "doesn't receive email",
     "does not receive email", "couldn't find a mail exchanger", "no mail exchanger", "null mx",
+    "no mx",
   }, {}},
   {"expired", {
     "delivery time expired", "delivery expired", "message expired", "retry time not reached",
@@ -329,8 +338,7 @@ bool match(std::string_view reason, std::string_view lower_text) {
 // Directory lookups that fail only at RCPT time: an unknown user whatever
 // command the text names (Domino/Notes directories, IMail, mobile gateways).
 constexpr std::string_view kDirectoryMiss[] = {
-    "not listed in domino directory", "not listed in public name & address book",
-    "invalid final delivery userid", "no valid recipients"};
+    "not listed in", "invalid final delivery userid", "valid recipient"};
 
 // Reasons that a later, more specific rule may override (Sisimai "retry").
 bool weak_reason(std::string_view r) {
@@ -401,6 +409,21 @@ std::string_view probe(const failure_facts& f, std::string_view sname, std::stri
   if (match("toomanyconn", t)) return "toomanyconn";
   if (match("speeding", t)) return "speeding";
   if (sname == "blocked" || match("blocked", t)) return "blocked";
+  return {};
+}
+
+// Last resort before "onhold": what the reply code means (RFC 5321 4.2.2-4.2.3)
+// for the command it answered (RFC 5321 4.3.2). "" when that says nothing.
+std::string_view reason_for_reply(std::string_view code, std::string_view cmd) {
+  if (code.size() != 3 || (code[0] != '4' && code[0] != '5')) return {};
+  if (cmd == "CONN" || cmd == "HELO" || cmd == "EHLO") return "blocked";  // the client refused
+  if (cmd == "MAIL" && code[0] == '5') return "rejected";                 // the sender refused
+  if (cmd == "RCPT") {
+    if (code == "550" || code == "551" || code == "553") return "userunknown";  // mailbox
+    if (code == "552" || code == "452") return "mailboxfull";  // storage allocation
+  }
+  if (cmd == "DATA" && code == "552") return "mesgtoobig";
+  if (code == "451") return "systemerror";  // local error in processing
   return {};
 }
 
@@ -544,6 +567,8 @@ std::string explain(const failure_facts& f, std::string_view reason, std::string
   if (reason == "blocked" && (f.command == "EHLO" || f.command == "HELO"))
     return "command:" + std::string(f.command);
   if (reason == "vacation") return "phrase:vacation";
+  if (!f.reply_code.empty() && reason_for_reply(f.reply_code, f.command) == reason)
+    return "reply:" + std::string(f.reply_code) + "@" + std::string(f.command);
   return "default:" + r;
 }
 
@@ -561,6 +586,7 @@ std::string decide(const failure_facts& f, std::string_view t) {
     reason = another(f, sname, t);
     if (reason == "undefined") reason.clear();
     if (reason.empty() && f.action == "delayed") reason = "expired";
+    if (reason.empty()) reason = std::string(reason_for_reply(f.reply_code, f.command));
     if (reason.empty()) {
       if (match("vacation", t))
         reason = "vacation";

@@ -393,8 +393,9 @@ int main() {
         f.lre.add(sc.re_ok);
         lofo_re.add(sc.re_ok);
         if (show_lost && (!sc.re_ok || (sc.has_rcpt && !sc.r_ok)))
-          std::printf("LOFO-MISS %s rcpt=%d reason=%s (%s)\n", sc.file.c_str(), sc.r_ok ? 1 : 0,
-                      sc.reason.c_str(), sc.re_rule.c_str());
+          std::printf("LOFO-MISS %s rcpt=%d reason=%s (%s) %s\n", sc.file.c_str(),
+                      sc.r_ok ? 1 : 0, sc.reason.c_str(), sc.re_rule.c_str(),
+                      sc.diagnostic.substr(0, 140).c_str());
       }
     }
     mxg::ndr::set_disabled_rules(nullptr);
