@@ -504,7 +504,9 @@ std::string_view reason_for_status(std::string_view s) {
     {"5.6.0", "contenterror"}, {"5.6.1", "contenterror"}, {"5.6.2", "contenterror"}, {"5.6.3", "contenterror"},
     {"5.6.5", "contenterror"}, {"5.6.6", "contenterror"}, {"5.6.7", "contenterror"}, {"5.6.8", "contenterror"},
     {"5.6.9", "contenterror"},
-    {"5.7.0", "securityerror"}, {"5.7.1", "securityerror"}, {"5.7.2", "securityerror"}, {"5.7.3", "securityerror"},
+    // 5.7.0 (other security) and 5.7.1 (delivery not authorized) say only "refused":
+    // the text decides, the class is the last resort (another()).
+    {"5.7.2", "securityerror"}, {"5.7.3", "securityerror"},
     {"5.7.4", "securityerror"}, {"5.7.5", "securityerror"}, {"5.7.6", "securityerror"}, {"5.7.7", "securityerror"},
     {"5.7.8", "securityerror"}, {"5.7.9", "securityerror"}, {"5.7.10", "securityerror"}, {"5.7.11", "securityerror"},
     {"5.7.13", "suspend"}, {"5.7.14", "securityerror"}, {"5.7.15", "securityerror"}, {"5.7.16", "mesgtoobig"},
