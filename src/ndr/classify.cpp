@@ -186,6 +186,7 @@ const reason_table kTables[] = {
     "recurrent pattern detection", "message rejected because of unacceptable content",
     "message rejected due to suspected spam content", "your message has been temporarily blocked by our filter",
     "antispam", "anti-spam", "greylisted*please try again in", "spam points", "mail score (* over ",
+    "spam",
   }, {}},
   {"speeding", {
     "rate limit", "ratelimit", "rate-limit", "too many messages", "too many recipients from",
