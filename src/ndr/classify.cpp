@@ -420,7 +420,6 @@ std::string_view reason_for_reply(std::string_view code, std::string_view cmd) {
     if (code == "552" || code == "452") return "mailboxfull";  // storage allocation
   }
   if (cmd == "DATA" && code == "552") return "mesgtoobig";
-  if (code == "451") return "systemerror";  // local error in processing
   return {};
 }
 
