@@ -334,8 +334,8 @@ bool match(std::string_view reason, std::string_view lower_text) {
 
 // Directory lookups that fail only at RCPT time: an unknown user whatever
 // command the text names (Domino/Notes directories, IMail, mobile gateways).
-constexpr std::string_view kDirectoryMiss[] = {
-    "not listed in", "invalid final delivery userid", "valid recipient"};
+constexpr std::string_view kDirectoryMiss[] = {"not listed in", "invalid final delivery userid",
+                                               "valid recipient"};
 
 // Reasons that a later, more specific rule may override (Sisimai "retry").
 bool weak_reason(std::string_view r) {
@@ -369,11 +369,10 @@ std::string_view probe(const failure_facts& f, std::string_view sname, std::stri
           match("hasmoved", t) || match("rejected", t) || match("notaccept", t)))
       return "userunknown";
   } else if ((cmd == "RCPT" && match("userunknown", t)) ||
-             std::any_of(std::begin(kDirectoryMiss), std::end(kDirectoryMiss),
-                         [&](std::string_view p) {
-                           return t.find(p) != std::string_view::npos &&
-                                  !phrase_disabled("userunknown", p);
-                         })) {
+             std::any_of(
+                 std::begin(kDirectoryMiss), std::end(kDirectoryMiss), [&](std::string_view p) {
+                   return t.find(p) != std::string_view::npos && !phrase_disabled("userunknown", p);
+                 })) {
     return "userunknown";
   }
   if (sname == "filtered") {
@@ -549,8 +548,7 @@ namespace {
 std::string explain(const failure_facts& f, std::string_view reason, std::string_view t) {
   const std::string r(reason);
   if (reason_for_status(f.status) == reason) return "status:" + std::string(f.status);
-  if (auto p = matching_pattern(reason, t); !p.empty())
-    return "phrase:" + r + ":" + std::string(p);
+  if (auto p = matching_pattern(reason, t); !p.empty()) return "phrase:" + r + ":" + std::string(p);
   if (reason == "filtered")
     if (auto p = matching_pattern("userunknown", t); !p.empty())
       return "phrase:userunknown:" + std::string(p) + "+after-rcpt";
@@ -599,9 +597,13 @@ std::string decide(const failure_facts& f, std::string_view t) {
 
 }  // namespace
 
-std::string classify(const failure_facts& f) { return classify(f, nullptr); }
+std::string classify(const failure_facts& f) {
+  return classify(f, nullptr);
+}
 
-void set_disabled_rules(const std::set<std::string>* rules) { g_disabled = rules; }
+void set_disabled_rules(const std::set<std::string>* rules) {
+  g_disabled = rules;
+}
 
 bool rule_disabled(std::string_view rule) {
   return g_disabled != nullptr && g_disabled->count(std::string(rule)) > 0;

@@ -155,8 +155,8 @@ std::vector<scored> score_row(const nlohmann::json& row, const std::vector<mxg::
       if (want_status.empty())
         sc.s_ok = got->status.empty() || got->status_pseudo;
       else if (pseudo)
-        sc.s_ok = !got->status.empty() && got->status[0] == want_status[0] &&
-                  got->reason == want_reason;
+        sc.s_ok =
+            !got->status.empty() && got->status[0] == want_status[0] && got->reason == want_reason;
       else
         sc.s_ok = got->status == want_status;
       sc.re_ok = got->reason == want_reason;
@@ -346,8 +346,7 @@ int main() {
   }
   for (auto& [rule, pairs] : sup)
     if (rule.ends_with("+after-rcpt"))
-      for (const auto& p : pairs)
-        sup[rule.substr(0, rule.size() - 11)].insert(p);
+      for (const auto& p : pairs) sup[rule.substr(0, rule.size() - 11)].insert(p);
   // Rules learnt from samples (not from a specification) that are right in
   // family F only: left out with F.
   auto only_in = [&](const std::string& fam) {
@@ -393,9 +392,8 @@ int main() {
         f.lre.add(sc.re_ok);
         lofo_re.add(sc.re_ok);
         if (show_lost && (!sc.re_ok || (sc.has_rcpt && !sc.r_ok)))
-          std::printf("LOFO-MISS %s rcpt=%d reason=%s (%s) %s\n", sc.file.c_str(),
-                      sc.r_ok ? 1 : 0, sc.reason.c_str(), sc.re_rule.c_str(),
-                      sc.diagnostic.substr(0, 140).c_str());
+          std::printf("LOFO-MISS %s rcpt=%d reason=%s (%s) %s\n", sc.file.c_str(), sc.r_ok ? 1 : 0,
+                      sc.reason.c_str(), sc.re_rule.c_str(), sc.diagnostic.substr(0, 140).c_str());
       }
     }
     mxg::ndr::set_disabled_rules(nullptr);
@@ -405,9 +403,9 @@ int main() {
               "status", "reason", "rcpt", "status", "reason");
   double m[6] = {0, 0, 0, 0, 0, 0};
   for (const auto& [name, f] : fams) {
-    std::printf("%-24s %4d %4zu  %6.1f%% %6.1f%% %6.1f%% | %6.1f%% %6.1f%% %6.1f%%\n",
-                name.c_str(), f.re.total, f.disabled, f.r.pct(), f.s.pct(), f.re.pct(),
-                f.lr.pct(), f.ls.pct(), f.lre.pct());
+    std::printf("%-24s %4d %4zu  %6.1f%% %6.1f%% %6.1f%% | %6.1f%% %6.1f%% %6.1f%%\n", name.c_str(),
+                f.re.total, f.disabled, f.r.pct(), f.s.pct(), f.re.pct(), f.lr.pct(), f.ls.pct(),
+                f.lre.pct());
     const double v[6] = {f.r.pct(), f.s.pct(), f.re.pct(), f.lr.pct(), f.ls.pct(), f.lre.pct()};
     for (int i = 0; i < 6; ++i) m[i] += v[i];
   }
@@ -416,8 +414,8 @@ int main() {
               "macro (mean of families)", fams.size(), "", m[0] / nf, m[1] / nf, m[2] / nf,
               m[3] / nf, m[4] / nf, m[5] / nf);
   std::printf("%-24s %4d %4s  %6.1f%% %6.1f%% %6.1f%% | %6.1f%% %6.1f%% %6.1f%%\n",
-              "pooled (all records)", reason.total, "", recipient.pct(), status.pct(),
-              reason.pct(), lofo_r.pct(), lofo_s.pct(), lofo_re.pct());
+              "pooled (all records)", reason.total, "", recipient.pct(), status.pct(), reason.pct(),
+              lofo_r.pct(), lofo_s.pct(), lofo_re.pct());
   std::printf("\nleave-one-family-out, pooled: recipient %d/%d, status %d/%d, reason %d/%d\n",
               lofo_r.ok, lofo_r.total, lofo_s.ok, lofo_s.total, lofo_re.ok, lofo_re.total);
   // Rules right in one family only (suspect: they fit that family's samples).
