@@ -59,7 +59,7 @@ const reason_table kTables[] = {
     "sorry, no mailbox", "bad destination mailbox", "non*existent user", "nonexistent user",
     "the email account that you tried to reach does not exist", "there is no one at this address",
     "this user doesn't have a * account", "user missing home directory", "requested action not taken: mailbox unavailable",
-    "resolver.adr.recipnotfound", "resolver.adr.recipientnotfound", "recipient not ok", "not a local address",
+    "recipient not ok", "not a local address",
     "invalid recipient", "unknown e*mail address",
     "badrcptto", "validrcptto", "rcpt <* does not exist", "user (*) unknown", "<*> not found",
     "is not an active address at this host", "no such local user",
@@ -67,6 +67,7 @@ const reason_table kTables[] = {
     "this address no longer accepts mail", "email address could not be found", "recipient address rejected.",
     "the email address you entered couldn't be found",
     "not listed in", "valid recipient", "address couldn't",
+    "resolver.adr.recip", "nosuchuser",
   }, {}},
   {"mailboxfull", {
     "mailbox full", "mailbox*full", "full mailbox", 
@@ -97,12 +98,11 @@ const reason_table kTables[] = {
     "account*suspended", 
     "inactive account",
     "account*inactive", "is inactive", "invalid/inactive user", "is a deactivated mailbox",
-    "mailbox is frozen", "user is terminated", "temporarily inactive", "temporary locked",
-    "archived recipient", "boite du destinataire archivee", "recipient suspend the service",
-    "mailbox unavailable or access denied", "account is locked",
-    
+    "user is terminated", "temporarily inactive",     "archived recipient", "boite du destinataire archivee", "recipient suspend the service",
+    "mailbox unavailable or access denied",     
     "mailbox has been blocked due to inactivity",
-    "disabled", "is locked",
+    "disabled",
+    " locked", "frozen",
   }, {}},
   {"hasmoved", {
     "has been moved", "has moved", "address has changed", "mailbox has moved",
@@ -127,11 +127,12 @@ const reason_table kTables[] = {
     "dmarc",
   }, {"unauthenticated senders"}},
   {"requireptr", {
-    "no ptr record", "ptr record", "reverse dns", "reverse lookup", "rdns", "no reverse",
+    "reverse dns", "reverse lookup", "rdns", "no reverse",
     "cannot find your hostname", "cannot resolve your address", "client host rejected: cannot find your hostname",
     "unresolvable address", "ip name lookup failed", "reverse hostname", "no reverse-dns",
-    "fcrdns", "mismatches client ip", "does not have a ptr", "resolve your ip", "hostname lookup failed",
-    "your ip address has no ptr", "invalid rdns", "not have a valid hostname", "host name does not match",
+    "fcrdns", "mismatches client ip", "resolve your ip", "hostname lookup failed",
+    "invalid rdns", "not have a valid hostname", "host name does not match",
+    "ptr",
   }, {}},
   {"notcompliantrfc", {
     "duplicate header", "multiple addresses in from", "this message is not rfc 5322 compliant",
@@ -252,6 +253,7 @@ const reason_table kTables[] = {
     "verification failure", "account not subscribed to ses", "is not authorized to perform ses",
     "insecure mail relay", "sorry, you don't authenticate", "tls required", "requires tls",
     "encryption required", "must issue a starttls", "starttls", "certificate",
+    "smtp authentication",
   }, {}},
   {"notaccept", {
     "does not accept mail", "does not accept any mail", "not accepting mail", "null mx", "nullmx",
@@ -273,6 +275,7 @@ const reason_table kTables[] = {
     "delivery to the following recipients has been delayed", "not yet been delivered",
     "temporarily unable to deliver", "deferred", "could not deliver for the last", "giving up",
     "failed * attempts", "did not accept our requests to connect",
+    "expired",
   }, {}},
   {"mailererror", {
     "x-unix", "procmail", "mail.local", "command died", "command failed", "exit code",
