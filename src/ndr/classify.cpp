@@ -109,12 +109,10 @@ const reason_table kTables[] = {
     "no longer with", "changed his email address",
   }, {}},
   {"norelaying", {
-    "relay access denied", "relaying denied", "relay denied", "relay not permitted", "no relaying",
-    "not permitted to relay", "unable to relay", "relaying mail to", "not allowed to relay",
-    "as a relay", "not an open relay", "this system is not configured to relay mail",
-    "insecure mail relay", "we don't handle mail for", "not local host", "not a gateway",
+    "relay access denied", "relay denied", "relay not permitted",         "as a relay", "not an open relay",     "insecure mail relay", "we don't handle mail for", "not local host", "not a gateway",
     "that domain isn't in my list of allowed rcpthost", "specified domain is not allowed",
-    "relay prohibited", "relaying not allowed", "relay not allowed",
+    "relay prohibited", "relay not allowed",
+    "to relay", "relaying",
   }, {}},
   {"authfailure", {
     "spf check failed", "does not have authentication information", "unauthenticated email",
