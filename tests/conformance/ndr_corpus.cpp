@@ -52,6 +52,8 @@
 #include "ndr/classify.hpp"
 #include "ndr/ndr.hpp"
 #include "ndr/output.hpp"
+#include "ndr/text.hpp"
+#include "ndr/text_rules.hpp"
 
 namespace {
 
@@ -343,6 +345,27 @@ int main() {
     if (sc.reason == "filtered")  // an unknown user refused after RCPT
       for (auto p : mxg::ndr::matching_phrases("userunknown", sc.diagnostic))
         sup["phrase:userunknown:" + std::string(p)].insert({sc.family, sc.content});
+  }
+  // A recipient shape of the free-text scanner is supported wherever it finds
+  // a right recipient in a family's notification text, even when the DSN
+  // fields decided that record (the same treatment as phrases).
+  for (const auto& row : rows) {
+    const std::string fam = str(row, "module_group");
+    const std::string content = groups.find(str(row, "file"));
+    std::set<std::string> want;
+    if (row["recipients"].is_array())
+      for (const auto& a : row["recipients"])
+        if (a.is_string()) want.insert(lower(a.get<std::string>()));
+    for (const auto& m : mxg::ndr::split_messages(slurp(base / str(row, "file")))) {
+      const std::string data = mxg::ndr::text::normalize_newlines(m);
+      const auto cut = data.find("\n\n");
+      if (cut == std::string::npos) continue;
+      mxg::ndr::text_input in;
+      in.body = std::string_view(data).substr(cut + 2);
+      for (const auto& r : mxg::ndr::parse_text_bounce(in).records)
+        if (!r.recipient_rule.empty() && want.count(lower(r.recipient)))
+          sup[r.recipient_rule].insert({fam, content});
+    }
   }
   for (auto& [rule, pairs] : sup)
     if (rule.ends_with("+after-rcpt"))
