@@ -27,15 +27,19 @@
 // - per family and leave-one-family-out (LOFO): a family is the sample-name
 //   prefix (module_group: lhost-postfix, rhost-google, arf, rfc3464, ...). The
 //   parser is rule-based, so "tuned on all families but the one measured" is
-//   simulated: each record carries the rule that decided each field
-//   (record::recipient_rule/status_rule/reason_rule). A field counts as right
-//   left-one-family-out only when it is right AND the same rule also gives a
-//   right answer in ANOTHER family, on a message of different content (files
-//   with identical content under two names, and the CRLF/CR copies, are one
-//   content). A rule that is right in one family only would not have been
-//   written without that family's samples: it is printed as suspect
-//   (MXG_NDR_RULES=1 prints every rule with its families). A status taken from
-//   a pseudo code stands on the reason's rule.
+//   simulated: every record carries the rule that decided each field
+//   (record::recipient_rule/status_rule/reason_rule). A rule learnt from
+//   samples (phrase, recipient shape, producer preset, status heuristic) is
+//   supported by a family where it gives a right answer (a phrase: where it is
+//   in the text of a right record of its reason; a recipient shape: where the
+//   text scanner finds a right recipient with it). For each family F, the
+//   rules supported by F alone (no other family, on a message of different
+//   content: CRLF/CR copies and files of identical content are one content)
+//   are switched off (set_disabled_rules) and F's files are parsed and scored
+//   again. Rules from a specification (RFC 3463/3464/5965/3834 fields and
+//   codes, RFC 5321 reply codes, the SES/JMRP formats) are never switched off.
+//   Rules right in one family only are printed as SUSPECT. The LOFO figures
+//   are printed, not enforced.
 // Set MXG_NDR_VERBOSE=1 to list every mismatch.
 #include <nlohmann/json.hpp>
 
