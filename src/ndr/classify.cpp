@@ -39,7 +39,7 @@ struct reason_table {
 // clang-format off
 const reason_table kTables[] = {
   {"userunknown", {
-    "user unknown", "unknown user", "mail.local: unknown user", 
+    "user unknown", "unknown user", "mail.local: unknown user",
     "invalid final delivery userid", "no such user", "no such mailbox", "no such recipient",
     "no such person", "no such address", "unknown recipient", "unknown mailbox", "unknown local",
     "unknown address", "address unknown", "recipient unknown", "user not found", "user not known",
@@ -51,7 +51,7 @@ const reason_table kTables[] = {
     "recipient not exist", "recipient is not local", "recipient address rejected: user unknown",
     "recipient address rejected: unknown user", "recipient address rejected: invalid user",
     "recipient address rejected: access denied", "recipient address rejected: userunknown",
-        "address does not exist", "email address does not exist", "address not present in directory",
+    "address does not exist", "email address does not exist", "address not present in directory",
     "destination addresses were unknown", "destination server rejected recipients",
     "is not a valid mailbox", "is not a known user", "not a valid recipient", "not a valid user",
     "no mailbox here by that name", "no mailbox by that name", "no account by that name",
@@ -70,13 +70,13 @@ const reason_table kTables[] = {
     "resolver.adr.recip", "nosuchuser",
   }, {}},
   {"mailboxfull", {
-    "mailbox full", "mailbox*full", "full mailbox", 
+    "mailbox full", "mailbox*full", "full mailbox",
     "over quota", "over*quota", "quota exceeded", "quota*exceeded", "exceeded*quota",
     "exceeds*quota", "mailbox*quota", "disk*quota", "maildir*quota", "quota violation",
     "account is * quota", "exceeded storage allocation", "insufficient disk space",
     "not sufficient disk space", "not enough * space", "no space left on device",
     "mailbox size limit exceeded", "would exceed*storage",
-    "too many messages", "user's space has been used up", 
+    "too many messages", "user's space has been used up",
     "boite du destinataire pleine", "too much mail data", "exceeded its storage",
     "storage space", "quota full",
     "mailbox*exceed", "is full",
@@ -84,7 +84,7 @@ const reason_table kTables[] = {
   {"mesgtoobig", {
     "message too big", "message too large", "message is too large", "message size exceeds",
     "message file too big", "message length exceeds administrative limit", "exceeded maximum inbound message size",
-    "exceeded the maximum incoming message size", "max message size exceeded", 
+    "exceeded the maximum incoming message size", "max message size exceeded",
     "line limit exceeded", "message header size exceeds limit", "taille limite du message",
     "message exceeds maximum", "mail size", "too big for",
     "size*limit",
@@ -95,11 +95,11 @@ const reason_table kTables[] = {
   }, {}},
   {"suspend", {
     "has been suspended", "is currently suspended", "mailbox currently suspended", "user suspended",
-    "account*suspended", 
+    "account*suspended",
     "inactive account",
     "account*inactive", "is inactive", "invalid/inactive user", "is a deactivated mailbox",
-    "user is terminated", "temporarily inactive",     "archived recipient", "boite du destinataire archivee", "recipient suspend the service",
-    "mailbox unavailable or access denied",     
+    "user is terminated", "temporarily inactive", "archived recipient", "boite du destinataire archivee", "recipient suspend the service",
+    "mailbox unavailable or access denied",
     "mailbox has been blocked due to inactivity",
     "disabled",
     " locked", "frozen",
@@ -109,7 +109,7 @@ const reason_table kTables[] = {
     "no longer with", "changed his email address",
   }, {}},
   {"norelaying", {
-    "relay access denied", "relay denied", "relay not permitted",         "as a relay", "not an open relay",     "insecure mail relay", "we don't handle mail for", "not local host", "not a gateway",
+    "relay access denied", "relay denied", "relay not permitted", "as a relay", "not an open relay", "insecure mail relay", "we don't handle mail for", "not local host", "not a gateway",
     "that domain isn't in my list of allowed rcpthost", "specified domain is not allowed",
     "relay prohibited", "relay not allowed",
     "to relay", "relaying",
@@ -157,7 +157,7 @@ const reason_table kTables[] = {
     "you are not allowed to post to this mailing list", "fully qualified email address required",
     "access denied (sender blacklisted)", "access denied (in reply to mail from command)",
     "envelope blocked", "emetteur invalide", "mx records for ", "email address is not verified",
-    "message rejected: email address is not verified",     "from: domain is invalid", "is not a registered gateway user",     "because the sender isn't on the recipient's list", "sender domain must exist",
+    "message rejected: email address is not verified", "from: domain is invalid", "is not a registered gateway user", "because the sender isn't on the recipient's list", "sender domain must exist",
     "sender address is not", "your envelope sender", "sender not allowed", "sending to/from an address that has been blacklisted", "rule imposed mailbox access for",
     "can't determine purported responsible address", "sending this from a different address",
     "delivery not authorized, message refused", "address rejected",
@@ -167,7 +167,7 @@ const reason_table kTables[] = {
     "domain is not reachable", "domain must exist", "no such domain", "name or service not known",
     "unrouteable address", "unroutable address", "recipient address rejected: unknown domain",
     "domain not found", "the account or domain may not exist", "mail domain mentioned in email address is unknown",
-    "553 * does not exist", "host not found",  "unknown domain",
+    "553 * does not exist", "host not found", "unknown domain",
      "domain*not exist", "invalid domain",
   }, {}},
   {"spamdetected", {
@@ -181,12 +181,12 @@ const reason_table kTables[] = {
     "rejected for policy reasons", "blacklisted url in message", "uribl", "surbl",
     "recurrent pattern detection", "message rejected because of unacceptable content",
     "message rejected due to suspected spam content", "your message has been temporarily blocked by our filter",
-    "antispam", "anti-spam", "greylisted*please try again in", "spam points",     "spam",
+    "antispam", "anti-spam", "greylisted*please try again in", "spam points", "spam",
   }, {}},
   {"speeding", {
     "rate limit", "ratelimit", "rate-limit", "too many messages", "too many recipients from",
     "sending too fast", "too fast", "exceeded the rate", "rate exceeded", "throttl",
-    "messages per", "too many emails", "unusual rate", 
+    "messages per", "too many emails", "unusual rate",
     "receiving mail at a rate that prevents",
   }, {"too many messages in this mailbox", "mailbox", "connection rate limit", "frequency limited"}},
   {"toomanyconn", {
@@ -264,7 +264,7 @@ const reason_table kTables[] = {
   }, {}},
   {"expired", {
     "delivery time expired", "delivery expired", "message expired", "retry time not reached",
-    "has been delayed", "delivery attempts will continue", "giving up on",     "have been failing for a long time", "message timed out",
+    "has been delayed", "delivery attempts will continue", "giving up on", "have been failing for a long time", "message timed out",
     "unable to deliver message after multiple retries", "was not reachable within the allowed queue period",
     "could not be delivered for * days", "your message could not be delivered for more than",
     "it has not been collected after", "server did not respond", "connection timed out",
