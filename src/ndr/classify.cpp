@@ -19,6 +19,15 @@ namespace mxg::ndr {
 
 namespace {
 
+thread_local const std::set<std::string>* g_disabled = nullptr;
+
+bool phrase_disabled(std::string_view reason, std::string_view pattern) {
+  if (g_disabled == nullptr) return false;
+  std::string k = "phrase:";
+  k.append(reason).append(":").append(pattern);
+  return g_disabled->count(k) > 0;
+}
+
 using phrases = std::initializer_list<std::string_view>;
 
 struct reason_table {
@@ -30,8 +39,8 @@ struct reason_table {
 // clang-format off
 const reason_table kTables[] = {
   {"userunknown", {
-    "user unknown", "unknown user", "mail.local: unknown user", "not listed in domino directory", "not listed in public name & address book",
-    "invalid final delivery userid", "no valid recipients", "no such user", "no such mailbox", "no such recipient",
+    "user unknown", "unknown user", "mail.local: unknown user",
+    "invalid final delivery userid", "no such user", "no such mailbox", "no such recipient",
     "no such person", "no such address", "unknown recipient", "unknown mailbox", "unknown local",
     "unknown address", "address unknown", "recipient unknown", "user not found", "user not known",
     "user does not exist", "user doesn't exist", "user not exist", "user*does not exist",
@@ -42,7 +51,6 @@ const reason_table kTables[] = {
     "recipient not exist", "recipient is not local", "recipient address rejected: user unknown",
     "recipient address rejected: unknown user", "recipient address rejected: invalid user",
     "recipient address rejected: access denied", "recipient address rejected: userunknown",
-    "recipient address rejected. (in reply to rcpt to command)",
     "address does not exist", "email address does not exist", "address not present in directory",
     "destination addresses were unknown", "destination server rejected recipients",
     "is not a valid mailbox", "is not a known user", "not a valid recipient", "not a valid user",
@@ -51,31 +59,35 @@ const reason_table kTables[] = {
     "sorry, no mailbox", "bad destination mailbox", "non*existent user", "nonexistent user",
     "the email account that you tried to reach does not exist", "there is no one at this address",
     "this user doesn't have a * account", "user missing home directory", "requested action not taken: mailbox unavailable",
-    "resolver.adr.recipnotfound", "resolver.adr.recipientnotfound", "recipient not ok", "not a local address",
-    "said: 550 5.1.1 ", "#5.1.1 bad address", "invalid recipient", "unknown e*mail address",
+    "recipient not ok", "not a local address",
+    "invalid recipient", "unknown e*mail address",
     "badrcptto", "validrcptto", "rcpt <* does not exist", "user (*) unknown", "<*> not found",
     "is not an active address at this host", "no such local user",
     "vdeliver: invalid or unknown virtual user", "utilisateur inconnu", "no existe",
     "this address no longer accepts mail", "email address could not be found", "recipient address rejected.",
-    "the email address you entered couldn't be found", "address couldn't be found",
+    "the email address you entered couldn't be found",
+    "not listed in", "valid recipient", "address couldn't",
+    "resolver.adr.recip", "nosuchuser",
   }, {}},
   {"mailboxfull", {
-    "mailbox full", "mailbox is full", "mailbox*full", "full mailbox", "mailfolder is full",
+    "mailbox full", "mailbox*full", "full mailbox",
     "over quota", "over*quota", "quota exceeded", "quota*exceeded", "exceeded*quota",
     "exceeds*quota", "mailbox*quota", "disk*quota", "maildir*quota", "quota violation",
     "account is * quota", "exceeded storage allocation", "insufficient disk space",
     "not sufficient disk space", "not enough * space", "no space left on device",
-    "mailbox size limit exceeded", "mailbox exceeds allowed size", "would exceed*storage",
-    "too many messages", "user's space has been used up", "mailbox*exceeded*limit",
+    "mailbox size limit exceeded", "would exceed*storage",
+    "too many messages", "user's space has been used up",
     "boite du destinataire pleine", "too much mail data", "exceeded its storage",
-    "inbox is full", "storage space", "quota full",
+    "storage space", "quota full",
+    "mailbox*exceed", "is full",
   }, {}},
   {"mesgtoobig", {
     "message too big", "message too large", "message is too large", "message size exceeds",
     "message file too big", "message length exceeds administrative limit", "exceeded maximum inbound message size",
-    "exceeded the maximum incoming message size", "max message size exceeded", "size limit",
+    "exceeded the maximum incoming message size", "max message size exceeded",
     "line limit exceeded", "message header size exceeds limit", "taille limite du message",
     "message exceeds maximum", "mail size", "too big for",
+    "size*limit",
   }, {}},
   {"exceedlimit", {
     "message header size exceeds limit", "message too large for this recipient",
@@ -83,42 +95,42 @@ const reason_table kTables[] = {
   }, {}},
   {"suspend", {
     "has been suspended", "is currently suspended", "mailbox currently suspended", "user suspended",
-    "account*suspended", "mailbox disabled", "mailbox is disabled", "this mailbox is disabled",
-    "account disabled", "account has been disabled", "account is disabled", "inactive account",
+    "account*suspended",
+    "inactive account",
     "account*inactive", "is inactive", "invalid/inactive user", "is a deactivated mailbox",
-    "mailbox is frozen", "user is terminated", "temporarily inactive", "temporary locked",
-    "archived recipient", "boite du destinataire archivee", "recipient suspend the service",
-    "mailbox unavailable or access denied", "user or domain is disabled", "account is locked",
-    "this account has been disabled or discontinued", "email account that you tried to reach is disabled",
+    "user is terminated", "temporarily inactive", "archived recipient", "boite du destinataire archivee", "recipient suspend the service",
+    "mailbox unavailable or access denied",
     "mailbox has been blocked due to inactivity",
+    "disabled",
+    " locked", "frozen",
   }, {}},
   {"hasmoved", {
     "has been moved", "has moved", "address has changed", "mailbox has moved",
     "no longer with", "changed his email address",
   }, {}},
   {"norelaying", {
-    "relay access denied", "relaying denied", "relay denied", "relay not permitted", "no relaying",
-    "not permitted to relay", "unable to relay", "relaying mail to", "not allowed to relay",
-    "as a relay", "not an open relay", "this system is not configured to relay mail",
-    "insecure mail relay", "we don't handle mail for", "not local host", "not a gateway",
+    "relay access denied", "relay denied", "relay not permitted", "as a relay", "not an open relay", "insecure mail relay", "we don't handle mail for", "not local host", "not a gateway",
     "that domain isn't in my list of allowed rcpthost", "specified domain is not allowed",
-    "relay prohibited", "relaying not allowed", "relay not allowed",
+    "relay prohibited", "relay not allowed",
+    "to relay", "relaying",
   }, {}},
   {"authfailure", {
     "spf check failed", "does not have authentication information", "unauthenticated email",
     "fails to pass authentication", "spf fail", "spf validation", "failed spf", "spf record",
-    "dkim*fail", "dmarc policy", "fails dmarc", "dmarc check", "dmarc fail", "sender policy framework", "authentication checks failed",
+    "dkim*fail", "sender policy framework", "authentication checks failed",
     "5.7.23", "5.7.26", "does not pass spf", "spf permerror", "spf softfail",
     "is not allowed to send mail from", "not authorized to send on behalf",
     "designates * as not permitted sender", "is not a designated mail server",
     "not designated",
+    "dmarc",
   }, {"unauthenticated senders"}},
   {"requireptr", {
-    "no ptr record", "ptr record", "reverse dns", "reverse lookup", "rdns", "no reverse",
+    "reverse dns", "reverse lookup", "rdns", "no reverse",
     "cannot find your hostname", "cannot resolve your address", "client host rejected: cannot find your hostname",
     "unresolvable address", "ip name lookup failed", "reverse hostname", "no reverse-dns",
-    "fcrdns", "mismatches client ip", "does not have a ptr", "resolve your ip", "hostname lookup failed",
-    "your ip address has no ptr", "invalid rdns", "not have a valid hostname", "host name does not match",
+    "fcrdns", "mismatches client ip", "resolve your ip", "hostname lookup failed",
+    "invalid rdns", "not have a valid hostname", "host name does not match",
+    "ptr",
   }, {}},
   {"notcompliantrfc", {
     "duplicate header", "multiple addresses in from", "this message is not rfc 5322 compliant",
@@ -145,9 +157,7 @@ const reason_table kTables[] = {
     "you are not allowed to post to this mailing list", "fully qualified email address required",
     "access denied (sender blacklisted)", "access denied (in reply to mail from command)",
     "envelope blocked", "emetteur invalide", "mx records for ", "email address is not verified",
-    "message rejected: email address is not verified", "denied [bouncedeny]",
-    "from: domain is invalid", "is not a registered gateway user", "domain does not exist e2110",
-    "because the sender isn't on the recipient's list", "sender domain must exist",
+    "message rejected: email address is not verified", "from: domain is invalid", "is not a registered gateway user", "because the sender isn't on the recipient's list", "sender domain must exist",
     "sender address is not", "your envelope sender", "sender not allowed", "sending to/from an address that has been blacklisted", "rule imposed mailbox access for",
     "can't determine purported responsible address", "sending this from a different address",
     "delivery not authorized, message refused", "address rejected",
@@ -157,13 +167,13 @@ const reason_table kTables[] = {
     "domain is not reachable", "domain must exist", "no such domain", "name or service not known",
     "unrouteable address", "unroutable address", "recipient address rejected: unknown domain",
     "domain not found", "the account or domain may not exist", "mail domain mentioned in email address is unknown",
-    "553 * does not exist", "host not found",  "unknown domain",
+    "553 * does not exist", "host not found", "unknown domain",
      "domain*not exist", "invalid domain",
   }, {}},
   {"spamdetected", {
     " as spam", "is spam", "be spam", "spam detected", "spam message", "spam content", "spam filter",
     "likely spam", "spam-like", "spam policy", "spam rejected", "spam blocked", "spam not accepted",
-    "unsolicited", "spam classification", "mail rejete. mail rejected. *506", "bulk mail", "bulk email", "bulk e-mail", "junk mail",
+    "unsolicited", "spam classification", "bulk mail", "bulk email", "bulk e-mail", "junk mail",
     "message content rejected", "content filter rejection", "rejecting banned content",
     "rejecting mail content", "mail content denied", "message filtered", "probable spam",
     "high probability of spam", "classified as spam", "identified as spam", "detected as spam",
@@ -171,12 +181,12 @@ const reason_table kTables[] = {
     "rejected for policy reasons", "blacklisted url in message", "uribl", "surbl",
     "recurrent pattern detection", "message rejected because of unacceptable content",
     "message rejected due to suspected spam content", "your message has been temporarily blocked by our filter",
-    "antispam", "anti-spam", "greylisted*please try again in", "spam points", "mail score (* over ",
+    "antispam", "anti-spam", "greylisted*please try again in", "spam points", "spam",
   }, {}},
   {"speeding", {
     "rate limit", "ratelimit", "rate-limit", "too many messages", "too many recipients from",
     "sending too fast", "too fast", "exceeded the rate", "rate exceeded", "throttl",
-    "messages per", "too many emails", "unusual rate", 
+    "messages per", "too many emails", "unusual rate",
     "receiving mail at a rate that prevents",
   }, {"too many messages in this mailbox", "mailbox", "connection rate limit", "frequency limited"}},
   {"toomanyconn", {
@@ -187,9 +197,9 @@ const reason_table kTables[] = {
   {"blocked", {
     "blocked using", "blacklisted by", "is in a black list", "black list", "blacklist", "blocklist",
     "block list", "spamhaus", "spamcop", "sorbs", "barracudacentral", "abuseat.org", "dnsbl", "rbl",
-    "client host rejected", "helo command rejected", "sender ip address rejected", "bad sender ip address",
+    "helo command rejected", "sender ip address rejected", "bad sender ip address",
     "banned sending ip", "dynamic ip", "dynamic/zombied", "hosts with dynamic ip",
-    "connection refused by", "connection dropped", "host blocked", "invalid ip for sending mail", "connection reset by peer", "was blocked by",
+    "connection dropped", "invalid ip for sending mail", "connection reset by peer", "was blocked by",
     "access denied. ip name lookup", "not currently accepting mail from your ip", "your ip",
     "ip address", "go away", "rejecting open proxy", "not allowed to connect", "you are not allowed to connect",
     "please use the smtp server of your isp", "smtp error from remote mail server after initial connection",
@@ -199,18 +209,21 @@ const reason_table kTables[] = {
     "host network not allowed", "was not authenticated", "extreme bad ip profile",
     "sorry, your remotehost looks suspiciously like spammer", "your network is temporary blacklisted",
     "no access from mail server", "poor reputation", "refused - see http", "blocked - see http",
+    "connect*refused",
+    "client host", "blocked for",
   }, {}},
   {"virusdetected", {
     "virus", "malware", "infected", "trojan", "executable files are not allowed",
   }, {}},
   {"policyviolation", {
-    "policy violation", "local policy", "header error", "policy reasons", "denied by policy", "organization policy",
+    "local policy", "header error", "policy reasons", "denied by policy", "organization policy",
     "organizational settings", "header are not accepted", "closed mailing list",
     "by non-member to a members-only list", "members-only", "not subscribed to this group",
     "we do not accept messages containing", "you're using a mass mailer", "message given low priority",
-    "messages with multiple addresses", "protocol violation", "email rejected due to security policies",
+    "messages with multiple addresses", "email rejected due to security policies",
     "because the recipient is not accepting mail with", "policy", "attachment",
     "this message was blocked because its content presents a potential",
+    "violation",
   }, {}},
   {"systemerror", {
     "system error", "internal error", "local error in processing", "local configuration error",
@@ -226,10 +239,11 @@ const reason_table kTables[] = {
   {"networkerror", {
     "host name lookup failure", "host not found, try again", "no route to host", "host is unreachable",
     "network is unreachable", "malformed name server reply", "malformed or unexpected name server reply",
-    "mail forwarding loop", "forwarding loop", "too many hops", "hop count exceeded", "message looping",
+    "mail forwarding loop", "forwarding loop", "message looping",
     "routing loop", "unable to resolve route", "unrouteable mail domain", "dns records for the destination computer could not be found",
     "could not connect and send the mail to", "name server timeout", "dns lookup", "dns error",
     "temporary dns", "network error", "lookup failure", "mail loop", "loop detected", "no answer from",
+    " hop",
   }, {}},
   {"securityerror", {
     "authentication required", "turn on smtp authentication", "authentication failure", "authentication failed", "authentication credentials invalid",
@@ -238,26 +252,29 @@ const reason_table kTables[] = {
     "verification failure", "account not subscribed to ses", "is not authorized to perform ses",
     "insecure mail relay", "sorry, you don't authenticate", "tls required", "requires tls",
     "encryption required", "must issue a starttls", "starttls", "certificate",
+    "smtp authentication",
   }, {}},
   {"notaccept", {
     "does not accept mail", "does not accept any mail", "not accepting mail", "null mx", "nullmx",
-    "mail receiving disabled", "no mx record found for domain", "no mx found", "host/domain does not accept mail",
+    "mail receiving disabled", "host/domain does not accept mail",
     "no route for current request", "smtp protocol returned a permanent error",
     "name server: .: host not found", "no smtp service", "doesn't receive email",
     "does not receive email", "couldn't find a mail exchanger", "no mail exchanger", "null mx",
+    "no mx",
   }, {}},
   {"expired", {
     "delivery time expired", "delivery expired", "message expired", "retry time not reached",
-    "has been delayed", "delivery attempts will continue", "giving up on", "queue too long",
-    "in the queue too long", "have been failing for a long time", "message timed out",
+    "has been delayed", "delivery attempts will continue", "giving up on", "have been failing for a long time", "message timed out",
     "unable to deliver message after multiple retries", "was not reachable within the allowed queue period",
     "could not be delivered for * days", "your message could not be delivered for more than",
     "it has not been collected after", "server did not respond", "connection timed out",
     "could not find a gateway for", "host not reachable", "not delivered within", "is not responding", "failed to deliver to domain ", "timeout", "timed out",
-    "retry timeout exceeded", "too long in queue", "message could not be delivered within",
+    "retry timeout exceeded", "message could not be delivered within",
     "delivery to the following recipients has been delayed", "not yet been delivered",
     "temporarily unable to deliver", "deferred", "could not deliver for the last", "giving up",
     "failed * attempts", "did not accept our requests to connect",
+    "expired",
+    "too long",
   }, {}},
   {"mailererror", {
     "x-unix", "procmail", "mail.local", "command died", "command failed", "exit code",
@@ -297,8 +314,19 @@ bool matches(const reason_table& t, std::string_view lower_text) {
   for (auto p : t.exclude)
     if (text::aligned(lower_text, p)) return false;
   for (auto p : t.patterns)
-    if (text::aligned(lower_text, p)) return true;
+    if (text::aligned(lower_text, p) && !phrase_disabled(t.reason, p)) return true;
   return false;
+}
+
+// The pattern of `reason`'s table that matches, or "".
+std::string_view matching_pattern(std::string_view reason, std::string_view lower_text) {
+  const auto* t = table(reason);
+  if (t == nullptr || lower_text.empty()) return {};
+  for (auto p : t->exclude)
+    if (text::aligned(lower_text, p)) return {};
+  for (auto p : t->patterns)
+    if (text::aligned(lower_text, p) && !phrase_disabled(reason, p)) return p;
+  return {};
 }
 
 bool match(std::string_view reason, std::string_view lower_text) {
@@ -308,9 +336,8 @@ bool match(std::string_view reason, std::string_view lower_text) {
 
 // Directory lookups that fail only at RCPT time: an unknown user whatever
 // command the text names (Domino/Notes directories, IMail, mobile gateways).
-constexpr std::string_view kDirectoryMiss[] = {
-    "not listed in domino directory", "not listed in public name & address book",
-    "invalid final delivery userid", "no valid recipients"};
+constexpr std::string_view kDirectoryMiss[] = {"not listed in", "invalid final delivery userid",
+                                               "valid recipient"};
 
 // Reasons that a later, more specific rule may override (Sisimai "retry").
 bool weak_reason(std::string_view r) {
@@ -344,8 +371,10 @@ std::string_view probe(const failure_facts& f, std::string_view sname, std::stri
           match("hasmoved", t) || match("rejected", t) || match("notaccept", t)))
       return "userunknown";
   } else if ((cmd == "RCPT" && match("userunknown", t)) ||
-             std::any_of(std::begin(kDirectoryMiss), std::end(kDirectoryMiss),
-                         [&](std::string_view p) { return t.find(p) != std::string_view::npos; })) {
+             std::any_of(
+                 std::begin(kDirectoryMiss), std::end(kDirectoryMiss), [&](std::string_view p) {
+                   return t.find(p) != std::string_view::npos && !phrase_disabled("userunknown", p);
+                 })) {
     return "userunknown";
   }
   if (sname == "filtered") {
@@ -378,6 +407,20 @@ std::string_view probe(const failure_facts& f, std::string_view sname, std::stri
   if (match("toomanyconn", t)) return "toomanyconn";
   if (match("speeding", t)) return "speeding";
   if (sname == "blocked" || match("blocked", t)) return "blocked";
+  return {};
+}
+
+// Last resort before "onhold": what the reply code means (RFC 5321 4.2.2-4.2.3)
+// for the command it answered (RFC 5321 4.3.2). "" when that says nothing.
+std::string_view reason_for_reply(std::string_view code, std::string_view cmd) {
+  if (code.size() != 3 || (code[0] != '4' && code[0] != '5')) return {};
+  if (cmd == "CONN" || cmd == "HELO" || cmd == "EHLO") return "blocked";  // the client refused
+  if (cmd == "MAIL" && code[0] == '5') return "rejected";                 // the sender refused
+  if (cmd == "RCPT") {
+    if (code == "550" || code == "551" || code == "553") return "userunknown";  // mailbox
+    if (code == "552" || code == "452") return "mailboxfull";  // storage allocation
+  }
+  if (cmd == "DATA" && code == "552") return "mesgtoobig";
   return {};
 }
 
@@ -458,7 +501,9 @@ std::string_view reason_for_status(std::string_view s) {
     {"5.6.0", "contenterror"}, {"5.6.1", "contenterror"}, {"5.6.2", "contenterror"}, {"5.6.3", "contenterror"},
     {"5.6.5", "contenterror"}, {"5.6.6", "contenterror"}, {"5.6.7", "contenterror"}, {"5.6.8", "contenterror"},
     {"5.6.9", "contenterror"},
-    {"5.7.0", "securityerror"}, {"5.7.1", "securityerror"}, {"5.7.2", "securityerror"}, {"5.7.3", "securityerror"},
+    // 5.7.0 (other security) and 5.7.1 (delivery not authorized) say only "refused":
+    // the text decides, the class is the last resort (another()).
+    {"5.7.2", "securityerror"}, {"5.7.3", "securityerror"},
     {"5.7.4", "securityerror"}, {"5.7.5", "securityerror"}, {"5.7.6", "securityerror"}, {"5.7.7", "securityerror"},
     {"5.7.8", "securityerror"}, {"5.7.9", "securityerror"}, {"5.7.10", "securityerror"}, {"5.7.11", "securityerror"},
     {"5.7.13", "suspend"}, {"5.7.14", "securityerror"}, {"5.7.15", "securityerror"}, {"5.7.16", "mesgtoobig"},
@@ -482,17 +527,54 @@ std::string_view reason_for_text(std::string_view diagnostic) {
   return {};
 }
 
+std::vector<std::string_view> matching_phrases(std::string_view reason,
+                                               std::string_view diagnostic) {
+  std::vector<std::string_view> out;
+  const auto* t = table(reason);
+  const std::string l = text::lower(diagnostic);
+  if (t == nullptr || l.empty()) return out;
+  for (auto p : t->exclude)
+    if (text::aligned(l, p)) return out;
+  for (auto p : t->patterns)
+    if (text::aligned(l, p)) out.push_back(p);
+  return out;
+}
+
 bool text_matches(std::string_view reason, std::string_view diagnostic) {
   return match(reason, text::lower(diagnostic));
 }
 
-std::string classify(const failure_facts& f) {
-  if (explicit_reason(f.preset_reason) && !weak_reason(f.preset_reason))
-    return std::string(f.preset_reason);
-  if (f.status.starts_with("2.")) return "delivered";
-  const std::string t = text::lower(f.diagnostic);
+namespace {
+
+// Which evidence decided `reason` (instrumentation, see classify.hpp).
+std::string explain(const failure_facts& f, std::string_view reason, std::string_view t) {
+  const std::string r(reason);
+  if (reason_for_status(f.status) == reason) return "status:" + std::string(f.status);
+  if (auto p = matching_pattern(reason, t); !p.empty()) return "phrase:" + r + ":" + std::string(p);
+  if (reason == "filtered")
+    if (auto p = matching_pattern("userunknown", t); !p.empty())
+      return "phrase:userunknown:" + std::string(p) + "+after-rcpt";
+  if (f.preset_reason == reason) return "producer:" + std::string(f.producer) + ":" + r;
+  if (f.status.size() > 3 && (reason == "contenterror" || reason == "securityerror"))
+    return "status-class:x" + std::string(f.status.substr(1, 2));
+  if (reason == "suspend" && f.reply_code == "525") return "reply:525";
+  if (reason == "syntaxerror") return "reply:" + std::string(f.reply_code);
+  if (reason == "mailererror") return "diagnostic-type:x-unix";
+  if (reason == "expired" && (f.action == "delayed" || f.action == "expired"))
+    return "action:" + std::string(f.action);
+  if (reason == "blocked" && (f.command == "EHLO" || f.command == "HELO"))
+    return "command:" + std::string(f.command);
+  if (reason == "vacation") return "phrase:vacation";
+  if (!f.reply_code.empty() && reason_for_reply(f.reply_code, f.command) == reason)
+    return "reply:" + std::string(f.reply_code) + "@" + std::string(f.command);
+  return "default:" + r;
+}
+
+std::string decide(const failure_facts& f, std::string_view t) {
   std::string_view sname = reason_for_status(f.status);
-  if (sname.empty() && explicit_reason(f.preset_reason)) sname = f.preset_reason;
+  if (sname.empty() && explicit_reason(f.preset_reason) &&
+      !rule_disabled("producer:" + std::string(f.producer) + ":" + std::string(f.preset_reason)))
+    sname = f.preset_reason;
   std::string reason;
   if (f.diagnostic_type.empty() || text::iequals(f.diagnostic_type, "SMTP") ||
       text::iequals(f.diagnostic_type, "X-Postfix")) {
@@ -502,6 +584,7 @@ std::string classify(const failure_facts& f) {
     reason = another(f, sname, t);
     if (reason == "undefined") reason.clear();
     if (reason.empty() && f.action == "delayed") reason = "expired";
+    if (reason.empty()) reason = std::string(reason_for_reply(f.reply_code, f.command));
     if (reason.empty()) {
       if (match("vacation", t))
         reason = "vacation";
@@ -511,6 +594,36 @@ std::string classify(const failure_facts& f) {
         reason = "undefined";
     }
   }
+  return reason;
+}
+
+}  // namespace
+
+std::string classify(const failure_facts& f) {
+  return classify(f, nullptr);
+}
+
+void set_disabled_rules(const std::set<std::string>* rules) {
+  g_disabled = rules;
+}
+
+bool rule_disabled(std::string_view rule) {
+  return g_disabled != nullptr && g_disabled->count(std::string(rule)) > 0;
+}
+
+std::string classify(const failure_facts& f, std::string* rule) {
+  if (explicit_reason(f.preset_reason) && !weak_reason(f.preset_reason) &&
+      !rule_disabled("producer:" + std::string(f.producer) + ":" + std::string(f.preset_reason))) {
+    if (rule) *rule = "producer:" + std::string(f.producer) + ":" + std::string(f.preset_reason);
+    return std::string(f.preset_reason);
+  }
+  if (f.status.starts_with("2.")) {
+    if (rule) *rule = "status:2.x.x";
+    return "delivered";
+  }
+  const std::string t = text::lower(f.diagnostic);
+  std::string reason = decide(f, t);
+  if (rule) *rule = explain(f, reason, t);
   return reason;
 }
 

@@ -55,6 +55,11 @@ struct record {
   std::string original_client_ip;    // ... and its IP (topmost Received "from" clause)
   // --- where it came from
   std::string file;
+  // --- which rule decided each field (instrumentation: the conformance runner
+  // counts in how many MTA families each rule fires; not printed by `ndr parse`)
+  std::string recipient_rule;  // "dsn:final-recipient", "text:label:recipient:", ...
+  std::string status_rule;     // "dsn", "diagnostic", "pseudo"
+  std::string reason_rule;     // "status:5.1.1", "phrase:mailboxfull:over quota", ...
 };
 
 // Parses one message (any line ending: LF, CRLF or CR). Returns the failed

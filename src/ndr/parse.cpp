@@ -313,26 +313,34 @@ std::string temporary_hint(std::string_view s) {
 // Generic codes (x.0.0, x.Y.0, 4.4.7 "expired", 4.7.0, 5.3.x, x.5.1-x.5.5)
 // say less than the code the remote server sent; a reply code decides the class.
 std::string prefer_status(const std::string& field, const std::string& in_text,
-                          const std::string& reply) {
-  if (field.empty()) return in_text;
-  if (in_text.empty() || field == in_text) return field;
+                          const std::string& reply, std::string& rule) {
+  auto pick = [&](const std::string& v, const char* why) {
+    rule = why;
+    return v;
+  };
+  if (field.empty()) return pick(in_text, "diagnostic");
+  if (in_text.empty() || field == in_text) return pick(field, "dsn");
   if (!reply.empty() && field[0] != in_text[0]) {
-    if (reply[0] == field[0]) return field;
-    if (reply[0] == in_text[0]) return in_text;
+    if (reply[0] == field[0]) return pick(field, "dsn:class-of-reply");
+    if (reply[0] == in_text[0]) return pick(in_text, "diagnostic:class-of-reply");
   }
   const bool field_x00 = field.find(".0.0") != std::string::npos;
   const bool text_x00 = in_text.find(".0.0") != std::string::npos;
   const bool field_zero = field.find(".0") != std::string::npos;
   const bool text_zero = in_text.find(".0") != std::string::npos;
-  if (field_x00) return text_x00 ? field : in_text;
-  if (field_zero && !text_zero) return in_text;
-  if (text_x00) return field;
-  if (field == "4.4.7" || field == "4.7.0" || field.starts_with("5.3.")) return in_text;
+  if (field_x00) return text_x00 ? pick(field, "dsn") : pick(in_text, "diagnostic:more-specific");
+  if (field_zero && !text_zero) return pick(in_text, "diagnostic:more-specific");
+  if (text_x00) return pick(field, "dsn:more-specific");
+  if (field == "4.4.7" || field == "4.7.0" || field.starts_with("5.3."))
+    return pick(in_text, "diagnostic:over-generic-dsn");
   for (auto s : {".5.1", ".5.2", ".5.4", ".5.5"})
-    if (field.compare(1, 4, s) == 0) return in_text;
-  if (field == "5.1.1") return (text_zero || in_text.starts_with("5.5.")) ? field : in_text;
-  if (field == "5.1.3" && in_text.starts_with("5.7.")) return in_text;
-  return field;
+    if (field.compare(1, 4, s) == 0) return pick(in_text, "diagnostic:over-syntax-dsn");
+  if (field == "5.1.1")
+    return (text_zero || in_text.starts_with("5.5.")) ? pick(field, "dsn:5.1.1")
+                                                      : pick(in_text, "diagnostic:over-5.1.1");
+  if (field == "5.1.3" && in_text.starts_with("5.7."))
+    return pick(in_text, "diagnostic:over-5.1.3");
+  return pick(field, "dsn");
 }
 
 // Multi-line SMTP replies repeat their code on every line ("550-5.7.1 ...
@@ -367,7 +375,14 @@ void finish(record& r, std::string_view fallback_command_text) {
   std::string in_diag = text::find_last_status(r.diagnostic);
   if (!is_status_code(r.status)) r.status.clear();
   if (!is_status_code(in_diag)) in_diag.clear();
-  r.status = prefer_status(r.status, in_diag, r.reply_code);
+  std::string status_rule;
+  const std::string field_status = r.status;
+  r.status = prefer_status(r.status, in_diag, r.reply_code, status_rule);
+  if (!field_status.empty() && rule_disabled(status_rule)) {
+    r.status = field_status;
+    status_rule = "dsn";
+  }
+  if (!r.status.empty()) r.status_rule = status_rule;
   if (r.smtp_command.empty()) r.smtp_command = text::find_command(r.diagnostic);
   if (r.smtp_command.empty()) {
     // Reporting MTAs (and remote MTAs) whose unqualified refusals are answers
@@ -394,8 +409,9 @@ void finish(record& r, std::string_view fallback_command_text) {
   if (r.remote_mta.empty()) r.remote_mta = find_remote_host(r.diagnostic);
   if (r.action.empty()) r.action = "failed";
   const std::string preset = r.reason;
-  r.reason = classify(
-      {r.status, r.reply_code, r.diagnostic, r.diagnostic_type, r.action, r.smtp_command, preset});
+  r.reason = classify({r.status, r.reply_code, r.diagnostic, r.diagnostic_type, r.action,
+                       r.smtp_command, preset, r.producer},
+                      &r.reason_rule);
   if (r.reason == "delivered" && r.action == "failed") r.action = "delivered";
   if (r.status.empty() && r.reason != "feedback" && r.reason != "vacation" &&
       r.reason != "delivered") {
@@ -403,6 +419,7 @@ void finish(record& r, std::string_view fallback_command_text) {
                 text::icontains(r.diagnostic, "retry timeout exceeded");  // Exim gave up retrying
     r.status = pseudo_status(r.reason, temp);
     r.status_pseudo = true;
+    r.status_rule = "pseudo";
   }
 }
 
@@ -420,13 +437,17 @@ std::vector<record> from_dsn(const walk_state& st) {
     std::string xar = g.get("X-Actual-Recipient");
     r.recipient = text::clean_address(strip_type(fr));
     r.original_recipient = text::clean_address(strip_type(orcpt));
+    r.recipient_rule = "dsn:final-recipient";
     if (!text::looks_like_address(r.recipient)) {
-      if (text::looks_like_address(r.original_recipient))
+      if (text::looks_like_address(r.original_recipient)) {
         r.recipient = r.original_recipient;
-      else if (text::looks_like_address(strip_type(xar)))
+        r.recipient_rule = "dsn:original-recipient";
+      } else if (text::looks_like_address(strip_type(xar))) {
         r.recipient = text::clean_address(strip_type(xar));
-      else
+        r.recipient_rule = "dsn:x-actual-recipient";
+      } else {
         r.recipient.clear();  // "@host", "|program": filled from the text below
+      }
     }
     r.action = text::lower(text::trim(g.get("Action")));
     if (auto sp = r.action.find_first_of(" (;"); sp != std::string::npos) r.action.resize(sp);
@@ -465,6 +486,7 @@ std::vector<record> from_arf(const walk_state& st, std::string_view bounce_to) {
     for (auto& f : g.fields) all.fields.push_back(f);
   record base;
   base.reason = "feedback";
+  base.reason_rule = "arf:feedback-report";
   base.feedback_type = text::lower(all.get("Feedback-Type"));
   base.reporting_mta = text::lower(strip_type(all.get("Reporting-MTA")));
   base.remote_mta = all.get("Source-IP");
@@ -477,6 +499,7 @@ std::vector<record> from_arf(const walk_state& st, std::string_view bounce_to) {
     if (!text::iequals(n, "Original-Rcpt-To") && !text::iequals(n, "Removal-Recipient")) continue;
     record r = base;
     r.recipient = text::clean_address(v);
+    r.recipient_rule = "arf:" + text::lower(n);
     if (!r.recipient.empty() && out.size() < kMaxRecordsPerMessage) out.push_back(std::move(r));
   }
   if (out.empty()) {
@@ -543,6 +566,7 @@ std::vector<record> from_ses_json(std::string_view body) {
       record r;
       base(r);
       r.recipient = text::clean_address(json_value(item, "emailAddress"));
+      r.recipient_rule = "ses-json:emailAddress";
       r.status = text::find_status(json_value(item, "status"));
       std::string dtype;
       r.diagnostic = text::squeeze(strip_type(json_value(item, "diagnosticCode"), &dtype));
@@ -559,7 +583,9 @@ std::vector<record> from_ses_json(std::string_view body) {
       record r;
       base(r);
       r.recipient = a;
+      r.recipient_rule = "ses-json:complainedRecipients";
       r.reason = "feedback";
+      r.reason_rule = "ses-json:complaint";
       r.feedback_type = json_value(body, "complaintFeedbackType");
       if (out.size() < kMaxRecordsPerMessage) out.push_back(std::move(r));
     }
@@ -569,6 +595,7 @@ std::vector<record> from_ses_json(std::string_view body) {
       record r;
       base(r);
       r.recipient = a;
+      r.recipient_rule = "ses-json:recipients";
       r.diagnostic = json_value(delivery, "smtpResponse");
       r.diagnostic_type = "SMTP";
       r.status = text::find_status(r.diagnostic);
@@ -664,10 +691,16 @@ std::vector<record> parse_message(std::string_view raw) {
           if (!t.recipient.empty()) named.push_back(t.recipient);
         if (named.size() == recs.size()) {
           for (std::size_t i = 0; i < recs.size(); ++i)
-            if (recs[i].recipient.empty()) recs[i].recipient = named[i];
+            if (recs[i].recipient.empty()) {
+              recs[i].recipient = named[i];
+              recs[i].recipient_rule = "dsn+text";
+            }
         } else if (named.size() == 1) {
           for (auto& r : recs)
-            if (r.recipient.empty()) r.recipient = named[0];
+            if (r.recipient.empty()) {
+              r.recipient = named[0];
+              r.recipient_rule = "dsn+text";
+            }
         }
       }
       for (auto& r : recs) {
@@ -728,9 +761,11 @@ std::vector<record> parse_message(std::string_view raw) {
       auto g = parse_field_groups(st.original_headers);
       record r;
       r.reason = "feedback";
+      r.reason_rule = "jmrp:complaint";
       r.feedback_type = "abuse";
       r.producer = "jmrp";
       if (!g.empty()) r.recipient = text::clean_address(g.front().get("X-HmXmrOriginalRecipient"));
+      r.recipient_rule = "jmrp:x-hmxmroriginalrecipient";
       if (!r.recipient.empty()) recs.push_back(std::move(r));
     }
     if (recs.empty() && st.arf.empty()) {
@@ -751,10 +786,12 @@ std::vector<record> parse_message(std::string_view raw) {
       } else if (auto_reply) {
         record r;
         r.reason = "vacation";
+        r.reason_rule = "rfc3834:auto-reply";
         r.producer = "rfc3834";
         r.diagnostic = text::squeeze(st.body.substr(0, std::min<std::size_t>(st.body.size(), 500)));
         auto f = text::find_addresses(from);
         r.recipient = f.empty() ? std::string() : f.front();
+        r.recipient_rule = "auto-reply:from";
         r.action.clear();
         recs.push_back(std::move(r));
       }
@@ -780,7 +817,10 @@ std::vector<record> parse_message(std::string_view raw) {
     std::string bounce_to;
     if (auto t = text::find_addresses(to); !t.empty()) bounce_to = t.front();
     for (auto& r : recs) {
-      if (r.recipient.empty() && r.reason != "vacation") r.recipient = oi.to;
+      if (r.recipient.empty() && r.reason != "vacation") {
+        r.recipient = oi.to;
+        r.recipient_rule = "returned:to";
+      }
       r.original_sender = oi.sender.empty() ? bounce_to : oi.sender;
       r.original_to = oi.to;
       r.original_subject = oi.subject;
@@ -793,7 +833,10 @@ std::vector<record> parse_message(std::string_view raw) {
         continue;
       }
       if (r.reason == "feedback") {
-        if (r.recipient.empty()) r.recipient = oi.to;
+        if (r.recipient.empty()) {
+          r.recipient = oi.to;
+          r.recipient_rule = "returned:to";
+        }
         continue;
       }
       finish(r, text_about(st.body, r.recipient));

@@ -106,10 +106,17 @@ struct candidate {
   std::string rest;          // text after the address on the same line
   bool strong;               // recognised by shape, not only because an address appears
   bool single_line = false;  // the line holds the whole diagnostic (transcript line)
+  std::string rule;          // which shape recognised it (instrumentation)
 };
+
+bool recipient_line_shape(std::string_view line, candidate& c);
 
 // Does this line name a failed recipient? Returns the address and the text after it.
 bool recipient_line(std::string_view line, candidate& c) {
+  return recipient_line_shape(line, c) && !rule_disabled(c.rule);
+}
+
+bool recipient_line_shape(std::string_view line, candidate& c) {
   auto t = text::trim(line);
   if (t.size() < 3 || t.size() > 400 || t.find('@') == std::string_view::npos) return false;
   const std::string l = text::lower(t);
@@ -127,24 +134,29 @@ bool recipient_line(std::string_view line, candidate& c) {
       c.rest = pos == std::string_view::npos ? std::string()
                                              : std::string(rest.substr(pos + c.address.size()));
       c.strong = true;
+      c.rule = "text:label:" + std::string(label);
       return true;
     }
   }
-  // 2. prose naming the recipient in <>: "error delivering your mail to <x>."
-  static constexpr std::string_view kToPhrases[] = {
-      "your mail to <", "message to <",         "delivering to <", "deliver to <", "delivery to <",
-      "delivered to <", "deliver message to <", "mail for <",      "failed for <", "recipient <"};
-  for (auto ph : kToPhrases) {
-    auto at = l.find(ph);
-    if (at == std::string::npos) continue;
-    auto open = at + ph.size() - 1;
+  // 2. prose naming the recipient in <> after "to", "for" or "recipient":
+  // "error delivering your mail to <x>.", "The following message to <x> was
+  // undeliverable", "Delivery failed for <x>", "recipient <x> rejected".
+  for (std::size_t open = t.find('<'); open != std::string_view::npos;
+       open = t.find('<', open + 1)) {
+    std::size_t e = open;
+    while (e > 0 && t[e - 1] == ' ') --e;
+    std::size_t w = e;
+    while (w > 0 && std::isalpha(static_cast<unsigned char>(t[w - 1]))) --w;
+    const std::string word = text::lower(t.substr(w, e - w));
+    if (word != "to" && word != "for" && word != "recipient") continue;
     auto close = t.find('>', open);
     if (close == std::string_view::npos) break;
     auto addrs = text::find_addresses(t.substr(open + 1, close - open - 1));
-    if (addrs.size() != 1) break;
+    if (addrs.size() != 1) continue;
     c.address = addrs.front();
     c.rest = std::string(t.substr(close + 1));
     c.strong = true;
+    c.rule = "text:prose-" + word + "-<addr>";
     return true;
   }
   // 2b. "did not reach the following recipient: addr", "The following address failed: addr"
@@ -159,6 +171,7 @@ bool recipient_line(std::string_view line, candidate& c) {
     c.address = addrs.front();
     c.rest.clear();
     c.strong = true;
+    c.rule = "text:list-phrase";
     return true;
   }
   // 2c. Sendmail transcript: "554 <addr>... Remote protocol error", "550 5.1.1 <addr>... User
@@ -175,6 +188,7 @@ bool recipient_line(std::string_view line, candidate& c) {
         c.rest = std::string(t);
         c.strong = true;
         c.single_line = true;
+        c.rule = "text:transcript";
         return true;
       }
     }
@@ -189,6 +203,7 @@ bool recipient_line(std::string_view line, candidate& c) {
     c.address = addrs.front();
     c.rest = std::string(t.substr(close + 1));
     c.strong = true;
+    c.rule = "text:line-starts-with-address";
     return true;
   }
   // 4. "addr", "addr:", "addr on DATE", "addr (generated from x)", "addr: text", "addr ... text"
@@ -206,9 +221,12 @@ bool recipient_line(std::string_view line, candidate& c) {
              text::istarts_with(r, "on ") || r.front() == '(' || r.front() == '<' ||
              r.front() == '[';
   // "addr Invalid Address, ERROR_CODE :550": an address followed by an error.
+  c.rule = "text:line-starts-with-address";
   if (!c.strong && (!text::find_reply_code(r).empty() || !text::find_status(r).empty() ||
-                    !reason_for_text(r).empty()))
+                    !reason_for_text(r).empty())) {
     c.strong = true;
+    c.rule = "text:line-starts-with-address";
+  }
   return c.strong;
 }
 
@@ -230,7 +248,8 @@ bool weak_recipient_line(std::string_view line, candidate& c) {
   c.address = addrs.front();
   c.rest = std::string(t);
   c.strong = false;
-  return true;
+  c.rule = "text:error-line-naming-one-address";
+  return !rule_disabled(c.rule);
 }
 
 std::string_view detect_producer(std::string_view hay) {
@@ -416,6 +435,7 @@ text_result parse_text_bounce(const text_input& in) {
     std::string address;
     std::string diag;
     bool strong;
+    std::string rule;
   };
   std::vector<found> recips;
   auto add_diag = [](std::string& d, std::string_view s) {
@@ -434,7 +454,7 @@ text_result parse_text_bounce(const text_input& in) {
       candidate w;
       if (weak_recipient_line(line, w) && !never_recipient(w.address) &&
           !text::iequals(w.address, bounce_to))
-        weak.push_back({w.address, w.rest, false});
+        weak.push_back({w.address, w.rest, false, w.rule});
     }
     if (recipient_line(line, c) && !never_recipient(c.address)) {
       // Same address again (e.g. "RCPT TO:<x>" under "<x>:"): more diagnostic.
@@ -449,7 +469,7 @@ text_result parse_text_bounce(const text_input& in) {
         else
           add_diag(cur->diag, rest);
       } else if (recips.size() < kMaxRecordsPerMessage) {
-        recips.push_back({c.address, {}, c.strong});
+        recips.push_back({c.address, {}, c.strong, c.rule});
         cur = &recips.back();
         auto rest = text::trim(c.rest);
         while (!rest.empty() && (rest.front() == ':' || rest.front() == '.' || rest.front() == '>'))
@@ -529,11 +549,13 @@ text_result parse_text_bounce(const text_input& in) {
   }
   // X-Failed-Recipients (Exim, Gmail, Google Groups) when the text names nobody.
   if (recips.empty() && !in.failed_recipients.empty()) {
-    for (const auto& a : in.failed_recipients) recips.push_back({a, text::squeeze(errors), true});
+    for (const auto& a : in.failed_recipients)
+      recips.push_back({a, text::squeeze(errors), true, "header:x-failed-recipients"});
   }
   for (auto& f : recips) {
     record r;
     r.recipient = f.address;
+    r.recipient_rule = f.rule;
     r.diagnostic = text::squeeze(f.diag);
     r.producer = out.producer;
     r.reason = std::string(pr.reason);

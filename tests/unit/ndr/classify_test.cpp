@@ -140,3 +140,67 @@ TEST(NdrClassify, StatusCodeSyntax) {
 
 }  // namespace
 }  // namespace mxg::ndr
+
+namespace mxg::ndr {
+namespace {
+
+failure_facts facts(const char* status, const char* reply, const char* diag, const char* cmd) {
+  return {status, reply, diag, "SMTP", "failed", cmd, ""};
+}
+
+// Precedence: a specific RFC 3463 detail decides; a non-specific code (x.0.0,
+// 5.7.0 "other security", 5.7.1 "delivery not authorized") leaves it to the
+// text; with no known phrase the reply code's meaning for the command
+// (RFC 5321 4.2.2/4.2.3) decides before "onhold".
+TEST(NdrClassify, PrecedenceStatusThenPhrasesThenReplyCode) {
+  std::string rule;
+  EXPECT_EQ(classify(facts("5.2.2", "552", "552 5.2.2 something new", "RCPT"), &rule),
+            "mailboxfull");
+  EXPECT_EQ(rule, "status:5.2.2");
+  EXPECT_EQ(classify(facts("5.7.1", "550", "550 5.7.1 Relay access denied", "RCPT"), &rule),
+            "norelaying");
+  EXPECT_TRUE(rule.starts_with("phrase:norelaying:")) << rule;
+  // 5.7.1 with words nobody has a rule for: the class is the last resort.
+  EXPECT_EQ(classify(facts("5.7.1", "550", "550 5.7.1 go fish", "RCPT"), &rule), "securityerror");
+  EXPECT_EQ(rule, "status-class:x.7");
+  // No status, unknown words: RFC 5321 550 at RCPT = mailbox unavailable.
+  EXPECT_EQ(classify(facts("", "550", "550 computer says no", "RCPT"), &rule), "userunknown");
+  EXPECT_EQ(rule, "reply:550@RCPT");
+  // 5xx to MAIL FROM: the sender was refused.
+  EXPECT_EQ(classify(facts("", "553", "553 computer says no", "MAIL"), &rule), "rejected");
+  // Refused at connection time or to HELO: the client was refused.
+  EXPECT_EQ(classify(facts("", "554", "554 computer says no", "CONN"), &rule), "blocked");
+  // No reply code, no command, unknown words: too little to decide.
+  EXPECT_EQ(classify(facts("", "", "computer says no", ""), &rule), "onhold");
+}
+
+// One vocabulary of stems per reason, not one provider's sentence.
+TEST(NdrClassify, VocabularyStems) {
+  EXPECT_EQ(reason_for_text("The account kijitora@example.org has been disabled"), "suspend");
+  EXPECT_EQ(reason_for_text("Your mailbox has exceeded its allowed size"), "mailboxfull");
+  EXPECT_EQ(reason_for_text("The recipient's folder is full"), "mailboxfull");
+  EXPECT_EQ(reason_for_text("554 5.4.6 Too many hops"), "networkerror");
+  EXPECT_EQ(reason_for_text("No MX for example.org"), "notaccept");
+  EXPECT_EQ(reason_for_text("550 Protocol violation"), "policyviolation");
+  EXPECT_EQ(reason_for_text("Unauthenticated email is not accepted (DMARC)"), "authfailure");
+  auto m = matching_phrases("suspend", "account DISABLED");
+  ASSERT_FALSE(m.empty());
+  EXPECT_EQ(m.front(), "disabled");
+}
+
+// The leave-one-family-out hook: a disabled phrase no longer decides.
+TEST(NdrClassify, DisabledRulesAreNotUsed) {
+  const auto f = facts("", "", "Mailbox is full", "");
+  EXPECT_EQ(classify(f), "mailboxfull");
+  const std::set<std::string> off = {"phrase:mailboxfull:mailbox*full",
+                                     "phrase:mailboxfull:is full"};
+  set_disabled_rules(&off);
+  EXPECT_TRUE(rule_disabled("phrase:mailboxfull:is full"));
+  EXPECT_NE(classify(f), "mailboxfull");
+  set_disabled_rules(nullptr);
+  EXPECT_FALSE(rule_disabled("phrase:mailboxfull:is full"));
+  EXPECT_EQ(classify(f), "mailboxfull");
+}
+
+}  // namespace
+}  // namespace mxg::ndr

@@ -122,6 +122,26 @@ TEST(NdrParse, QmailStyleText) {
   EXPECT_EQ(recs[0].original_subject, "hi");
 }
 
+// Recipients named in prose: any <addr> after "to", "for" or "recipient",
+// whatever sentence leads to it; the rule that found each field is recorded.
+TEST(NdrParse, RecipientInProseAndRuleTrace) {
+  const std::string msg =
+      "From: MAILER-DAEMON@mx.example.net\n"
+      "To: alice@example.com\n"
+      "Subject: Undeliverable mail\n"
+      "\n"
+      "We were unable to hand your message over for <carol@example.org>.\n"
+      "Remote host said: 550 5.1.1 User unknown\n";
+  auto recs = parse_message(msg);
+  ASSERT_EQ(recs.size(), 1u);
+  EXPECT_EQ(recs[0].recipient, "carol@example.org");
+  EXPECT_EQ(recs[0].recipient_rule, "text:prose-for-<addr>");
+  EXPECT_EQ(recs[0].status, "5.1.1");
+  EXPECT_EQ(recs[0].status_rule, "diagnostic");
+  EXPECT_EQ(recs[0].reason, "userunknown");
+  EXPECT_EQ(recs[0].reason_rule, "status:5.1.1");
+}
+
 TEST(NdrParse, EximStyleTextTwoRecipients) {
   const std::string msg =
       "From: Mail Delivery System <Mailer-Daemon@relay.example.net>\n"
