@@ -841,14 +841,14 @@ asio::awaitable<void> driver::run() {
         if (!co_await t_->flush(kReplyWriteTimeout)) {
           end_reason_ = "write-failed";
           go = false;
-          break;
+          continue;  // leaves the loop (a break would only leave the switch)
         }
         bool idle = !in_transaction();
         if (idle && srv_.draining()) {
           end_reason_ = "shutdown";
           go = co_await handle(sess_.on_shutdown());
           go = false;
-          break;
+          continue;  // leaves the loop
         }
         // The whole command line must arrive within the command timeout, however its
         // bytes are spaced (per-record deadline; slowloris).
