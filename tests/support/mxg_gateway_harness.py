@@ -19,6 +19,31 @@ TIMEOUT = 15  # seconds for any single wait
 
 
 def free_port():
+    """A port free on every address of both families, below the kernel's ephemeral range:
+    an OS-chosen (ephemeral) port can be taken by another test's client socket before the
+    server binds it, and a wildcard listener then fails with EADDRINUSE."""
+    import random
+    lo = 32768
+    try:
+        lo = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+    except (OSError, ValueError, IndexError):
+        pass
+    for _ in range(200):
+        port = random.randrange(10000, max(lo, 10001))
+        try:
+            s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+            s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+            s.bind(("::", port))
+        except OSError:
+            try:
+                s.close()
+                s = socket.socket()
+                s.bind(("0.0.0.0", port))
+            except OSError:
+                s.close()
+                continue
+        s.close()
+        return port
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
     port = s.getsockname()[1]
