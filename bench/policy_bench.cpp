@@ -89,7 +89,8 @@ void BM_DecideRejectLastOf20Rules(benchmark::State& st) {
   for (int i = 0; i < 20; ++i) {
     policy::spf_rule r;
     r.name = "rule " + std::to_string(i);
-    r.domains = {"brand" + std::to_string(i) + ".example", ".brand" + std::to_string(i) + ".example"};
+    r.domains = {"brand" + std::to_string(i) + ".example",
+                 ".brand" + std::to_string(i) + ".example"};
     r.actions[static_cast<std::size_t>(spf::result::softfail)] = policy::verdict::reject;
     c.rules.push_back(std::move(r));
   }
@@ -115,8 +116,8 @@ void evaluate(benchmark::State& st, bool check_helo) {
           // temporary passed by value into a coroutine inside co_await).
           policy::spf_request req{ip, "src@bench.test", "client.bench.test"};
           std::string receiver = "mx.bench.test";
-          last = co_await policy::evaluate_spf(c, trusted, cache, std::move(req),
-                                               std::move(receiver));
+          last =
+              co_await policy::evaluate_spf(c, trusted, cache, std::move(req), std::move(receiver));
         },
         asio::detached);
     io.run();
