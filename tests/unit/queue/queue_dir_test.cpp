@@ -5,9 +5,15 @@
 #include "queue/queue_dir.hpp"
 
 #include <fcntl.h>
+#include <linux/capability.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
 #include <gtest/gtest.h>
+
 #include <sys/stat.h>
 #include <unistd.h>
+#include <optional>
 
 #include <algorithm>
 #include <atomic>
@@ -400,14 +406,43 @@ TEST(QueueDir, FailedStreamingAppendFailsTheCommit) {
   EXPECT_TRUE(unfinished(t.path() / "tmp").empty());
 }
 
+// Root ignores directory permissions through CAP_DAC_OVERRIDE: the test drops it (and
+// CAP_DAC_READ_SEARCH) from this thread's effective set before the queue starts its
+// threads, which inherit it, and raises it again afterwards (capabilities are per thread).
+class dac_override_dropped {
+ public:
+  dac_override_dropped() {
+    if (::syscall(SYS_capget, &hdr_, data_) != 0) return;
+    saved_[0] = data_[0], saved_[1] = data_[1];
+    data_[0].effective &= ~((1u << CAP_DAC_OVERRIDE) | (1u << CAP_DAC_READ_SEARCH));
+    ok_ = ::syscall(SYS_capset, &hdr_, data_) == 0;
+  }
+  ~dac_override_dropped() {
+    if (ok_) ::syscall(SYS_capset, &hdr_, saved_);
+  }
+  bool ok() const { return ok_; }
+
+ private:
+  __user_cap_header_struct hdr_{_LINUX_CAPABILITY_VERSION_3, 0};
+  __user_cap_data_struct data_[2]{}, saved_[2]{};
+  bool ok_ = false;
+};
+
 TEST(QueueDir, ReadOnlyDirectoryFailsTheCommit) {
-  if (::geteuid() == 0) GTEST_SKIP() << "root ignores directory permissions";
   temp_dir t;
-  auto q = open_queue(t.path());
-  ASSERT_EQ(::chmod((t.path() / "messages").c_str(), 0500), 0);
-  auto r = q->store(make_env(), kMessage);
-  ::chmod((t.path() / "messages").c_str(), 0700);
-  ASSERT_FALSE(r);
+  std::optional<dac_override_dropped> drop;
+  if (::geteuid() == 0) {
+    drop.emplace();
+    ASSERT_TRUE(drop->ok()) << "could not drop CAP_DAC_OVERRIDE";
+  }
+  {
+    auto q = open_queue(t.path());
+    ASSERT_EQ(::chmod((t.path() / "messages").c_str(), 0500), 0);
+    auto r = q->store(make_env(), kMessage);
+    ::chmod((t.path() / "messages").c_str(), 0700);
+    ASSERT_FALSE(r);
+  }
+  drop.reset();
   EXPECT_TRUE(entries(t.path() / "messages").empty());
   EXPECT_TRUE(unfinished(t.path() / "tmp").empty());
 }
