@@ -10,10 +10,9 @@ import re
 import signal
 import subprocess
 import sys
-import time
 
 sys.path.insert(0, os.path.join(os.environ.get("MXG_SOURCE_DIR", "."), "tests", "support"))
-from mxg_gateway_harness import Gateway, Client, Checker, MXGUARD  # noqa: E402
+from mxg_gateway_harness import Gateway, Client, Checker, MXGUARD, wait_log  # noqa: E402
 
 
 def send_one(port, helo="ops.test", rcpt="u@local.test"):
@@ -49,7 +48,7 @@ with Gateway(log_format="json") as gw:
     # --- JSON log lines stay JSON with hostile HELO text
     qid = send_one(gw.port, helo='evil"\\helo')
     c.ok(qid is not None, "message accepted")
-    time.sleep(0.2)
+    c.ok(wait_log(gw, '"msg":"disconnect ') > 0, "session logged its end")
     bad = []
     for line in gw.log_text().splitlines():
         try:
@@ -79,8 +78,9 @@ with Gateway(log_format="json") as gw:
         good = f.read()
     with open(gw.config, "a") as f:
         f.write("[listener.test.limits]\nrecipients = 1\n")
+    n = gw.log_text().count("reload done")
     gw.proc.send_signal(signal.SIGHUP)
-    time.sleep(0.5)
+    c.ok(wait_log(gw, "reload done", n) > n, "good reload: reload done logged")
     cl = Client(gw.port)
     cl.reply()
     cl.cmd("ehlo ops.test")
@@ -91,8 +91,9 @@ with Gateway(log_format="json") as gw:
     cl.close()
     with open(gw.config, "w") as f:
         f.write(good + "bogus = [\n")
+    n = gw.log_text().count("reload failed")
     gw.proc.send_signal(signal.SIGHUP)
-    time.sleep(0.5)
+    wait_log(gw, "reload failed", n)
     c.ok(gw.proc.poll() is None, "bad reload: still running")
     c.ok("reload failed" in gw.log_text(), "bad reload reported in the log")
     c.ok(send_one(gw.port) is not None, "bad reload: old config still serves")
@@ -107,8 +108,7 @@ with Gateway(log_format="json") as gw:
     busy.cmd("rcpt to:<d@local.test>")
     busy.cmd("data")
     gw.proc.send_signal(signal.SIGTERM)
-    time.sleep(0.3)
-    code, text = idle.reply()
+    code, text = idle.reply()  # blocks until the drain's 421 (the client has a timeout)
     c.ok(code == 421, f"idle session gets 421 on drain: {text!r}")
     busy.send("subject: drain\r\n\r\nlast one\r\n.\r\n")
     code, text = busy.reply()
