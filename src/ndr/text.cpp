@@ -3,7 +3,8 @@
 #include "ndr/text.hpp"
 
 #include <algorithm>
-#include <cctype>
+
+#include "base/ascii.hpp"
 
 namespace mxg::ndr::text {
 
@@ -19,31 +20,27 @@ inline bool is_space(char c) {
 }
 // Characters allowed in a dot-atom local part (RFC 5322 3.2.3) plus a few seen in NDRs.
 inline bool is_local_char(char c) {
-  return std::isalnum(static_cast<unsigned char>(c)) ||
+  return (ascii::is_alpha(static_cast<unsigned char>(c)) ||
+          ascii::is_digit(static_cast<unsigned char>(c))) ||
          std::string_view("!#$%&'*+-/=?^_`{|}~.").find(c) != std::string_view::npos;
 }
 inline bool is_domain_char(char c) {
-  return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' || c == '_';
+  return (ascii::is_alpha(static_cast<unsigned char>(c)) ||
+          ascii::is_digit(static_cast<unsigned char>(c))) ||
+         c == '-' || c == '.' || c == '_';
 }
 }  // namespace
 
 std::string lower(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out) c = lc(c);
-  return out;
+  return ascii::lower(s);
 }
 
 std::string_view trim(std::string_view s) {
-  while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
-  while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
-  return s;
+  return ascii::trim_space(s);
 }
 
 bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i)
-    if (lc(a[i]) != lc(b[i])) return false;
-  return true;
+  return ascii::iequals(a, b);
 }
 
 bool istarts_with(std::string_view s, std::string_view prefix) {
