@@ -15,6 +15,7 @@
 #include <string>
 
 #include "cli/dns_flags.hpp"
+#include "cli/printable.hpp"
 #include "dkim/verifier.hpp"
 
 namespace {
@@ -28,19 +29,7 @@ struct verify_args {
   cli::dns_flags dns;
 };
 
-std::string printable(std::string_view s) {
-  std::string out;
-  for (unsigned char c : s) {
-    if (c >= 0x20 && c < 0x7f) {
-      out += static_cast<char>(c);
-    } else {
-      char b[8];
-      std::snprintf(b, sizeof b, "\\x%02X", c);
-      out += b;
-    }
-  }
-  return out;
-}
+using cli::printable;
 
 int run(const verify_args& a) {
   std::FILE* f = a.message == "-" ? stdin : std::fopen(a.message.c_str(), "rb");

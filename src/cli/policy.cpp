@@ -25,6 +25,7 @@
 #include "base/spawn.hpp"
 #include "cli/age.hpp"
 #include "cli/dns_flags.hpp"
+#include "cli/printable.hpp"
 #include "policy/simulate.hpp"
 #include "policy/spf_config.hpp"
 #include "spf/lint.hpp"
@@ -51,19 +52,7 @@ struct policy_args {
   cli::dns_flags dns;
 };
 
-std::string printable(std::string_view s) {
-  std::string out;
-  for (unsigned char c : s) {
-    if (c >= 0x20 && c < 0x7f) {
-      out += static_cast<char>(c);
-    } else {
-      char b[8];
-      std::snprintf(b, sizeof b, "\\x%02X", c);
-      out += b;
-    }
-  }
-  return out;
-}
+using cli::printable;
 
 std::string date(std::int64_t t) {
   std::time_t tt = static_cast<std::time_t>(t);

@@ -20,6 +20,7 @@
 
 #include "base/spawn.hpp"
 #include "cli/dns_flags.hpp"
+#include "cli/printable.hpp"
 #include "spf/evaluator.hpp"
 #include "spf/received_spf.hpp"
 
@@ -135,20 +136,7 @@ nlohmann::json to_json(const spf::outcome& o, const spf::request& req, const std
   return j;
 }
 
-// Non-printable bytes of DNS text shown as \xNN on a terminal.
-std::string printable(std::string_view s) {
-  std::string out;
-  for (unsigned char c : s) {
-    if (c >= 0x20 && c < 0x7f) {
-      out += static_cast<char>(c);
-    } else {
-      char b[8];
-      std::snprintf(b, sizeof b, "\\x%02X", c);
-      out += b;
-    }
-  }
-  return out;
-}
+using cli::printable;
 
 void print_text(const spf::outcome& o, const spf::request& req, const std::string& receiver,
                 bool trace) {
