@@ -30,6 +30,14 @@ struct decision_record {
   std::string reason;
 };
 
+// One DKIM signature's result (issue 10), in header order.
+struct dkim_record {
+  std::string domain;    // d=
+  std::string selector;  // s=
+  std::string result;    // pass | fail | neutral | policy | temperror | permerror
+  std::string reason;
+};
+
 struct message_record {
   std::int64_t time = 0;  // Unix seconds
   direction dir = direction::inbound;
@@ -52,7 +60,18 @@ struct message_record {
   std::string reply;                       // the reply when refused ("550 5.7.23 ..."), else ""
   std::uint64_t size = 0;                  // bytes queued (0 when refused before DATA)
   std::vector<decision_record> decisions;  // every check's decision, in order
-  std::int64_t id = 0;                     // set by list(); ignored by record()
+  // Issue 10: message authentication, for aggregate reports (RFC 9990) and
+  // `policy simulate` over [dmarc]. Empty when not evaluated.
+  std::string header_from;          // RFC5322.From domain (A-label), "" = none/unusable
+  std::string dmarc_result;         // pass | fail | none | temperror | permerror
+  std::string dmarc_policy;         // the policy that applied: none | quarantine | reject
+  std::string dmarc_policy_domain;  // where the record was found (without _dmarc.)
+  std::string dmarc_record;         // the record text as published (policy_published)
+  bool dmarc_dkim_aligned = false;
+  bool dmarc_spf_aligned = false;
+  std::string arc_result;          // none | pass | fail
+  std::vector<dkim_record> dkim;   // one per DKIM-Signature, header order
+  std::int64_t id = 0;             // set by list(); ignored by record()
 };
 
 // A query over the history (policy simulate / suggest / report).
