@@ -11,6 +11,7 @@
 #include <array>
 #include <initializer_list>
 #include <iterator>
+#include <map>
 #include <utility>
 
 #include "ndr/text.hpp"
@@ -36,9 +37,130 @@ struct reason_table {
   phrases exclude = {};  // if any matches, the table does not match
 };
 
+
+// ---- Phrase patterns (the vocabulary's syntax) ----
+// A pattern is lower-case text with three operators:
+//   '*'          any text in between ("mailbox*full");
+//   '~'          a short gap inside one clause: at most kNearGap characters,
+//                none of ':' ';' '\n' and no ". " (so a label and its value,
+//                or two sentences, never pair up);
+//   '{a|b|c}'    one of the alternatives.
+// A *frame* combines a class of nouns with a class of conditions, e.g.
+// "{user|mailbox|recipient}~{unknown|not found}": one rule that states what
+// the MTAs' sentences share (Sisimai's reason modules group their phrases the
+// same way: "user (unknown|not found|does not exist)", "domain (does not
+// exist|must exist)"), so it also reads wording no sample showed.
+constexpr std::size_t kNearGap = 40;
+constexpr std::size_t kMaxAlternatives = 256;  // expansions of one pattern
+
+// Expands the '{..|..}' groups of `p` (gaps kept): "{a|b} x" -> "a x", "b x".
+std::vector<std::string> expand(std::string_view p) {
+  std::vector<std::string> out{std::string()};
+  std::size_t i = 0;
+  while (i < p.size()) {
+    if (p[i] != '{') {
+      for (auto& o : out) o.push_back(p[i]);
+      ++i;
+      continue;
+    }
+    const auto close = p.find('}', i);
+    if (close == std::string_view::npos) {  // not a group: literal text
+      for (auto& o : out) o.append(p.substr(i));
+      break;
+    }
+    std::vector<std::string> alts;
+    std::string_view body = p.substr(i + 1, close - i - 1);
+    while (true) {
+      const auto bar = body.find('|');
+      alts.emplace_back(body.substr(0, bar));
+      if (bar == std::string_view::npos) break;
+      body.remove_prefix(bar + 1);
+    }
+    std::vector<std::string> next;
+    for (const auto& o : out)
+      for (const auto& a : alts)
+        if (next.size() < kMaxAlternatives) next.push_back(o + a);
+    out = std::move(next);
+    i = close + 1;
+  }
+  return out;
+}
+
+bool near_gap(std::string_view gap) {
+  if (gap.size() > kNearGap) return false;
+  for (std::size_t k = 0; k < gap.size(); ++k) {
+    const char c = gap[k];
+    if (c == ':' || c == ';' || c == '\n') return false;
+    if (c == '.' && k + 1 < gap.size() && gap[k + 1] == ' ') return false;
+  }
+  return true;
+}
+
+// In a frame, words match whole words: "locked" is not found in "blocked",
+// "relay" not in "relays".
+bool is_word_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+}
+bool word_edges(std::string_view hay, std::size_t at, std::size_t n) {
+  if (n == 0) return true;
+  if (is_word_char(hay[at]) && at > 0 && is_word_char(hay[at - 1])) return false;
+  const auto end = at + n;
+  return !(is_word_char(hay[end - 1]) && end < hay.size() && is_word_char(hay[end]));
+}
+
+// Does `hay` contain the pieces of `p` (no groups) in order, with the gaps
+// '*' (any) and '~' (near) between them? Backtracks over the occurrences of a
+// piece only when a near gap follows; patterns have a handful of pieces.
+bool match_pieces(std::string_view hay, std::string_view p, std::size_t from, std::size_t near_from,
+                  bool near) {
+  const auto op = p.find_first_of("*~");
+  const auto piece = p.substr(0, op);
+  const auto rest = op == std::string_view::npos ? std::string_view() : p.substr(op + 1);
+  const bool next_near = op != std::string_view::npos && p[op] == '~';
+  if (piece.empty()) {
+    if (op == std::string_view::npos) return true;
+    return match_pieces(hay, rest, from, from, next_near);
+  }
+  for (auto at = hay.find(piece, from); at != std::string_view::npos;
+       at = hay.find(piece, at + 1)) {
+    if (!word_edges(hay, at, piece.size())) continue;
+    if (near && !near_gap(hay.substr(near_from, at - near_from))) {
+      if (at - near_from > kNearGap) return false;  // later ones are farther
+      continue;
+    }
+    const auto end = at + piece.size();
+    if (op == std::string_view::npos) return true;
+    if (match_pieces(hay, rest, end, end, next_near)) return true;
+    if (!next_near && !near) return false;  // '*' after: the first occurrence is best
+  }
+  return false;
+}
+
+}  // namespace
+
+bool phrase_matches(std::string_view lower_text, std::string_view pattern) {
+  if (pattern.find_first_of("{~") == std::string_view::npos)
+    return text::aligned(lower_text, pattern);
+  if (pattern.find('{') == std::string_view::npos)
+    return match_pieces(lower_text, pattern, 0, 0, false);
+  // The expansions of each pattern are made once per thread (the patterns are
+  // the tables' constants, plus whatever a test passes).
+  thread_local std::map<std::string, std::vector<std::string>, std::less<>> cache;
+  auto it = cache.find(pattern);
+  if (it == cache.end()) it = cache.emplace(std::string(pattern), expand(pattern)).first;
+  for (const auto& e : it->second)
+    if (match_pieces(lower_text, e, 0, 0, false)) return true;
+  return false;
+}
+
+namespace {
+
 // clang-format off
 const reason_table kTables[] = {
   {"userunknown", {
+    // frames: a mailbox noun and a "does not exist" condition (RFC 3463 X.1.1)
+    "{user|mailbox|recipient|addressee|account|local part|the address|this address|email address|e-mail address}~{unknown|not found|does not exist|doesn't exist|not exist|could not be found|couldn't be found|no longer exists}",
+    "{no such|unknown|nonexistent|non-existent|non existent} {user|mailbox|recipient|addressee|account|local part|e-mail address|email address|address}",
     "user unknown", "unknown user", "mail.local: unknown user",
     "invalid final delivery userid", "no such user", "no such mailbox", "no such recipient",
     "no such person", "no such address", "unknown recipient", "unknown mailbox", "unknown local",
@@ -82,6 +204,9 @@ const reason_table kTables[] = {
     "mailbox*exceed", "is full",
   }, {}},
   {"mesgtoobig", {
+    // frames: the message's size (RFC 3463 X.3.4, X.2.3 for the mailbox's limit)
+    "{message|mail|email|e-mail} {size|length}~{exceed|exceeds|exceeded|too big|too large|limit}",
+    "{message|mail|email|e-mail}~{too big|too large}",
     "message too big", "message too large", "message is too large", "message size exceeds",
     "message file too big", "message length exceeds administrative limit", "exceeded maximum inbound message size",
     "exceeded the maximum incoming message size", "max message size exceeded",
@@ -94,6 +219,8 @@ const reason_table kTables[] = {
     "exceeds size limit for this recipient", "message size exceeds the size limit for this mailbox",
   }, {}},
   {"suspend", {
+    // frame: a mailbox that exists but is switched off (RFC 3463 X.2.1)
+    "{mailbox|account|user|recipient|address}~{disabled|suspended|inactive|deactivated|frozen|locked|discontinued|terminated}",
     "has been suspended", "is currently suspended", "mailbox currently suspended", "user suspended",
     "account*suspended",
     "inactive account",
@@ -109,12 +236,17 @@ const reason_table kTables[] = {
     "no longer with", "changed his email address",
   }, {}},
   {"norelaying", {
+    // frames: relaying refused (RFC 3463 X.7.1 for a foreign domain)
+    "{not|no|denied|prohibited|refused|unable|forbidden|disallowed}~{relay|relaying}",
+    "{relay|relaying}~{denied|not permitted|not allowed|prohibited|refused|rejected|forbidden}",
     "relay access denied", "relay denied", "relay not permitted", "as a relay", "not an open relay", "insecure mail relay", "we don't handle mail for", "not local host", "not a gateway",
     "that domain isn't in my list of allowed rcpthost", "specified domain is not allowed",
     "relay prohibited", "relay not allowed",
     "to relay", "relaying",
   }, {}},
   {"authfailure", {
+    // frame: SPF/DKIM/DMARC verdicts (RFC 7208, 6376, 7489; RFC 7372 X.7.20-X.7.26)
+    "{spf|dkim|dmarc|sender policy framework|domainkeys}~{fail|failed|fails|failure|check|policy|validation|permerror|softfail|record|alignment}",
     "spf check failed", "does not have authentication information", "unauthenticated email",
     "fails to pass authentication", "spf fail", "spf validation", "failed spf", "spf record",
     "dkim*fail", "sender policy framework", "authentication checks failed",
@@ -146,6 +278,8 @@ const reason_table kTables[] = {
     "message contains bare", "rejected due to the content",
   }, {}},
   {"rejected", {
+    // frame: the envelope sender refused (RFC 3463 X.1.7, X.1.8)
+    "{sender|envelope sender|mail from|from address|sender address|sender domain}~{rejected|blocked|denied|not allowed|invalid|unknown|not verified|verify failed|verification failed|blacklisted|not accepted|must exist|is empty}",
     "sender rejected", "sender address rejected", "sender email address rejected", "invalid sender",
     "sender is in my black list", "sender is spammer", "sender not pre-approved", "sender verify failed",
     "sender verification failed", "sender was rejected", "sender address has been blacklisted",
@@ -161,8 +295,12 @@ const reason_table kTables[] = {
     "sender address is not", "your envelope sender", "sender not allowed", "sending to/from an address that has been blacklisted", "rule imposed mailbox access for",
     "can't determine purported responsible address", "sending this from a different address",
     "delivery not authorized, message refused", "address rejected",
-  }, {"recipient address rejected", "5.1.0 address rejected", "sender ip address rejected"}},
+  }, {"recipient address rejected", "5.1.0 address rejected", "sender ip address rejected",
+       "unauthenticated senders"}},
   {"hostunknown", {
+    // frames: a domain/host noun and a "does not exist" condition (RFC 3463 X.1.2)
+    "{domain|host|hostname|host name|mail domain}~{does not exist|doesn't exist|not exist|not found|unknown|must exist|could not be found|couldn't be found}",
+    "{no such|unknown|nonexistent|non-existent|invalid} {domain|host|hostname|mail domain}",
     "host unknown", "unknown host", "host or domain name not found", "domain does not exist",
     "domain is not reachable", "domain must exist", "no such domain", "name or service not known",
     "unrouteable address", "unroutable address", "recipient address rejected: unknown domain",
@@ -195,6 +333,11 @@ const reason_table kTables[] = {
     "too many hosts", "concurrent connections", "too many recipients",
   }, {}},
   {"blocked", {
+    // frames: the client's IP address or connection refused (RFC 3463 X.7.1 at connect)
+    "{your ip|ip address|client ip|sending ip|ip=}~{blocked|blacklisted|listed|rejected|refused|not allowed|banned|denied}",
+    "{invalid|banned|blocked|blacklisted|dynamic|bad} ip",
+    "{refused|refuses|refusing|not accepting|rejecting|dropped|reset}~{to talk|connection|connections}",
+    "{connection|connections}~{refused|reset|dropped|rejected|not accepted}",
     "blocked using", "blacklisted by", "is in a black list", "black list", "blacklist", "blocklist",
     "block list", "spamhaus", "spamcop", "sorbs", "barracudacentral", "abuseat.org", "dnsbl", "rbl",
     "helo command rejected", "sender ip address rejected", "bad sender ip address",
@@ -226,6 +369,8 @@ const reason_table kTables[] = {
     "violation",
   }, {}},
   {"systemerror", {
+    // frame: the receiving system's own failure (RFC 3463 X.3.0, X.3.5)
+    "{system|internal|local|configuration|config|upstream|processing|write}~{error|failure|problem}",
     "system error", "internal error", "local error in processing", "local configuration error",
     "mail system configuration error", "server configuration error", "system config error",
     "temporary local problem", "queue file write error", "interrupted system call",
@@ -237,6 +382,8 @@ const reason_table kTables[] = {
     "server error", "internal server error", "misconfigur",
   }, {}},
   {"networkerror", {
+    // frame: a name-service or network failure (RFC 3463 X.4.3, X.4.4)
+    "{dns|name server|nameserver|network}~{error|failure|timeout|unreachable}",
     "host name lookup failure", "host not found, try again", "no route to host", "host is unreachable",
     "network is unreachable", "malformed name server reply", "malformed or unexpected name server reply",
     "mail forwarding loop", "forwarding loop", "message looping",
@@ -263,6 +410,9 @@ const reason_table kTables[] = {
     "no mx",
   }, {}},
   {"expired", {
+    // frames: delivery given up after a time or a number of tries (RFC 3463 X.4.7)
+    "{deliver|delivered|delivery}~{ day| days| hour| hours| minutes| seconds| attempts| tries| retries}",
+    "{host|server|remote host|mail server}~{not responding|did not respond|no response|not reachable}",
     "delivery time expired", "delivery expired", "message expired", "retry time not reached",
     "has been delayed", "delivery attempts will continue", "giving up on", "have been failing for a long time", "message timed out",
     "unable to deliver message after multiple retries", "was not reachable within the allowed queue period",
@@ -312,9 +462,9 @@ const reason_table* table(std::string_view reason) {
 bool matches(const reason_table& t, std::string_view lower_text) {
   if (lower_text.empty()) return false;
   for (auto p : t.exclude)
-    if (text::aligned(lower_text, p)) return false;
+    if (phrase_matches(lower_text, p)) return false;
   for (auto p : t.patterns)
-    if (text::aligned(lower_text, p) && !phrase_disabled(t.reason, p)) return true;
+    if (phrase_matches(lower_text, p) && !phrase_disabled(t.reason, p)) return true;
   return false;
 }
 
@@ -323,9 +473,9 @@ std::string_view matching_pattern(std::string_view reason, std::string_view lowe
   const auto* t = table(reason);
   if (t == nullptr || lower_text.empty()) return {};
   for (auto p : t->exclude)
-    if (text::aligned(lower_text, p)) return {};
+    if (phrase_matches(lower_text, p)) return {};
   for (auto p : t->patterns)
-    if (text::aligned(lower_text, p) && !phrase_disabled(reason, p)) return p;
+    if (phrase_matches(lower_text, p) && !phrase_disabled(reason, p)) return p;
   return {};
 }
 
@@ -358,7 +508,11 @@ bool before_data(std::string_view cmd) {
 std::string_view probe(const failure_facts& f, std::string_view sname, std::string_view t) {
   const auto& cmd = f.command;
   if (sname == "mailboxfull" || match("mailboxfull", t)) return "mailboxfull";
-  if (sname == "mesgtoobig" || match("mesgtoobig", t)) return "mesgtoobig";
+  // RFC 7372 X.7.20-X.7.29: the authentication verdict is the whole reason.
+  if (sname == "authfailure") return "authfailure";
+  // X.2.3 is the recipient's own size limit (exceedlimit), X.3.4 the system's.
+  if (sname == "mesgtoobig" || (sname != "exceedlimit" && match("mesgtoobig", t)))
+    return "mesgtoobig";
   if (sname == "exceedlimit" || match("exceedlimit", t)) return "exceedlimit";
   if (f.reply_code == "525" || match("suspend", t)) return "suspend";
   if (sname == "hasmoved" || match("hasmoved", t)) return "hasmoved";
@@ -534,9 +688,9 @@ std::vector<std::string_view> matching_phrases(std::string_view reason,
   const std::string l = text::lower(diagnostic);
   if (t == nullptr || l.empty()) return out;
   for (auto p : t->exclude)
-    if (text::aligned(l, p)) return out;
+    if (phrase_matches(l, p)) return out;
   for (auto p : t->patterns)
-    if (text::aligned(l, p)) out.push_back(p);
+    if (phrase_matches(l, p)) out.push_back(p);
   return out;
 }
 

@@ -58,6 +58,10 @@ bool rule_disabled(std::string_view rule);
 // code: "5.0.9xx" / "4.0.9xx" (x.0.9xx is outside RFC 3463's registry).
 std::string pseudo_status(std::string_view reason, bool temporary);
 
+// Does lower-case `lower_text` match one vocabulary pattern? Syntax: '*' any
+// gap, '~' a short gap within one clause, '{a|b}' alternatives (classify.cpp).
+bool phrase_matches(std::string_view lower_text, std::string_view pattern);
+
 // Is `s` a syntactically valid RFC 3463 code: class "." subject "." detail?
 bool is_status_code(std::string_view s);
 

@@ -114,7 +114,7 @@ struct scored {
   bool pseudo_status = false;  // our status is a pseudo code (stands on the reason)
   std::string r_rule, s_rule, re_rule;
   std::string reason, diagnostic;  // ours, for the phrase accounting
-  std::string want_rcpt;
+  std::string want_rcpt, want_reason, want_status, status;
   int got = -1;  // index of our paired record, -1 if none
 };
 
@@ -155,6 +155,8 @@ std::vector<scored> score_row(const nlohmann::json& row, const std::vector<mxg::
     sc.file = str(row, "file");
     sc.got = pick;
     sc.want_rcpt = want_rcpt;
+    sc.want_reason = want_reason;
+    sc.want_status = want_status;
     sc.has_rcpt = !want_rcpt.empty();
     sc.r_ok = got && lower(got->recipient) == want_rcpt;
     if (got) {
@@ -171,6 +173,7 @@ std::vector<scored> score_row(const nlohmann::json& row, const std::vector<mxg::
       sc.s_rule = got->status_rule.empty() ? "none" : got->status_rule;
       sc.re_rule = got->reason_rule.empty() ? "none" : got->reason_rule;
       sc.reason = got->reason;
+      sc.status = got->status;
       sc.diagnostic = got->diagnostic;
     }
     out.push_back(std::move(sc));
@@ -418,9 +421,11 @@ int main() {
         lofo_s.add(sc.s_ok);
         f.lre.add(sc.re_ok);
         lofo_re.add(sc.re_ok);
-        if (show_lost && (!sc.re_ok || (sc.has_rcpt && !sc.r_ok)))
-          std::printf("LOFO-MISS %s rcpt=%d reason=%s (%s) %s\n", sc.file.c_str(), sc.r_ok ? 1 : 0,
-                      sc.reason.c_str(), sc.re_rule.c_str(), sc.diagnostic.substr(0, 140).c_str());
+        if (show_lost && (!sc.re_ok || !sc.s_ok || (sc.has_rcpt && !sc.r_ok)))
+          std::printf("LOFO-MISS %s rcpt=%d status=%s/%s (%s) reason=%s/%s (%s) %s\n",
+                      sc.file.c_str(), sc.r_ok ? 1 : 0, sc.status.c_str(), sc.want_status.c_str(),
+                      sc.s_rule.c_str(), sc.reason.c_str(), sc.want_reason.c_str(),
+                      sc.re_rule.c_str(), sc.diagnostic.substr(0, 160).c_str());
       }
     }
     mxg::ndr::set_disabled_rules(nullptr);
