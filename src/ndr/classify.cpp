@@ -379,7 +379,7 @@ const reason_table kTables[] = {
   }, {}},
   {"networkerror", {
     // frame: a name-service or network failure (RFC 3463 X.4.3, X.4.4)
-    "{dns|name server|nameserver|network}~{error|failure|timeout|unreachable}",
+    "{dns|name server|nameserver|network|lookup}~{error|failure|timeout|unreachable}",
     "host name lookup failure", "host not found, try again", "no route to host", "host is unreachable",
     "network is unreachable", "malformed name server reply", "malformed or unexpected name server reply",
     "mail forwarding loop", "forwarding loop", "message looping",
@@ -401,6 +401,9 @@ const reason_table kTables[] = {
     "smtp authentication",
   }, {}},
   {"notaccept", {
+    // frames: the domain takes no mail at all (RFC 7505 null MX; RFC 5321 5.1 no MX)
+    "{no|null} {smtp service|mail service|mx|mx record|mx records|mail exchanger}",
+    "{doesn't|does not|not|don't|do not} {accept|receive|accepting|receiving}~{mail|email|e-mail|messages}",
     "does not accept mail", "does not accept any mail", "not accepting mail", "null mx", "nullmx",
     "mail receiving disabled", "host/domain does not accept mail",
     "no route for current request", "smtp protocol returned a permanent error",
@@ -567,8 +570,13 @@ std::string_view probe(const failure_facts& f, std::string_view sname, std::stri
 
 // Last resort before "onhold": what the reply code means (RFC 5321 4.2.2-4.2.3)
 // for the command it answered (RFC 5321 4.3.2). "" when that says nothing.
-std::string_view reason_for_reply(std::string_view code, std::string_view cmd) {
+std::string_view reason_for_reply(std::string_view code, std::string_view cmd,
+                                  std::string_view lower_text) {
   if (code.size() != 3 || (code[0] != '4' && code[0] != '5')) return {};
+  // RFC 5321 4.5.3.1.10: the recipients buffer is full: "452 Too many
+  // recipients" (552 from older servers, RFC 5321 4.5.3.1.10 and RFC 821).
+  if ((code == "452" || code == "552") && lower_text.find("too many recipients") != std::string_view::npos)
+    return "toomanyconn";
   if (cmd == "CONN" || cmd == "HELO" || cmd == "EHLO") return "blocked";  // the client refused
   if (cmd == "MAIL" && code[0] == '5') return "rejected";                 // the sender refused
   if (cmd == "RCPT") {
@@ -580,11 +588,9 @@ std::string_view reason_for_reply(std::string_view code, std::string_view cmd) {
 }
 
 // Second pass: phrase tables in fallback order, then what the code says.
+// notaccept (RFC 7505 null MX, no MX at all) is more specific than a DNS failure.
 constexpr std::string_view kFallbackOrder[] = {
-    "mailboxfull",   "authfailure",     "badreputation", "speeding",    "spamdetected",
-    "virusdetected", "policyviolation", "norelaying",    "systemerror", "networkerror",
-    "suspend",       "contenterror",    "systemfull",    "notaccept",   "expired",
-    "securityerror", "mailererror",
+    "mailboxfull", "authfailure", "badreputation", "speeding", "spamdetected", "virusdetected", "policyviolation", "norelaying", "systemerror", "notaccept", "networkerror", "suspend", "contenterror", "systemfull", "expired", "securityerror", "mailererror",
 };
 
 std::string another(const failure_facts& f, std::string_view sname, std::string_view t) {
@@ -720,7 +726,7 @@ std::string explain(const failure_facts& f, std::string_view reason, std::string
   if (reason == "blocked" && (f.command == "EHLO" || f.command == "HELO"))
     return "command:" + std::string(f.command);
   if (reason == "vacation") return "phrase:vacation";
-  if (!f.reply_code.empty() && reason_for_reply(f.reply_code, f.command) == reason)
+  if (!f.reply_code.empty() && reason_for_reply(f.reply_code, f.command, t) == reason)
     return "reply:" + std::string(f.reply_code) + "@" + std::string(f.command);
   return "default:" + r;
 }
@@ -739,7 +745,7 @@ std::string decide(const failure_facts& f, std::string_view t) {
     reason = another(f, sname, t);
     if (reason == "undefined") reason.clear();
     if (reason.empty() && f.action == "delayed") reason = "expired";
-    if (reason.empty()) reason = std::string(reason_for_reply(f.reply_code, f.command));
+    if (reason.empty()) reason = std::string(reason_for_reply(f.reply_code, f.command, t));
     if (reason.empty()) {
       if (match("vacation", t))
         reason = "vacation";
