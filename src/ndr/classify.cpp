@@ -262,6 +262,9 @@ const reason_table kTables[] = {
     "ptr",
   }, {}},
   {"notcompliantrfc", {
+    // frames: the header does not follow RFC 5322 3.6 (one From/Subject/Date...)
+    "{duplicate|multiple|malformed|invalid|missing|too many}~{header|headers}",
+    "{rfc 5322|rfc5322|rfc 2822|rfc2822}~{compliant|compliance|violation|violates}",
     "duplicate header", "multiple addresses in from", "this message is not rfc 5322 compliant",
     "not rfc*compliant", "rfc 5322", "rfc5322", "rfc 2822", "rfc2822", "rfc 822 ", "too many \"from\" headers",
     "malformed header", "invalid header", "message is not rfc", "bare lf", "bare <lf>",
@@ -378,6 +381,7 @@ const reason_table kTables[] = {
     "server error", "internal server error", "misconfigur",
   }, {}},
   {"networkerror", {
+    "{no route to|unable to establish|wasn't able to establish|could not establish|couldn't establish} {host|an smtp connection|a connection|smtp connection|connection}",
     // frame: a name-service or network failure (RFC 3463 X.4.3, X.4.4)
     "{dns|name server|nameserver|network|lookup}~{error|failure|timeout|unreachable}",
     "host name lookup failure", "host not found, try again", "no route to host", "host is unreachable",
