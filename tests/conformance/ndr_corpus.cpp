@@ -2,8 +2,9 @@
 //   ../shared/conformance/bounces/        (Sisimai set-of-emails, expected.jsonl)
 //   ../shared/conformance/bounces-flufl/  (flufl.bounce test data)
 // Prints a per-field accuracy table and FAILS when, on the Sisimai corpus,
-// recipient < 98 %, status < 95 %, reason < 85 %, or a not-bounce file yields
-// a record. A crash fails the test by itself.
+// recipient < 98 %, status < 95 %, reason < 87 %, when leave-one-family-out
+// recipient < 97 %, status < 90.5 %, reason < 80 %, or a not-bounce file
+// yields a record. A crash fails the test by itself.
 //
 // Scoring (also in docs/ndr.md):
 // - Scored files: every row of expected.jsonl except category "not-bounce"
@@ -39,7 +40,7 @@
 //   again. Rules from a specification (RFC 3463/3464/5965/3834 fields and
 //   codes, RFC 5321 reply codes, the SES/JMRP formats) are never switched off.
 //   Rules right in one family only are printed as SUSPECT. The LOFO figures
-//   are printed, not enforced.
+//   have floors too (above).
 // Set MXG_NDR_VERBOSE=1 to list every mismatch.
 #include <nlohmann/json.hpp>
 
@@ -464,10 +465,15 @@ int main() {
   }
   std::printf("%d suspect rules\n", n_suspect);
 
-  bool pass = recipient.pct() >= 98.0 && status.pct() >= 95.0 && reason.pct() >= 85.0 &&
-              not_bounce.ok == not_bounce.total;
+  // Full corpus, and leave-one-family-out floors (the measured figures minus
+  // about one point: a rule change that fits the corpus and loses generality
+  // shows here first).
+  const bool full_ok = recipient.pct() >= 98.0 && status.pct() >= 95.0 && reason.pct() >= 87.0;
+  const bool lofo_ok = lofo_r.pct() >= 97.0 && lofo_s.pct() >= 90.5 && lofo_re.pct() >= 80.0;
+  bool pass = full_ok && lofo_ok && not_bounce.ok == not_bounce.total;
   std::printf(
-      "\nthresholds: recipient >= 98%%, status >= 95%%, reason >= 85%%, not-bounce clean: %s\n",
+      "\nthresholds: recipient >= 98%%, status >= 95%%, reason >= 87%%; leave-one-family-out "
+      "recipient >= 97%%, status >= 90.5%%, reason >= 80%%; not-bounce clean: %s\n",
       pass ? "PASS" : "FAIL");
   return pass ? 0 : 1;
 }
