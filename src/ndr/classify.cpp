@@ -53,20 +53,23 @@ struct reason_table {
 constexpr std::size_t kNearGap = 40;
 constexpr std::size_t kMaxAlternatives = 256;  // expansions of one pattern
 
-// Expands the '{..|..}' groups of `p` (gaps kept): "{a|b} x" -> "a x", "b x".
+// One piece of a compiled pattern: its alternatives (the '{..|..}' groups of
+// the piece expanded), and the gap that comes before it.
+struct piece {
+  std::vector<std::string> alts;
+  char gap = 0;  // 0 (first piece), '*' or '~'
+};
+
+// "{a|b} x~{c|d}" -> [{"a x", "b x"}], ['~', {"c", "d"}].
 std::vector<std::string> expand(std::string_view p) {
   std::vector<std::string> out{std::string()};
   std::size_t i = 0;
   while (i < p.size()) {
-    if (p[i] != '{') {
+    const auto close = p[i] == '{' ? p.find('}', i) : std::string_view::npos;
+    if (close == std::string_view::npos) {  // literal text (or an unclosed '{')
       for (auto& o : out) o.push_back(p[i]);
       ++i;
       continue;
-    }
-    const auto close = p.find('}', i);
-    if (close == std::string_view::npos) {  // not a group: literal text
-      for (auto& o : out) o.append(p.substr(i));
-      break;
     }
     std::vector<std::string> alts;
     std::string_view body = p.substr(i + 1, close - i - 1);
@@ -82,6 +85,25 @@ std::vector<std::string> expand(std::string_view p) {
         if (next.size() < kMaxAlternatives) next.push_back(o + a);
     out = std::move(next);
     i = close + 1;
+  }
+  return out;
+}
+
+std::vector<piece> compile(std::string_view p) {
+  std::vector<piece> out;
+  char gap = 0;
+  while (true) {
+    // a gap operator outside a group ends the piece
+    std::size_t k = 0, depth = 0;
+    for (; k < p.size(); ++k) {
+      if (p[k] == '{') ++depth;
+      if (p[k] == '}' && depth > 0) --depth;
+      if (depth == 0 && (p[k] == '*' || p[k] == '~')) break;
+    }
+    out.push_back({expand(p.substr(0, k)), gap});
+    if (k == p.size()) break;
+    gap = p[k];
+    p.remove_prefix(k + 1);
   }
   return out;
 }
@@ -108,30 +130,29 @@ bool word_edges(std::string_view hay, std::size_t at, std::size_t n) {
   return !(is_word_char(hay[end - 1]) && end < hay.size() && is_word_char(hay[end]));
 }
 
-// Does `hay` contain the pieces of `p` (no groups) in order, with the gaps
-// '*' (any) and '~' (near) between them? Backtracks over the occurrences of a
-// piece only when a near gap follows; patterns have a handful of pieces.
-bool match_pieces(std::string_view hay, std::string_view p, std::size_t from, std::size_t near_from,
-                  bool near) {
-  const auto op = p.find_first_of("*~");
-  const auto piece = p.substr(0, op);
-  const auto rest = op == std::string_view::npos ? std::string_view() : p.substr(op + 1);
-  const bool next_near = op != std::string_view::npos && p[op] == '~';
-  if (piece.empty()) {
-    if (op == std::string_view::npos) return true;
-    return match_pieces(hay, rest, from, from, next_near);
-  }
-  for (auto at = hay.find(piece, from); at != std::string_view::npos;
-       at = hay.find(piece, at + 1)) {
-    if (!word_edges(hay, at, piece.size())) continue;
-    if (near && !near_gap(hay.substr(near_from, at - near_from))) {
-      if (at - near_from > kNearGap) return false;  // later ones are farther
+// Do pieces[i..] occur in `hay` in order from `from`? After a '~' gap only the
+// next kNearGap characters are searched; after '*' the whole rest. Backtracks
+// over the occurrences of a piece; patterns have a handful of pieces.
+bool match_from(std::string_view hay, const std::vector<piece>& pieces, std::size_t i,
+                std::size_t from) {
+  if (i == pieces.size()) return true;
+  const auto& pc = pieces[i];
+  const bool near = pc.gap == '~';
+  for (const auto& alt : pc.alts) {
+    if (alt.empty()) {
+      if (match_from(hay, pieces, i + 1, from)) return true;
       continue;
     }
-    const auto end = at + piece.size();
-    if (op == std::string_view::npos) return true;
-    if (match_pieces(hay, rest, end, end, next_near)) return true;
-    if (!next_near && !near) return false;  // '*' after: the first occurrence is best
+    std::string_view window = hay;
+    if (near) window = hay.substr(0, std::min(hay.size(), from + kNearGap + alt.size()));
+    for (auto at = window.find(alt, from); at != std::string_view::npos;
+         at = window.find(alt, at + 1)) {
+      if (!word_edges(hay, at, alt.size())) continue;
+      if (near && !near_gap(hay.substr(from, at - from))) break;  // farther ones cross it too
+      if (match_from(hay, pieces, i + 1, at + alt.size())) return true;
+      if (pc.gap != '~' && i + 1 < pieces.size() && pieces[i + 1].gap == '*')
+        break;  // the first occurrence leaves the most room for '*'
+    }
   }
   return false;
 }
@@ -141,16 +162,12 @@ bool match_pieces(std::string_view hay, std::string_view p, std::size_t from, st
 bool phrase_matches(std::string_view lower_text, std::string_view pattern) {
   if (pattern.find_first_of("{~") == std::string_view::npos)
     return text::aligned(lower_text, pattern);
-  if (pattern.find('{') == std::string_view::npos)
-    return match_pieces(lower_text, pattern, 0, 0, false);
-  // The expansions of each pattern are made once per thread (the patterns are
-  // the tables' constants, plus whatever a test passes).
-  thread_local std::map<std::string, std::vector<std::string>, std::less<>> cache;
+  // Each pattern is compiled once per thread (the patterns are the tables'
+  // constants, plus whatever a test passes).
+  thread_local std::map<std::string, std::vector<piece>, std::less<>> cache;
   auto it = cache.find(pattern);
-  if (it == cache.end()) it = cache.emplace(std::string(pattern), expand(pattern)).first;
-  for (const auto& e : it->second)
-    if (match_pieces(lower_text, e, 0, 0, false)) return true;
-  return false;
+  if (it == cache.end()) it = cache.emplace(std::string(pattern), compile(pattern)).first;
+  return match_from(lower_text, it->second, 0, 0);
 }
 
 namespace {
