@@ -2,9 +2,13 @@
 // Status code meanings: RFC 3463 sections 3.1-3.8, RFC 7372 (x.7.20-x.7.26),
 // RFC 7505 (x.1.10, x.7.27), RFC 3886/5248. Reply codes: RFC 5321 4.2.
 // Phrase tables are lower-case patterns; '*' means "anything, then" so
-// "mailbox*full" matches "Mailbox is full". They were written for this project
-// from the wording of real MTAs (inspired by Sisimai's reason modules).
-// Security: pure functions on untrusted text, no regex engine, linear scans.
+// "mailbox*full" matches "Mailbox is full", '~' a short gap inside one clause,
+// '{a|b}' alternatives (syntax below). Most entries are frames (a noun class
+// and a condition class). They were written for this project from the wording
+// MTAs document, modelled on Sisimai's reason modules (lib/Sisimai/Reason/*.pm,
+// sisimai/p5-sisimai, (C) azumakuniyuki, BSD 2-Clause; no code copied).
+// Must never: read the conformance corpus's expectations, use a regex engine,
+// or scan more than linearly per pattern piece (untrusted text).
 #include "ndr/classify.hpp"
 
 #include <algorithm>
@@ -36,7 +40,6 @@ struct reason_table {
   phrases patterns;
   phrases exclude = {};  // if any matches, the table does not match
 };
-
 
 // ---- Phrase patterns (the vocabulary's syntax) ----
 // A pattern is lower-case text with three operators:
@@ -596,7 +599,8 @@ std::string_view reason_for_reply(std::string_view code, std::string_view cmd,
   if (code.size() != 3 || (code[0] != '4' && code[0] != '5')) return {};
   // RFC 5321 4.5.3.1.10: the recipients buffer is full: "452 Too many
   // recipients" (552 from older servers, RFC 5321 4.5.3.1.10 and RFC 821).
-  if ((code == "452" || code == "552") && lower_text.find("too many recipients") != std::string_view::npos)
+  if ((code == "452" || code == "552") &&
+      lower_text.find("too many recipients") != std::string_view::npos)
     return "toomanyconn";
   if (cmd == "CONN" || cmd == "HELO" || cmd == "EHLO") return "blocked";  // the client refused
   if (cmd == "MAIL" && code[0] == '5') return "rejected";                 // the sender refused
@@ -611,7 +615,10 @@ std::string_view reason_for_reply(std::string_view code, std::string_view cmd,
 // Second pass: phrase tables in fallback order, then what the code says.
 // notaccept (RFC 7505 null MX, no MX at all) is more specific than a DNS failure.
 constexpr std::string_view kFallbackOrder[] = {
-    "mailboxfull", "authfailure", "badreputation", "speeding", "spamdetected", "virusdetected", "policyviolation", "norelaying", "systemerror", "notaccept", "networkerror", "suspend", "contenterror", "systemfull", "expired", "securityerror", "mailererror",
+    "mailboxfull",   "authfailure",     "badreputation", "speeding",    "spamdetected",
+    "virusdetected", "policyviolation", "norelaying",    "systemerror", "notaccept",
+    "networkerror",  "suspend",         "contenterror",  "systemfull",  "expired",
+    "securityerror", "mailererror",
 };
 
 std::string another(const failure_facts& f, std::string_view sname, std::string_view t) {

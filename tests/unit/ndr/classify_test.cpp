@@ -220,8 +220,8 @@ TEST(NdrVocabulary, PatternSyntax) {
   EXPECT_FALSE(phrase_matches("mailbox: unknown", frame));
   EXPECT_FALSE(phrase_matches("user quota ok. unknown error", frame));
   // The near gap is short (at most 40 characters).
-  EXPECT_FALSE(phrase_matches("user bob, who wrote to us last week about the party, is unknown",
-                              frame));
+  EXPECT_FALSE(
+      phrase_matches("user bob, who wrote to us last week about the party, is unknown", frame));
   // Whole words: "locked" is not in "blocked", "user" not in "username".
   EXPECT_FALSE(phrase_matches("sender blocked", "{sender}~{locked}"));
   EXPECT_FALSE(phrase_matches("username unknown", frame));
@@ -291,21 +291,21 @@ TEST(NdrVocabulary, PhraseToReason) {
 // "Simple Mail Transfer Protocol (SMTP) Enhanced Status Codes" registry.
 TEST(NdrVocabulary, StatusToReason) {
   const status_case cases[] = {
-      {"5.1.1", "userunknown"},  // bad destination mailbox address
-      {"5.1.3", "userunknown"},  // bad destination mailbox address syntax
-      {"5.1.2", "hostunknown"},  // bad destination system address
-      {"5.4.4", "hostunknown"},  // unable to route
-      {"5.1.6", "hasmoved"},     // destination mailbox has moved
-      {"5.1.7", "rejected"},     // bad sender's mailbox address syntax
-      {"5.1.8", "rejected"},     // bad sender's system address
-      {"5.2.2", "mailboxfull"},  // mailbox full
-      {"5.2.3", "exceedlimit"},  // message length exceeds administrative limit
-      {"5.3.1", "systemfull"},   // mail system full
-      {"5.3.2", "notaccept"},    // system not accepting network messages
-      {"5.3.4", "mesgtoobig"},   // message too big for system
-      {"4.4.7", "expired"},      // delivery time expired
-      {"5.5.3", "toomanyconn"},  // too many recipients
-      {"5.6.1", "contenterror"},  // media not supported
+      {"5.1.1", "userunknown"},    // bad destination mailbox address
+      {"5.1.3", "userunknown"},    // bad destination mailbox address syntax
+      {"5.1.2", "hostunknown"},    // bad destination system address
+      {"5.4.4", "hostunknown"},    // unable to route
+      {"5.1.6", "hasmoved"},       // destination mailbox has moved
+      {"5.1.7", "rejected"},       // bad sender's mailbox address syntax
+      {"5.1.8", "rejected"},       // bad sender's system address
+      {"5.2.2", "mailboxfull"},    // mailbox full
+      {"5.2.3", "exceedlimit"},    // message length exceeds administrative limit
+      {"5.3.1", "systemfull"},     // mail system full
+      {"5.3.2", "notaccept"},      // system not accepting network messages
+      {"5.3.4", "mesgtoobig"},     // message too big for system
+      {"4.4.7", "expired"},        // delivery time expired
+      {"5.5.3", "toomanyconn"},    // too many recipients
+      {"5.6.1", "contenterror"},   // media not supported
       {"5.7.8", "securityerror"},  // RFC 4954 authentication credentials invalid
       {"5.7.25", "requireptr"},    // RFC 7372 reverse DNS validation failed
       {"5.7.23", "authfailure"},   // RFC 7372 SPF validation failed
@@ -324,10 +324,10 @@ TEST(NdrVocabulary, SpecificCodesBeforePhrases) {
   EXPECT_EQ(classify(facts("5.2.3", "552", "552 5.2.3 Message size exceeds limit", "DATA"), &rule),
             "exceedlimit");
   // RFC 7372 X.7.26: the authentication verdict, whatever else the text names.
-  EXPECT_EQ(classify(facts("5.7.26", "550", "550 5.7.26 did not pass SPF [relay.example.com]",
-                           "DATA"),
-                     &rule),
-            "authfailure");
+  EXPECT_EQ(
+      classify(facts("5.7.26", "550", "550 5.7.26 did not pass SPF [relay.example.com]", "DATA"),
+               &rule),
+      "authfailure");
   EXPECT_EQ(rule, "status:5.7.26");
   // RFC 5321 4.5.3.1.10: "452 Too many recipients" (552 from older servers).
   const std::set<std::string> off = {"phrase:toomanyconn:too many recipients"};
@@ -336,9 +336,9 @@ TEST(NdrVocabulary, SpecificCodesBeforePhrases) {
   EXPECT_EQ(rule, "reply:552@RCPT");
   set_disabled_rules(nullptr);
   // The envelope sender refused at MAIL: rejected, not an unknown host.
-  EXPECT_EQ(classify(facts("", "450", "450 4.1.8 Sender address rejected: Domain not found",
-                           "MAIL")),
-            "rejected");
+  EXPECT_EQ(
+      classify(facts("", "450", "450 4.1.8 Sender address rejected: Domain not found", "MAIL")),
+      "rejected");
 }
 
 // A frame is one rule: switching it off (leave-one-family-out) takes all its
