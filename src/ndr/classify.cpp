@@ -180,7 +180,7 @@ const reason_table kTables[] = {
   {"userunknown", {
     // frames: a mailbox noun and a "does not exist" condition (RFC 3463 X.1.1)
     "{user|mailbox|recipient|addressee|account|local part|the address|this address|email address|e-mail address}~{unknown|not found|does not exist|doesn't exist|not exist|could not be found|couldn't be found|no longer exists}",
-    "{no such|unknown|nonexistent|non-existent|non existent} {user|mailbox|recipient|addressee|account|local part|e-mail address|email address|address}",
+    "{no such|no|unknown|nonexistent|non-existent|non existent} {user|mailbox|recipient|addressee|account|local part|e-mail address|email address|address}",
     "user unknown", "unknown user", "mail.local: unknown user",
     "invalid final delivery userid", "no such user", "no such mailbox", "no such recipient",
     "no such person", "no such address", "unknown recipient", "unknown mailbox", "unknown local",
@@ -194,9 +194,9 @@ const reason_table kTables[] = {
     "email address does not exist", "address not present in directory",
     "destination addresses were unknown", "destination server rejected recipients",
     "is not a valid mailbox", "is not a known user", "not a valid recipient", "not a valid user",
-    "no mailbox here by that name", "no mailbox by that name", "no account by that name",
+    "no mailbox by that name", "no account by that name",
     "account*does not exist", "that domain or user isn't in my list of allowed rcpthosts",
-    "sorry, no mailbox", "bad destination mailbox", "non*existent user", "nonexistent user",
+    "bad destination mailbox", "non*existent user", "nonexistent user",
     "the email account that you tried to reach does not exist", "there is no one at this address",
     "this user doesn't have a * account", "user missing home directory", "requested action not taken: mailbox unavailable",
     "recipient not ok", "not a local address",
@@ -344,7 +344,9 @@ const reason_table kTables[] = {
     "receiving mail at a rate that prevents",
   }, {"too many messages in this mailbox", "mailbox", "connection rate limit", "frequency limited"}},
   {"toomanyconn", {
-    "too many connections", "frequency limited", "connection rate limit", "too many concurrent", "too many simultaneous", "too many sessions",
+    // frame: the server's limit on connections or sessions (RFC 3463 X.4.5, X.3.2 when busy)
+    "{connection|connections|session|sessions}~{limit|limited|limits|rate limit}",
+    "too many connections", "frequency limited", "too many concurrent", "too many simultaneous", "too many sessions",
     "connection limit", "connections per", "too many smtp sessions", "max connections",
     "too many hosts", "concurrent connections", "too many recipients",
   }, {}},
