@@ -225,7 +225,7 @@ const reason_table kTables[] = {
     // frames: the message's size (RFC 3463 X.3.4, X.2.3 for the mailbox's limit)
     "{message|mail|email|e-mail} {size|length}~{exceed|exceeds|exceeded|too big|too large|limit}",
     "{message|mail|email|e-mail}~{too big|too large}",
-    "message too big", "message too large", "message is too large", "message size exceeds",
+    "message too big", "message too large", "message is too large",
     "message file too big", "message length exceeds administrative limit", "exceeded maximum inbound message size",
     "exceeded the maximum incoming message size", "max message size exceeded",
     "line limit exceeded", "message header size exceeds limit", "taille limite du message",
