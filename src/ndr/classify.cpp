@@ -196,7 +196,7 @@ const reason_table kTables[] = {
     "is not a valid mailbox", "is not a known user", "not a valid recipient", "not a valid user",
     "no mailbox by that name", "no account by that name",
     "account*does not exist", "that domain or user isn't in my list of allowed rcpthosts",
-    "bad destination mailbox", "non*existent user", "nonexistent user",
+    "non*existent user", "nonexistent user",
     "the email account that you tried to reach does not exist", "there is no one at this address",
     "this user doesn't have a * account", "user missing home directory", "requested action not taken: mailbox unavailable",
     "recipient not ok", "not a local address",
@@ -204,15 +204,14 @@ const reason_table kTables[] = {
     "badrcptto", "validrcptto", "rcpt <* does not exist", "user (*) unknown", "<*> not found",
     "is not an active address at this host", "no such local user",
     "vdeliver: invalid or unknown virtual user", "utilisateur inconnu", "no existe",
-    "this address no longer accepts mail", "email address could not be found", "recipient address rejected.",
-    "the email address you entered couldn't be found",
+    "this address no longer accepts mail", "email address could not be found",     "the email address you entered couldn't be found",
     "not listed in", "valid recipient", "address couldn't",
     "resolver.adr.recip", "nosuchuser",
   }, {}},
   {"mailboxfull", {
     "mailbox full", "mailbox*full", "full mailbox",
     "over quota", "over*quota", "quota exceeded", "quota*exceeded", "exceeded*quota",
-    "exceeds*quota", "mailbox*quota", "disk*quota", "maildir*quota", "quota violation",
+    "exceeds*quota", "mailbox*quota", "disk*quota", "quota violation",
     "account is * quota", "exceeded storage allocation", "insufficient disk space",
     "not sufficient disk space", "not enough * space", "no space left on device",
     "mailbox size limit exceeded", "would exceed*storage",
@@ -229,7 +228,7 @@ const reason_table kTables[] = {
     "message file too big", "message length exceeds administrative limit", "exceeded maximum inbound message size",
     "exceeded the maximum incoming message size", "max message size exceeded",
     "line limit exceeded", "message header size exceeds limit", "taille limite du message",
-    "message exceeds maximum", "mail size", "too big for",
+    "message exceeds maximum", "too big for",
     "size*limit",
   }, {}},
   {"exceedlimit", {
@@ -250,8 +249,7 @@ const reason_table kTables[] = {
     " locked", "frozen",
   }, {}},
   {"hasmoved", {
-    "has been moved", "has moved", "address has changed", "mailbox has moved",
-    "no longer with", "changed his email address",
+    "has been moved", "has moved", "address has changed",     "no longer with", "changed his email address",
   }, {}},
   {"norelaying", {
     // frames: relaying refused (RFC 3463 X.7.1 for a foreign domain)
@@ -274,11 +272,10 @@ const reason_table kTables[] = {
     "dmarc",
   }, {"unauthenticated senders"}},
   {"requireptr", {
-    "reverse dns", "reverse lookup", "rdns", "no reverse",
-    "cannot find your hostname", "cannot resolve your address", "client host rejected: cannot find your hostname",
+    "reverse dns", "reverse lookup", "rdns",     "cannot find your hostname", "cannot resolve your address", "client host rejected: cannot find your hostname",
     "unresolvable address", "ip name lookup failed", "reverse hostname", "no reverse-dns",
     "fcrdns", "mismatches client ip", "resolve your ip", "hostname lookup failed",
-    "invalid rdns", "not have a valid hostname", "host name does not match",
+    "not have a valid hostname", "host name does not match",
     "ptr",
   }, {}},
   {"notcompliantrfc", {
@@ -291,8 +288,7 @@ const reason_table kTables[] = {
   {"badreputation", {
     "reputation", "poor sender score", "due to unexpected volume or user complaints", "senderscore", "sender score",       }, {}},
   {"contenterror", {
-    "improper use of 8-bit data",
-    "message contains bare", "rejected due to the content",
+        "message contains bare", "rejected due to the content",
   }, {}},
   {"rejected", {
     // frame: the envelope sender refused (RFC 3463 X.1.7, X.1.8)
@@ -300,8 +296,7 @@ const reason_table kTables[] = {
     "sender rejected", "sender address rejected", "sender email address rejected", "invalid sender",
     "sender is in my black list", "sender is spammer", "sender not pre-approved", "sender verify failed",
     "sender verification failed", "sender was rejected", "sender address has been blacklisted",
-    "sender domain is empty", "domain of sender address", "unroutable sender address",
-    "your email address has been blacklisted", "null sender is not allowed",
+    "sender domain is empty", "domain of sender address",     "your email address has been blacklisted", "null sender is not allowed",
     "empty envelope senders not allowed", "returned mail not accepted here", "bogus mail from",
     "mail from not owned by user", "this server does not accept mail from",
     "administrative prohibition", "batv", "backscatter", "no third-party dsns", "unsigned dsn",
@@ -363,20 +358,18 @@ const reason_table kTables[] = {
     "connection dropped", "was blocked by",
     "access denied. ip name lookup", "not currently accepting mail from your ip", "your ip",
     "ip address", "go away", "rejecting open proxy", "not allowed to connect", "you are not allowed to connect",
-    "please use the smtp server of your isp", "smtp error from remote mail server after initial connection",
-    "service not available, closing transmission channel",     "your server requires confirmation", "confirm this mail server", "access from ip address",
+    "please use the smtp server of your isp",         "your server requires confirmation", "confirm this mail server", "access from ip address",
     "your access ip", "has been rejected", "mail server at * is blocked",
     "host network not allowed", "was not authenticated", "extreme bad ip profile",
     "sorry, your remotehost looks suspiciously like spammer", "your network is temporary blacklisted",
-    "no access from mail server", "poor reputation", "refused - see http", "blocked - see http",
-    "connect*refused",
+    "no access from mail server", "poor reputation", "refused - see http",     "connect*refused",
     "client host", "blocked for",
   }, {}},
   {"virusdetected", {
     "virus", "malware", "infected", "trojan", "executable files are not allowed",
   }, {}},
   {"policyviolation", {
-    "local policy", "header error", "policy reasons", "denied by policy", "organization policy",
+    "header error", "policy reasons", "organization policy",
     "organizational settings", "header are not accepted", "closed mailing list",
     "by non-member to a members-only list", "members-only", "not subscribed to this group",
     "we do not accept messages containing", "you're using a mass mailer", "message given low priority",
@@ -406,7 +399,7 @@ const reason_table kTables[] = {
     "host not found, try again", "host is unreachable",
     "network is unreachable", "malformed name server reply", "malformed or unexpected name server reply",
     "mail forwarding loop", "forwarding loop", "message looping",
-    "routing loop", "unable to resolve route", "unrouteable mail domain", "dns records for the destination computer could not be found",
+    "unable to resolve route", "unrouteable mail domain", "dns records for the destination computer could not be found",
     "could not connect and send the mail to", "name server timeout", "dns lookup", "dns error",
     "temporary dns", "mail loop", "loop detected", "no answer from",
     " hop",
