@@ -193,7 +193,9 @@ bool read_common(const dkim::tag_list& t, arc_field& f, std::int64_t now) {
 }
 
 // RFC 8617 4.1.2: the AMS has DKIM-Signature's tags (RFC 6376 3.5) but no v=, and i= is
-// the instance. c= defaults to simple/simple; h= may be empty (the suite's h_empty case:
+// the instance. c= defaults to simple/simple (RFC 6376 3.5; RFC 8617 4.1.2 changes only the
+// name, v= and i=; drafts and dkimpy assumed relaxed, see tests/conformance/arc-skips.txt);
+// h= may be empty (the suite's h_empty case:
 // nothing but the AMS itself is signed) and may not name ARC-Seal (4.1.2).
 void read_ams(const dkim::tag_list& t, arc_field& f, std::int64_t now) {
   if (!read_common(t, f, now)) return;
