@@ -94,8 +94,10 @@ std::vector<std::string> split_authres(std::string_view v) {
   for (std::size_t i = 0; i < v.size(); ++i) {
     char c = v[i];
     if (quoted) {
-      if (c == '\\' && i + 1 < v.size()) cur += v[i++];
-      else if (c == '"') quoted = false;
+      if (c == '\\' && i + 1 < v.size())
+        cur += v[i++];
+      else if (c == '"')
+        quoted = false;
     } else if (c == '"' && depth == 0) {
       quoted = true;
     } else if (c == '(') {

@@ -31,7 +31,7 @@ struct seal_options {
   std::string private_key;  // PEM (PKCS#1 "RSA PRIVATE KEY" or PKCS#8)
   std::string authserv_id;  // our Authentication-Results authserv-id
   std::vector<std::string> headers = {"from", "to", "subject", "date", "message-id"};  // AMS h=
-  std::int64_t timestamp = 0;  // t=
+  std::int64_t timestamp = 0;                                                          // t=
 };
 
 // The three field values of the new set (without the field names and final CRLF);

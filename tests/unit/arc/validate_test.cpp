@@ -98,8 +98,7 @@ struct message {
     std::string want = "i=" + std::to_string(instance) + ";";
     for (const auto& f : fields)
       if (f.size() > name.size() && f[name.size()] == ':' &&
-          strncasecmp(f.data(), name.data(), name.size()) == 0 &&
-          f.find(want) != std::string::npos)
+          strncasecmp(f.data(), name.data(), name.size()) == 0 && f.find(want) != std::string::npos)
         return f;
     return "";
   }
