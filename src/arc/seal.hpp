@@ -42,7 +42,8 @@ struct arc_set {
 };
 
 // nullopt: nothing to add (the incoming chain was already terminated with cv=fail, or it
-// has 50 sets). An error: the key does not load or signing failed.
+// has 50 sets). An error: the key does not load, signing failed, or the message starts
+// with a continuation line (WSP), which a field put on top would absorb.
 mxg::result<std::optional<arc_set>> seal(std::string_view message, const validation& incoming,
                                          const seal_options& o);
 

@@ -141,4 +141,12 @@ TEST_F(SealTest, BadKeyIsAnError) {
   EXPECT_FALSE(s.has_value());
 }
 
+TEST_F(SealTest, HeaderStartingWithWhitespaceIsRefused) {
+  // Found by fuzz/arc_validate.cpp: the leading continuation line would fold into the AAR
+  // put on top (RFC 5322 2.2.3) and break our own seal.
+  auto s = arc::seal(" 1\r\n" + kMessage, check(kMessage), opts());
+  ASSERT_FALSE(s.has_value());
+  EXPECT_NE(s.error().message.find("continuation"), std::string::npos);
+}
+
 }  // namespace
