@@ -145,7 +145,8 @@ TEST(DmarcSuite, AllCases) {
     const dm::from_domain from = dm::extract_from_domain(hdr);
     dm::spf_input spf{c.at("spf").at("result"), c.at("spf").at("domain")};
     std::vector<dm::dkim_input> dkim;
-    for (const auto& d : c.at("dkim")) dkim.push_back({d.at("result"), d.at("domain"), d.at("selector")});
+    for (const auto& d : c.at("dkim"))
+      dkim.push_back({d.at("result"), d.at("domain"), d.at("selector")});
     dm::options o;
     if (c.at("mode") == "psl") {
       o.mode = dm::discovery_mode::psl;
@@ -166,7 +167,9 @@ TEST(DmarcSuite, AllCases) {
     ASSERT_TRUE(got) << c.at("id");
     check(c, *got, "async");
     // The resinfo always names the method and the result.
-    EXPECT_EQ(dm::authres_entry(*got).rfind("dmarc=" + c.at("expect").at("result").get<std::string>(), 0), 0u);
+    EXPECT_EQ(
+        dm::authres_entry(*got).rfind("dmarc=" + c.at("expect").at("result").get<std::string>(), 0),
+        0u);
   }
   std::printf("dmarc suite: %d cases\n", n);
   EXPECT_GE(n, 60);

@@ -19,7 +19,9 @@ namespace {
 
 using namespace mxg::dmarc;
 
-std::string dir() { return std::string(MXG_SHARED_DIR) + "/conformance/psl"; }
+std::string dir() {
+  return std::string(MXG_SHARED_DIR) + "/conformance/psl";
+}
 
 std::string read_all(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -60,8 +62,7 @@ TEST(PslConformance, AllCases) {
   EXPECT_GT(psl->size(), 9000u);  // the 2023 list has about 9,400 rules
   auto skips = load_skips();
   std::istringstream in(read_all(dir() + "/test_psl.txt"));
-  static const std::regex line_re(
-      R"(^checkPublicSuffix\((null|'([^']*)'),\s*(null|'([^']*)')\);)");
+  static const std::regex line_re(R"(^checkPublicSuffix\((null|'([^']*)'),\s*(null|'([^']*)')\);)");
   std::string line;
   int cases = 0, passed = 0, skipped = 0;
   while (std::getline(in, line)) {
@@ -94,9 +95,9 @@ TEST(PslConformance, AllCases) {
 TEST(PslConformance, PublicSuffixItself) {
   auto psl = public_suffix_list::load_file(dir() + "/public_suffix_list.dat");
   ASSERT_TRUE(psl);
-  EXPECT_EQ(psl->public_suffix("www.city.kobe.jp"), "kobe.jp");    // !city.kobe.jp
-  EXPECT_EQ(psl->public_suffix("b.c.kobe.jp"), "c.kobe.jp");       // *.kobe.jp
-  EXPECT_EQ(psl->public_suffix("example.example"), "example");      // implicit *
+  EXPECT_EQ(psl->public_suffix("www.city.kobe.jp"), "kobe.jp");  // !city.kobe.jp
+  EXPECT_EQ(psl->public_suffix("b.c.kobe.jp"), "c.kobe.jp");     // *.kobe.jp
+  EXPECT_EQ(psl->public_suffix("example.example"), "example");   // implicit *
   EXPECT_EQ(psl->public_suffix(".com"), "");
 }
 

@@ -42,8 +42,10 @@ class recorder : public dns::resolver {
  public:
   explicit recorder(dns::memory_zone& z) : z_(z) {}
   asio::awaitable<dns::answer> query(std::string name, dns::rrtype type) override {
-    if (type == dns::rrtype::txt) txt_names.push_back(name);
-    else other.push_back(name + "/" + dns::to_string(type));
+    if (type == dns::rrtype::txt)
+      txt_names.push_back(name);
+    else
+      other.push_back(name + "/" + dns::to_string(type));
     co_return co_await z_.query(name, type);
   }
   std::vector<std::string> txt_names, other;
@@ -96,8 +98,7 @@ TEST(DmarcTreeWalk, NamesFromTheRfc) {
                                     "com"};
   EXPECT_EQ(tree_walk_names("mail.a.b.c.d.e.f.g.example.com"), want2);
   // 4.10.2: "a.mail.example.com" ... finishing with "_dmarc.com".
-  std::vector<std::string> want3 = {"a.mail.example.com", "mail.example.com", "example.com",
-                                    "com"};
+  std::vector<std::string> want3 = {"a.mail.example.com", "mail.example.com", "example.com", "com"};
   EXPECT_EQ(tree_walk_names("a.mail.example.com"), want3);
   // Exactly 8 labels: the second name is the parent (7 labels); still 8 queries.
   EXPECT_EQ(tree_walk_names("a.b.c.d.e.f.g.h").size(), 8u);
@@ -138,8 +139,7 @@ TEST(DmarcTreeWalk, B41SimpleOrganizationalAndPolicy) {
   // _dmarc.signing.example.com (the rest already known).
   std::vector<std::string> walk = {"_dmarc.example.com", "_dmarc.com"};
   EXPECT_EQ(e.queried, walk);
-  std::vector<std::string> all = {"_dmarc.example.com", "_dmarc.com",
-                                  "_dmarc.signing.example.com"};
+  std::vector<std::string> all = {"_dmarc.example.com", "_dmarc.com", "_dmarc.signing.example.com"};
   EXPECT_EQ(r.txt_names, all);
 }
 
@@ -152,11 +152,14 @@ TEST(DmarcTreeWalk, B42DeepTreeWalk) {
   recorder r(z);
   auto e = run_async(r, author("a.b.c.d.e.f.g.h.i.j.k.example.com"), {"pass", "example.com"},
                      {{"pass", "signing.example.com", "s"}});
-  std::vector<std::string> want = {
-      "_dmarc.a.b.c.d.e.f.g.h.i.j.k.example.com", "_dmarc.g.h.i.j.k.example.com",
-      "_dmarc.h.i.j.k.example.com",               "_dmarc.i.j.k.example.com",
-      "_dmarc.j.k.example.com",                   "_dmarc.k.example.com",
-      "_dmarc.example.com",                       "_dmarc.com"};
+  std::vector<std::string> want = {"_dmarc.a.b.c.d.e.f.g.h.i.j.k.example.com",
+                                   "_dmarc.g.h.i.j.k.example.com",
+                                   "_dmarc.h.i.j.k.example.com",
+                                   "_dmarc.i.j.k.example.com",
+                                   "_dmarc.j.k.example.com",
+                                   "_dmarc.k.example.com",
+                                   "_dmarc.example.com",
+                                   "_dmarc.com"};
   EXPECT_EQ(e.queried, want);
   EXPECT_EQ(e.res, dmarc::result::pass);
   EXPECT_TRUE(e.spf_aligned);
@@ -213,7 +216,9 @@ TEST(DmarcTreeWalk, OrganizationalDomainExamples) {
        "mail.example.com",
        "mail.example.com"},
       {{{"_dmarc.com", "v=DMARC1; p=reject; psd=y"}}, "a.mail.example.com", "example.com", "com"},
-      {{{"_dmarc.bank.example", "v=DMARC1; p=reject; psd=y"}}, "bank.example", "bank.example",
+      {{{"_dmarc.bank.example", "v=DMARC1; p=reject; psd=y"}},
+       "bank.example",
+       "bank.example",
        "bank.example"},
       {{}, "a.mail.example.com", "", ""},
   };
@@ -337,39 +342,97 @@ TEST(DmarcAlignment, Table) {
   // RFC 9989 4.4 Table 1 and B.1.1 / B.1.2; adkim/aspf strict vs relaxed (4.7).
   const align_case cases[] = {
       // B.1.1 Example 1: strict SPF alignment
-      {"v=DMARC1; p=reject; aspf=s", "example.com", {"pass", "example.com"}, {},
-       dmarc::result::pass, true, false},
+      {"v=DMARC1; p=reject; aspf=s",
+       "example.com",
+       {"pass", "example.com"},
+       {},
+       dmarc::result::pass,
+       true,
+       false},
       // B.1.1 Example 2: relaxed; child.example.com vs example.com
-      {"v=DMARC1; p=reject", "example.com", {"pass", "child.example.com"}, {}, dmarc::result::pass,
-       true, false},
-      {"v=DMARC1; p=reject; aspf=s", "example.com", {"pass", "child.example.com"}, {},
-       dmarc::result::fail, false, false},
+      {"v=DMARC1; p=reject",
+       "example.com",
+       {"pass", "child.example.com"},
+       {},
+       dmarc::result::pass,
+       true,
+       false},
+      {"v=DMARC1; p=reject; aspf=s",
+       "example.com",
+       {"pass", "child.example.com"},
+       {},
+       dmarc::result::fail,
+       false,
+       false},
       // B.1.1 Example 3: example.net vs child.example.com: no alignment
-      {"v=DMARC1; p=reject", "child.example.com", {"pass", "example.net"}, {}, dmarc::result::fail,
-       false, false},
+      {"v=DMARC1; p=reject",
+       "child.example.com",
+       {"pass", "example.net"},
+       {},
+       dmarc::result::fail,
+       false,
+       false},
       // B.1.2 Example 1-3 (DKIM)
-      {"v=DMARC1; p=reject; adkim=s", "example.com", {}, {{"pass", "example.com", "s"}},
-       dmarc::result::pass, false, true},
-      {"v=DMARC1; p=reject", "child.example.com", {}, {{"pass", "example.com", "s"}},
-       dmarc::result::pass, false, true},
-      {"v=DMARC1; p=reject; adkim=s", "child.example.com", {}, {{"pass", "example.com", "s"}},
-       dmarc::result::fail, false, false},
-      {"v=DMARC1; p=reject", "child.example.com", {}, {{"pass", "example.net", "s"}},
-       dmarc::result::fail, false, false},
+      {"v=DMARC1; p=reject; adkim=s",
+       "example.com",
+       {},
+       {{"pass", "example.com", "s"}},
+       dmarc::result::pass,
+       false,
+       true},
+      {"v=DMARC1; p=reject",
+       "child.example.com",
+       {},
+       {{"pass", "example.com", "s"}},
+       dmarc::result::pass,
+       false,
+       true},
+      {"v=DMARC1; p=reject; adkim=s",
+       "child.example.com",
+       {},
+       {{"pass", "example.com", "s"}},
+       dmarc::result::fail,
+       false,
+       false},
+      {"v=DMARC1; p=reject",
+       "child.example.com",
+       {},
+       {{"pass", "example.net", "s"}},
+       dmarc::result::fail,
+       false,
+       false},
       // Table 1: foo.example.com vs news.example.com relaxed
-      {"v=DMARC1; p=reject", "news.example.com", {}, {{"pass", "foo.example.com", "s"}},
-       dmarc::result::pass, false, true},
+      {"v=DMARC1; p=reject",
+       "news.example.com",
+       {},
+       {{"pass", "foo.example.com", "s"}},
+       dmarc::result::pass,
+       false,
+       true},
       // Only passes count (4.4.1, 4.4.2): an aligned fail is no alignment.
-      {"v=DMARC1; p=reject", "example.com", {"softfail", "example.com"},
-       {{"fail", "example.com", "s"}, {"temperror", "example.com", "t"}}, dmarc::result::fail, false,
+      {"v=DMARC1; p=reject",
+       "example.com",
+       {"softfail", "example.com"},
+       {{"fail", "example.com", "s"}, {"temperror", "example.com", "t"}},
+       dmarc::result::fail,
+       false,
        false},
       // Several signatures: any aligned pass (4.4.1).
-      {"v=DMARC1; p=reject", "example.com", {},
-       {{"pass", "example.net", "a"}, {"pass", "mail.example.com", "b"}}, dmarc::result::pass, false,
+      {"v=DMARC1; p=reject",
+       "example.com",
+       {},
+       {{"pass", "example.net", "a"}, {"pass", "mail.example.com", "b"}},
+       dmarc::result::pass,
+       false,
        true},
       // Case-insensitive comparison (RFC 4343).
-      {"v=DMARC1; p=reject; adkim=s; aspf=s", "example.com", {"pass", "EXAMPLE.com"},
-       {{"pass", "Example.COM", "s"}}, dmarc::result::pass, true, true},
+      {"v=DMARC1; p=reject; adkim=s; aspf=s",
+       "example.com",
+       {"pass", "EXAMPLE.com"},
+       {{"pass", "Example.COM", "s"}},
+       dmarc::result::pass,
+       true,
+       true},
   };
   for (const auto& c : cases) {
     dns::memory_zone z;

@@ -24,27 +24,27 @@ struct ok_case {
 
 TEST(DmarcFrom, Extracted) {
   const ok_case cases[] = {
-      {"From: sender@example.com", "example.com"},                      // RFC 9989 B.1.1
-      {"From: Sender <sender@Example.COM>", "example.com"},             // RFC 4343 case
+      {"From: sender@example.com", "example.com"},                             // RFC 9989 B.1.1
+      {"From: Sender <sender@Example.COM>", "example.com"},                    // RFC 4343 case
       {"From: \"Joe Q. Public\" <john.q.public@example.com>", "example.com"},  // 5322 A.1.2
-      {"From: John Doe <jdoe@machine.example>", "machine.example"},     // 5322 A.1.1
+      {"From: John Doe <jdoe@machine.example>", "machine.example"},            // 5322 A.1.1
       {"From: Pete(A nice \\) chap) <pete(his account)@silly.test(his host)>",
-       "silly.test"},                                                   // 5322 A.5
+       "silly.test"},                                                      // 5322 A.5
       {"From: Joe Q. Public <john.q.public@example.com>", "example.com"},  // 5322 A.6.3 obs-phrase
-      {"From: <@route.example:user@example.org>", "example.org"},       // 4.4 obs-route
-      {"From: \"a,b@evil.example\" <x@good.example>", "good.example"},  // quoted specials
+      {"From: <@route.example:user@example.org>", "example.org"},          // 4.4 obs-route
+      {"From: \"a,b@evil.example\" <x@good.example>", "good.example"},     // quoted specials
       {"From: \"quoted local\"@example.net", "example.net"},
-      {"From: a@example.com, b@EXAMPLE.com", "example.com"},            // one domain
-      {"From: Mary Smith <mary@x.test>,, jdoe@x.test", "x.test"},       // obs-mbox-list
-      {"From: The Group: a@g.example, b@g.example;", "g.example"},      // group, one domain
-      {"From: user@example.com.", "example.com"},                        // see below
-      {"From:\r\n  folded@example.org", "example.org"},                 // folding
-      {"From: =?utf-8?q?J=C3=B6rg?= <j@example.de>", "example.de"},     // RFC 2047 word
-      {"From: Jörg <jörg@bücher.example>", "xn--bcher-kva.example"},    // RFC 6532 + IDNA
-      {"From: u@BÜCHER.example", "xn--bcher-kva.example"},              // UTS 46 mapping
+      {"From: a@example.com, b@EXAMPLE.com", "example.com"},          // one domain
+      {"From: Mary Smith <mary@x.test>,, jdoe@x.test", "x.test"},     // obs-mbox-list
+      {"From: The Group: a@g.example, b@g.example;", "g.example"},    // group, one domain
+      {"From: user@example.com.", "example.com"},                     // see below
+      {"From:\r\n  folded@example.org", "example.org"},               // folding
+      {"From: =?utf-8?q?J=C3=B6rg?= <j@example.de>", "example.de"},   // RFC 2047 word
+      {"From: Jörg <jörg@bücher.example>", "xn--bcher-kva.example"},  // RFC 6532 + IDNA
+      {"From: u@BÜCHER.example", "xn--bcher-kva.example"},            // UTS 46 mapping
       {"From: u@xn--bcher-kva.example", "xn--bcher-kva.example"},
-      {"From: u@食狮.中国", "xn--85x722f.xn--fiqs8s"},                   // PSL test's IDN
-      {"from: lower@case.example", "case.example"},                      // field name case
+      {"From: u@食狮.中国", "xn--85x722f.xn--fiqs8s"},  // PSL test's IDN
+      {"from: lower@case.example", "case.example"},     // field name case
   };
   for (const auto& c : cases) {
     auto f = from_of(c.header);

@@ -13,9 +13,9 @@ using namespace mxg::dmarc;
 
 TEST(DmarcRecord, NotDmarcRecords) {
   // 4.7 "v": first tag, value exactly DMARC1 (case-sensitive), else ignored entirely.
-  for (const char* txt : {"", "v=spf1 -all", "p=reject; v=DMARC1", "v=dmarc1; p=reject",
-                          "v=DMARC2; p=reject", "v = DMARC10; p=none", "v=DMARC1 p=reject",
-                          "x=y; v=DMARC1", "vv=DMARC1", "; v=DMARC1"}) {
+  for (const char* txt :
+       {"", "v=spf1 -all", "p=reject; v=DMARC1", "v=dmarc1; p=reject", "v=DMARC2; p=reject",
+        "v = DMARC10; p=none", "v=DMARC1 p=reject", "x=y; v=DMARC1", "vv=DMARC1", "; v=DMARC1"}) {
     auto r = parse_record(txt);
     ASSERT_FALSE(r) << txt;
     EXPECT_EQ(r.error().code, errc::not_found) << txt;
@@ -25,13 +25,13 @@ TEST(DmarcRecord, NotDmarcRecords) {
 TEST(DmarcRecord, MinimalAndDefaults) {
   auto r = parse_record("v=DMARC1");
   ASSERT_TRUE(r);
-  EXPECT_FALSE(r->p);  // absent
+  EXPECT_FALSE(r->p);                              // absent
   EXPECT_EQ(r->effective_p(), disposition::none);  // 4.7 "p": treated as p=none
   EXPECT_TRUE(r->usable());
   EXPECT_EQ(r->adkim, alignment_mode::relaxed);  // default r
   EXPECT_EQ(r->aspf, alignment_mode::relaxed);
-  EXPECT_FALSE(r->testing);                       // default n
-  EXPECT_EQ(r->psd, psd_flag::unset);             // default u
+  EXPECT_FALSE(r->testing);            // default n
+  EXPECT_EQ(r->psd, psd_flag::unset);  // default u
   EXPECT_TRUE(r->rua.empty());
   EXPECT_EQ(r->raw, "v=DMARC1");
 }
@@ -83,8 +83,8 @@ TEST(DmarcRecord, PolicyFallbacks) {
       {"v=DMARC1; p=bogus", disposition::none, disposition::none, disposition::none, false},
       {"v=DMARC1; p=reject; np=maybe", disposition::none, disposition::none, disposition::none,
        false},
-      {"v=DMARC1; p=bogus; rua=not a uri", disposition::none, disposition::none,
-       disposition::none, false},
+      {"v=DMARC1; p=bogus; rua=not a uri", disposition::none, disposition::none, disposition::none,
+       false},
       {"v=DMARC1; p=", disposition::none, disposition::none, disposition::none, false},
   };
   for (const auto& c : cases) {
@@ -113,8 +113,9 @@ TEST(DmarcRecord, CaseAndWhitespace) {
 TEST(DmarcRecord, SyntaxErrorsFallBackToDefaults) {
   // 4.8: "Syntax errors in the remainder of the record MUST be discarded in favor of
   // default values (if any) or ignored outright."
-  auto r = parse_record("v=DMARC1; p=quarantine; adkim=x; aspf=; t=maybe; psd=q; fo=2; pct=300; "
-                        "1x=y; =z; junk; foo=bar");
+  auto r = parse_record(
+      "v=DMARC1; p=quarantine; adkim=x; aspf=; t=maybe; psd=q; fo=2; pct=300; "
+      "1x=y; =z; junk; foo=bar");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->p, disposition::quarantine);
   EXPECT_EQ(r->adkim, alignment_mode::relaxed);
