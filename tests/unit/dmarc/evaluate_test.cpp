@@ -10,6 +10,9 @@
 
 #include <asio/co_spawn.hpp>
 #include <asio/io_context.hpp>
+#include <asio/post.hpp>
+#include <asio/this_coro.hpp>
+#include <asio/use_awaitable.hpp>
 
 #include "dmarc/evaluate.hpp"
 #include "dns/memory_zone.hpp"
@@ -545,6 +548,59 @@ TEST(DmarcLegacy, PublicSuffixListMode) {
   options bad;
   bad.mode = discovery_mode::psl;
   EXPECT_EQ(evaluate(author("example.co.uk"), {}, {}, z2, bad).res, dmarc::result::permerror);
+}
+
+// A zone whose every query suspends twice before answering, counting queries in flight:
+// independent lookups started together overlap, a sequential walk never does.
+class yielding_zone : public dns::resolver {
+ public:
+  explicit yielding_zone(dns::memory_zone& z) : z_(z) {}
+  asio::awaitable<dns::answer> query(std::string name, dns::rrtype type) override {
+    ++in_flight;
+    max_in_flight = std::max(max_in_flight, in_flight);
+    auto ex = co_await asio::this_coro::executor;
+    co_await asio::post(ex, asio::use_awaitable);
+    co_await asio::post(ex, asio::use_awaitable);
+    --in_flight;
+    co_return z_.lookup(name, type);
+  }
+  int in_flight = 0, max_in_flight = 0;
+
+ private:
+  dns::memory_zone& z_;
+};
+
+evaluation run_on(dns::resolver& r, const from_domain& f, const spf_input& s,
+                  const std::vector<dkim_input>& k) {
+  asio::io_context io;
+  evaluation out;
+  asio::co_spawn(io, evaluate(f, s, k, r, {}), [&](std::exception_ptr e, evaluation v) {
+    if (e) std::rethrow_exception(e);
+    out = std::move(v);
+  });
+  io.run();
+  return out;
+}
+
+TEST(DmarcConcurrency, IndependentLookupsOverlapTheWalkDoesNot) {
+  dns::memory_zone z;
+  z.add(txt("_dmarc.example.com", "v=DMARC1; p=none; np=reject"));
+  // The Author Domain's walk alone (no np=, no identifier): one query at a time (RFC
+  // 9989 4.10 is sequential).
+  dns::memory_zone z0;
+  z0.add(txt("_dmarc.example.com", "v=DMARC1; p=none"));
+  yielding_zone seq(z0);
+  auto a = run_on(seq, author("a.b.c.example.com"), {}, {});
+  EXPECT_EQ(a.queried.size(), 5u);
+  EXPECT_EQ(seq.max_in_flight, 1);
+  // Two identifier walks and the A/AAAA/MX existence check run together.
+  yielding_zone par(z);
+  auto b = run_on(par, author("ghost.example.com"), {"pass", "mail.example.org"},
+                  {{"pass", "signer.example.net", "s"}});
+  EXPECT_EQ(b.res, dmarc::result::fail);
+  EXPECT_EQ(b.policy, disposition::reject);  // np: the existence check ran
+  EXPECT_GE(par.max_in_flight, 5);           // 3 existence queries + 2 walks
+  EXPECT_EQ(par.in_flight, 0);
 }
 
 TEST(DmarcAlignmentFn, StrictAndRelaxed) {
