@@ -376,7 +376,10 @@ asio::awaitable<evaluation> evaluate_impl(from_domain from, spf_input spf,
   // Authenticated Identifiers (RFC 9989 4.4.1, 4.4.2, 5.3.3): only passes count.
   std::vector<candidate> cands;
   if (ascii::iequals(spf.result, "pass") && !spf.domain.empty()) {
-    if (auto a = to_a_label(spf.domain)) cands.push_back({*a, true, 0});
+    // A whole MAIL FROM address is accepted too: its domain is the identifier.
+    std::string_view d = spf.domain;
+    if (auto at = d.rfind('@'); at != std::string_view::npos) d.remove_prefix(at + 1);
+    if (auto a = to_a_label(d)) cands.push_back({*a, true, 0});
   }
   for (std::size_t i = 0; i < dkim.size(); ++i) {
     if (!ascii::iequals(dkim[i].result, "pass") || dkim[i].domain.empty()) continue;

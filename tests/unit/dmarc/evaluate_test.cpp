@@ -428,6 +428,14 @@ TEST(DmarcAlignment, Table) {
        dmarc::result::pass,
        false,
        true},
+      // The SPF identity given as the whole MAIL FROM address.
+      {"v=DMARC1; p=reject",
+       "example.com",
+       {"pass", "bounce@mail.example.com"},
+       {},
+       dmarc::result::pass,
+       true,
+       false},
       // Case-insensitive comparison (RFC 4343).
       {"v=DMARC1; p=reject; adkim=s; aspf=s",
        "example.com",
@@ -514,6 +522,19 @@ TEST(DmarcResult, Temperror) {
                      {{"pass", "signer.example.com", "s"}}, z3);
   EXPECT_EQ(e4.res, dmarc::result::pass);
   EXPECT_TRUE(e4.spf_aligned);
+  // The Author Domain's record is found, the walk above it fails: its Organizational
+  // Domain is unknown, so a relaxed identifier cannot be decided ...
+  dns::memory_zone z6;
+  z6.add(txt("_dmarc.mail.example.com", "v=DMARC1; p=reject"));
+  z6.add_timeout("_dmarc.example.com");
+  auto e6 = evaluate(author("mail.example.com"), {"pass", "example.com"}, {}, z6);
+  EXPECT_EQ(e6.res, dmarc::result::temperror);
+  // ... while an identifier equal to the Author Domain still passes.
+  auto e7 = evaluate(author("mail.example.com"), {"pass", "example.com"},
+                     {{"pass", "mail.example.com", "s"}}, z6);
+  EXPECT_EQ(e7.res, dmarc::result::pass);
+  EXPECT_TRUE(e7.dkim_aligned);
+  EXPECT_EQ(e7.policy, disposition::reject);
   // The existence check fails and np= matters: temperror.
   dns::memory_zone z5;
   z5.add(txt("_dmarc.example.com", "v=DMARC1; p=none; np=reject"));
