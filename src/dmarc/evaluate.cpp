@@ -520,10 +520,8 @@ std::string comment_text(std::string_view s) {
 
 }  // namespace
 
-asio::awaitable<policy_discovery> discover(const std::string& from_domain, dns::resolver& r,
-                                           options o) {
-  std::string author = from_domain;
-  auto w = co_await discover_impl(author, r, o, [](const record&) { return true; });
+asio::awaitable<policy_discovery> discover(std::string from_domain, dns::resolver& r, options o) {
+  auto w = co_await discover_impl(from_domain, r, o, [](const record&) { return true; });
   co_return std::move(w.d);
 }
 
@@ -532,14 +530,9 @@ policy_discovery discover(const std::string& from_domain, const dns::memory_zone
   return run_sync(discover(from_domain, zr, o));
 }
 
-asio::awaitable<evaluation> evaluate(const from_domain& from, const spf_input& spf,
-                                     const std::vector<dkim_input>& dkim, dns::resolver& r,
-                                     options o) {
-  // Copies: the caller's objects need not outlive the first suspension.
-  from_domain f = from;
-  spf_input s = spf;
-  std::vector<dkim_input> k = dkim;
-  co_return co_await evaluate_impl(std::move(f), std::move(s), std::move(k), r, o);
+asio::awaitable<evaluation> evaluate(from_domain from, spf_input spf, std::vector<dkim_input> dkim,
+                                     dns::resolver& r, options o) {
+  co_return co_await evaluate_impl(std::move(from), std::move(spf), std::move(dkim), r, o);
 }
 
 evaluation evaluate(const from_domain& from, const spf_input& spf,

@@ -99,17 +99,18 @@ struct evaluation {
   std::string reason;                // human-readable why
 };
 
-// The whole evaluation: From (from.hpp), discovery, alignment, result.
-asio::awaitable<evaluation> evaluate(const from_domain& from, const spf_input& spf,
-                                     const std::vector<dkim_input>& dkim, dns::resolver& r,
-                                     options o = {});
+// The whole evaluation: From (from.hpp), discovery, alignment, result. The inputs are
+// taken by value: the coroutine owns copies from the call on, so a task may be created
+// from temporaries and started later (co_spawn); `r` (and o.psl) must outlive it.
+asio::awaitable<evaluation> evaluate(from_domain from, spf_input spf, std::vector<dkim_input> dkim,
+                                     dns::resolver& r, options o = {});
 // The same on an in-memory zone (tests, CLI --zone).
 evaluation evaluate(const from_domain& from, const spf_input& spf,
                     const std::vector<dkim_input>& dkim, const dns::memory_zone& zone,
                     options o = {});
 
 // Discovery alone (used by evaluate, reports and `mxguard dmarc` tooling).
-asio::awaitable<policy_discovery> discover(const std::string& from_domain, dns::resolver& r,
+asio::awaitable<policy_discovery> discover(std::string from_domain, dns::resolver& r,
                                            options o = {});
 policy_discovery discover(const std::string& from_domain, const dns::memory_zone& zone,
                           options o = {});

@@ -624,6 +624,26 @@ TEST(DmarcConcurrency, IndependentLookupsOverlapTheWalkDoesNot) {
   EXPECT_EQ(par.in_flight, 0);
 }
 
+TEST(DmarcAsync, TaskOwnsItsInputs) {
+  // The task is created from temporaries and started after they are gone (the ASan build
+  // would see a dangling reference).
+  dns::memory_zone z;
+  z.add(txt("_dmarc.example.com", "v=DMARC1; p=reject"));
+  recorder r(z);
+  auto task = evaluate(author("example.com"), spf_input{"fail", "example.com"},
+                       std::vector<dkim_input>{{"pass", "mail.example.com", "s1"}}, r);
+  asio::io_context io;
+  evaluation out;
+  asio::co_spawn(io, std::move(task), [&](std::exception_ptr e, evaluation v) {
+    if (e) std::rethrow_exception(e);
+    out = std::move(v);
+  });
+  io.run();
+  EXPECT_EQ(out.res, dmarc::result::pass);
+  EXPECT_EQ(out.dkim_selector, "s1");
+  EXPECT_EQ(out.from_domain, "example.com");
+}
+
 TEST(DmarcAlignmentFn, StrictAndRelaxed) {
   EXPECT_TRUE(aligned("example.com", "example.com", "a.example.com", "b.example.com",
                       alignment_mode::relaxed));
