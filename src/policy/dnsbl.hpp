@@ -162,7 +162,7 @@ std::string dnsbl_header_field(const dnsbl_evaluation& e);
 
 // Asks every applicable list about `ip` concurrently (A, and TXT for a listing when
 // the zone says so) on `res`, and decides. Returns by `c.timeout` after the start at the
-// latest: a list without an answer by then is an error "timeout". `trusted` are the
+// latest: a list without an answer by then is an error "deadline". `trusted` are the
 // networks to skip. Queries still running go on in the background (their answers fill
 // the resolver's cache); `res` must outlive them. Never throws for DNS outcomes.
 asio::awaitable<dnsbl_evaluation> evaluate_dnsbl(const dnsbl_config& c,

@@ -3,7 +3,7 @@
 // optional TXT of a listing), on the injected resolver (the gateway's is the TTL cache
 // with query coalescing, so a repeated client costs no query), and the check returns at
 // the deadline at the latest: a list that has not answered by then is an error
-// "timeout", never a listing. Queries still running are left to finish in the
+// "deadline", never a listing. Queries still running are left to finish in the
 // background (each holds its own reference to the shared state), so the session never
 // waits for them.
 // Must never: wait beyond the deadline, count a late answer, or throw for a DNS outcome.
@@ -111,7 +111,7 @@ asio::awaitable<dnsbl_evaluation> evaluate_dnsbl(const dnsbl_config& c,
     r.type = s->zones[i].type;
     r.query = dnsbl_query_name(ip, s->zones[i].name);
     r.status = dnsbl_status::error;
-    r.error = "timeout";
+    r.error = "deadline";  // ours; "timeout" is the resolver's own
     e.zones.push_back(std::move(r));
   }
   e.dec = decide(c, e);
