@@ -91,7 +91,8 @@ void print_text(const policy::dnsbl_evaluation& e) {
     if (!z.txt.empty()) std::printf("        reason: %s\n", printable(z.txt).c_str());
   }
   std::printf("score %d\ndecision %s", e.score, policy::to_string(e.dec.action));
-  if (e.dec.monitor && e.dec.would) std::printf(" (monitor, would %s)", policy::to_string(*e.dec.would));
+  if (e.dec.monitor && e.dec.would)
+    std::printf(" (monitor, would %s)", policy::to_string(*e.dec.would));
   if (!e.dec.rule.empty()) std::printf(" rule %s", printable(e.dec.rule).c_str());
   std::printf("\n");
   if (!e.dec.reply.empty()) std::printf("reply %s\n", printable(e.dec.reply.summary()).c_str());
@@ -156,8 +157,7 @@ int run_test_points(const policy::dnsbl_config& c, const check_args& a) {
       const net::ip_address ip = *net::ip_address::parse(p.ip);
       // Not unmapped: the IPv6 test point is an IPv6 query (RFC 5782 5).
       auto task = [&]() -> asio::awaitable<policy::dnsbl_zone_result> {
-        dns::answer ans =
-            co_await r->query(policy::dnsbl_query_name(ip, z.name), dns::rrtype::a);
+        dns::answer ans = co_await r->query(policy::dnsbl_query_name(ip, z.name), dns::rrtype::a);
         co_return policy::interpret(z, ans);
       };
       auto f = asio::co_spawn(io, task(), asio::use_future);
@@ -174,8 +174,9 @@ int run_test_points(const policy::dnsbl_config& c, const check_args& a) {
                        {"error", zr.error},
                        {"ok", ok}});
       } else {
-        std::printf("%-30s %-15s expected %-10s got %-10s %s%s%s\n", z.label.empty() ? z.name.c_str() : z.label.c_str(),
-                    p.ip, p.listed ? "listed" : "not-listed", policy::to_string(zr.status),
+        std::printf("%-30s %-15s expected %-10s got %-10s %s%s%s\n",
+                    z.label.empty() ? z.name.c_str() : z.label.c_str(), p.ip,
+                    p.listed ? "listed" : "not-listed", policy::to_string(zr.status),
                     ok ? "ok" : "FAIL", zr.error.empty() ? "" : " ", printable(zr.error).c_str());
       }
     }
@@ -197,7 +198,8 @@ int run_check(const check_args& a) {
   for (const auto& l : a.lists) {
     auto d = policy::normalize_rule_domain(l);
     if (!d || d->front() == '.') {
-      std::fprintf(stderr, "mxguard dnsbl check: --list %s: not a DNS zone\n", printable(l).c_str());
+      std::fprintf(stderr, "mxguard dnsbl check: --list %s: not a DNS zone\n",
+                   printable(l).c_str());
       return kExitUsage;
     }
     policy::dnsbl_zone z;
@@ -243,8 +245,9 @@ cli::registration reg(160, [](CLI::App& root, int& exit_code) {
       "  mxguard dnsbl check 2001:db8::1 --list bl.example --zone lists.zone --json\n"
       "  mxguard dnsbl check --test-points --config mxguard.toml --dns 127.0.0.1:5353");
   cmd->add_option("ip", args->ip, "The client address (IPv4 or IPv6)");
-  cmd->add_option("--config", args->config, "A TOML file with a [dnsbl] section (its lists, "
-                                            "weights, thresholds and rules)");
+  cmd->add_option("--config", args->config,
+                  "A TOML file with a [dnsbl] section (its lists, "
+                  "weights, thresholds and rules)");
   cmd->add_option("--list", args->lists, "A list zone to ask (weight 1; repeatable)")
       ->type_name("ZONE");
   cmd->add_flag("--test-points", args->test_points,

@@ -372,8 +372,7 @@ result<config> parse_config(std::string_view text, const std::string& source) {
   r.check_keys(root, "the top level",
                {"state_dir", "log", "control_socket", "drain_timeout", "queue_run_interval",
                 "relay", "routing", "limits", "timeouts", "listener", "tls", "hostname",
-                "backscatter", "history", "dns", "spf", "quarantine", "policy_service",
-                "dnsbl"});
+                "backscatter", "history", "dns", "spf", "quarantine", "policy_service", "dnsbl"});
   r.str(root, "state_dir", c.state_dir);
   r.str(root, "control_socket", c.control_socket);
   r.note(root, "state_dir", c.origin, "state_dir");

@@ -18,8 +18,8 @@ void dnsbl_step::start(std::shared_ptr<const dnsbl_setup> setup, dns::resolver& 
 }
 
 asio::awaitable<void> dnsbl_step::run(std::shared_ptr<state> st,
-                                      std::shared_ptr<const dnsbl_setup> setup,
-                                      dns::resolver& res, net::ip_address ip, std::string sid) {
+                                      std::shared_ptr<const dnsbl_setup> setup, dns::resolver& res,
+                                      net::ip_address ip, std::string sid) {
   try {
     st->eval = co_await policy::evaluate_dnsbl(setup->cfg, setup->trusted, res, ip);
   } catch (const std::exception& e) {
@@ -60,8 +60,7 @@ asio::awaitable<void> dnsbl_step::run(std::shared_ptr<state> st,
                  e.dec.monitor && e.dec.would
                      ? std::string(" monitor=yes would=") + policy::to_string(*e.dec.would)
                      : std::string(),
-                 e.dec.rule.empty() ? std::string() : " rule=" + e.dec.rule, e.zones.size(),
-                 lists);
+                 e.dec.rule.empty() ? std::string() : " rule=" + e.dec.rule, e.zones.size(), lists);
   }
   st->done = true;
   st->timer.cancel();

@@ -193,8 +193,8 @@ result<void> server::apply(config c, bool initial) {
     if (c.dnsbl.enabled) {
       auto db = std::make_shared<dnsbl_setup>();
       db->cfg = c.dnsbl;
-      db->trusted = c.dnsbl.trusted_networks_set ? c.dnsbl.trusted_networks
-                                                 : c.relay.trusted_networks;
+      db->trusted =
+          c.dnsbl.trusted_networks_set ? c.dnsbl.trusted_networks : c.relay.trusted_networks;
       st->dnsbl = std::move(db);
     }
     if (rt) {

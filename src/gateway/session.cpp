@@ -289,8 +289,8 @@ class driver {
   dnsbl_step dnsbl_{t_->socket().get_executor()};
   const policy::dnsbl_evaluation* dnsbl_eval_ = nullptr;  // once known
   bool dnsbl_added_ = false;  // its decision is in this transaction's decisions_
-  std::optional<auth_results_filter> ar_filter_;      // of the message being received
-  std::string chunk_;                                 // data read, before the filter
+  std::optional<auth_results_filter> ar_filter_;               // of the message being received
+  std::string chunk_;                                          // data read, before the filter
   std::vector<std::pair<std::string, std::string>> rcpt_map_;  // as received -> deliver to
   bool judging_ = false;          // null-sender message kept in body_ for check_bounce
   std::size_t received_len_ = 0;  // our header lines at the start of the message

@@ -61,8 +61,7 @@ std::string first_txt(const dnsbl_evaluation& e) {
   return {};
 }
 
-smtp::reply reply_for(verdict v, const dnsbl_config& c, const dnsbl_evaluation& e,
-                      bool by_error) {
+smtp::reply reply_for(verdict v, const dnsbl_config& c, const dnsbl_evaluation& e, bool by_error) {
   using namespace smtp::status;
   const std::string lists = listed_labels(e);
   if (v == verdict::reject) {
@@ -255,8 +254,7 @@ decision decide(const dnsbl_config& c, dnsbl_evaluation& e) {
   for (const auto& z : e.zones) {
     if (z.status == dnsbl_status::listed) {
       d.reason += (z.type == dnsbl_zone_type::allow ? " allowed=" : " listed=") + z.label + "(";
-      for (std::size_t i = 0; i < z.hits.size(); ++i)
-        d.reason += (i ? "," : "") + z.hits[i].code;
+      for (std::size_t i = 0; i < z.hits.size(); ++i) d.reason += (i ? "," : "") + z.hits[i].code;
       d.reason += ")";
     } else if (z.status == dnsbl_status::error) {
       d.reason += " error=" + z.label + "(" + z.error + ")";
@@ -269,15 +267,14 @@ decision decide(const dnsbl_config& c, dnsbl_evaluation& e) {
 
 std::string dnsbl_header_field(const dnsbl_evaluation& e) {
   if (e.skipped) return {};
-  std::string h = "X-Mxguard-DNSBL: score=" + std::to_string(e.score) +
-                  " action=" + to_string(e.dec.action);
+  std::string h =
+      "X-Mxguard-DNSBL: score=" + std::to_string(e.score) + " action=" + to_string(e.dec.action);
   if (e.dec.monitor && e.dec.would) h += std::string(" would=") + to_string(*e.dec.would);
   for (const auto& z : e.zones) {
     if (z.status == dnsbl_status::listed) {
       h += std::string(z.type == dnsbl_zone_type::allow ? "; allowed=" : "; listed=") + z.label +
            " (";
-      for (std::size_t i = 0; i < z.hits.size(); ++i)
-        h += (i ? "," : "") + z.hits[i].code;
+      for (std::size_t i = 0; i < z.hits.size(); ++i) h += (i ? "," : "") + z.hits[i].code;
       h += (z.weight >= 0 ? " +" : " ") + std::to_string(z.weight) + ")";
     } else if (z.status == dnsbl_status::error) {
       h += "; error=" + z.label + " (" + z.error + ")";

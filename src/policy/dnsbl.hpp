@@ -52,8 +52,8 @@ inline constexpr std::size_t kDnsblZonesMax = 32;  // lists per configuration
 inline constexpr std::size_t kDnsblCodesMax = 64;  // return codes per list
 inline constexpr std::chrono::milliseconds kDnsblDefaultTimeout{2000};
 inline constexpr std::chrono::milliseconds kDnsblTimeoutMax{30000};
-inline constexpr int kDnsblWeightMax = 1000;       // |weight|, |threshold|
-inline constexpr std::size_t kDnsblTxtMax = 200;   // TXT reason kept (RFC 5782 2.1: optional)
+inline constexpr int kDnsblWeightMax = 1000;         // |weight|, |threshold|
+inline constexpr std::size_t kDnsblTxtMax = 200;     // TXT reason kept (RFC 5782 2.1: optional)
 inline constexpr std::size_t kDnsblAnswersMax = 16;  // A records read per answer
 
 enum class dnsbl_stage : std::uint8_t { connect, rcpt };
@@ -98,8 +98,8 @@ struct dnsbl_config {
   bool enabled = false;
   dnsbl_stage stage = dnsbl_stage::connect;
   std::chrono::milliseconds timeout = kDnsblDefaultTimeout;  // from the check's start
-  verdict error_action = verdict::accept;  // when a list could not be read
-  bool monitor = false;                    // every decision is only recorded
+  verdict error_action = verdict::accept;                    // when a list could not be read
+  bool monitor = false;                                      // every decision is only recorded
   std::vector<dnsbl_zone> zones;
   dnsbl_thresholds actions;  // [dnsbl.actions]
   std::vector<dnsbl_rule> rules;

@@ -42,11 +42,10 @@ bool token(std::string_view s) {
 }
 
 void read_thresholds(reader& r, const toml::table& t, dnsbl_thresholds& out) {
-  const std::pair<std::string_view, std::optional<int>*> keys[] = {
-      {"reject", &out.reject},
-      {"tempfail", &out.tempfail},
-      {"quarantine", &out.quarantine},
-      {"tag", &out.tag}};
+  const std::pair<std::string_view, std::optional<int>*> keys[] = {{"reject", &out.reject},
+                                                                   {"tempfail", &out.tempfail},
+                                                                   {"quarantine", &out.quarantine},
+                                                                   {"tag", &out.tag}};
   for (const auto& [k, slot] : keys)
     if (const toml::node* n = t.get(k)) {
       int v = 0;
@@ -100,8 +99,7 @@ void read_codes(reader& r, const toml::node& n, dnsbl_zone& z, bool& ok) {
       }
       std::string m;
       if (r.str(*vt, "meaning", m)) {
-        if (m.size() > kMeaningMax ||
-            std::any_of(m.begin(), m.end(), [](char ch) {
+        if (m.size() > kMeaningMax || std::any_of(m.begin(), m.end(), [](char ch) {
               auto u = static_cast<unsigned char>(ch);
               return u < 0x20 || u >= 0x7f;
             })) {
@@ -123,9 +121,9 @@ void read_codes(reader& r, const toml::node& n, dnsbl_zone& z, bool& ok) {
 void read_zone(reader& r, const toml::table& t, std::size_t index, std::set<std::string>& names,
                dnsbl_config& out) {
   const std::string where = fmt::format("[[dnsbl.zone]] #{}", index + 1);
-  r.check_keys(t, where,
-               {"name", "label", "type", "weight", "codes", "bitmask", "errors", "ipv4", "ipv6",
-                "txt"});
+  r.check_keys(
+      t, where,
+      {"name", "label", "type", "weight", "codes", "bitmask", "errors", "ipv4", "ipv6", "txt"});
   dnsbl_zone z;
   z.line = t.source().begin.line;
   bool ok = true;
@@ -185,7 +183,8 @@ void read_zone(reader& r, const toml::table& t, std::size_t index, std::set<std:
 void read_rule(reader& r, const toml::table& t, std::size_t index, std::set<std::string>& names,
                dnsbl_config& out) {
   const std::string where = fmt::format("[[dnsbl.rule]] #{}", index + 1);
-  r.check_keys(t, where, {"name", "networks", "reject", "tempfail", "quarantine", "tag", "monitor"});
+  r.check_keys(t, where,
+               {"name", "networks", "reject", "tempfail", "quarantine", "tag", "monitor"});
   dnsbl_rule rule;
   rule.line = t.source().begin.line;
   bool ok = true;

@@ -511,8 +511,8 @@ TEST(DnsblConfig, ErrorsCarryFileAndLine) {
       {"[dnsbl]\n[[dnsbl.zone]]\nlabel = \"x\"\n", "'name' is required", 2},
       {"[dnsbl]\n[dnsbl.actions]\nreject = 0\n", "'reject' must be an integer from 1", 3},
       {"[dnsbl]\nerror_action = \"drop\"\n", "the action must be one of", 2},
-      {"[dnsbl]\n[[dnsbl.zone]]\nname = \"a.example\"\nipv4 = false\nipv6 = false\n",
-       "never asked", 2},
+      {"[dnsbl]\n[[dnsbl.zone]]\nname = \"a.example\"\nipv4 = false\nipv6 = false\n", "never asked",
+       2},
       {"[dnsbl]\n[[dnsbl.rule]]\nname = \"r\"\nnetworks = [\"300.0.0.0/8\"]\n", "is not a network",
        4},
       {"[dnsbl]\n[[dnsbl.zone]]\nname = \"a.example\"\nbitmask = true\ncodes = { \"127.0.1.2\" = 1 "
