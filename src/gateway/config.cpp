@@ -21,6 +21,7 @@
 #include "base/ascii.hpp"
 #include "base/limits.hpp"
 #include "dns/cares_resolver.hpp"
+#include "policy/dnsbl_config.hpp"
 #include "policy/spf_config.hpp"
 #include "smtp/path.hpp"
 
@@ -371,7 +372,7 @@ result<config> parse_config(std::string_view text, const std::string& source) {
   r.check_keys(root, "the top level",
                {"state_dir", "log", "control_socket", "drain_timeout", "queue_run_interval",
                 "relay", "routing", "limits", "timeouts", "listener", "tls", "hostname",
-                "backscatter", "history", "dns", "spf", "quarantine", "policy_service"});
+                "backscatter", "history", "dns", "spf", "quarantine", "policy_service", "dnsbl"});
   r.str(root, "state_dir", c.state_dir);
   r.str(root, "control_socket", c.control_socket);
   r.note(root, "state_dir", c.origin, "state_dir");
@@ -504,6 +505,12 @@ result<config> parse_config(std::string_view text, const std::string& source) {
   if (auto* t = r.table(root, "spf")) {
     std::vector<std::string> errs;
     policy::read_spf_config(*t, source, c.spf, errs);
+    for (auto& e : errs) r.raw_error(std::move(e));
+  }
+
+  if (auto* t = r.table(root, "dnsbl")) {
+    std::vector<std::string> errs;
+    policy::read_dnsbl_config(*t, source, c.dnsbl, errs);
     for (auto& e : errs) r.raw_error(std::move(e));
   }
 

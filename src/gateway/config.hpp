@@ -20,6 +20,7 @@
 #include "base/result.hpp"
 #include "gateway/backscatter_filter.hpp"
 #include "net/ip_address.hpp"
+#include "policy/dnsbl.hpp"
 #include "policy/spf_policy.hpp"
 #include "queue/envelope.hpp"
 
@@ -148,6 +149,7 @@ struct config {
   history_config history;                // [history]
   dns_config dns;                        // [dns]
   policy::spf_policy_config spf;         // [spf]: SPF enforcement (policy/spf_policy.hpp)
+  policy::dnsbl_config dnsbl;            // [dnsbl]: DNS block/allow lists (policy/dnsbl.hpp)
   quarantine_config quarantine;          // [quarantine]
   policy_service_config policy_service;  // [policy_service]
   std::vector<listener_config> listeners;

@@ -183,7 +183,7 @@ std::vector<std::string> preflight(const config& c) {
     if (auto p = writable_file_problem(c.log_file))
       add(fmt::format("{}: log.file: {}", c.where("log.file"), *p));
   // 4. the resolver, when something needs it to start or to deliver
-  bool needs_dns = c.spf.enabled || !c.policy_service.listen.empty();
+  bool needs_dns = c.spf.enabled || c.dnsbl.enabled || !c.policy_service.listen.empty();
   for (const auto& l : c.listeners)
     needs_dns = needs_dns || l.mode == delivery_mode::deliver || l.spf_enabled.value_or(false);
   if (needs_dns) {

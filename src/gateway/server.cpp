@@ -22,6 +22,7 @@
 #include "dns/cares_resolver.hpp"
 #include "gateway/control.hpp"
 #include "gateway/delivery_hook.hpp"
+#include "gateway/dnsbl_step.hpp"
 #include "gateway/fd_limit.hpp"
 #include "gateway/history_writer.hpp"
 #include "gateway/policy_service.hpp"
@@ -104,6 +105,9 @@ result<void> server::start(config c) {
   delivery_ = std::make_unique<delivery_hook>(*this);
   delivery_->start(std::move(*routes));
   // SPF enforcement needs the resolver: never run "enabled" without it (silently).
+  if (cfg_.dnsbl.enabled && !resolver_)
+    return fail(errc::io_error,
+                "[dnsbl] is enabled but the DNS resolver could not be set up (see [dns])");
   for (auto& l : listeners_)
     if (l->state->spf->enabled && !resolver_)
       return fail(errc::io_error, "listener " + l->state->cfg->name +
@@ -186,6 +190,13 @@ result<void> server::apply(config c, bool initial) {
       if (!sp->cfg.trusted_networks_set) sp->trusted = c.relay.trusted_networks;
       st->spf = std::move(sp);
     }
+    if (c.dnsbl.enabled) {
+      auto db = std::make_shared<dnsbl_setup>();
+      db->cfg = c.dnsbl;
+      db->trusted =
+          c.dnsbl.trusted_networks_set ? c.dnsbl.trusted_networks : c.relay.trusted_networks;
+      st->dnsbl = std::move(db);
+    }
     if (rt) {
       // counters carry over (sessions of the old state still decrement the old one)
       rt = std::make_shared<listener_rt>(listener_rt{st, std::move(rt->acceptor)});
@@ -253,6 +264,9 @@ result<void> server::apply(config c, bool initial) {
       spdlog::info("spf: listener {} checks SPF (reject at {}, {} rules, authserv-id {})",
                    l->state->cfg->name, policy::to_string(l->state->spf->cfg.reject_stage),
                    l->state->spf->cfg.rules.size(), l->state->spf->cfg.authserv_id);
+  if (cfg_.dnsbl.enabled)
+    spdlog::info("dnsbl: {} lists, answered at {}, timeout {} ms", cfg_.dnsbl.zones.size(),
+                 policy::to_string(cfg_.dnsbl.stage), cfg_.dnsbl.timeout.count());
   hosts_ = dns::hosts_file::load(cfg_.dns.hosts_file);  // at start and on every reload
   const auto& b = cfg_.backscatter;
   if (!b.enabled)

@@ -47,6 +47,7 @@ class control_server;
 class policy_service;
 class transport;
 class history_writer;
+struct dnsbl_setup;  // dnsbl_step.hpp
 
 // The SPF policy of one listener: the global [spf] with the listener's overrides, and
 // the networks whose clients skip SPF (the [spf] trusted_networks, or the relay's).
@@ -64,6 +65,7 @@ struct listener_state {
   queue::queue_dir* queue = nullptr;                 // owned by the server
   std::shared_ptr<const backscatter_filter> filter;  // never null (disabled: accepts all)
   std::shared_ptr<const spf_setup> spf;              // never null (disabled: no SPF)
+  std::shared_ptr<const dnsbl_setup> dnsbl;          // null: [dnsbl] off
   std::size_t sessions = 0;
   std::map<net::ip_address, std::size_t> per_ip;
   bool accepting = true;

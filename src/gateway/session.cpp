@@ -27,7 +27,9 @@
 //     step at MAIL or RCPT (reject/tempfail) and awaited before the header is written:
 //     Authentication-Results and Received-SPF above our Received (trace_headers.hpp);
 //     arriving Authentication-Results claiming our authserv-id are removed;
-//   - XCLIENT from the relay's trusted networks (a proxy presents the real client).
+//   - XCLIENT from the relay's trusted networks (a proxy presents the real client);
+//   - DNS lists (issue 12, dnsbl_step.hpp): looked up from connect (and after XCLIENT),
+//     answered before the greeting or at RCPT, X-Mxguard-DNSBL above the message.
 // Every check answers with a policy::decision; the transaction carries out the
 // strongest (policy::txn_decisions) and the history records all of them.
 // Security: every byte is hostile. Input is consumed through smtp::line_reader
@@ -55,6 +57,7 @@
 #include <asio/steady_timer.hpp>
 
 #include "base/ascii.hpp"
+#include "gateway/dnsbl_step.hpp"
 #include "gateway/header_scan.hpp"
 #include "gateway/history_writer.hpp"
 #include "gateway/rdns.hpp"
@@ -136,7 +139,8 @@ class driver {
     c.tls_available = l_->tls != nullptr;
     // SPF refuses at MAIL or at each RCPT through the core's policy step.
     c.policy_mail = spf_on() && l_->spf->cfg.reject_stage == policy::spf_stage::mail;
-    c.policy_rcpt = spf_on() && l_->spf->cfg.reject_stage == policy::spf_stage::rcpt;
+    c.policy_rcpt = (spf_on() && l_->spf->cfg.reject_stage == policy::spf_stage::rcpt) ||
+                    (dnsbl_on() && l_->dnsbl->cfg.stage == policy::dnsbl_stage::rcpt);
     c.xclient = true;  // offered to, and accepted from, the relay's trusted networks only
     return c;
   }
@@ -164,6 +168,7 @@ class driver {
       decisions_.clear();
       spf_logged_ = false;
       spf_eval_ = nullptr;
+      dnsbl_added_ = false;
       ar_filter_.reset();
       rcpt_map_.clear();
       spf_.reset();
@@ -224,6 +229,15 @@ class driver {
 
   bool in_transaction() const { return sess_.current() != nullptr; }
   bool spf_on() const { return l_->spf->enabled && srv_.resolver() != nullptr; }
+  bool dnsbl_on() const { return l_->dnsbl && srv_.resolver() != nullptr; }
+  // DNS lists: start the check of the current client; the greeting's refusal at stage
+  // "connect"; the transaction's decision (added to decisions_ once), null when off.
+  void dnsbl_start();
+  asio::awaitable<std::optional<smtp::reply>> dnsbl_connect();
+  asio::awaitable<const policy::decision*> dnsbl_decision();
+  // XCLIENT was accepted (its 220 not yet written): re-derive the client, and at stage
+  // "connect" let the DNS lists replace the 220 with a refusal.
+  asio::awaitable<smtp::step> after_xclient(smtp::step s);
   std::string received_header(const std::string& qid);
   // The core's policy step (action_kind::policy): SPF at MAIL or RCPT.
   asio::awaitable<smtp::step> policy_step(smtp::policy_stage stage);
@@ -272,8 +286,11 @@ class driver {
   spf_step spf_{t_->socket().get_executor()};
   const policy::spf_evaluation* spf_eval_ = nullptr;  // of the current transaction, once known
   bool spf_logged_ = false;                           // its decision was added and logged
-  std::optional<auth_results_filter> ar_filter_;      // of the message being received
-  std::string chunk_;                                 // data read, before the filter
+  dnsbl_step dnsbl_{t_->socket().get_executor()};
+  const policy::dnsbl_evaluation* dnsbl_eval_ = nullptr;  // once known
+  bool dnsbl_added_ = false;  // its decision is in this transaction's decisions_
+  std::optional<auth_results_filter> ar_filter_;               // of the message being received
+  std::string chunk_;                                          // data read, before the filter
   std::vector<std::pair<std::string, std::string>> rcpt_map_;  // as received -> deliver to
   bool judging_ = false;          // null-sender message kept in body_ for check_bounce
   std::size_t received_len_ = 0;  // our header lines at the start of the message
@@ -330,6 +347,21 @@ asio::awaitable<const policy::spf_evaluation*> driver::spf_result() {
 }
 
 asio::awaitable<smtp::step> driver::policy_step(smtp::policy_stage stage) {
+  if (stage == smtp::policy_stage::rcpt && dnsbl_on() &&
+      l_->dnsbl->cfg.stage == policy::dnsbl_stage::rcpt) {
+    const policy::decision* d = co_await dnsbl_decision();
+    if (d && d->refuses()) {
+      const auto* txn = sess_.current();
+      const auto* cmd = sess_.pending();
+      std::string to = cmd ? cmd->address.address() : "";
+      spdlog::info("rcpt sid={} to=<{}> result=refused dnsbl={} reason={}", sid_, to,
+                   policy::to_string(d->action), field(d->reason));
+      policy::txn_decisions one;
+      one.add(*d);
+      record(txn ? txn->sender.address() : "", {to}, "", one, {}, 0, d->reply);
+      co_return sess_.on_policy(d->reply);
+    }
+  }
   const policy::spf_evaluation* e = co_await spf_result();
   if (!e || !e->dec.refuses()) co_return sess_.on_policy(std::nullopt);
   smtp::reply rep = e->dec.reply;
@@ -354,6 +386,49 @@ asio::awaitable<smtp::step> driver::policy_step(smtp::policy_stage stage) {
     record(from, {}, "", one, {}, 0, rep);
   }
   co_return sess_.on_policy(rep);
+}
+
+void driver::dnsbl_start() {
+  dnsbl_.reset();
+  dnsbl_eval_ = nullptr;
+  auto ip = net::ip_address::parse(client_ip_);
+  if (dnsbl_on() && ip) dnsbl_.start(l_->dnsbl, *srv_.resolver(), *ip, sid_);
+}
+
+asio::awaitable<std::optional<smtp::reply>> driver::dnsbl_connect() {
+  if (!dnsbl_on() || l_->dnsbl->cfg.stage != policy::dnsbl_stage::connect) co_return std::nullopt;
+  const policy::dnsbl_evaluation* e = co_await dnsbl_.wait();
+  dnsbl_eval_ = e;
+  if (!e || e->skipped) co_return std::nullopt;
+  auto refuse = dnsbl_step::connect_refusal(e->dec);
+  if (refuse) {
+    spdlog::info("connect sid={} client={} result=refused dnsbl={} reply={}", sid_, client_ip_,
+                 policy::to_string(e->dec.action), field(refuse->summary()));
+    policy::txn_decisions one;
+    one.add(e->dec);
+    record("", {}, "", one, {}, 0, *refuse);
+  }
+  co_return refuse;
+}
+
+asio::awaitable<const policy::decision*> driver::dnsbl_decision() {
+  if (!dnsbl_.started()) co_return nullptr;
+  const policy::dnsbl_evaluation* e = co_await dnsbl_.wait();
+  dnsbl_eval_ = e;
+  if (!e || e->skipped) co_return nullptr;
+  if (!dnsbl_added_ && in_transaction()) {
+    dnsbl_added_ = true;
+    decisions_.add(e->dec);
+  }
+  co_return &e->dec;
+}
+
+asio::awaitable<smtp::step> driver::after_xclient(smtp::step s) {
+  client_changed();
+  dnsbl_start();
+  auto refuse = co_await dnsbl_connect();
+  if (refuse) co_return sess_.refuse_client(std::move(*refuse));
+  co_return s;
 }
 
 void driver::client_changed() {
@@ -453,7 +528,9 @@ result<void> driver::ensure_writer() {
       body_ += policy::received_spf_field(*spf_eval_, cfg_.hostname) + "\r\n";
   }
   body_ += received_header(writer_->id().str());
-  // Tags decided so far go right after it.
+  // Our DNS list field, then the tags decided so far, right after it.
+  if (dnsbl_eval_ && !dnsbl_eval_->skipped)
+    body_ += policy::dnsbl_header_field(*dnsbl_eval_) + "\r\n";
   for (const auto& d : decisions_.all())
     if (d.action == policy::verdict::tag && !d.header.empty()) body_ += d.header + "\r\n";
   received_len_ = body_.size();
@@ -737,6 +814,7 @@ asio::awaitable<bool> driver::read_bdat(const smtp::action& a) {
 // Writes the step's reply and performs its action. false: the session is over.
 asio::awaitable<bool> driver::handle(smtp::step s) {
   for (;;) {
+    if (s.act.kind == smtp::action_kind::xclient) s = co_await after_xclient(std::move(s));
     say(s.out);
     switch (s.act.kind) {
       case smtp::action_kind::none:
@@ -750,18 +828,19 @@ asio::awaitable<bool> driver::handle(smtp::step s) {
         if (!co_await t_->flush(kReplyWriteTimeout)) co_return false;
         co_await wait_rdns();   // the Received header names the client when it can
         co_await spf_result();  // Authentication-Results / Received-SPF go first
+        co_await dnsbl_decision();
         co_return co_await read_data();
       case smtp::action_kind::read_bdat:
         if (!writer_) {
           co_await wait_rdns();
           co_await spf_result();
+          co_await dnsbl_decision();
         }
         co_return co_await read_bdat(s.act);
       case smtp::action_kind::policy:
         s = co_await policy_step(s.act.stage);
         continue;
-      case smtp::action_kind::xclient:
-        client_changed();
+      case smtp::action_kind::xclient:  // after_xclient() ran before its 220
         co_return true;
       case smtp::action_kind::enqueue:
         s = co_await enqueue();
@@ -813,6 +892,8 @@ asio::awaitable<void> driver::run() {
                    log_escape("rdns lookup sid=" + sid_));
   }
 
+  dnsbl_start();  // in the background, like rDNS; awaited below at stage "connect"
+
   bool go = true;
   // Talking before the greeting (RFC 5321 3.1: the client waits for the 220).
   bool early = false;
@@ -828,7 +909,8 @@ asio::awaitable<void> driver::run() {
   } else if (srv_.draining()) {
     go = co_await handle(sess_.on_shutdown());
   } else {
-    go = co_await handle(sess_.on_connect());
+    auto refuse = co_await dnsbl_connect();  // RFC 5321 3.1: a 554 greeting
+    go = co_await handle(sess_.on_connect(std::move(refuse)));
   }
 
   while (go) {

@@ -133,12 +133,19 @@ step session::error(reply r) {
 
 step session::on_connect(std::optional<reply> refuse) {
   MXG_ASSERT(state_ == session_state::fresh);
-  if (refuse) {  // RFC 5321 3.1: 554 greeting, then wait for QUIT
-    state_ = session_state::refused;
-    return step{std::move(*refuse), {}};
-  }
+  if (refuse) return refuse_client(std::move(*refuse));
   state_ = session_state::ready;
   return step{replies::greeting(cfg_.hostname, cfg_.greeting), {}};
+}
+
+step session::refuse_client(reply r) {
+  MXG_ASSERT(state_ == session_state::fresh || (state_ == session_state::ready && info_.xclient));
+  if (r.code == 421) {  // RFC 5321 3.8: the service closes the channel
+    state_ = session_state::closed;
+    return step{std::move(r), action{action_kind::close}};
+  }
+  state_ = session_state::refused;  // RFC 5321 3.1: 554 greeting, then wait for QUIT
+  return step{std::move(r), {}};
 }
 
 step session::on_early_input() {

@@ -165,8 +165,12 @@ class session {
   explicit session(session_config cfg, session_hooks hooks = {});
 
   // Connection accepted: 220 greeting. With `refuse` (a 554 from connection
-  // policy) the session only serves QUIT afterwards, 503 for anything else.
+  // policy) the session only serves QUIT afterwards, 503 for anything else; a 421
+  // refusal closes (RFC 5321 3.8).
   step on_connect(std::optional<reply> refuse = std::nullopt);
+  // After XCLIENT (action_kind::xclient, its 220 not yet written): connection policy
+  // refuses the presented client; `r` replaces that 220, then as on_connect(refuse).
+  step refuse_client(reply r);
   // The client talked before the greeting (pregreet): 554 5.5.1 and close.
   step on_early_input();
   // One command line without its CRLF.

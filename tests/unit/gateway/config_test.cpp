@@ -373,5 +373,40 @@ TEST(GatewayConfig, CommandLineOverrides) {
   EXPECT_FALSE(apply_overrides(*c, "nohost", ""));
 }
 
+// --- issue 12: [dnsbl] inside a server configuration ---
+
+TEST(GatewayConfigDnsbl, ParsesAndReportsLinesOfTheWholeFile) {
+  auto c = parse_config(std::string(kListener) + R"([dnsbl]
+enabled = true
+stage = "rcpt"
+[dnsbl.actions]
+reject = 4
+[[dnsbl.zone]]
+name = "bl.example"
+codes = { "127.0.0.2" = 4 }
+)",
+                        "t.toml");
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_TRUE(c->dnsbl.enabled);
+  EXPECT_EQ(c->dnsbl.stage, policy::dnsbl_stage::rcpt);
+  ASSERT_EQ(c->dnsbl.zones.size(), 1u);
+  EXPECT_EQ(c->dnsbl.zones[0].line, 8u);  // the listener takes two lines
+  auto off = parse_config(kListener, "t.toml");
+  ASSERT_TRUE(off);
+  EXPECT_FALSE(off->dnsbl.enabled);
+
+  auto bad = parse_config(std::string(kListener) + R"([dnsbl]
+enabled = true
+[[dnsbl.zone]]
+name = "bl.example"
+wieght = 3
+)",
+                          "t.toml");
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message.find("t.toml:7: unknown key 'wieght' in [[dnsbl.zone]] #1"),
+            std::string::npos)
+      << bad.error().message;
+}
+
 }  // namespace
 }  // namespace mxg::gateway

@@ -203,5 +203,37 @@ TEST(SmtpXclient, BadAttributesAndTransactionState) {
   EXPECT_EQ(d.xclients(), 0);
 }
 
+// Connection policy (DNS lists, issue 12): a refusal replaces the greeting, at connect
+// or after XCLIENT presented the client; 554 then only QUIT is served (RFC 5321 3.1),
+// 421 closes (RFC 5321 3.8).
+TEST(SmtpXclient, ConnectionPolicyRefusesThePresentedClient) {
+  session s(xclient_config());
+  s.set_client("127.0.0.1", "5000");
+  s.set_xclient_allowed(true);
+  EXPECT_EQ(s.on_connect().out.code, 220);
+  EXPECT_EQ(s.on_line("EHLO proxy.example").out.code, 250);
+  auto x = s.on_line("XCLIENT ADDR=192.0.2.99");
+  ASSERT_EQ(x.act.kind, action_kind::xclient);
+  auto r = s.refuse_client(reply(554, status::k_5_7_1, "listed"));
+  EXPECT_EQ(r.out.format(), "554 5.7.1 listed\r\n");
+  EXPECT_EQ(r.act.kind, action_kind::none);
+  EXPECT_EQ(s.state(), session_state::refused);
+  EXPECT_EQ(s.on_line("EHLO again.example").out.code, 503);
+  auto q = s.on_line("QUIT");
+  EXPECT_EQ(q.out.code, 221);
+  EXPECT_EQ(q.act.kind, action_kind::close);
+}
+
+TEST(SmtpXclient, ConnectionPolicyTempfailCloses) {
+  session s(xclient_config());
+  auto r = s.on_connect(reply(421, status::k_4_7_1, "try later"));
+  EXPECT_EQ(r.out.code, 421);
+  EXPECT_EQ(r.act.kind, action_kind::close);
+  EXPECT_EQ(s.state(), session_state::closed);
+  session t(xclient_config());
+  EXPECT_EQ(t.on_connect(reply(554, status::k_5_7_1, "no")).act.kind, action_kind::none);
+  EXPECT_EQ(t.state(), session_state::refused);
+}
+
 }  // namespace
 }  // namespace mxg::smtp
