@@ -6,6 +6,7 @@
 #include <tuple>
 
 #include "base/ascii.hpp"
+#include "net/ip_address.hpp"
 
 namespace mxg::policy {
 
@@ -112,6 +113,9 @@ std::vector<aggregate_report> build_aggregate_reports(
     if (m.time < o.since || (o.until && m.time >= o.until)) continue;
     if (m.dmarc_result.empty() || m.dmarc_policy_domain.empty()) continue;
     if (m.decision == "tempfail") continue;
+    // RFC 9990 appendix A: source_ip is required and must be an address.
+    auto ip = net::ip_address::parse(m.client_ip);
+    if (!ip) continue;
     auto domain = ascii::lower(m.dmarc_policy_domain);
     auto& acc = by_domain[domain];
     if (m.time >= acc.newest) {
@@ -121,7 +125,7 @@ std::vector<aggregate_report> build_aggregate_reports(
     ++acc.messages;
 
     row_key k;
-    k.ip = ascii::lower(m.client_ip);
+    k.ip = ip->to_string();  // one spelling per address, so rows group
     k.header_from = ascii::lower(m.header_from);
     bool pass = m.dmarc_result == "pass";
     const std::string& policy = m.dmarc_policy;

@@ -6,7 +6,8 @@
 // Which messages: inbound, time in [since, until), evaluated by DMARC with a policy
 // record found (dmarc_policy_domain set: without one there is no Domain Owner to report
 // to). Messages answered with a tempfail are left out: the sender retries and the retry
-// is what gets counted.
+// is what gets counted. So are records without a parseable client IP (source_ip is
+// required, RFC 9990 appendix A); addresses are written in one canonical form.
 // Rows: one per (source IP, disposition, DMARC-aligned DKIM/SPF outcome, override
 // reasons, identifiers, DKIM and SPF results) with the message count (RFC 9990 appendix
 // A: "one record per (IP, result, IDs, Auths) tuple").

@@ -124,6 +124,8 @@ TEST(DmarcAggregate, WindowDirectionAndUnreportableRecordsAreLeftOut) {
   none.dmarc_policy.clear();
   recs.push_back(none);
   recs.push_back(msg(1500, "192.0.2.1", "example.com", "pass", "tempfail"));  // retried later
+  recs.push_back(msg(1500, "", "example.com", "pass", "accept"));  // no client IP: no row
+  recs.push_back(msg(1500, "unknown", "example.com", "pass", "accept"));
   auto unevaluated = msg(1500, "192.0.2.1", "example.com", "pass", "accept");
   unevaluated.dmarc_result.clear();
   recs.push_back(unevaluated);
@@ -132,6 +134,16 @@ TEST(DmarcAggregate, WindowDirectionAndUnreportableRecordsAreLeftOut) {
   auto reports = build_aggregate_reports(recs, opts());
   ASSERT_EQ(reports.size(), 1u);
   EXPECT_EQ(reports[0].messages, 1u);
+}
+
+TEST(DmarcAggregate, OneSpellingPerAddress) {
+  auto a = msg(1100, "2001:DB8:0:0::5", "example.com", "pass", "accept");
+  auto b = msg(1101, "2001:db8::5", "example.com", "pass", "accept");
+  auto reports = build_aggregate_reports({a, b}, opts());
+  ASSERT_EQ(reports.size(), 1u);
+  ASSERT_EQ(reports[0].report.records.size(), 1u);
+  EXPECT_EQ(reports[0].report.records[0].row.source_ip, "2001:db8::5");  // RFC 5952 4
+  EXPECT_EQ(reports[0].report.records[0].row.count, 2u);
 }
 
 TEST(DmarcAggregate, WeakerDispositionThanThePolicyCarriesAReason) {
