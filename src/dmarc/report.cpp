@@ -46,7 +46,10 @@ std::string escape(std::string_view s) {
   for (std::size_t i = 0; i < s.size();) {
     auto c = static_cast<unsigned char>(s[i]);
     auto n = utf8_len(s, i);
-    if (n == 0 || (c < 0x20 && c != '\t' && c != '\n' && c != '\r')) {
+    // U+FFFE and U+FFFF are UTF-8 but not XML 1.0 characters (XML 1.0 2.2 Char).
+    bool non_char = n == 3 && c == 0xEF && static_cast<unsigned char>(s[i + 1]) == 0xBF &&
+                    (static_cast<unsigned char>(s[i + 2]) & 0xFE) == 0xBE;
+    if (n == 0 || non_char || (c < 0x20 && c != '\t' && c != '\n' && c != '\r')) {
       out += "\xEF\xBF\xBD";  // U+FFFD
       i += n ? n : 1;
       continue;
