@@ -41,7 +41,10 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    // --help and --version answer 0; every other parse error is a usage error: 2, as
+    // README "Exit codes" says (CLI11's own codes, 100-127, are not ours).
+    int rc = app.exit(e);
+    return rc == 0 ? 0 : 2;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "mxguard: %s\n", e.what());
     return 70;  // EX_SOFTWARE

@@ -1,6 +1,7 @@
 // sqlite_history.cpp: the SQLite backend of store::history (WAL mode, prepared
 // statements, schema versioned with PRAGMA user_version; version 2 = issue 9 sections
-// 3 and 4: decisions per message, one quarantine index for every reason).
+// 3 and 4: decisions per message, one quarantine index for every reason; version 3 =
+// issue 10: DMARC/ARC results per message and one row per DKIM signature).
 // Security: every value (addresses, subjects, rule names from mail and CLI) is bound
 // as a parameter; only fixed fragments are composed into SQL (quarantine_find).
 #include <sqlite3.h>
@@ -20,7 +21,7 @@ const char* to_string(direction d) {
 
 namespace {
 
-constexpr int kSchemaVersion = 2;
+constexpr int kSchemaVersion = 3;
 
 // Version 1, as the first release created it. A new database is created at version 1
 // and migrated like an old one, so the migration runs on every test database.
@@ -79,6 +80,24 @@ CREATE INDEX IF NOT EXISTS quarantine_domain ON quarantine(sender_domain, time);
 CREATE INDEX IF NOT EXISTS quarantine_rule ON quarantine(rule, time);
 )sql";
 
+// Version 2 -> 3 (issue 10): message authentication for aggregate reports (RFC 9990)
+// and simulation over [dmarc]: the DMARC outcome and the record that applied on the
+// message row, and every DKIM signature's result in its own table (header order = seq).
+constexpr const char* kMigrateV3 = R"sql(
+ALTER TABLE messages ADD COLUMN header_from TEXT NOT NULL DEFAULT '';
+ALTER TABLE messages ADD COLUMN dmarc_result TEXT NOT NULL DEFAULT '';
+ALTER TABLE messages ADD COLUMN dmarc_policy TEXT NOT NULL DEFAULT '';
+ALTER TABLE messages ADD COLUMN dmarc_policy_domain TEXT NOT NULL DEFAULT '';
+ALTER TABLE messages ADD COLUMN dmarc_record TEXT NOT NULL DEFAULT '';
+ALTER TABLE messages ADD COLUMN dmarc_dkim_aligned INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE messages ADD COLUMN dmarc_spf_aligned INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE messages ADD COLUMN arc_result TEXT NOT NULL DEFAULT '';
+CREATE TABLE IF NOT EXISTS dkim_results (
+  message INTEGER NOT NULL REFERENCES messages(id), seq INTEGER NOT NULL,
+  domain TEXT NOT NULL, selector TEXT NOT NULL, result TEXT NOT NULL, reason TEXT NOT NULL,
+  PRIMARY KEY (message, seq)) WITHOUT ROWID;
+)sql";
+
 // Columns of a quarantine row, in the order read_quarantine() reads them.
 constexpr const char* kQuarantineColumns =
     "queue_id,time,sender,recipients,subject,reason,released_at,released_by,\"check\",rule,"
@@ -86,9 +105,11 @@ constexpr const char* kQuarantineColumns =
     "deleted_by";
 
 // Columns of a message row, in the order read_message() reads them.
-#define MXG_MESSAGE_COLUMNS                                                                  \
-  "id,time,direction,queue_id,listener,client_ip,helo,sender,recipients,message_id,subject," \
-  "spf_result,decision,reason,spf_identity,spf_domain,spf_mechanism,rule,reply,size"
+#define MXG_MESSAGE_COLUMNS                                                                    \
+  "id,time,direction,queue_id,listener,client_ip,helo,sender,recipients,message_id,subject,"   \
+  "spf_result,decision,reason,spf_identity,spf_domain,spf_mechanism,rule,reply,size,"          \
+  "header_from,dmarc_result,dmarc_policy,dmarc_policy_domain,dmarc_record,dmarc_dkim_aligned," \
+  "dmarc_spf_aligned,arc_result"
 
 std::string join(const std::vector<std::string>& v) {
   std::string out;
@@ -185,7 +206,9 @@ class sqlite_history final : public history {
     stmt s = prepared(
         "INSERT INTO messages(time,direction,queue_id,listener,client_ip,helo,sender,"
         "recipients,message_id,subject,spf_result,decision,reason,spf_identity,spf_domain,"
-        "spf_mechanism,rule,reply,size) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+        "spf_mechanism,rule,reply,size,header_from,dmarc_result,dmarc_policy,dmarc_policy_domain,"
+        "dmarc_record,dmarc_dkim_aligned,dmarc_spf_aligned,arc_result) "
+        "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
     if (!s.ok()) return rollback("prepare insert");
     s.bind(1, m.time).bind(2, std::string(to_string(m.dir))).bind(3, m.queue_id);
     s.bind(4, m.listener).bind(5, m.client_ip).bind(6, m.helo).bind(7, m.sender);
@@ -193,6 +216,10 @@ class sqlite_history final : public history {
     s.bind(11, m.spf_result).bind(12, m.decision).bind(13, m.reason);
     s.bind(14, m.spf_identity).bind(15, m.spf_domain).bind(16, m.spf_mechanism);
     s.bind(17, m.rule).bind(18, m.reply).bind(19, static_cast<std::int64_t>(m.size));
+    s.bind(20, m.header_from).bind(21, m.dmarc_result).bind(22, m.dmarc_policy);
+    s.bind(23, m.dmarc_policy_domain).bind(24, m.dmarc_record);
+    s.bind(25, std::int64_t{m.dmarc_dkim_aligned}).bind(26, std::int64_t{m.dmarc_spf_aligned});
+    s.bind(27, m.arc_result);
     if (s.step() != SQLITE_DONE) return rollback("insert message");
     auto id = sqlite3_last_insert_rowid(db_);
     for (const auto& r : m.recipients) {
@@ -211,6 +238,15 @@ class sqlite_history final : public history {
       ds.bind(1, id).bind(2, seq++).bind(3, d.check).bind(4, d.action).bind(5, d.rule);
       ds.bind(6, std::int64_t{d.monitor}).bind(7, d.would).bind(8, d.reason);
       if (ds.step() != SQLITE_DONE) return rollback("insert decision");
+    }
+    seq = 0;
+    for (const auto& k : m.dkim) {
+      stmt ks = prepared(
+          "INSERT INTO dkim_results(message,seq,domain,selector,result,reason) "
+          "VALUES(?,?,?,?,?,?)");
+      ks.bind(1, id).bind(2, seq++).bind(3, k.domain).bind(4, k.selector);
+      ks.bind(5, k.result).bind(6, k.reason);
+      if (ks.step() != SQLITE_DONE) return rollback("insert dkim result");
     }
     run("RELEASE record");
     return {};
@@ -261,6 +297,10 @@ class sqlite_history final : public history {
   result<std::size_t> prune(std::int64_t before) override {
     std::lock_guard lock(mu_);
     run("SAVEPOINT prune");
+    stmt k = prepared(
+        "DELETE FROM dkim_results WHERE message IN (SELECT id FROM messages WHERE time<?)");
+    k.bind(1, before);
+    if (k.step() != SQLITE_DONE) return rollback_to("prune", "prune dkim results");
     stmt d =
         prepared("DELETE FROM decisions WHERE message IN (SELECT id FROM messages WHERE time<?)");
     d.bind(1, before);
@@ -397,6 +437,10 @@ class sqlite_history final : public history {
       if (auto r = exec_checked(kMigrateV2, "cannot migrate schema to version 2"); !r) return r;
       version = 2;
     }
+    if (version < 3) {
+      if (auto r = exec_checked(kMigrateV3, "cannot migrate schema to version 3"); !r) return r;
+      version = 3;
+    }
     std::string pragma = "PRAGMA user_version=" + std::to_string(version);
     return exec_checked(pragma.c_str(), "cannot set schema version");
   }
@@ -437,6 +481,14 @@ class sqlite_history final : public history {
       m.rule = s.text(17);
       m.reply = s.text(18);
       m.size = static_cast<std::uint64_t>(s.integer(19));
+      m.header_from = s.text(20);
+      m.dmarc_result = s.text(21);
+      m.dmarc_policy = s.text(22);
+      m.dmarc_policy_domain = s.text(23);
+      m.dmarc_record = s.text(24);
+      m.dmarc_dkim_aligned = s.integer(25) != 0;
+      m.dmarc_spf_aligned = s.integer(26) != 0;
+      m.arc_result = s.text(27);
       out.push_back(std::move(m));
     }
     if (rc != SQLITE_DONE) return fail(errc::io_error, "history: " + s.error());
@@ -449,6 +501,12 @@ class sqlite_history final : public history {
         m.decisions.push_back(
             {d.text(0), d.text(1), d.text(2), d.integer(3) != 0, d.text(4), d.text(5)});
       if (rc != SQLITE_DONE) return fail(errc::io_error, "history: " + d.error());
+      stmt k = prepared(
+          "SELECT domain,selector,result,reason FROM dkim_results WHERE message=? ORDER BY seq");
+      k.bind(1, m.id);
+      while ((rc = k.step()) == SQLITE_ROW)
+        m.dkim.push_back({k.text(0), k.text(1), k.text(2), k.text(3)});
+      if (rc != SQLITE_DONE) return fail(errc::io_error, "history: " + k.error());
     }
     return out;
   }

@@ -96,7 +96,7 @@ TEST(HistoryV2, MigratesVersionOneAndKeepsRows) {
     ASSERT_EQ(sqlite3_exec(db, kV1, nullptr, nullptr, &err), SQLITE_OK) << (err ? err : "");
     sqlite3_close(db);
   }
-  for (int round = 0; round < 2; ++round) {  // the second open finds version 2
+  for (int round = 0; round < 2; ++round) {  // the second open finds the current version
     auto h = open_sqlite(path);
     ASSERT_TRUE(h) << h.error().message;
     auto& db = **h;
@@ -129,7 +129,7 @@ TEST(HistoryV2, MigratesVersionOneAndKeepsRows) {
   sqlite3_stmt* st = nullptr;
   ASSERT_EQ(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, nullptr), SQLITE_OK);
   ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
-  EXPECT_EQ(sqlite3_column_int(st, 0), 2);
+  EXPECT_EQ(sqlite3_column_int(st, 0), 3);  // migrated on through version 3 (issue 10)
   sqlite3_finalize(st);
   sqlite3_close(db);
 }
