@@ -6,38 +6,12 @@
 #include <tuple>
 
 #include "base/ascii.hpp"
+#include "dmarc/record.hpp"
 #include "net/ip_address.hpp"
 
 namespace mxg::policy {
 
 namespace {
-
-// Tags of a DMARC record (RFC 9989 4.7: tag=value pairs separated by ';', names
-// case-insensitive, values trimmed). Only what policy_published reports is kept.
-// XXX: dmarc::parse_record (dmarc/record.hpp, another branch of issue 10) parses the same
-// record fully; report from it once it is merged, so the two can never disagree.
-std::map<std::string, std::string> tags_of(std::string_view txt) {
-  std::map<std::string, std::string> out;
-  std::size_t start = 0;
-  while (start <= txt.size()) {
-    auto semi = txt.find(';', start);
-    auto item =
-        txt.substr(start, semi == std::string_view::npos ? std::string_view::npos : semi - start);
-    auto eq = item.find('=');
-    if (eq != std::string_view::npos) {
-      auto name = ascii::lower(ascii::trim_space(item.substr(0, eq)));
-      auto value = std::string(ascii::trim_space(item.substr(eq + 1)));
-      if (!name.empty() && !out.contains(name)) out.emplace(std::move(name), std::move(value));
-    }
-    if (semi == std::string_view::npos) break;
-    start = semi + 1;
-  }
-  return out;
-}
-
-bool is_request(const std::string& v) {
-  return v == "none" || v == "quarantine" || v == "reject";
-}
 
 int strength(const std::string& disposition) {
   if (disposition == "reject") return 2;
@@ -83,25 +57,26 @@ struct domain_acc {
 
 }  // namespace
 
+// From the record as parse_record reads it (the same parser the evaluation used), so the
+// report can never disagree with what was enforced. An unparseable record (never stored
+// by the gateway, but the history is a file) reports the RFC 9989 4.7 defaults.
 dmarc::policy_published published_policy(const std::string& domain, const std::string& record) {
-  auto t = tags_of(record);
   dmarc::policy_published p;
   p.domain = ascii::lower(domain);
-  auto get = [&](const char* name) {
-    auto it = t.find(name);
-    return it == t.end() ? std::string() : ascii::lower(it->second);
-  };
-  p.p = get("p");
-  if (!is_request(p.p)) p.p = "none";  // RFC 9989 4.7: a missing/invalid p= acts as none
-  p.sp = get("sp");
-  if (!is_request(p.sp)) p.sp = p.p;  // sp= absent: p= applies to subdomains too
-  p.np = get("np");
-  if (!is_request(p.np)) p.np.clear();  // optional in the report: only when published
-  p.adkim = get("adkim") == "s" ? "s" : "r";
-  p.aspf = get("aspf") == "s" ? "s" : "r";
-  p.testing = get("t") == "y" ? "y" : "n";
-  auto fo = t.find("fo");
-  if (fo != t.end() && !fo->second.empty()) p.fo = fo->second;
+  auto rec = dmarc::parse_record(record);
+  if (!rec) {
+    p.p = p.sp = "none";
+    p.adkim = p.aspf = "r";
+    p.testing = "n";
+    return p;
+  }
+  p.p = dmarc::to_string(rec->effective_p());
+  p.sp = dmarc::to_string(rec->effective_sp());
+  if (rec->np && !rec->as_p_none()) p.np = dmarc::to_string(*rec->np);  // only when published
+  p.adkim = dmarc::to_string(rec->adkim);
+  p.aspf = dmarc::to_string(rec->aspf);
+  p.testing = rec->testing ? "y" : "n";
+  if (!rec->fo.empty()) p.fo = rec->fo;
   return p;
 }
 
@@ -139,8 +114,8 @@ std::vector<aggregate_report> build_aggregate_reports(
     k.spf = m.dmarc_spf_aligned ? "pass" : "fail";
     // RFC 9990 "Policy Override Reason": say why less was done than the policy asked.
     if (!pass && strength(k.disposition) < strength(policy)) {
-      bool testing = tags_of(m.dmarc_record).contains("t") &&
-                     ascii::lower(tags_of(m.dmarc_record).at("t")) == "y";
+      auto rec = dmarc::parse_record(m.dmarc_record);
+      bool testing = rec && rec->testing;
       if (testing) {
         k.reasons.push_back({"policy_test_mode", ""});
       } else {
