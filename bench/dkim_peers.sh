@@ -4,6 +4,7 @@
 # method are in bench/dkim_peers.py; numbers and recipe in docs/benchmarks.md.
 # Needs: $MXGUARD (its build dir holds bench/bench_dkim_peers_bench), python3-dkim,
 # opendkim, openssl. A missing peer prints SKIP and exits 0 (make bench goes on).
+# Never uses the network (keys from files written here) nor writes outside a temp dir.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 exec /usr/bin/python3 "$here/dkim_peers.py" "$@"

@@ -52,14 +52,13 @@ inline constexpr std::size_t kKeyCacheEntries = 256;
 struct key_cache {
   std::mutex mu;
   std::unordered_map<std::string, EVP_PKEY*> keys;
-  ~key_cache() {
-    for (auto& [k, p] : keys) EVP_PKEY_free(p);
-  }
 };
 
+// Never destroyed: freeing keys from a static destructor could run after OpenSSL's own
+// atexit cleanup. The keys stay reachable through this pointer until the process ends.
 key_cache& cache() {
-  static key_cache c;
-  return c;
+  static key_cache* const c = new key_cache;
+  return *c;
 }
 
 std::string cache_key(const key_record& k) {
