@@ -117,7 +117,18 @@ void body_hasher::update(std::string_view chunk) {
     char ch = chunk[i];
     if (!have_cr_ && plain(ch)) {  // fast path: a run of ordinary bytes is emitted at once
       std::size_t j = i + 1;
-      while (j < n && plain(chunk[j])) ++j;
+      // Relaxed (3.4.4 b): a single SP between two ordinary bytes canonicalizes to itself,
+      // so it stays in the run; a longer WSP run, a tab, or an SP at the end of the chunk
+      // or the line leaves the fast path.
+      while (j < n) {
+        if (plain(chunk[j])) {
+          ++j;
+        } else if (relaxed && chunk[j] == ' ' && j + 1 < n && plain(chunk[j + 1])) {
+          j += 2;
+        } else {
+          break;
+        }
+      }
       content_run(chunk.data() + i, j - i);
       i = j;
       continue;

@@ -10,6 +10,10 @@
 
 #include <fmt/format.h>
 
+#include <mutex>
+#include <string>
+#include <unordered_map>
+
 #include "base/result.hpp"
 
 namespace mxg::dkim {
@@ -26,6 +30,59 @@ std::string openssl_error() {
 std::unexpected<problem> perm(std::string why) {
   return std::unexpected<problem>(problem{result::permerror, std::move(why)});
 }
+
+// The digests, fetched once (OpenSSL 3: EVP_sha256() with EVP_DigestInit_ex fetches the
+// implementation again on every call, under a lock). Kept for the life of the process.
+const EVP_MD* md_of(hash_alg h) {
+  static const EVP_MD* const sha256 = EVP_MD_fetch(nullptr, "SHA2-256", nullptr);
+  static const EVP_MD* const sha1 = EVP_MD_fetch(nullptr, "SHA1", nullptr);
+  const EVP_MD* md = h == hash_alg::sha1 ? sha1 : sha256;
+  MXG_ASSERT(md != nullptr);
+  return md;
+}
+
+// Decoded keys by (type, key bytes): decoding an RSA SubjectPublicKeyInfo through
+// OpenSSL 3's decoder framework costs more than the RSA verification itself, and a
+// gateway sees the same few keys again and again. The entry is the key bytes
+// themselves, so a cached key is exactly what those bytes decode to (nothing from DNS
+// can change what an entry means). Bounded: kKeyCacheEntries, then emptied.
+// Thread-safe (a mutex); an EVP_PKEY is shared read-only, one reference per user.
+inline constexpr std::size_t kKeyCacheEntries = 256;
+
+struct key_cache {
+  std::mutex mu;
+  std::unordered_map<std::string, EVP_PKEY*> keys;
+};
+
+// Never destroyed: freeing keys from a static destructor could run after OpenSSL's own
+// atexit cleanup. The keys stay reachable through this pointer until the process ends.
+key_cache& cache() {
+  static key_cache* const c = new key_cache;
+  return *c;
+}
+
+std::string cache_key(const key_record& k) {
+  return std::string(k.type == key_type::ed25519 ? "e:" : "r:") + k.key;
+}
+
+EVP_PKEY* cached(const key_record& k) {
+  auto& c = cache();
+  std::lock_guard lock(c.mu);
+  auto it = c.keys.find(cache_key(k));
+  if (it == c.keys.end()) return nullptr;
+  EVP_PKEY_up_ref(it->second);
+  return it->second;
+}
+
+void remember(const key_record& k, EVP_PKEY* p) {
+  auto& c = cache();
+  std::lock_guard lock(c.mu);
+  if (c.keys.size() >= kKeyCacheEntries) {
+    for (auto& [name, q] : c.keys) EVP_PKEY_free(q);
+    c.keys.clear();
+  }
+  if (c.keys.emplace(cache_key(k), p).second) EVP_PKEY_up_ref(p);
+}
 }  // namespace
 
 void public_key::deleter::operator()(evp_pkey_st* p) const {
@@ -36,11 +93,17 @@ std::expected<public_key, problem> load_key(const key_record& k) {
   public_key out;
   out.type_ = k.type;
   const auto* data = reinterpret_cast<const unsigned char*>(k.key.data());
+  if (EVP_PKEY* p = cached(k)) {  // decoded and checked before (only good keys are kept)
+    out.key_.reset(p);
+    out.bits_ = k.type == key_type::ed25519 ? 256 : EVP_PKEY_get_bits(p);
+    return out;
+  }
   if (k.type == key_type::ed25519) {
     EVP_PKEY* p = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nullptr, data, k.key.size());
     if (!p) return perm("public key: not a valid ed25519 key: " + openssl_error());
     out.key_.reset(p);
     out.bits_ = 256;
+    remember(k, p);
     return out;
   }
   const unsigned char* q = data;
@@ -68,6 +131,7 @@ std::expected<public_key, problem> load_key(const key_record& k) {
   if (out.bits_ > kRsaBitsMax)
     return perm(fmt::format("public key: {}-bit RSA key is larger than our limit of {} bits",
                             out.bits_, kRsaBitsMax));
+  remember(k, p);
   return out;
 }
 
@@ -91,7 +155,7 @@ std::string verify_digest(const public_key& key, algorithm a, std::string_view d
   EVP_PKEY_CTX* ctx = EVP_PKEY_CTX_new(key.get(), nullptr);
   if (!ctx) return "out of memory";
   std::string err;
-  const EVP_MD* md = a == algorithm::rsa_sha1 ? EVP_sha1() : EVP_sha256();
+  const EVP_MD* md = md_of(a == algorithm::rsa_sha1 ? hash_alg::sha1 : hash_alg::sha256);
   if (EVP_PKEY_verify_init(ctx) != 1 || EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) != 1 ||
       EVP_PKEY_CTX_set_signature_md(ctx, md) != 1) {
     err = "RSA verify init: " + openssl_error();
@@ -105,8 +169,7 @@ std::string verify_digest(const public_key& key, algorithm a, std::string_view d
 
 hasher::hasher(hash_alg h) : ctx_(EVP_MD_CTX_new()) {
   MXG_ASSERT(ctx_ != nullptr);
-  MXG_ASSERT(EVP_DigestInit_ex(ctx_, h == hash_alg::sha1 ? EVP_sha1() : EVP_sha256(), nullptr) ==
-             1);
+  MXG_ASSERT(EVP_DigestInit_ex(ctx_, md_of(h), nullptr) == 1);
 }
 hasher::hasher(hasher&& o) noexcept : ctx_(o.ctx_) {
   o.ctx_ = nullptr;

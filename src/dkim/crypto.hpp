@@ -4,6 +4,8 @@
 // RFC 6376 3.3.1; Ed25519 over the SHA-256 digest, RFC 8463 3). Everything through EVP.
 // Security: key bytes come from DNS. RSA keys over kRsaBitsMax are refused before any
 // modular arithmetic (a huge key would cost CPU per message).
+// load_key() keeps decoded keys in a bounded process-wide cache keyed by the exact key
+// bytes (crypto.cpp, kKeyCacheEntries), so a cached key is what those bytes decode to.
 #pragma once
 
 #include <cstddef>

@@ -2,9 +2,9 @@
 // Streaming: feed() the message in chunks as it arrives (CRLF or bare LF line ends). The
 // header block is kept (CRLF-normalized, capped at max_header_bytes); the body is never
 // stored: each distinct (body canonicalization, hash, l=) gets one body_hasher fed as
-// the chunks come. Then finish() looks the keys up (TXT at selector._domainkey.domain,
-// RFC 6376 3.6.2) and returns one result per DKIM-Signature field, in header order
-// (topmost first), each with its reason.
+// the chunks come. Then finish() looks the keys up, all at once (TXT at
+// selector._domainkey.domain, RFC 6376 3.6.2) and returns one result per DKIM-Signature
+// field, in header order (topmost first), each with its reason.
 //   dkim::verifier v(opts);
 //   v.feed(chunk1); v.feed(chunk2); ...
 //   auto results = co_await v.finish(resolver);      // any dns::resolver (cache, c-ares)
@@ -82,7 +82,8 @@ class verifier {
   // Verifies with DNS answers already known (name -> TXT answer; a missing name counts
   // as a DNS failure, temperror).
   std::vector<signature_result> finish(const std::map<std::string, dns::answer>& keys);
-  // Queries every key through `r` (sequentially; put a cache in front), then verifies.
+  // Queries every key through `r` (all names at once, awaited together; put a cache in
+  // front), then verifies. Results in header order, as finish(keys).
   asio::awaitable<std::vector<signature_result>> finish(dns::resolver& r);
 
   // The header block as received, CRLF-normalized, and its fields (views into it).

@@ -110,6 +110,17 @@ TEST(Canon, StreamingAndLineEndsDoNotChangeTheHash) {
   }
 }
 
+TEST(Canon, RelaxedSingleSpacesInsideWordsRuns) {
+  // RFC 6376 3.4.4 b: every WSP run inside a line becomes one SP, WSP at the end of a line
+  // goes. Single SPs between words (kept as they are by the fast path), doubled SPs, tabs,
+  // an SP before the line end and at the start of a line, each against the text written
+  // out by hand, whole and in every chunk size (an SP may end a chunk).
+  const std::string body = "a b  c\td e \r\n x y\t\r\nlast line here\r\n";
+  const std::string expected = "a b c d e\r\n x y\r\nlast line here\r\n";
+  for (std::size_t chunk = 0; chunk <= body.size(); ++chunk)
+    ASSERT_EQ(body_hash(canon::relaxed, body, {}, chunk), sha256(expected)) << "chunk " << chunk;
+}
+
 TEST(Canon, SignatureFieldWithoutFinalCrlf) {
   std::string out;
   canon_header(canon::relaxed, "DKIM-Signature: a=1; b=\r\n", "DKIM-Signature", " a=1; b=", out,

@@ -12,6 +12,9 @@
 
 #include <asio/co_spawn.hpp>
 #include <asio/io_context.hpp>
+#include <asio/post.hpp>
+#include <asio/this_coro.hpp>
+#include <asio/use_awaitable.hpp>
 
 #include <map>
 
@@ -91,15 +94,16 @@ const std::string kBody = "Hi.\r\n\r\nWe lost the game.\r\n";
 
 // Signs header+body (relaxed/relaxed) and returns the whole message with the new field on top.
 std::string sign(const test_key& k, const std::string& header, const std::string& body,
-                 const std::string& h, const std::string& extra = "", const char* alg = nullptr) {
+                 const std::string& h, const std::string& extra = "", const char* alg = nullptr,
+                 const std::string& selector = "sel") {
   bool sha1 = alg && std::string(alg) == "rsa-sha1";
   std::string a = alg ? alg : (k.ed ? "ed25519-sha256" : "rsa-sha256");
   std::optional<std::uint64_t> l;
   if (auto p = extra.find("l="); p != std::string::npos) l = std::stoull(extra.substr(p + 2));
   body_hasher bh(canon::relaxed, sha1 ? hash_alg::sha1 : hash_alg::sha256, l);
   bh.update(body);
-  std::string value = " v=1; a=" + a + "; c=relaxed/relaxed; d=example.com; s=sel; h=" + h + extra +
-                      "; bh=" + b64(bh.finish()) + "; b=";
+  std::string value = " v=1; a=" + a + "; c=relaxed/relaxed; d=example.com; s=" + selector +
+                      "; h=" + h + extra + "; bh=" + b64(bh.finish()) + "; b=";
   auto hb = mail::read_header(header);
   std::map<std::string, int> used;
   std::string input;
@@ -308,6 +312,81 @@ TEST(Verifier, StreamedLfMessageThroughTheAsyncResolver) {
   ASSERT_EQ(rs.size(), 1u);
   EXPECT_EQ(rs[0].res, result::pass) << rs[0].reason;
   EXPECT_EQ(v.header().fields.size(), 4u);  // DMARC can read From from here
+}
+
+// A decorator over the in-memory zone that counts the queries in flight. Each query
+// yields to the event loop `delay[name]` times before it answers (no timer, no clock), so
+// on one thread a query started later can answer first. The answers are the zone's.
+class inflight_counter : public dns::resolver {
+ public:
+  inflight_counter(dns::resolver& inner, std::map<std::string, int> delay)
+      : inner_(inner), delay_(std::move(delay)) {}
+  asio::awaitable<dns::answer> query(std::string name, dns::rrtype type) override {
+    ++in_flight;
+    max_in_flight = std::max(max_in_flight, in_flight);
+    auto ex = co_await asio::this_coro::executor;
+    for (int i = 0; i < delay_[name]; ++i) co_await asio::post(ex, asio::use_awaitable);
+    answered.push_back(name);
+    --in_flight;
+    co_return co_await inner_.query(std::move(name), type);
+  }
+  int in_flight = 0;
+  int max_in_flight = 0;
+  std::vector<std::string> answered;
+
+ private:
+  dns::resolver& inner_;
+  std::map<std::string, int> delay_;
+};
+
+TEST(Verifier, KeyLookupsRunConcurrentlyAndResultsKeepHeaderOrder) {
+  // Three signatures, three selectors: s1 (ed25519) signed first, so it is the bottom
+  // field; s2 (RSA) above it; s3 on top, with no key published (RFC 6376 6.1.2: permerror).
+  auto ed = make_ed25519();
+  auto rsa = make_rsa(2048);
+  auto split = [](const std::string& m) {
+    std::size_t e = m.find("\r\n\r\n");
+    return m.substr(0, e + 2);
+  };
+  std::string m1 = sign(ed, kHeader, kBody, "from:to:subject", "", nullptr, "s1");
+  std::string m2 = sign(rsa, split(m1), kBody, "from:to:subject", "", nullptr, "s2");
+  std::string m3 = sign(rsa, split(m2), kBody, "from:to:subject", "", nullptr, "s3");
+  dns::memory_zone zone;
+  zone.add(txt("s1._domainkey.example.com", ed.record));
+  zone.add(txt("s2._domainkey.example.com", rsa.record));
+  // Every query yields at least once; the top signature's answers first, the bottom one's last.
+  inflight_counter counter(zone, {{"s1._domainkey.example.com", 6},
+                                  {"s2._domainkey.example.com", 3},
+                                  {"s3._domainkey.example.com", 1}});
+  asio::io_context io;
+  std::vector<signature_result> rs;
+  verifier v(at_now());
+  v.feed(m3);
+  asio::co_spawn(io, v.finish(counter), [&](std::exception_ptr e, std::vector<signature_result> r) {
+    if (e) std::rethrow_exception(e);
+    rs = std::move(r);
+  });
+  io.run();
+  EXPECT_EQ(counter.max_in_flight, 3);  // all three were asked before any answered
+  ASSERT_EQ(counter.answered.size(), 3u);
+  EXPECT_EQ(counter.answered.front(), "s3._domainkey.example.com");
+  EXPECT_EQ(counter.answered.back(), "s1._domainkey.example.com");
+  // Header order, topmost first, whatever order the answers came in.
+  ASSERT_EQ(rs.size(), 3u);
+  EXPECT_EQ(rs[0].index, 0u);
+  EXPECT_EQ(rs[0].selector, "s3");
+  EXPECT_EQ(rs[0].res, result::permerror) << rs[0].reason;
+  EXPECT_EQ(rs[1].selector, "s2");
+  EXPECT_EQ(rs[1].res, result::pass) << rs[1].reason;
+  EXPECT_EQ(rs[2].selector, "s1");
+  EXPECT_EQ(rs[2].res, result::pass) << rs[2].reason;
+  // The same answers through finish(keys) give the same results.
+  auto direct = verify(m3, zone, at_now());
+  ASSERT_EQ(direct.size(), rs.size());
+  for (std::size_t i = 0; i < rs.size(); ++i) {
+    EXPECT_EQ(direct[i].res, rs[i].res);
+    EXPECT_EQ(direct[i].reason, rs[i].reason);
+  }
 }
 
 TEST(Verifier, AuthenticationResultsEntry) {
