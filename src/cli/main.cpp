@@ -41,7 +41,9 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    // README "Exit codes": a usage error is 2 (CLI11's own codes are 100..127); --help
+    // and --version stay 0.
+    return app.exit(e) == 0 ? 0 : 2;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "mxguard: %s\n", e.what());
     return 70;  // EX_SOFTWARE
