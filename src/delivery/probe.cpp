@@ -323,8 +323,14 @@ asio::awaitable<relay_outcome> run_relay_case(const relay_case& rc, const host_r
     auto d = co_await t.cmd("DATA");
     if (d && d->code == 354) {
       const std::string body = dot_stuff(test_message(rc, o.helo_name, h.address));
+      // (No co_await inside ?: here: g++ 12 miscompiles it.)
+      result<reply> fin = std::unexpected(error{errc::io_error, "not sent"});
       auto w = co_await c.write(body, o.command);
-      auto fin = w ? co_await c.read_reply(o.command) : result<reply>(std::unexpected(w.error()));
+      if (w) {
+        fin = co_await c.read_reply(o.command);
+      } else {
+        fin = std::unexpected(w.error());
+      }
       out.transcript.push_back({"(message, " + std::to_string(body.size()) + " octets, then .)",
                                 fin ? fin->full() : "(error: " + fin.error().message + ")"});
       out.data_sent = fin && fin->code / 100 == 2;
@@ -366,12 +372,14 @@ asio::awaitable<void> probe_host(dns::resolver& res, host_report& h, const probe
   h.banner = g->full();
   h.banner_code = g->code;
   h.banner_name = greeting_name(g->lines.empty() ? "" : g->lines.front());
+  h.names = judge_names(h.banner_name, h.ehlo_name, h.rdns.confirmed);
   if (g->code == 220) {
     const auto te = std::chrono::steady_clock::now();
     auto hi = co_await t.hello(o.helo_name, h.esmtp);
     h.ehlo_ms = ms_since(te);
     auto take = [&](const reply& r) {
       h.ehlo_name = greeting_name(r.lines.empty() ? "" : r.lines.front());
+      h.names = judge_names(h.banner_name, h.ehlo_name, h.rdns.confirmed);
       h.capabilities.assign(r.lines.begin() + (r.lines.empty() ? 0 : 1), r.lines.end());
       h.info = parse_ehlo(h.capabilities);
     };
@@ -413,11 +421,8 @@ asio::awaitable<void> probe_host(dns::resolver& res, host_report& h, const probe
         }
       }
     }
-    co_await t.quit();
-  } else {
-    co_await t.quit();
   }
-  h.names = judge_names(h.banner_name, h.ehlo_name, h.rdns.confirmed);
+  co_await t.quit();
   h.total_ms = ms_since(t0);
 }
 
