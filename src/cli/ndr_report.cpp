@@ -19,8 +19,8 @@
 #include <filesystem>
 #include <fstream>
 #include <future>
-#include <optional>
 #include <iostream>
+#include <optional>
 
 #include "base/ascii.hpp"
 #include "cli/dns_flags.hpp"
@@ -175,7 +175,8 @@ int run(const report_args& a) {
     std::vector<std::future<void>> workers;
     for (std::size_t w = 0; w < std::min(kProbeConcurrency, probes.size()); ++w)
       workers.push_back(asio::co_spawn(
-          io, probe_worker(probes, groups, next, **res, po, static_cast<std::uint16_t>(a.probe_port)),
+          io,
+          probe_worker(probes, groups, next, **res, po, static_cast<std::uint16_t>(a.probe_port)),
           asio::use_future));
     io.restart();
     io.run();
@@ -277,9 +278,9 @@ int run(const report_args& a) {
       std::ofstream f(path, std::ios::binary);
       std::string appendix;
       if (const auto* pr = probe_of(static_cast<std::size_t>(n - 1))) {
-        appendix = "What we see of the source (mxguard probe, " +
-                   std::string(pr->target.host) + " port " + std::to_string(pr->target.port) +
-                   "):\n" + mxg::cli::probe_summary(*pr, "  ");
+        appendix = "What we see of the source (mxguard probe, " + std::string(pr->target.host) +
+                   " port " + std::to_string(pr->target.port) + "):\n" +
+                   mxg::cli::probe_summary(*pr, "  ");
         std::string crlf;  // the draft is a message: CRLF line ends
         for (char c : appendix) crlf += c == '\n' ? std::string("\r\n") : std::string(1, c);
         appendix = crlf;
@@ -319,8 +320,9 @@ mxg::cli::registration reg(401, [](CLI::App& root, int& exit_code) {
   cmd->add_flag("--csv", args->csv, "CSV of the ranked sources")->excludes(j);
   cmd->add_option("--draft-reports", args->drafts, "Write one abuse report (.eml) per source here");
   cmd->add_option("--reporter", args->reporter, "From: address of the drafts");
-  auto* probe_flag = cmd->add_flag("--probe", args->probe,
-                "Probe the top sources (banner, rDNS, STARTTLS) and add it to the report");
+  auto* probe_flag =
+      cmd->add_flag("--probe", args->probe,
+                    "Probe the top sources (banner, rDNS, STARTTLS) and add it to the report");
   cmd->add_flag("--relay-tests", args->relay_tests, "With --probe: run the 16 open-relay tests too")
       ->needs(probe_flag);
   cmd->add_option("--probe-top", args->probe_top, "With --probe: how many sources (default 5)")

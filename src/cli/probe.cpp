@@ -58,10 +58,10 @@ void print_text(const mxg::delivery::probe_report& r) {
                 yes_no(h.names.ehlo_rdns));
     std::printf("  esmtp     %s; capabilities:", h.esmtp ? "yes" : "no (HELO)");
     for (const auto& c : h.capabilities) std::printf(" %s;", printable(c).c_str());
-    std::printf("\n  size      %s\n",
-                !h.info.size           ? "not announced"
-                : h.info.size_max == 0 ? "announced, no limit"
-                                       : std::to_string(h.info.size_max).c_str());
+    std::printf("\n  size      %s\n", !h.info.size ? "not announced"
+                                      : h.info.size_max == 0
+                                          ? "announced, no limit"
+                                          : std::to_string(h.info.size_max).c_str());
     const auto& t = h.tls;
     if (!t.offered) {
       std::printf("  starttls  not offered\n");
@@ -88,7 +88,9 @@ void print_text(const mxg::delivery::probe_report& r) {
     mxg::cli::print_transcript(h.transcript, "    ");
     for (const auto& rt : h.relay) {
       std::printf("  relay test %2d %s: %s\n", rt.test.number,
-                  rt.accepted ? "ACCEPTED" : !rt.error.empty() ? "error" : "refused",
+                  rt.accepted         ? "ACCEPTED"
+                  : !rt.error.empty() ? "error"
+                                      : "refused",
                   rt.test.what.c_str());
       if (!rt.error.empty()) std::printf("    error: %s\n", printable(rt.error).c_str());
       mxg::cli::print_transcript(rt.transcript, "    ");
@@ -120,8 +122,8 @@ int run(const probe_args& a) {
     std::fprintf(stderr, "mxguard probe: --confirm-with-data needs --to ADDR (your address)\n");
     return 2;
   }
-  if (!a.to.empty() && (a.to.find('@') == std::string::npos || a.to.front() == '@' ||
-                        a.to.back() == '@')) {
+  if (!a.to.empty() &&
+      (a.to.find('@') == std::string::npos || a.to.front() == '@' || a.to.back() == '@')) {
     std::fprintf(stderr, "mxguard probe: --to wants user@domain\n");
     return 2;
   }

@@ -7,10 +7,14 @@
 
 namespace mxg::cli {
 
-const char* yes_no(const std::optional<bool>& v) { return !v ? "unknown" : *v ? "yes" : "no"; }
+const char* yes_no(const std::optional<bool>& v) {
+  return !v ? "unknown" : *v ? "yes" : "no";
+}
 
 namespace {
-nlohmann::json opt(const std::optional<bool>& v) { return v ? nlohmann::json(*v) : nullptr; }
+nlohmann::json opt(const std::optional<bool>& v) {
+  return v ? nlohmann::json(*v) : nullptr;
+}
 nlohmann::json transcript_json(const std::vector<delivery::exchange>& t) {
   auto a = nlohmann::json::array();
   for (const auto& e : t) a.push_back({{"command", e.command}, {"reply", e.reply}});
@@ -57,12 +61,18 @@ nlohmann::json probe_json(const delivery::probe_report& r) {
                        {"not_before", c.not_before},
                        {"not_after", c.not_after},
                        {"days_left", c.days_left}});
-    j["starttls"] = {{"offered", t.offered},     {"attempted", t.attempted},
-                     {"ok", t.ok},               {"error", t.error},
-                     {"protocol", t.protocol},   {"cipher", t.cipher},
-                     {"checked_name", t.checked_name}, {"verified", t.verified},
-                     {"verify_code", t.verify_code},   {"verify_result", t.verify_result},
-                     {"handshake_ms", t.handshake_ms}, {"chain", chain}};
+    j["starttls"] = {{"offered", t.offered},
+                     {"attempted", t.attempted},
+                     {"ok", t.ok},
+                     {"error", t.error},
+                     {"protocol", t.protocol},
+                     {"cipher", t.cipher},
+                     {"checked_name", t.checked_name},
+                     {"verified", t.verified},
+                     {"verify_code", t.verify_code},
+                     {"verify_result", t.verify_result},
+                     {"handshake_ms", t.handshake_ms},
+                     {"chain", chain}};
     j["timings_ms"] = {{"connect", h.connect_ms},
                        {"banner", h.banner_ms},
                        {"ehlo", h.ehlo_ms},
@@ -83,9 +93,9 @@ nlohmann::json probe_json(const delivery::probe_report& r) {
   auto acc = nlohmann::json::array();
   for (const auto* a : r.accepted()) acc.push_back(a->test.number);
   out["accepted_relay_tests"] = acc;
-  out["verdict"] = !r.any_connected()         ? "could not connect"
-                   : r.accepted().empty()     ? "no relay found"
-                                              : "open relay";
+  out["verdict"] = !r.any_connected()     ? "could not connect"
+                   : r.accepted().empty() ? "no relay found"
+                                          : "open relay";
   out["exit"] = delivery::probe_exit_code(r);
   return out;
 }
@@ -130,7 +140,8 @@ std::string probe_summary(const delivery::probe_report& r, const std::string& in
          (!t.offered ? std::string("STARTTLS not offered")
           : !t.ok    ? "STARTTLS failed: " + printable(t.error)
                      : t.protocol + " " + t.cipher + ", certificate " +
-                        (t.verified ? "verified" : "NOT verified (" + printable(t.verify_result) + ")") +
+                        (t.verified ? "verified"
+                                    : "NOT verified (" + printable(t.verify_result) + ")") +
                         (t.chain.empty() ? "" : ", expires " + t.chain.front().not_after)) +
          "\n";
     auto acc = 0;

@@ -111,7 +111,9 @@ struct dialogue {
         co_return step::next_host;
       }
       if (st->code == 220) {
-        if (auto hs = co_await s.start_tls(*tls, host, tls_handshake_options{o.tls_verify, false}, o.mail); !hs) {
+        if (auto hs = co_await s.start_tls(*tls, host, tls_handshake_options{o.tls_verify, false},
+                                           o.mail);
+            !hs) {
           why = "451 4.7.5 TLS handshake with " + host + " failed (" + hs.error().message + ")";
           co_return o.tls_verify ? step::next_host : step::retry_plain;
         }

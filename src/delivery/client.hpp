@@ -33,8 +33,8 @@
 
 namespace mxg::delivery {
 
-inline constexpr std::size_t kMxHostsMax = 5;           // like Postfix smtp_mx_address_limit
-inline constexpr std::size_t kDataChunk = 64 * 1024;    // bytes per write of DATA
+inline constexpr std::size_t kMxHostsMax = 5;         // like Postfix smtp_mx_address_limit
+inline constexpr std::size_t kDataChunk = 64 * 1024;  // bytes per write of DATA
 inline constexpr std::chrono::seconds kConnectTimeout{30};
 
 struct client_options {

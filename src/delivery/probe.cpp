@@ -7,8 +7,8 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
-#include <asio/ip/address.hpp>
 #include <algorithm>
+#include <asio/ip/address.hpp>
 #include <asio/this_coro.hpp>
 #include <charconv>
 #include <ctime>
@@ -30,7 +30,8 @@ bool host_chars(std::string_view s) {
       !ascii::is_digit(static_cast<unsigned char>(s[0])))
     return false;
   for (unsigned char c : s)
-    if (!ascii::is_alpha(c) && !ascii::is_digit(c) && c != '-' && c != '.' && c != '_') return false;
+    if (!ascii::is_alpha(c) && !ascii::is_digit(c) && c != '-' && c != '.' && c != '_')
+      return false;
   return s.find("..") == std::string_view::npos;
 }
 
@@ -188,7 +189,8 @@ struct talker {
       co_return std::unexpected(w.error());
     }
     auto r = co_await c.read_reply(d);
-    log.push_back({shown.empty() ? line : shown, r ? r->full() : "(error: " + r.error().message + ")"});
+    log.push_back(
+        {shown.empty() ? line : shown, r ? r->full() : "(error: " + r.error().message + ")"});
     co_return r;
   }
   // EHLO, falling back to HELO on 5xx (RFC 5321 4.1.1.1 / 3.2). The reply or an error.
@@ -260,12 +262,13 @@ void read_tls(SSL* ssl, tls_report& t) {
   t.protocol = SSL_get_version(ssl);
   t.cipher = SSL_get_cipher_name(ssl);
   if (STACK_OF(X509)* chain = SSL_get_peer_cert_chain(ssl))
-    for (int i = 0; i < sk_X509_num(chain); ++i) t.chain.push_back(cert_info(sk_X509_value(chain, i)));
+    for (int i = 0; i < sk_X509_num(chain); ++i)
+      t.chain.push_back(cert_info(sk_X509_value(chain, i)));
   X509* leaf = SSL_get1_peer_certificate(ssl);
   t.verify_code = leaf ? SSL_get_verify_result(ssl) : X509_V_ERR_UNSPECIFIED;
-  t.verify_result = !leaf ? "no certificate" : t.verify_code == X509_V_OK
-                                                  ? "ok"
-                                                  : X509_verify_cert_error_string(t.verify_code);
+  t.verify_result = !leaf                        ? "no certificate"
+                    : t.verify_code == X509_V_OK ? "ok"
+                                                 : X509_verify_cert_error_string(t.verify_code);
   t.verified = leaf && t.verify_code == X509_V_OK;
   X509_free(leaf);
 }
@@ -347,7 +350,8 @@ asio::awaitable<void> probe_host(dns::resolver& res, host_report& h, const probe
                                  asio::ssl::context& tls_ctx) {
   auto ex = co_await asio::this_coro::executor;
   const auto t0 = std::chrono::steady_clock::now();
-  if (auto ip = net::ip_address::parse(h.address)) h.rdns = co_await dns::forward_confirmed_rdns(res, *ip);
+  if (auto ip = net::ip_address::parse(h.address))
+    h.rdns = co_await dns::forward_confirmed_rdns(res, *ip);
   connection c(ex);
   std::error_code bad;
   auto ip = asio::ip::make_address(h.address, bad);
@@ -407,8 +411,8 @@ asio::awaitable<void> probe_host(dns::resolver& res, host_report& h, const probe
           }
           h.tls.ok = true;
           read_tls(c.tls_handle(), h.tls);
-          h.transcript.push_back({"(TLS handshake)", c.tls_detail() + ", verify: " +
-                                                         h.tls.verify_result});
+          h.transcript.push_back(
+              {"(TLS handshake)", c.tls_detail() + ", verify: " + h.tls.verify_result});
           bool esmtp2 = false;
           auto again = co_await t.hello(o.helo_name, esmtp2);  // RFC 3207 4.2
           if (again && again->code == 250) {
@@ -459,8 +463,8 @@ asio::awaitable<probe_report> probe(dns::resolver& res, const probe_target& targ
         names.sender_domain = o.from_domain;
         names.ip = addr;
         // nmap: the banner's name, else the EHLO reply's; then what DNS says.
-        names.server = !h.banner_name.empty()  ? h.banner_name
-                       : !h.ehlo_name.empty()  ? h.ehlo_name
+        names.server = !h.banner_name.empty()      ? h.banner_name
+                       : !h.ehlo_name.empty()      ? h.ehlo_name
                        : !h.rdns.confirmed.empty() ? h.rdns.confirmed
                                                    : h.name;
         bool data_left = o.confirm_with_data;

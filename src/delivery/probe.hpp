@@ -84,7 +84,7 @@ struct exchange {
 
 struct tls_cert_info {
   std::string subject, issuer;
-  std::vector<std::string> names;  // subjectAltName DNS and IP entries
+  std::vector<std::string> names;     // subjectAltName DNS and IP entries
   std::string not_before, not_after;  // "2026-12-06 10:00:00 UTC"
   std::int64_t days_left = 0;         // until not_after (negative: expired)
 };
@@ -116,12 +116,12 @@ struct host_report {
   std::string address;  // the IP connected to
   std::uint16_t port = kSmtpPort;
   bool connected = false;
-  std::string error;  // could not connect / no greeting
-  std::string banner;       // full greeting reply
+  std::string error;   // could not connect / no greeting
+  std::string banner;  // full greeting reply
   int banner_code = 0;
-  std::string banner_name;  // greeting_name() of the banner
-  std::string ehlo_name;    // greeting_name() of the EHLO reply
-  bool esmtp = false;       // EHLO accepted (else HELO was used)
+  std::string banner_name;                // greeting_name() of the banner
+  std::string ehlo_name;                  // greeting_name() of the EHLO reply
+  bool esmtp = false;                     // EHLO accepted (else HELO was used)
   std::vector<std::string> capabilities;  // EHLO keywords and parameters (after TLS if any)
   ehlo_info info;
   dns::rdns_result rdns;
@@ -136,9 +136,9 @@ struct probe_options {
   std::string helo_name = "localhost";
   bool starttls = true;
   bool relay_tests = false;
-  std::string from_domain;                           // sender domain of the relay tests
+  std::string from_domain;                             // sender domain of the relay tests
   std::string foreign_rcpt = "relaytest@example.org";  // the foreign recipient (--to)
-  bool confirm_with_data = false;                    // one DATA to foreign_rcpt (operator's)
+  bool confirm_with_data = false;                      // one DATA to foreign_rcpt (operator's)
   std::chrono::seconds connect = kProbeConnectTimeout;
   std::chrono::seconds command = kProbeCommandTimeout;
   std::size_t max_hosts = kProbeHostsMax;

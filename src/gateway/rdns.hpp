@@ -1,7 +1,7 @@
 // rdns.hpp: the client's forward-confirmed reverse DNS name for the Received header
 // (RFC 5321 4.4 "from HELO (NAME [IP])"), through dns::forward_confirmed_rdns (PTR of
-// the IP, then A/AAAA of each name, at most dns::kPtrNamesMax). Looked up in the background from connect on; a session
-// waits for it at most until its deadline, and never before the greeting.
+// the IP, then A/AAAA of each name, at most dns::kPtrNamesMax). Looked up in the background from
+// connect on; a session waits for it at most until its deadline, and never before the greeting.
 #pragma once
 
 #include <asio/awaitable.hpp>

@@ -40,8 +40,8 @@ TEST(ProbeTarget, HostPortForms) {
     EXPECT_EQ(t->port, c.port) << c.in;
     EXPECT_EQ(t->is_ip, c.ip) << c.in;
   }
-  for (const char* bad : {"", ":25", "host:", "host:0", "host:65536", "host:25x", "[::1",
-                          "[::1]x", "ho st", "a..b", "-x.test", "host:-1", "bad_\x01.test"})
+  for (const char* bad : {"", ":25", "host:", "host:0", "host:65536", "host:25x", "[::1", "[::1]x",
+                          "ho st", "a..b", "-x.test", "host:-1", "bad_\x01.test"})
     EXPECT_FALSE(parse_target(bad)) << bad;
 }
 
