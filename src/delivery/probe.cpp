@@ -32,7 +32,7 @@ bool host_chars(std::string_view s) {
   for (unsigned char c : s)
     if (!ascii::is_alpha(c) && !ascii::is_digit(c) && c != '-' && c != '.' && c != '_')
       return false;
-  return s.find("..") == std::string_view::npos;
+  return s.find("..") == std::string_view::npos && s.back() != '.';  // one final dot is cut
 }
 
 std::string norm(std::string_view s) {

@@ -41,7 +41,7 @@ TEST(ProbeTarget, HostPortForms) {
     EXPECT_EQ(t->is_ip, c.ip) << c.in;
   }
   for (const char* bad : {"", ":25", "host:", "host:0", "host:65536", "host:25x", "[::1", "[::1]x",
-                          "ho st", "a..b", "-x.test", "host:-1", "bad_\x01.test"})
+                          "ho st", "a..b", "d..", "-x.test", "host:-1", "bad_\x01.test"})
     EXPECT_FALSE(parse_target(bad)) << bad;
 }
 
@@ -57,6 +57,7 @@ TEST(GreetingName, FirstWordWhenADomainOrLiteral) {
   EXPECT_EQ(greeting_name(""), "");
   EXPECT_EQ(greeting_name("evil\x1b[31m.example"), "");
   EXPECT_EQ(greeting_name("a..b ready"), "");
+  EXPECT_EQ(greeting_name("d.. ready"), "");            // found by fuzz/probe_reply.cpp
   EXPECT_EQ(greeting_name(std::string(300, 'a')), "");  // longer than a domain can be
 }
 
