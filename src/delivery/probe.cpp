@@ -56,6 +56,8 @@ result<probe_target> parse_target(std::string_view text) {
   probe_target t;
   std::string_view host = text, port;
   if (text.empty()) return fail(errc::invalid_argument, "empty target");
+  for (unsigned char c : text)
+    if (c <= 0x20 || c >= 0x7f) return fail(errc::invalid_argument, "control byte or space");
   if (text.front() == '[') {
     auto close = text.find(']');
     if (close == std::string_view::npos) return fail(errc::invalid_argument, "missing ']'");
@@ -95,6 +97,8 @@ result<probe_target> parse_target(std::string_view text) {
 std::string greeting_name(std::string_view text) {
   auto sp = text.find_first_of(" \t");
   std::string_view w = text.substr(0, sp);
+  for (unsigned char c : w)
+    if (c <= 0x20 || c >= 0x7f) return "";  // not even a literal holds control bytes
   if (w.size() > 2 && w.front() == '[' && w.back() == ']') {  // address-literal, 4.1.3
     auto in = w.substr(1, w.size() - 2);
     if (in.size() > 5 && ascii::iequals(in.substr(0, 5), "IPv6:")) in.remove_prefix(5);

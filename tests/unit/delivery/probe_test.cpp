@@ -57,7 +57,10 @@ TEST(GreetingName, FirstWordWhenADomainOrLiteral) {
   EXPECT_EQ(greeting_name(""), "");
   EXPECT_EQ(greeting_name("evil\x1b[31m.example"), "");
   EXPECT_EQ(greeting_name("a..b ready"), "");
-  EXPECT_EQ(greeting_name("d.. ready"), "");            // found by fuzz/probe_reply.cpp
+  EXPECT_EQ(greeting_name("d.. ready"), "");  // found by fuzz/probe_reply.cpp
+  using namespace std::string_view_literals;  // an embedded NUL, also found by the fuzzer
+  EXPECT_EQ(greeting_name("[192.0.2.1\0x] ready"sv), "");
+  EXPECT_FALSE(parse_target("[192.0.2.1\0x]:25"sv));
   EXPECT_EQ(greeting_name(std::string(300, 'a')), "");  // longer than a domain can be
 }
 
