@@ -3,7 +3,10 @@
 // each bounce whether it is backscatter (about mail our domains never sent), ranks the
 // sources that accepted the forged messages, finds their abuse contacts and can write
 // one ready-to-send abuse report per source. Bounces are parsed by ndr/ and judged by
-// policy/backscatter.hpp (the same judgement as the gateway's filter).
+// policy/backscatter.hpp (the same judgement as the gateway's filter). With --probe the
+// top sources are probed (delivery/probe.hpp: banner, rDNS, TLS; relay tests only with
+// --relay-tests), at most kProbeConcurrency at a time, each bounded by its timeouts, and
+// the findings go into the output and each draft report.
 // Exit codes: 0 report printed, 1 some input unreadable (the rest is reported),
 // 2 usage error (bad flags, history or zone file that cannot be opened).
 #include <asio/co_spawn.hpp>
@@ -15,10 +18,14 @@
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <iostream>
+#include <optional>
 
 #include "base/ascii.hpp"
 #include "cli/dns_flags.hpp"
+#include "cli/probe_output.hpp"
+#include "delivery/probe.hpp"
 #include "ndr/bounce_info.hpp"
 #include "ndr/output.hpp"
 #include "policy/backscatter.hpp"
@@ -35,8 +42,35 @@ struct report_args {
   std::string drafts;
   std::string reporter;
   bool json = false, csv = false, no_spf = false, no_contacts = false;
+  bool probe = false, relay_tests = false;
+  int probe_top = 5, probe_port = 25, probe_timeout = 10;
   mxg::cli::dns_flags dns;
 };
+
+constexpr std::size_t kProbeConcurrency = 4;  // probes in flight at once
+
+// What `--probe` connects to for one source: the address that accepted the forged mail,
+// else its host name.
+std::string probe_host_of(const mxg::policy::source_group& g) {
+  if (!g.ips.empty()) return *g.ips.begin();
+  if (!g.hosts.empty()) return *g.hosts.begin();
+  return "";
+}
+
+// Probes the first `top` groups, kProbeConcurrency at a time: workers take the next index.
+asio::awaitable<void> probe_worker(std::vector<std::optional<mxg::delivery::probe_report>>& out,
+                                   const std::vector<mxg::policy::source_group>& groups,
+                                   std::size_t& next, mxg::dns::resolver& res,
+                                   const mxg::delivery::probe_options& o, std::uint16_t port) {
+  while (next < out.size()) {
+    const std::size_t i = next++;
+    const std::string host = probe_host_of(groups[i]);
+    auto t = mxg::delivery::parse_target(host);
+    if (!t) continue;
+    t->port = port;
+    out[i] = co_await mxg::delivery::probe(res, *t, o);
+  }
+}
 
 // "2026-11-01", "30d" (days back) or Unix seconds.
 std::optional<std::int64_t> parse_since(const std::string& s, std::int64_t now) {
@@ -128,6 +162,32 @@ int run(const report_args& a) {
   io.run();
   fut.get();
 
+  std::vector<std::optional<mxg::delivery::probe_report>> probes(
+      a.probe ? std::min(groups.size(), static_cast<std::size_t>(a.probe_top)) : 0);
+  if (!probes.empty()) {
+    mxg::delivery::probe_options po;
+    po.relay_tests = a.relay_tests;
+    po.helo_name = opt.our_domains.empty() ? "localhost" : opt.our_domains.front();
+    po.command = std::chrono::seconds(a.probe_timeout);
+    po.connect = std::min(po.command, mxg::delivery::kProbeConnectTimeout);
+    po.max_hosts = 1;  // the address that accepted the forged mail
+    std::size_t next = 0;
+    std::vector<std::future<void>> workers;
+    for (std::size_t w = 0; w < std::min(kProbeConcurrency, probes.size()); ++w)
+      workers.push_back(asio::co_spawn(
+          io,
+          probe_worker(probes, groups, next, **res, po, static_cast<std::uint16_t>(a.probe_port)),
+          asio::use_future));
+    io.restart();
+    io.run();
+    for (auto& w : workers) w.get();
+  }
+  // TODO(dnsbl): add each probed address's DNS list status here once the dnsbl branch's
+  // checker (issue 12 section 2) is merged; until then the reports carry no list status.
+  auto probe_of = [&](std::size_t rank) -> const mxg::delivery::probe_report* {
+    return rank < probes.size() && probes[rank] ? &*probes[rank] : nullptr;
+  };
+
   std::map<mxg::policy::bounce_verdict, int> counts;
   for (const auto& j : judged) ++counts[j.v];
   if (a.json) {
@@ -148,7 +208,9 @@ int run(const report_args& a) {
       out["bounces"].push_back(std::move(o));
     }
     out["sources"] = nlohmann::json::array();
+    std::size_t rank = 0;
     for (const auto& g : groups) {
+      const auto* pr = probe_of(rank++);
       nlohmann::json contacts = nlohmann::json::array();
       for (const auto& c : g.contacts)
         contacts.push_back({{"address", c.address}, {"source", c.source}});
@@ -163,8 +225,9 @@ int run(const report_args& a) {
                                 {"sample_subjects", g.sample_subjects},
                                 {"target_domains", g.target_domains},
                                 {"contacts", contacts}});
+      if (pr) out["sources"].back()["probe"] = mxg::cli::probe_json(*pr);
     }
-    std::cout << out.dump(2) << "\n";
+    std::cout << out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
   } else if (a.csv) {
     std::cout << "rank,source,domain,network,count,first_seen,last_seen,target_domains,contacts\n";
     int rank = 0;
@@ -195,6 +258,8 @@ int run(const report_args& a) {
       for (const auto& s : g.sample_subjects) std::printf("    subject  %s\n", s.c_str());
       for (const auto& c : g.contacts)
         std::printf("    contact  %s  [%s]\n", c.address.c_str(), c.source.c_str());
+      if (const auto* pr = probe_of(static_cast<std::size_t>(rank - 1)))
+        std::printf("    probe\n%s", mxg::cli::probe_summary(*pr, "      ").c_str());
     }
     if (groups.empty()) std::printf("no backscatter sources found\n");
   }
@@ -211,7 +276,16 @@ int run(const report_args& a) {
         if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '-') c = '_';
       auto path = std::filesystem::path(a.drafts) / (std::to_string(++n) + "-" + name + ".eml");
       std::ofstream f(path, std::ios::binary);
-      f << mxg::policy::draft_report(g, judged, reporter, now);
+      std::string appendix;
+      if (const auto* pr = probe_of(static_cast<std::size_t>(n - 1))) {
+        appendix = "What we see of the source (mxguard probe, " + std::string(pr->target.host) +
+                   " port " + std::to_string(pr->target.port) + "):\n" +
+                   mxg::cli::probe_summary(*pr, "  ");
+        std::string crlf;  // the draft is a message: CRLF line ends
+        for (char c : appendix) crlf += c == '\n' ? std::string("\r\n") : std::string(1, c);
+        appendix = crlf;
+      }
+      f << mxg::policy::draft_report(g, judged, reporter, now, appendix);
       if (!f) {
         std::fprintf(stderr, "mxguard ndr report: cannot write %s\n", path.c_str());
         return 2;
@@ -246,6 +320,18 @@ mxg::cli::registration reg(401, [](CLI::App& root, int& exit_code) {
   cmd->add_flag("--csv", args->csv, "CSV of the ranked sources")->excludes(j);
   cmd->add_option("--draft-reports", args->drafts, "Write one abuse report (.eml) per source here");
   cmd->add_option("--reporter", args->reporter, "From: address of the drafts");
+  auto* probe_flag =
+      cmd->add_flag("--probe", args->probe,
+                    "Probe the top sources (banner, rDNS, STARTTLS) and add it to the report");
+  cmd->add_flag("--relay-tests", args->relay_tests, "With --probe: run the 16 open-relay tests too")
+      ->needs(probe_flag);
+  cmd->add_option("--probe-top", args->probe_top, "With --probe: how many sources (default 5)")
+      ->check(CLI::Range(1, 100));
+  cmd->add_option("--probe-port", args->probe_port, "With --probe: SMTP port (default 25)")
+      ->check(CLI::Range(1, 65535));
+  cmd->add_option("--probe-timeout", args->probe_timeout,
+                  "With --probe: seconds per command (default 10)")
+      ->check(CLI::Range(1, 120));
   args->dns.add_to(cmd);
   cmd->callback([args, &exit_code] { exit_code = run(*args); });
 });

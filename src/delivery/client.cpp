@@ -10,9 +10,6 @@
 #include <asio/connect.hpp>
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/ip/tcp.hpp>
-#include <asio/ssl/host_name_verification.hpp>
-#include <asio/ssl/stream.hpp>
-#include <asio/steady_timer.hpp>
 #include <asio/this_coro.hpp>
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
@@ -20,6 +17,7 @@
 #include <random>
 
 #include "base/ascii.hpp"
+#include "delivery/connection.hpp"
 #include "net/ip_address.hpp"
 
 namespace mxg::delivery {
@@ -27,7 +25,6 @@ namespace mxg::delivery {
 namespace {
 
 using asio::ip::tcp;
-constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
 constexpr std::chrono::seconds kQuitTimeout{10};
 
 std::string upper(std::string_view s) {
@@ -35,155 +32,6 @@ std::string upper(std::string_view s) {
   for (auto& c : out) c = ascii::to_upper(c);
   return out;
 }
-
-int code_of(std::string_view line) {
-  if (line.size() < 3) return 0;
-  int c = 0;
-  for (int i = 0; i < 3; ++i) {
-    if (!std::isdigit(static_cast<unsigned char>(line[i]))) return 0;
-    c = c * 10 + (line[i] - '0');
-  }
-  return c;
-}
-
-// One SMTP reply (RFC 5321 4.2): code and the text of each line.
-struct reply {
-  int code = 0;
-  std::vector<std::string> lines;  // text after "NNN-" / "NNN "
-  // The last line in one-line form: "550 5.1.1 text" (multi-line texts joined by space).
-  std::string one_line() const {
-    std::string t;
-    for (const auto& l : lines) {
-      if (!t.empty() && !l.empty()) t += ' ';
-      t += l;
-    }
-    if (t.size() > kSmtpReplyLineMax) t.resize(kSmtpReplyLineMax);
-    return std::to_string(code) + (t.empty() ? "" : " " + t);
-  }
-  bool positive() const { return code >= 200 && code < 400; }
-};
-
-// One TCP connection, plain or under TLS after STARTTLS, with a per-operation deadline
-// that closes the socket when it expires (RFC 5321 4.5.3.2).
-class session {
- public:
-  explicit session(const asio::any_io_executor& ex) : sock_(ex), timer_(ex) {}
-
-  tcp::socket& socket() { return sock_; }
-  bool under_tls() const { return tls_.has_value(); }
-
-  asio::awaitable<result<void>> connect(const tcp::endpoint& ep, std::chrono::seconds d) {
-    arm(d);
-    auto [ec] = co_await sock_.async_connect(ep, use_tuple);
-    timer_.cancel();
-    if (ec) co_return io_error("connect", ec);
-    co_return result<void>{};
-  }
-
-  asio::awaitable<result<void>> write(std::string_view bytes, std::chrono::seconds d) {
-    arm(d);
-    std::error_code ec;
-    if (tls_) {
-      std::tie(ec, std::ignore) = co_await asio::async_write(*tls_, asio::buffer(bytes), use_tuple);
-    } else {
-      std::tie(ec, std::ignore) = co_await asio::async_write(sock_, asio::buffer(bytes), use_tuple);
-    }
-    timer_.cancel();
-    if (ec) co_return io_error("write", ec);
-    co_return result<void>{};
-  }
-
-  asio::awaitable<result<reply>> read_reply(std::chrono::seconds d) {
-    arm(d);
-    reply r;
-    for (;;) {
-      auto nl = buf_.find('\n');
-      while (nl == std::string::npos) {
-        if (buf_.size() > kSmtpReplyLineMax)
-          co_return done(fail(errc::limit_exceeded, "reply line too long"));
-        char tmp[4096];
-        std::error_code ec;
-        std::size_t n = 0;
-        if (tls_) {
-          std::tie(ec, n) = co_await tls_->async_read_some(asio::buffer(tmp), use_tuple);
-        } else {
-          std::tie(ec, n) = co_await sock_.async_read_some(asio::buffer(tmp), use_tuple);
-        }
-        if (ec) co_return done(io_error("read", ec));
-        buf_.append(tmp, n);
-        nl = buf_.find('\n');
-      }
-      std::string line = buf_.substr(0, nl);
-      buf_.erase(0, nl + 1);
-      if (!line.empty() && line.back() == '\r') line.pop_back();
-      if (line.size() > kSmtpReplyLineMax)
-        co_return done(fail(errc::limit_exceeded, "reply line too long"));
-      int code = code_of(line);
-      char sep = line.size() > 3 ? line[3] : ' ';
-      if (code < 200 || code > 599 || (sep != ' ' && sep != '-'))
-        co_return done(fail(errc::parse_error, "malformed reply line"));
-      if (!r.lines.empty() && code != r.code)
-        co_return done(fail(errc::parse_error, "reply code changed inside a multi-line reply"));
-      r.code = code;
-      r.lines.push_back(line.size() > 4 ? line.substr(4) : "");
-      if (sep == ' ') break;
-      if (r.lines.size() >= kSmtpReplyLinesMax)
-        co_return done(fail(errc::limit_exceeded, "too many reply lines"));
-    }
-    timer_.cancel();
-    co_return r;
-  }
-
-  // RFC 3207 4: the TLS handshake right after "220 Ready to start TLS". Anything the
-  // server sent after the 220 in plaintext is discarded (it could be an injection).
-  asio::awaitable<result<void>> start_tls(asio::ssl::context& ctx, const std::string& sni,
-                                          bool verify, std::chrono::seconds d) {
-    buf_.clear();
-    tls_.emplace(sock_, ctx);
-    if (!sni.empty() && !net::ip_address::parse(sni)) {
-      SSL_set_tlsext_host_name(tls_->native_handle(), sni.c_str());
-      if (verify) tls_->set_verify_callback(asio::ssl::host_name_verification(sni));
-    }
-    arm(d);
-    auto [ec] = co_await tls_->async_handshake(asio::ssl::stream_base::client, use_tuple);
-    timer_.cancel();
-    if (ec) co_return io_error("TLS handshake", ec);
-    co_return result<void>{};
-  }
-
-  std::string tls_detail() {
-    if (!tls_) return "";
-    SSL* s = tls_->native_handle();
-    return std::string(SSL_get_version(s)) + " " + SSL_get_cipher_name(s);
-  }
-
- private:
-  void arm(std::chrono::seconds d) {
-    timed_out_ = false;
-    timer_.expires_after(d);
-    timer_.async_wait([this](std::error_code ec) {
-      if (ec) return;  // cancelled: the operation finished (or the session is gone)
-      timed_out_ = true;
-      std::error_code ignored;
-      sock_.close(ignored);
-    });
-  }
-  template <typename R>
-  R done(R r) {
-    timer_.cancel();
-    return r;
-  }
-  std::unexpected<error> io_error(const char* what, const std::error_code& ec) {
-    if (timed_out_) return std::unexpected(error{errc::timeout, std::string("timeout in ") + what});
-    return std::unexpected(error{errc::io_error, std::string(what) + ": " + ec.message()});
-  }
-
-  tcp::socket sock_;
-  std::optional<asio::ssl::stream<tcp::socket&>> tls_;
-  asio::steady_timer timer_;  // declared after sock_: destroyed (and cancelled) first
-  std::string buf_;
-  bool timed_out_ = false;
-};
 
 // What to do after one dialogue.
 enum class step { done, next_host, retry_plain };
@@ -193,7 +41,7 @@ bool has_8bit(std::string_view data) {
 }
 
 struct dialogue {
-  session& s;
+  connection& s;
   const std::string& host;  // for messages
   const outgoing_message& msg;
   const client_options& o;
@@ -263,7 +111,9 @@ struct dialogue {
         co_return step::next_host;
       }
       if (st->code == 220) {
-        if (auto hs = co_await s.start_tls(*tls, host, o.tls_verify, o.mail); !hs) {
+        if (auto hs = co_await s.start_tls(*tls, host, tls_handshake_options{o.tls_verify, false},
+                                           o.mail);
+            !hs) {
           why = "451 4.7.5 TLS handshake with " + host + " failed (" + hs.error().message + ")";
           co_return o.tls_verify ? step::next_host : step::retry_plain;
         }
@@ -581,7 +431,7 @@ asio::awaitable<attempt_result> deliver(dns::resolver& resolver, const next_hop&
     for (const auto& addr : h.addrs) {
       if (tried++ >= opts.max_hosts) break;
       for (bool use_tls : {true, false}) {
-        session s(ex);
+        connection s(ex);
         const std::string where = endpoint_text(h.name, addr, hop.port);
         std::error_code bad;
         auto ip = asio::ip::make_address(addr, bad);
@@ -610,7 +460,7 @@ asio::awaitable<attempt_result> deliver(dns::resolver& resolver, const next_hop&
     }
   }
   for (auto& r : out.recipients) r.code = 0, r.reply.clear();
-  int code = code_of(last);
+  int code = reply_code(last);
   fill(code ? code : 451, last);
   co_return out;
 }

@@ -27,15 +27,14 @@
 #include <vector>
 
 #include "base/limits.hpp"
+#include "delivery/connection.hpp"
 #include "delivery/routing.hpp"
 #include "dns/resolver.hpp"
 
 namespace mxg::delivery {
 
-inline constexpr std::size_t kSmtpReplyLineMax = 512;   // RFC 5321 4.5.3.1.5 (incl. CRLF)
-inline constexpr std::size_t kSmtpReplyLinesMax = 100;  // lines of one multi-line reply
-inline constexpr std::size_t kMxHostsMax = 5;           // like Postfix smtp_mx_address_limit
-inline constexpr std::size_t kDataChunk = 64 * 1024;    // bytes per write of DATA
+inline constexpr std::size_t kMxHostsMax = 5;         // like Postfix smtp_mx_address_limit
+inline constexpr std::size_t kDataChunk = 64 * 1024;  // bytes per write of DATA
 inline constexpr std::chrono::seconds kConnectTimeout{30};
 
 struct client_options {

@@ -1,8 +1,7 @@
 // rdns.hpp: the client's forward-confirmed reverse DNS name for the Received header
-// (RFC 5321 4.4 "from HELO (NAME [IP])"): PTR of the IP, then A/AAAA of each name (at
-// most kRdnsNamesMax, as RFC 7208 5.5 bounds "ptr"); the name is confirmed when its
-// addresses contain the IP. Looked up in the background from connect on; a session
-// waits for it at most until its deadline, and never before the greeting.
+// (RFC 5321 4.4 "from HELO (NAME [IP])"), through dns::forward_confirmed_rdns (PTR of
+// the IP, then A/AAAA of each name, at most dns::kPtrNamesMax). Looked up in the background from
+// connect on; a session waits for it at most until its deadline, and never before the greeting.
 #pragma once
 
 #include <asio/awaitable.hpp>
@@ -22,7 +21,6 @@ class server;
 
 // How long the first DATA may wait for rDNS, counted from connect.
 inline constexpr std::chrono::milliseconds kRdnsWait{2000};
-inline constexpr std::size_t kRdnsNamesMax = 10;
 
 struct rdns_state {
   explicit rdns_state(asio::any_io_executor ex) : timer(ex) {}

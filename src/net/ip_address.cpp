@@ -23,6 +23,8 @@ ip_address ip_address::v6(std::array<std::uint8_t, 16> b) {
 
 std::optional<ip_address> ip_address::parse(std::string_view text) {
   if (text.empty() || text.size() > 45) return std::nullopt;
+  // inet_pton stops at a NUL: "192.0.2.1\0junk" must not parse (found by fuzz/probe_reply).
+  if (text.find('\0') != std::string_view::npos) return std::nullopt;
   std::string s(text);
   if (s.find(':') == std::string::npos) {
     std::array<std::uint8_t, 4> b{};

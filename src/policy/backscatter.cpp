@@ -253,7 +253,8 @@ asio::awaitable<void> find_contacts(std::vector<source_group>& groups, dns::reso
 }
 
 std::string draft_report(const source_group& g, const std::vector<judged>& bounces,
-                         const std::string& reporter, std::int64_t now) {
+                         const std::string& reporter, std::int64_t now,
+                         const std::string& appendix) {
   std::string to;
   for (const auto& c : g.contacts) {
     if (!to.empty()) to += ", ";
@@ -303,6 +304,7 @@ std::string draft_report(const source_group& g, const std::vector<judged>& bounc
     m += "\r\n";
     if (!r.diagnostic.empty()) m += "    diagnostic: " + r.diagnostic.substr(0, 200) + "\r\n";
   }
+  if (!appendix.empty()) m += "\r\n" + appendix;
   m += "\r\nThank you,\r\n" + reporter + "\r\n";
   return m;
 }

@@ -96,7 +96,9 @@ asio::awaitable<void> find_contacts(std::vector<source_group>& groups, dns::reso
 std::string registered_domain(std::string_view host);
 
 // A ready-to-send plain-text abuse report (RFC 5322 message) for one source.
+// `appendix` (CRLF lines, e.g. `ndr report --probe`'s findings) goes before the closing.
 std::string draft_report(const source_group& g, const std::vector<judged>& bounces,
-                         const std::string& reporter, std::int64_t now);
+                         const std::string& reporter, std::int64_t now,
+                         const std::string& appendix = {});
 
 }  // namespace mxg::policy
