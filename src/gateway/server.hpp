@@ -38,6 +38,8 @@
 #include "gateway/config.hpp"
 #include "gateway/delivery_hook.hpp"
 #include "net/ip_address.hpp"
+#include "dmarc/psl.hpp"
+#include "policy/dmarc_policy.hpp"
 #include "policy/spf_policy.hpp"
 #include "queue/queue_dir.hpp"
 
@@ -56,6 +58,16 @@ struct spf_setup {
   std::vector<net::cidr> trusted;  // relay trusted networks when [spf] sets none
 };
 
+// DKIM, ARC and DMARC of one listener (issue 10 section 4): [dkim]/[dmarc] with the
+// listener's overrides; DMARC needs DKIM results, so dmarc on verifies DKIM too.
+struct auth_setup {
+  bool dkim = false;
+  bool dmarc = false;
+  policy::dmarc_policy_config cfg;  // authserv_id: the one Authentication-Results id
+  std::shared_ptr<const dmarc::public_suffix_list> psl;  // mode "psl" only
+  bool active() const { return dkim || dmarc; }
+};
+
 // What a session needs from the server, resolved once per listener.
 struct listener_state {
   std::shared_ptr<const listener_config> cfg;
@@ -64,6 +76,7 @@ struct listener_state {
   queue::queue_dir* queue = nullptr;                 // owned by the server
   std::shared_ptr<const backscatter_filter> filter;  // never null (disabled: accepts all)
   std::shared_ptr<const spf_setup> spf;              // never null (disabled: no SPF)
+  std::shared_ptr<const auth_setup> auth;            // never null (disabled: no DKIM/DMARC)
   std::size_t sessions = 0;
   std::map<net::ip_address, std::size_t> per_ip;
   bool accepting = true;

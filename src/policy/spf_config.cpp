@@ -13,123 +13,16 @@
 #include <set>
 
 #include "base/ascii.hpp"
+#include "policy/rule_config.hpp"
 
 namespace mxg::policy {
 
 namespace {
 
-// RFC 5321 4.5.3.1.5: a reply line is at most 512 octets with the code and CRLF; leave
-// room for the code, the enhanced status and a substituted domain.
-constexpr std::size_t kReplyTextMax = 200;
-
 constexpr std::string_view kResultKeys[kSpfResults] = {"none",     "neutral",   "pass",     "fail",
                                                        "softfail", "temperror", "permerror"};
 
-// A small reader in the style of gateway/config.cpp's: errors with the node's line.
-class reader {
- public:
-  reader(const std::string& source, std::vector<std::string>& errors)
-      : source_(source), errors_(errors) {}
-
-  void error(const toml::source_region& where, const std::string& msg) {
-    errors_.push_back(fmt::format("{}:{}: {}", source_, where.begin.line, msg));
-  }
-
-  void check_keys(const toml::table& t, std::string_view where,
-                  const std::vector<std::string_view>& allowed) {
-    for (auto&& [k, v] : t) {
-      if (std::find(allowed.begin(), allowed.end(), k.str()) != allowed.end()) continue;
-      std::string list;
-      for (auto a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
-      error(k.source(), fmt::format("unknown key '{}' in {} (known: {})", k.str(), where, list));
-    }
-  }
-
-  bool str(const toml::table& t, std::string_view key, std::string& out) {
-    const toml::node* n = t.get(key);
-    if (!n) return false;
-    if (auto v = n->value<std::string>()) {
-      out = *v;
-      return true;
-    }
-    error(n->source(), fmt::format("'{}' must be a string", key));
-    return false;
-  }
-
-  void boolean(const toml::table& t, std::string_view key, bool& out) {
-    if (const toml::node* n = t.get(key)) {
-      if (auto v = n->value<bool>())
-        out = *v;
-      else
-        error(n->source(), fmt::format("'{}' must be true or false", key));
-    }
-  }
-
-  std::optional<verdict> action(const toml::node& n, std::string_view key) {
-    if (auto v = n.value<std::string>()) {
-      if (auto a = verdict_from_string(*v)) return a;
-      error(n.source(), fmt::format("'{}' = \"{}\": the action must be one of accept, tag, "
-                                    "quarantine, reject, tempfail",
-                                    key, *v));
-    } else {
-      error(n.source(), fmt::format("'{}' must be an action string (accept, tag, quarantine, "
-                                    "reject, tempfail)",
-                                    key));
-    }
-    return std::nullopt;
-  }
-
-  // One line of printable text (control bytes would be sent as '?'), bounded.
-  void reply_text(const toml::table& t, std::string_view key, std::string& out) {
-    std::string v;
-    if (!str(t, key, v)) return;
-    const bool controls = std::any_of(v.begin(), v.end(), [](char ch) {
-      auto c = static_cast<unsigned char>(ch);
-      return c < 0x20 || c == 0x7f;
-    });
-    if (controls)
-      error(t.get(key)->source(),
-            fmt::format("'{}' must be one line without control characters", key));
-    else if (v.size() > kReplyTextMax)
-      error(t.get(key)->source(),
-            fmt::format("'{}' is longer than {} bytes (RFC 5321 4.5.3.1.5)", key, kReplyTextMax));
-    else
-      out = std::move(v);
-  }
-
-  void networks(const toml::table& t, std::string_view key, std::vector<net::cidr>& out,
-                bool* set) {
-    const toml::node* n = t.get(key);
-    if (!n) return;
-    const toml::array* arr = n->as_array();
-    if (!arr) {
-      error(n->source(), fmt::format("'{}' must be an array of networks (\"192.0.2.0/24\")", key));
-      return;
-    }
-    std::vector<net::cidr> nets;
-    bool ok = true;
-    for (const toml::node& e : *arr) {
-      auto s = e.value<std::string>();
-      std::optional<net::cidr> c = s ? net::cidr::parse(*s) : std::nullopt;
-      if (!c) {
-        ok = false;
-        error(e.source(), fmt::format("'{}': {} is not a network (\"192.0.2.0/24\", "
-                                      "\"2001:db8::/32\" or an address)",
-                                      key, s ? "\"" + *s + "\"" : std::string("the value")));
-        continue;
-      }
-      nets.push_back(*c);
-    }
-    if (ok) {
-      out = std::move(nets);
-      if (set) *set = true;
-    }
-  }
-
- private:
-  const std::string& source_;
-  std::vector<std::string>& errors_;
-};
+using reader = config_reader;
 
 bool is_result_key(std::string_view k) {
   return std::find(std::begin(kResultKeys), std::end(kResultKeys), k) != std::end(kResultKeys);
@@ -140,36 +33,6 @@ std::size_t result_index(std::string_view k) {
                                   std::begin(kResultKeys));
 }
 
-}  // namespace
-
-// "example.com" or ".example.com" (subdomains); lower case, final dot removed. The
-// subdomain form also takes one label (".test": every domain under test).
-std::optional<std::string> normalize_rule_domain(std::string_view raw) {
-  std::string d = ascii::lower(raw);
-  if (!d.empty() && d.back() == '.') d.pop_back();
-  const bool sub = !d.empty() && d.front() == '.';
-  std::string_view name = sub ? std::string_view(d).substr(1) : std::string_view(d);
-  if (name.empty() || name.size() > 253) return std::nullopt;
-  // LDH labels (and '_', seen in real sender domains), 1..63 octets, no empty label.
-  std::size_t label = 0;
-  for (char ch : name) {
-    if (ch == '.') {
-      if (label == 0) return std::nullopt;
-      label = 0;
-      continue;
-    }
-    if (!(ascii::is_alpha(static_cast<unsigned char>(ch)) ||
-          ascii::is_digit(static_cast<unsigned char>(ch)) || ch == '-' || ch == '_'))
-      return std::nullopt;
-    if (++label > 63) return std::nullopt;
-  }
-  if (label == 0) return std::nullopt;
-  if (!sub && !spf::valid_domain(name)) return std::nullopt;  // RFC 7208 4.3: two labels
-  return d;
-}
-
-namespace {
-
 void read_rule(reader& r, const toml::table& t, std::size_t index, std::set<std::string>& names,
                spf_policy_config& out) {
   std::vector<std::string_view> allowed{"name", "domains", "all", "monitor"};
@@ -179,41 +42,7 @@ void read_rule(reader& r, const toml::table& t, std::size_t index, std::set<std:
 
   spf_rule rule;
   rule.line = t.source().begin.line;
-  bool ok = true;
-
-  if (!r.str(t, "name", rule.name)) {
-    if (!t.get("name")) r.error(t.source(), where + ": 'name' is required");
-    ok = false;
-  } else if (rule.name.empty()) {
-    r.error(t.get("name")->source(), where + ": 'name' must not be empty");
-    ok = false;
-  } else if (!names.insert(rule.name).second) {
-    r.error(t.get("name")->source(), fmt::format("rule name '{}' is used twice", rule.name));
-    ok = false;
-  }
-
-  const toml::node* dn = t.get("domains");
-  if (!dn) {
-    r.error(t.source(), where + ": 'domains' is required (\"example.com\", \".example.com\")");
-    ok = false;
-  } else if (const toml::array* arr = dn->as_array(); !arr || arr->empty()) {
-    r.error(dn->source(), "'domains' must be a non-empty array of domains");
-    ok = false;
-  } else {
-    for (const toml::node& e : *arr) {
-      auto s = e.value<std::string>();
-      auto d = s ? normalize_rule_domain(*s) : std::nullopt;
-      if (!d) {
-        r.error(e.source(),
-                fmt::format("'domains': {} is not a domain (\"example.com\", or \".example.com\" "
-                            "for its subdomains)",
-                            s ? "\"" + *s + "\"" : std::string("the value")));
-        ok = false;
-        continue;
-      }
-      rule.domains.push_back(std::move(*d));
-    }
-  }
+  bool ok = r.rule_head(t, where, names, rule.name, rule.domains, rule.monitor);
 
   // `all` first, then the explicit result keys override it.
   if (const toml::node* an = t.get("all")) {
@@ -229,7 +58,6 @@ void read_rule(reader& r, const toml::table& t, std::size_t index, std::set<std:
     else
       ok = false;
   }
-  r.boolean(t, "monitor", rule.monitor);
   if (ok) out.rules.push_back(std::move(rule));
 }
 
@@ -255,21 +83,7 @@ void read_spf_config(const toml::table& t, const std::string& source, spf_policy
               fmt::format("'reject_stage' = \"{}\": must be \"rcpt\" or \"mail\"", stage));
   }
 
-  std::string id;
-  if (r.str(t, "authserv_id", id)) {
-    // RFC 8601 2.5: authserv-id is a value (token or quoted-string); we write it as a
-    // token, so no whitespace, controls, or the separators of the header.
-    const bool bad = id.empty() || std::any_of(id.begin(), id.end(), [](char ch) {
-                       auto c = static_cast<unsigned char>(ch);
-                       return c <= 0x20 || c >= 0x7f || ch == ';' || ch == '(' || ch == ')' ||
-                              ch == '"' || ch == ',' || ch == '=';
-                     });
-    if (bad)
-      r.error(t.get("authserv_id")->source(),
-              "'authserv_id' must be a host name such as \"mx.example.com\" (RFC 8601 2.5)");
-    else
-      out.authserv_id = ascii::lower(id);
-  }
+  r.authserv_id(t, out.authserv_id);
 
   r.networks(t, "trusted_networks", out.trusted_networks, &out.trusted_networks_set);
   r.networks(t, "trusted_forwarders", out.trusted_forwarders, nullptr);
