@@ -26,12 +26,12 @@ std::optional<std::size_t> outcome_index(std::string_view k) {
   return static_cast<std::size_t>(it - std::begin(kOutcomeKeys));
 }
 
-// `all`, then `fail` (the three fail_X), then explicit outcome keys; `shorthand` allows
-// all/fail (rules and [dmarc.actions] both do). Returns false on an error.
+// `all` (rules only), then `fail` (the three fail_X), then the explicit outcome keys.
+// Returns false on an error.
 template <typename Slot>
-bool read_actions(config_reader& r, const toml::table& t, Slot&& set) {
+bool read_actions(config_reader& r, const toml::table& t, bool rule, Slot&& set) {
   bool ok = true;
-  if (const toml::node* n = t.get("all")) {
+  if (const toml::node* n = rule ? t.get("all") : nullptr) {
     if (auto a = r.action(*n, "all"))
       for (std::size_t i = 0; i < kDmarcOutcomes; ++i) set(i, *a);
     else
@@ -66,7 +66,7 @@ void read_rule(config_reader& r, const toml::table& t, std::size_t index,
   dmarc_rule rule;
   rule.line = t.source().begin.line;
   bool ok = r.rule_head(t, where, names, rule.name, rule.domains, rule.monitor);
-  ok = read_actions(r, t, [&](std::size_t i, verdict v) { rule.actions[i] = v; }) && ok;
+  ok = read_actions(r, t, true, [&](std::size_t i, verdict v) { rule.actions[i] = v; }) && ok;
   if (ok) out.rules.push_back(std::move(rule));
 }
 
@@ -134,8 +134,7 @@ void read_dmarc_config(const toml::table& t, const std::string& source, dmarc_po
   if (const toml::node* an = t.get("actions")) {
     if (const toml::table* at = an->as_table()) {
       r.check_keys(*at, "[dmarc.actions]", outcome_keys_and({"fail"}));
-      if (at->get("all")) r.error(at->get("all")->source(), "'all' is for rules only");
-      read_actions(r, *at, [&](std::size_t i, verdict v) { out.actions[i] = v; });
+      read_actions(r, *at, false, [&](std::size_t i, verdict v) { out.actions[i] = v; });
     } else {
       r.error(an->source(), "'actions' must be a table ([dmarc.actions])");
     }
