@@ -6,9 +6,15 @@
 //   structure broken (gaps, duplicates, > 50, the newest AS says cv=fail, a cv that
 //   does not fit its instance), the newest AMS fails, or any AS fails  -> fail
 //   otherwise                                   -> pass
-// The oldest instance whose AMS still verifies is reported (RFC 8617 5.2 step 5, for
-// "arc.oldest-pass"); an administrator's list of trusted sealers lets policy/ use the
-// AAR of a trusted, passing chain to override a DMARC fail (RFC 8617 7.2).
+// "oldest-pass" (RFC 8617 5.2 step 5) is computed for a passing chain: 0 when every AMS
+// verifies, otherwise the instance just newer than the newest AMS that no longer
+// verifies. An administrator's list of trusted sealers lets policy/ use the AAR of a
+// trusted, passing chain to override a DMARC fail (RFC 8617 7.2).
+// Order of the steps (RFC 8617 5.2): no ARC field -> none; more than 50 sets, or the
+// newest AS says cv=fail -> fail; structure (5.2 step 3); newest AMS (step 4); oldest-pass
+// (step 5); every AS from the newest down (step 6). A key lookup that fails (DNS) makes
+// the signature that needs it fail: ARC has no temperror (RFC 8617 4.4 knows none, pass,
+// fail), the reason says so.
 // Streaming like dkim::verifier: feed() the message in chunks, then finish(). The body
 // is hashed once per distinct (canonicalization, hash) as it arrives, never stored.
 // Reuses dkim/canon.hpp, crypto.hpp, tag_list.hpp, key_record.hpp.
@@ -51,13 +57,15 @@ struct hop {
   std::string aar;          // the AAR's payload after "i=N;" (authserv-id and results)
   bool ams_valid = false;   // this hop's AMS verified
   bool seal_valid = false;  // this hop's AS verified
+  std::string ams_error;    // why the AMS did not verify ("" when it did, or was not tried)
+  std::string seal_error;   // why the AS did not verify
 };
 
 struct validation {
   chain_result cv = chain_result::none;
   std::string reason;          // why (for fail: which instance and what)
   std::vector<hop> hops;       // oldest (i=1) first, as far as they could be read
-  int oldest_pass = 0;         // RFC 8617 5.2 step 5; 0 when not applicable
+  int oldest_pass = 0;         // RFC 8617 5.2 step 5; 0 when every AMS verifies or not pass
 };
 
 struct options {
@@ -87,8 +95,9 @@ asio::awaitable<validation> validate(std::string_view message, dns::resolver& r,
                                      options o = {});
 validation validate(std::string_view message, const dns::memory_zone& zone, options o = {});
 
-// RFC 8617 7 / RFC 8601: "arc=pass (as.2.example.org=pass ...)" resinfo with
-// smtp.remote-ip when known.
-std::string authres_entry(const validation& v);
+// RFC 8617 7.2 / RFC 8601: one resinfo, e.g.
+//   arc=pass (i=2 sealed by lists.example.org) header.oldest-pass=0 smtp.remote-ip=192.0.2.1
+// header.oldest-pass only for pass, smtp.remote-ip only when `remote_ip` is given.
+std::string authres_entry(const validation& v, std::string_view remote_ip = {});
 
 }  // namespace mxg::arc

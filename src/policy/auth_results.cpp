@@ -66,10 +66,7 @@ std::string authentication_results(const auth_results_input& in, bool folded) {
   }
   if (in.dmarc) entries.push_back(dmarc::authres_entry(*in.dmarc));
   if (in.arc) {
-    std::string a = arc::authres_entry(*in.arc);
-    if (!in.client_ip.empty() && a.find("smtp.remote-ip=") == std::string::npos)
-      a += " smtp.remote-ip=" + pvalue(in.client_ip);
-    entries.push_back(std::move(a));
+    entries.push_back(arc::authres_entry(*in.arc, in.client_ip));  // RFC 8617 7.2
   }
   std::string h = "Authentication-Results: " + pvalue(in.authserv_id) + ";";
   if (entries.empty()) return h + " none";
