@@ -140,10 +140,9 @@ int run(const check_args& a) {
     return kExitUsage;
   }
   results r;
-  asio::co_spawn(io, check(v, av, **res, {*ip, sender, a.helo}, o, r),
-                 [](std::exception_ptr e) {
-                   if (e) std::rethrow_exception(e);
-                 });
+  asio::co_spawn(io, check(v, av, **res, {*ip, sender, a.helo}, o, r), [](std::exception_ptr e) {
+    if (e) std::rethrow_exception(e);
+  });
   io.run();
 
   policy::auth_results_input in;
@@ -166,8 +165,8 @@ int run(const check_args& a) {
                          {"reason", s.reason}});
     ojson out;
     out["dkim"] = std::move(dk);
-    out["spf"] = ojson{{"result", spf::to_string(r.spf.outcome.result)},
-                       {"domain", r.spf.outcome.domain}};
+    out["spf"] =
+        ojson{{"result", spf::to_string(r.spf.outcome.result)}, {"domain", r.spf.outcome.domain}};
     out["dmarc"] = ojson{
         {"result", dmarc::to_string(r.dmarc.res)},
         {"from_domain", r.dmarc.from_domain},
@@ -200,7 +199,8 @@ int run(const check_args& a) {
 }
 
 mxg::cli::registration reg(125, [](CLI::App& root, int& exit_code) {
-  auto* auth = cli::group(root, "auth", "Message authentication: SPF, DKIM, ARC and DMARC together");
+  auto* auth =
+      cli::group(root, "auth", "Message authentication: SPF, DKIM, ARC and DMARC together");
   auto args = std::make_shared<check_args>();
   auto* cmd = auth->add_subcommand(
       "check",
@@ -208,7 +208,8 @@ mxg::cli::registration reg(125, [](CLI::App& root, int& exit_code) {
       "--mail-from and --helo: SPF (RFC 7208), every DKIM-Signature (RFC 6376), the ARC\n"
       "chain (RFC 8617), DMARC (RFC 9989) and the Authentication-Results field (RFC 8601).\n"
       "Examples:\n"
-      "  mxguard auth check message.eml --ip 192.0.2.1 --mail-from a@example.com --helo mx.example.com\n"
+      "  mxguard auth check message.eml --ip 192.0.2.1 --mail-from a@example.com --helo "
+      "mx.example.com\n"
       "  mxguard auth check --zone test.zone --now 1700000000 --json --ip 192.0.2.1 \\\n"
       "      --mail-from a@example.com --helo mx.example.com message.eml\n"
       "Exit codes: 0 evaluated (whatever the results), 2 usage error.");

@@ -141,11 +141,12 @@ json simulation_json(const policy::simulation& s) {
 void print_simulation(const policy::simulation& s, const policy_args& a, std::int64_t since,
                       std::size_t not_reevaluated) {
   const char* what = a.check == "dmarc" ? "DMARC" : "SPF";
-  std::printf("policy simulate: %zu inbound messages with %s since %s, candidate %s%s\n",
-              s.records, what, date(since).c_str(), printable(a.policy).c_str(),
+  std::printf("policy simulate: %zu inbound messages with %s since %s, candidate %s%s\n", s.records,
+              what, date(since).c_str(), printable(a.policy).c_str(),
               a.reevaluate ? " (SPF re-evaluated through DNS)" : "");
-  if (s.skipped) std::printf("  %zu messages without a%s %s result skipped\n", s.skipped,
-                             a.check == "dmarc" ? "" : "n", what);
+  if (s.skipped)
+    std::printf("  %zu messages without a%s %s result skipped\n", s.skipped,
+                a.check == "dmarc" ? "" : "n", what);
   if (not_reevaluated)
     std::printf("  %zu messages without a client IP or identity not re-evaluated\n",
                 not_reevaluated);

@@ -102,8 +102,8 @@ asio::awaitable<const auth_step::outcome*> auth_step::finish(dns::resolver& res,
             (r.domain.empty() ? "-" : r.domain);
   if (out_.dmarc)
     spdlog::info("auth sid={} dkim={} arc={} dmarc={} from={} policy={} action={} rule={}{}", sid,
-                 sigs.empty() ? "none" : field(sigs),
-                 out_.arc ? arc::to_string(out_.arc->cv) : "-", dmarc::to_string(out_.dmarc->res),
+                 sigs.empty() ? "none" : field(sigs), out_.arc ? arc::to_string(out_.arc->cv) : "-",
+                 dmarc::to_string(out_.dmarc->res),
                  out_.dmarc->from_domain.empty() ? "-" : field(out_.dmarc->from_domain),
                  out_.dmarc->policy ? dmarc::to_string(*out_.dmarc->policy) : "-",
                  policy::to_string(out_.dec->action), field(out_.dec->rule),

@@ -370,10 +370,10 @@ result<config> parse_config(std::string_view text, const std::string& source) {
   config c;
   c.source = source;
   r.check_keys(root, "the top level",
-               {"state_dir", "log", "control_socket", "drain_timeout", "queue_run_interval",
-                "relay", "routing", "limits", "timeouts", "listener", "tls", "hostname",
-                "backscatter", "history", "dns", "spf", "dkim", "dmarc", "quarantine",
-                "policy_service"});
+               {"state_dir", "log",      "control_socket", "drain_timeout", "queue_run_interval",
+                "relay",     "routing",  "limits",         "timeouts",      "listener",
+                "tls",       "hostname", "backscatter",    "history",       "dns",
+                "spf",       "dkim",     "dmarc",          "quarantine",    "policy_service"});
   r.str(root, "state_dir", c.state_dir);
   r.str(root, "control_socket", c.control_socket);
   r.note(root, "state_dir", c.origin, "state_dir");
@@ -522,10 +522,9 @@ result<config> parse_config(std::string_view text, const std::string& source) {
       r.error(t->get("authserv_id")->source(),
               "[dmarc] authserv_id differs from [spf] authserv_id: we write one "
               "Authentication-Results field (RFC 8601), set one of them");
-    c.origin["dmarc.psl_file"] =
-        fmt::format("{}:{}", source,
-                    t->get("psl_file") ? t->get("psl_file")->source().begin.line
-                                       : t->source().begin.line);
+    c.origin["dmarc.psl_file"] = fmt::format(
+        "{}:{}", source,
+        t->get("psl_file") ? t->get("psl_file")->source().begin.line : t->source().begin.line);
   }
 
   if (auto* t = r.table(root, "dns")) {
@@ -582,10 +581,10 @@ result<config> parse_config(std::string_view text, const std::string& source) {
           c.origin[at + ".tls_" + k] = it->second;
       for (const char* k : {"address", "queue_dir", "tls_cert", "tls_key"})
         r.note(*t, k, c.origin, at + "." + k);
-      r.check_keys(*t, where,
-                   {"address", "delivery_mode", "queue_dir", "hostname", "limits", "timeouts",
-                    "tls_cert", "tls_key", "strict_lf", "bare_lf", "fsync", "spf", "dkim", "dmarc",
-                    "v6only"});
+      r.check_keys(
+          *t, where,
+          {"address", "delivery_mode", "queue_dir", "hostname", "limits", "timeouts", "tls_cert",
+           "tls_key", "strict_lf", "bare_lf", "fsync", "spf", "dkim", "dmarc", "v6only"});
       if (auto* st = r.table(*t, "spf")) {
         r.check_keys(*st, where + ".spf", {"enabled", "trusted_networks", "trusted_forwarders"});
         if (st->get("enabled")) {

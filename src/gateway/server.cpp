@@ -202,8 +202,8 @@ result<void> server::apply(config c, bool initial) {
         if (!psl) {
           auto loaded = dmarc::public_suffix_list::load_file(c.dmarc.psl_file);
           if (!loaded)
-            return fail(errc::io_error, c.where("dmarc.psl_file") + ": [dmarc] psl_file: " +
-                                            loaded.error().message);
+            return fail(errc::io_error, c.where("dmarc.psl_file") +
+                                            ": [dmarc] psl_file: " + loaded.error().message);
           psl = std::make_shared<const dmarc::public_suffix_list>(std::move(*loaded));
         }
         au->psl = psl;

@@ -32,13 +32,13 @@
 #include <vector>
 
 #include "base/result.hpp"
+#include "dmarc/psl.hpp"
 #include "dns/hosts_file.hpp"
 #include "dns/resolver.hpp"
 #include "gateway/backscatter_filter.hpp"
 #include "gateway/config.hpp"
 #include "gateway/delivery_hook.hpp"
 #include "net/ip_address.hpp"
-#include "dmarc/psl.hpp"
 #include "policy/dmarc_policy.hpp"
 #include "policy/spf_policy.hpp"
 #include "queue/queue_dir.hpp"

@@ -587,8 +587,8 @@ asio::awaitable<smtp::step> driver::enqueue() {
     std::vector<std::string> rcpts;
     for (const auto& r : txn->recipients) rcpts.push_back(r.address());
     record(txn->sender.address(), std::move(rcpts), "", decisions_,
-           scan_headers(std::string_view(head_).substr(std::min(received_len_, head_.size()))),
-           0, refusal);
+           scan_headers(std::string_view(head_).substr(std::min(received_len_, head_.size()))), 0,
+           refusal);
     writer_.reset();  // removes the temporary file: nothing is queued
     body_.clear();
     co_return sess_.on_queue_failed(refusal);

@@ -21,7 +21,7 @@ namespace mxg::policy {
 
 struct auth_results_input {
   std::string_view authserv_id;
-  const spf_evaluation* spf = nullptr;                   // null or skipped: no spf entry
+  const spf_evaluation* spf = nullptr;                        // null or skipped: no spf entry
   const std::vector<dkim::signature_result>* dkim = nullptr;  // null: DKIM not verified
   const dmarc::evaluation* dmarc = nullptr;
   const arc::validation* arc = nullptr;

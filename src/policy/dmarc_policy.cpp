@@ -85,8 +85,9 @@ std::string default_tempfail_text(const dmarc_facts& f) {
 smtp::reply reply_for(verdict v, const dmarc_policy_config& c, const dmarc_facts& f) {
   using namespace smtp::status;
   if (v == verdict::reject)
-    return smtp::reply(550, k_5_7_1,
-                       c.reject_text.empty() ? default_reject_text(f) : substitute(c.reject_text, f));
+    return smtp::reply(
+        550, k_5_7_1,
+        c.reject_text.empty() ? default_reject_text(f) : substitute(c.reject_text, f));
   if (v == verdict::tempfail)
     return smtp::reply(
         451, k_4_7_1,
@@ -260,19 +261,27 @@ std::string aar_pass(std::string_view v) {
   for (; i < v.size(); ++i) {
     char ch = v[i];
     if (quoted) {
-      if (ch == '\\') ++i;
-      else if (ch == '"') quoted = false;
+      if (ch == '\\')
+        ++i;
+      else if (ch == '"')
+        quoted = false;
       continue;
     }
     if (depth > 0) {
-      if (ch == '\\') ++i;
-      else if (ch == '(') ++depth;
-      else if (ch == ')') --depth;
+      if (ch == '\\')
+        ++i;
+      else if (ch == '(')
+        ++depth;
+      else if (ch == ')')
+        --depth;
       continue;
     }
-    if (ch == '"') quoted = true;
-    else if (ch == '(') depth = 1;
-    else if (ch == ';') read_resinfo(i + 1);
+    if (ch == '"')
+      quoted = true;
+    else if (ch == '(')
+      depth = 1;
+    else if (ch == ';')
+      read_resinfo(i + 1);
   }
   return dmarc ? "dmarc" : spf ? "spf" : dkim ? "dkim" : "";
 }

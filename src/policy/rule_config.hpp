@@ -53,8 +53,7 @@ class config_reader {
   std::optional<verdict> action(const toml::node& n, std::string_view key);
   // One line of printable text, at most kReplyTextMax bytes.
   void reply_text(const toml::table& t, std::string_view key, std::string& out);
-  void networks(const toml::table& t, std::string_view key, std::vector<net::cidr>& out,
-                bool* set);
+  void networks(const toml::table& t, std::string_view key, std::vector<net::cidr>& out, bool* set);
   // RFC 8601 2.5 authserv-id written as a token: a host name, lower-cased.
   void authserv_id(const toml::table& t, std::string& out);
 

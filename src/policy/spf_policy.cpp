@@ -10,8 +10,8 @@
 #include <algorithm>
 
 #include "base/ascii.hpp"
-#include "policy/spf_policy.hpp"
 #include "policy/rule_config.hpp"
+#include "policy/spf_policy.hpp"
 
 namespace mxg::policy {
 

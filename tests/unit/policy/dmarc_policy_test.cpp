@@ -49,8 +49,10 @@ struct parsed {
 parsed parse(std::string_view text) {
   parsed p;
   toml::table doc = toml::parse(text, std::string_view("t.toml"));
-  if (const toml::table* t = doc["dmarc"].as_table()) read_dmarc_config(*t, "t.toml", p.dmarc, p.errors);
-  if (const toml::table* t = doc["dkim"].as_table()) read_dkim_config(*t, "t.toml", p.dkim, p.errors);
+  if (const toml::table* t = doc["dmarc"].as_table())
+    read_dmarc_config(*t, "t.toml", p.dmarc, p.errors);
+  if (const toml::table* t = doc["dkim"].as_table())
+    read_dkim_config(*t, "t.toml", p.dkim, p.errors);
   return p;
 }
 
@@ -65,8 +67,8 @@ dmarc_policy_config table_policy() {
   dmarc_rule strict;  // enforce a brand even at p=none
   strict.name = "brand";
   strict.domains = {"brand.example"};
-  for (auto o : {dmarc_outcome::fail_none, dmarc_outcome::fail_quarantine,
-                 dmarc_outcome::fail_reject})
+  for (auto o :
+       {dmarc_outcome::fail_none, dmarc_outcome::fail_quarantine, dmarc_outcome::fail_reject})
     strict.actions[static_cast<std::size_t>(o)] = V::reject;
   dmarc_rule watch;
   watch.name = "watch";
@@ -142,8 +144,7 @@ TEST(DmarcPolicy, DecideTable) {
       {DR::temperror, std::nullopt, false, "a.example", V::tempfail, "", false, no, 451, k_4_7_1},
       {DR::permerror, std::nullopt, false, "", V::accept, "", false, no, 0, none},
       // local override: partner's p=reject failures quarantined, others of it default
-      {DR::fail, D::reject, false, "partner.example", V::quarantine, "partner", false, no, 0,
-       none},
+      {DR::fail, D::reject, false, "partner.example", V::quarantine, "partner", false, no, 0, none},
       {DR::fail, D::reject, false, "mail.partner.example", V::quarantine, "partner", false, no, 0,
        none},
       {DR::fail, D::quarantine, false, "partner.example", V::quarantine, "partner", false, no, 0,
@@ -274,8 +275,7 @@ TEST(DmarcPolicy, ReplyTextsAndSubstitution) {
 
 TEST(DmarcPolicy, AarPass) {
   EXPECT_EQ(aar_pass("lists.example.org; dmarc=pass header.from=a.example"), "dmarc");
-  EXPECT_EQ(aar_pass("lists.example.org; spf=fail smtp.mailfrom=x; dkim=pass header.d=a"),
-            "dkim");
+  EXPECT_EQ(aar_pass("lists.example.org; spf=fail smtp.mailfrom=x; dkim=pass header.d=a"), "dkim");
   EXPECT_EQ(aar_pass("lists.example.org; spf=pass smtp.mailfrom=x; dkim=pass header.d=a"), "spf");
   EXPECT_EQ(aar_pass("lists.example.org;\r\n\tDKIM = Pass (good) header.d=a"), "dkim");
   EXPECT_EQ(aar_pass("lists.example.org; spf=fail; dkim=fail; dmarc=fail"), "");
@@ -387,7 +387,8 @@ TEST(DmarcConfig, ErrorsNameFileAndLine) {
       {"[dmarc]\n[[dmarc.rule]]\nname = \"x\"\ndomains = [\"a.example\"]\n[[dmarc.rule]]\n"
        "name = \"x\"\ndomains = [\"b.example\"]\n",
        "rule name 'x' is used twice", 6},
-      {"[dmarc]\n[[dmarc.rule]]\nname = \"x\"\ndomains = [\"a.example\"]\nfail_rejct = \"accept\"\n",
+      {"[dmarc]\n[[dmarc.rule]]\nname = \"x\"\ndomains = [\"a.example\"]\nfail_rejct = "
+       "\"accept\"\n",
        "unknown key 'fail_rejct' in [[dmarc.rule]] #1", 5},
   };
   for (const auto& tc : cases) {
@@ -397,7 +398,8 @@ TEST(DmarcConfig, ErrorsNameFileAndLine) {
     EXPECT_TRUE(p.errors[0].starts_with("t.toml:" + std::to_string(tc.line) + ":")) << p.errors[0];
   }
   // A broken rule is not applied at all.
-  auto p = parse("[dmarc]\n[[dmarc.rule]]\nname = \"x\"\ndomains = [\"a.example\"]\npass = \"no\"\n");
+  auto p =
+      parse("[dmarc]\n[[dmarc.rule]]\nname = \"x\"\ndomains = [\"a.example\"]\npass = \"no\"\n");
   EXPECT_TRUE(p.dmarc.rules.empty());
 }
 
