@@ -343,7 +343,7 @@ monitor = true
   EXPECT_EQ(at(dmarc_outcome::temperror), V::accept);
   EXPECT_EQ(at(dmarc_outcome::pass), V::accept);
   ASSERT_EQ(p.dmarc.rules.size(), 2u);
-  EXPECT_EQ(p.dmarc.rules[0].line, 16u);
+  EXPECT_EQ(p.dmarc.rules[0].line, 14u);  // the [[dmarc.rule]] line
   EXPECT_EQ(p.dmarc.rules[0].actions[static_cast<std::size_t>(dmarc_outcome::fail_reject)],
             V::quarantine);
   EXPECT_FALSE(p.dmarc.rules[0].actions[static_cast<std::size_t>(dmarc_outcome::pass)]);
