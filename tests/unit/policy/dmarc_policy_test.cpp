@@ -536,3 +536,68 @@ TEST(AuthResults, HostileValuesCannotBreakTheField) {
     }
   }
 }
+
+// --- policy simulate over [dmarc] (issue 10 section 4) ---
+
+#include "policy/simulate.hpp"
+
+namespace {
+
+mxg::store::message_record dmarc_row(std::string from, std::string result, std::string policy,
+                                     std::string action, std::string reason = {}) {
+  mxg::store::message_record m;
+  m.dir = mxg::store::direction::inbound;
+  m.client_ip = "192.0.2.9";
+  m.header_from = std::move(from);
+  m.dmarc_result = std::move(result);
+  m.dmarc_policy = std::move(policy);
+  m.arc_result = "none";
+  mxg::store::decision_record d;
+  d.check = "dmarc";
+  d.action = std::move(action);
+  d.reason = std::move(reason);
+  m.decisions.push_back(d);
+  return m;
+}
+
+}  // namespace
+
+TEST(DmarcSimulate, ReDecidesStoredResults) {
+  std::vector<mxg::store::message_record> rows = {
+      dmarc_row("a.example", "fail", "reject", "reject"),
+      dmarc_row("partner.example", "fail", "reject", "reject"),
+      dmarc_row("brand.example", "fail", "none", "accept"),
+      dmarc_row("b.example", "pass", "reject", "accept"),
+      // recorded with an ARC override; the candidate trusts the sealer too
+      dmarc_row("c.example", "fail", "reject", "accept",
+                "dmarc=fail from=c.example policy=reject outcome=fail_reject arc=pass "
+                "arc_sealer=lists.example.org arc_aar=dmarc=pass rule=\"arc override\""),
+  };
+  rows[4].arc_result = "pass";
+  mxg::store::message_record no_dmarc;  // SPF only: skipped
+  no_dmarc.dir = mxg::store::direction::inbound;
+  rows.push_back(no_dmarc);
+  auto f = dmarc_facts_from_record(rows[4]);
+  ASSERT_TRUE(f);
+  EXPECT_EQ(f->arc.sealer, "lists.example.org");
+  EXPECT_EQ(f->arc.passed, "dmarc");
+  EXPECT_EQ(f->arc.cv, arc::chain_result::pass);
+  EXPECT_FALSE(dmarc_facts_from_record(no_dmarc));
+
+  const auto s = simulate_dmarc(table_policy(), rows, {});
+  EXPECT_EQ(s.records, 5u);
+  EXPECT_EQ(s.skipped, 1u);
+  // a.example unchanged (reject), partner quarantined by its rule, brand rejected by its
+  // rule, b.example pass unchanged, c.example still accepted by the ARC override.
+  EXPECT_EQ(s.transitions.at("reject->reject"), 1u);
+  EXPECT_EQ(s.transitions.at("reject->quarantine"), 1u);
+  EXPECT_EQ(s.transitions.at("accept->reject"), 1u);
+  EXPECT_EQ(s.transitions.at("accept->accept"), 2u);
+  EXPECT_EQ(s.would_reject, 1u);
+  ASSERT_EQ(s.domains.size(), 2u);
+  // Without the trusted sealer the ARC-accepted message would be rejected.
+  auto strict = table_policy();
+  strict.trusted_arc_sealers.clear();
+  const auto s2 = simulate_dmarc(strict, rows, {});
+  EXPECT_EQ(s2.transitions.at("accept->reject"), 2u);
+}
