@@ -61,14 +61,14 @@ struct dkim_input {
 };
 
 struct policy_discovery {
-  std::optional<record> rec;   // the record that applies, if any
-  std::string policy_domain;   // the name it was found at (without "_dmarc.")
-  std::string org_domain;      // the From domain's organizational domain
-  bool temperror = false;      // a DNS failure stopped discovery
-  int queries = 0;             // DNS queries made (treewalk: at most 8)
+  std::optional<record> rec;         // the record that applies, if any
+  std::string policy_domain;         // the name it was found at (without "_dmarc.")
+  std::string org_domain;            // the From domain's organizational domain
+  bool temperror = false;            // a DNS failure stopped discovery
+  int queries = 0;                   // DNS queries made (treewalk: at most 8)
   std::vector<std::string> queried;  // the names asked for TXT, in order ("_dmarc.x")
-  bool org_known = true;       // false: a DNS failure stopped the walk before the org was found
-  std::string detail;          // why, for logs and the reason
+  bool org_known = true;  // false: a DNS failure stopped the walk before the org was found
+  std::string detail;     // why, for logs and the reason
 };
 
 struct options {
@@ -78,38 +78,39 @@ struct options {
 
 struct evaluation {
   result res = result::none;
-  std::string from_domain;                 // "" when the From could not be used
-  std::optional<disposition> policy;       // the published policy that applies (p/sp/np);
-                                           // nullopt = no record / none / temperror / permerror
+  std::string from_domain;            // "" when the From could not be used
+  std::optional<disposition> policy;  // the published policy that applies (p/sp/np);
+                                      // nullopt = no record / none / temperror / permerror
   std::optional<disposition> effective_policy;  // `policy` after t=y (RFC 9989 4.7 "t":
-                                           // reject -> quarantine, quarantine -> none); what
-                                           // a receiver honouring the record applies on fail
-  std::string policy_source;               // "p" | "sp" | "np" | "" (which tag applied)
-  bool testing = false;                    // t=y
-  bool dkim_aligned = false;               // an aligned DKIM pass
-  bool spf_aligned = false;                // an aligned SPF pass
-  std::string dkim_domain;                 // the aligned passing d= (first), or ""
+                                                // reject -> quarantine, quarantine -> none); what
+                                                // a receiver honouring the record applies on fail
+  std::string policy_source;                    // "p" | "sp" | "np" | "" (which tag applied)
+  bool testing = false;                         // t=y
+  bool dkim_aligned = false;                    // an aligned DKIM pass
+  bool spf_aligned = false;                     // an aligned SPF pass
+  std::string dkim_domain;                      // the aligned passing d= (first), or ""
   std::string dkim_selector;
-  std::string spf_domain;                  // SPF's identity domain as given
-  std::optional<record> rec;               // for reports (policy_published)
+  std::string spf_domain;     // SPF's identity domain as given
+  std::optional<record> rec;  // for reports (policy_published)
   std::string policy_domain;
   std::string org_domain;
   discovery_mode mode = discovery_mode::treewalk;
-  std::vector<std::string> queried;        // TXT names asked by the Author Domain's walk
-  std::string reason;                      // human-readable why
+  std::vector<std::string> queried;  // TXT names asked by the Author Domain's walk
+  std::string reason;                // human-readable why
 };
 
-// The whole evaluation: From (from.hpp), discovery, alignment, result.
-asio::awaitable<evaluation> evaluate(const from_domain& from, const spf_input& spf,
-                                     const std::vector<dkim_input>& dkim, dns::resolver& r,
-                                     options o = {});
+// The whole evaluation: From (from.hpp), discovery, alignment, result. The inputs are
+// taken by value: the coroutine owns copies from the call on, so a task may be created
+// from temporaries and started later (co_spawn); `r` (and o.psl) must outlive it.
+asio::awaitable<evaluation> evaluate(from_domain from, spf_input spf, std::vector<dkim_input> dkim,
+                                     dns::resolver& r, options o = {});
 // The same on an in-memory zone (tests, CLI --zone).
 evaluation evaluate(const from_domain& from, const spf_input& spf,
                     const std::vector<dkim_input>& dkim, const dns::memory_zone& zone,
                     options o = {});
 
 // Discovery alone (used by evaluate, reports and `mxguard dmarc` tooling).
-asio::awaitable<policy_discovery> discover(const std::string& from_domain, dns::resolver& r,
+asio::awaitable<policy_discovery> discover(std::string from_domain, dns::resolver& r,
                                            options o = {});
 policy_discovery discover(const std::string& from_domain, const dns::memory_zone& zone,
                           options o = {});

@@ -26,7 +26,7 @@ namespace mxg::dmarc {
 
 namespace {
 
-constexpr int kCommentDepthMax = 32;      // our cap on nested comments
+constexpr int kCommentDepthMax = 32;         // our cap on nested comments
 constexpr std::size_t kAddressesMax = 1000;  // our cap on addresses in one From field
 constexpr std::size_t kDomainMax = 253;      // RFC 1035 2.3.4 (presentation form)
 constexpr std::size_t kLabelMax = 63;        // RFC 1035 2.3.4
@@ -50,8 +50,8 @@ class parser {
       }
       if (auto e = address(domains, false); !e) return std::unexpected(e.error());
       if (domains.size() > kAddressesMax)
-        return fail(errc::limit_exceeded, "more than " + std::to_string(kAddressesMax) +
-                                              " addresses in From");
+        return fail(errc::limit_exceeded,
+                    "more than " + std::to_string(kAddressesMax) + " addresses in From");
       if (auto e = cfws(); !e) return std::unexpected(e.error());
       if (at_end()) break;
       if (peek() != ',') return err("expected ',' between addresses");
@@ -125,7 +125,7 @@ class parser {
   mxg::result<void> address(std::vector<std::string>& domains, bool in_group) {
     // Read words (atoms, quoted strings) and dots until a special that decides what
     // this is: '<' (name-addr), ':' (group), '@' (addr-spec).
-    bool dotted_only = true;   // words so far joined by '.' only: a possible local-part
+    bool dotted_only = true;  // words so far joined by '.' only: a possible local-part
     bool last_was_word = false;
     std::size_t words = 0;
     while (true) {
@@ -173,8 +173,10 @@ class parser {
         if (auto e = address(domains, true); !e) return e;
         if (auto e = cfws(); !e) return e;
         if (at_end()) return err("group without ';'");
-        if (peek() == ',') ++i_;
-        else if (peek() != ';') return err("expected ',' or ';' in a group");
+        if (peek() == ',')
+          ++i_;
+        else if (peek() != ';')
+          return err("expected ',' or ';' in a group");
       }
     }
     if (c == '@') {
@@ -308,8 +310,7 @@ mxg::result<std::string> to_a_label(std::string_view domain) {
 
 mxg::result<std::vector<std::string>> parse_from_domains(std::string_view value) {
   if (value.size() > kFromMax)
-    return fail(errc::limit_exceeded,
-                "From field over " + std::to_string(kFromMax) + " bytes");
+    return fail(errc::limit_exceeded, "From field over " + std::to_string(kFromMax) + " bytes");
   return parser(value).address_list();
 }
 

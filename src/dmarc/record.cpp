@@ -111,11 +111,20 @@ bool valid_fo(std::string_view v) {
     if (one.size() != 1) return false;
     bool* seen = nullptr;
     switch (ascii::to_lower(one[0])) {
-      case '0': seen = &seen0; break;
-      case '1': seen = &seen1; break;
-      case 'd': seen = &seen_d; break;
-      case 's': seen = &seen_s; break;
-      default: return false;
+      case '0':
+        seen = &seen0;
+        break;
+      case '1':
+        seen = &seen1;
+        break;
+      case 'd':
+        seen = &seen_d;
+        break;
+      case 's':
+        seen = &seen_s;
+        break;
+      default:
+        return false;
     }
     if (*seen) return false;
     *seen = true;
@@ -156,9 +165,9 @@ mxg::result<record> parse_record(std::string_view txt) {
   record r;
   std::string_view rest = trim(txt);
   bool first = true;
-  bool seen_p = false, seen_sp = false, seen_np = false, seen_adkim = false,
-       seen_aspf = false, seen_t = false, seen_psd = false, seen_rua = false,
-       seen_ruf = false, seen_fo = false, seen_pct = false;
+  bool seen_p = false, seen_sp = false, seen_np = false, seen_adkim = false, seen_aspf = false,
+       seen_t = false, seen_psd = false, seen_rua = false, seen_ruf = false, seen_fo = false,
+       seen_pct = false;
   while (!rest.empty() || first) {
     auto semi = rest.find(';');
     std::string_view spec = trim(rest.substr(0, semi));
@@ -204,8 +213,10 @@ mxg::result<record> parse_record(std::string_view txt) {
       if (seen) continue;
       seen = true;
       alignment_mode& m = lname == "adkim" ? r.adkim : r.aspf;
-      if (lvalue == "s") m = alignment_mode::strict;
-      else m = alignment_mode::relaxed;  // "r", or a syntax error -> the default r (4.8)
+      if (lvalue == "s")
+        m = alignment_mode::strict;
+      else
+        m = alignment_mode::relaxed;  // "r", or a syntax error -> the default r (4.8)
     } else if (lname == "t") {
       if (seen_t) continue;
       seen_t = true;
@@ -213,9 +224,12 @@ mxg::result<record> parse_record(std::string_view txt) {
     } else if (lname == "psd") {
       if (seen_psd) continue;
       seen_psd = true;
-      if (lvalue == "y") r.psd = psd_flag::yes;
-      else if (lvalue == "n") r.psd = psd_flag::no;
-      else r.psd = psd_flag::unset;  // "u" or invalid: the default u (4.7 "psd")
+      if (lvalue == "y")
+        r.psd = psd_flag::yes;
+      else if (lvalue == "n")
+        r.psd = psd_flag::no;
+      else
+        r.psd = psd_flag::unset;  // "u" or invalid: the default u (4.7 "psd")
     } else if (lname == "rua") {
       if (seen_rua) continue;
       seen_rua = true;
@@ -236,8 +250,10 @@ mxg::result<record> parse_record(std::string_view txt) {
         int n = 0;
         bool digits = true;
         for (unsigned char c : value) {
-          if (!ascii::is_digit(c)) digits = false;
-          else n = n * 10 + (c - '0');
+          if (!ascii::is_digit(c))
+            digits = false;
+          else
+            n = n * 10 + (c - '0');
         }
         if (digits && n <= 100) r.pct = n;
       }

@@ -12,7 +12,8 @@ namespace mxg::dmarc {
 // RFC 9989 evaluation outcome for one message (RFC 8601 2.7.7 result names).
 //   pass       an aligned SPF or DKIM pass (RFC 9989 4.4)
 //   fail       a policy record was found and nothing aligned passed
-//   none       no policy record (or no usable From domain to look one up for)
+//   none       no policy record, or one whose p=/sp=/np= is invalid with no valid rua=
+//              (RFC 9989 4.10.1: no DMARC processing)
 //   temperror  a DNS failure during discovery (timeout, SERVFAIL): try later
 //   permerror  the message cannot be evaluated: no From, several From fields or
 //              addresses with different domains, an unparseable From (see from.hpp)
