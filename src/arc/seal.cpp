@@ -94,8 +94,10 @@ std::vector<std::string> split_authres(std::string_view v) {
   for (std::size_t i = 0; i < v.size(); ++i) {
     char c = v[i];
     if (quoted) {
-      if (c == '\\' && i + 1 < v.size()) cur += v[i++];
-      else if (c == '"') quoted = false;
+      if (c == '\\' && i + 1 < v.size())
+        cur += v[i++];
+      else if (c == '"')
+        quoted = false;
     } else if (c == '"' && depth == 0) {
       quoted = true;
     } else if (c == '(') {
@@ -124,6 +126,12 @@ mxg::result<std::optional<arc_set>> seal(std::string_view message, const validat
   // RFC 8617 5.2 step 2 / 5.1: a chain whose newest seal says cv=fail is terminated.
   if (n > 0 && incoming.hops.back().cv == "fail") return std::optional<arc_set>{};
   if (n >= kInstancesMax) return std::optional<arc_set>{};
+  // A header that starts with WSP would fold into the field we put on top (RFC 5322
+  // 2.2.3), changing the AAR after it was sealed: refuse rather than seal a lie.
+  if (!message.empty() && (message[0] == ' ' || message[0] == '\t'))
+    return fail(errc::invalid_argument,
+                "ARC sealing: the message starts with a continuation line; a field put on top "
+                "would absorb it");
   auto key = load_private(o.private_key);
   if (!key) return std::unexpected(key.error());
 

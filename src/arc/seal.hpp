@@ -31,7 +31,7 @@ struct seal_options {
   std::string private_key;  // PEM (PKCS#1 "RSA PRIVATE KEY" or PKCS#8)
   std::string authserv_id;  // our Authentication-Results authserv-id
   std::vector<std::string> headers = {"from", "to", "subject", "date", "message-id"};  // AMS h=
-  std::int64_t timestamp = 0;  // t=
+  std::int64_t timestamp = 0;                                                          // t=
 };
 
 // The three field values of the new set (without the field names and final CRLF);
@@ -42,7 +42,8 @@ struct arc_set {
 };
 
 // nullopt: nothing to add (the incoming chain was already terminated with cv=fail, or it
-// has 50 sets). An error: the key does not load or signing failed.
+// has 50 sets). An error: the key does not load, signing failed, or the message starts
+// with a continuation line (WSP), which a field put on top would absorb.
 mxg::result<std::optional<arc_set>> seal(std::string_view message, const validation& incoming,
                                          const seal_options& o);
 

@@ -43,8 +43,9 @@ std::int64_t system_now() {
 enum class kind : std::uint8_t { aar, ams, seal };
 
 const char* kind_name(kind k) {
-  return k == kind::aar ? "ARC-Authentication-Results"
-                        : k == kind::ams ? "ARC-Message-Signature" : "ARC-Seal";
+  return k == kind::aar   ? "ARC-Authentication-Results"
+         : k == kind::ams ? "ARC-Message-Signature"
+                          : "ARC-Seal";
 }
 
 // RFC 6376 3.5 domain / selector syntax (sub-domain labels, plus '_' as real names use).
@@ -121,9 +122,10 @@ void read_aar(std::string_view v, arc_field& f) {
   while (i < v.size() && ascii::is_digit(static_cast<unsigned char>(v[i]))) ++i;
   auto inst = parse_instance(v.substr(d, i - d));
   if (!inst) {
-    f.error = fmt::format("ARC-Authentication-Results i={} is not an instance 1..{} (RFC 8617 "
-                          "4.2.1)",
-                          v.substr(d, i - d), kInstancesMax);
+    f.error = fmt::format(
+        "ARC-Authentication-Results i={} is not an instance 1..{} (RFC 8617 "
+        "4.2.1)",
+        v.substr(d, i - d), kInstancesMax);
     return;
   }
   i = fws(i);
@@ -169,11 +171,11 @@ bool read_common(const dkim::tag_list& t, arc_field& f, std::int64_t now) {
     return bad(fmt::format("{} b= is longer than {} bytes", name, dkim::kSignatureBytesMax));
   s.b = std::move(*b);
   if (!valid_domain(s.domain))
-    return bad(fmt::format("{} d={} is not a domain name (RFC 6376 3.5)", name,
-                           t.find("d")->value));
+    return bad(
+        fmt::format("{} d={} is not a domain name (RFC 6376 3.5)", name, t.find("d")->value));
   if (!valid_domain(s.selector))
-    return bad(fmt::format("{} s={} is not a valid selector (RFC 6376 3.1)", name,
-                           t.find("s")->value));
+    return bad(
+        fmt::format("{} s={} is not a valid selector (RFC 6376 3.1)", name, t.find("s")->value));
   s.identity = "@" + s.domain;
   if (auto* ts = t.find("t")) {
     auto n = parse_number(ts->value);
@@ -202,9 +204,11 @@ void read_ams(const dkim::tag_list& t, arc_field& f, std::int64_t now) {
   dkim::signature& s = f.sig;
   auto bad = [&](std::string why) { f.sig_error = std::move(why); };
   for (const char* req : {"bh", "h"})
-    if (!t.find(req)) return bad(fmt::format("ARC-Message-Signature has no {}= tag (RFC 8617 "
-                                             "4.1.2, RFC 6376 3.5)",
-                                             req));
+    if (!t.find(req))
+      return bad(
+          fmt::format("ARC-Message-Signature has no {}= tag (RFC 8617 "
+                      "4.1.2, RFC 6376 3.5)",
+                      req));
   auto bh = dkim::decode_base64(t.find("bh")->value);
   if (!bh || bh->empty()) return bad("ARC-Message-Signature bh= is not valid base64");
   s.bh = std::move(*bh);
@@ -222,16 +226,17 @@ void read_ams(const dkim::tag_list& t, arc_field& f, std::int64_t now) {
     };
     auto hc = one(hv), bc = one(bv);
     if (!hc || !bc)
-      return bad(fmt::format("ARC-Message-Signature c={} is not a known canonicalization (RFC "
-                             "6376 3.4)",
-                             c->value));
+      return bad(
+          fmt::format("ARC-Message-Signature c={} is not a known canonicalization (RFC "
+                      "6376 3.4)",
+                      c->value));
     s.header_canon = *hc;
     s.body_canon = *bc;
   }
   auto names = dkim::split_colon(t.find("h")->value);
   if (names.size() > dkim::kSignedHeadersMax)
-    return bad(fmt::format("ARC-Message-Signature h= lists more than {} fields",
-                           dkim::kSignedHeadersMax));
+    return bad(
+        fmt::format("ARC-Message-Signature h= lists more than {} fields", dkim::kSignedHeadersMax));
   for (auto n : names) {
     if (n.empty()) continue;  // "a::b": an empty name selects nothing
     for (char ch : n)
@@ -239,8 +244,9 @@ void read_ams(const dkim::tag_list& t, arc_field& f, std::int64_t now) {
         return bad("ARC-Message-Signature h= has an invalid field name (RFC 5322 3.6.8)");
     s.headers.push_back(ascii::lower(n));
     if (s.headers.back() == "arc-seal")
-      return bad("ARC-Message-Signature h= includes ARC-Seal, which it must not sign (RFC 8617 "
-                 "4.1.2)");
+      return bad(
+          "ARC-Message-Signature h= includes ARC-Seal, which it must not sign (RFC 8617 "
+          "4.1.2)");
   }
   if (auto* l = t.find("l")) {
     auto n = parse_number(l->value);
@@ -518,8 +524,8 @@ validation validator::impl::run(const std::map<std::string, dns::answer>& keys) 
     auto& s = sets[static_cast<std::size_t>(f.instance)];
     const arc_field*& slot = f.k == kind::aar ? s.aar : f.k == kind::ams ? s.ams : s.seal;
     if (slot && structure.empty())
-      structure = fmt::format("two {} fields with i={} (RFC 8617 5.2 step 3)", kind_name(f.k),
-                              f.instance);
+      structure =
+          fmt::format("two {} fields with i={} (RFC 8617 5.2 step 3)", kind_name(f.k), f.instance);
     slot = &f;
   }
   // Hops as far as they can be read, oldest first (for reports, even on fail).
@@ -557,9 +563,10 @@ validation validator::impl::run(const std::map<std::string, dns::answer>& keys) 
     if (cv == "fail")
       return fail(fmt::format("ARC-Seal i={} says cv=fail (RFC 8617 5.2 step 3)", i));
     if (i == 1 && cv != "none")
-      return fail(fmt::format("ARC-Seal i=1 says cv={}; the first set must say none (RFC 8617 "
-                              "5.2 step 3)",
-                              cv));
+      return fail(
+          fmt::format("ARC-Seal i=1 says cv={}; the first set must say none (RFC 8617 "
+                      "5.2 step 3)",
+                      cv));
     if (i > 1 && cv != "pass")
       return fail(
           fmt::format("ARC-Seal i={} says cv={}; sets after the first must say pass (RFC 8617 "
@@ -593,9 +600,10 @@ validation validator::impl::run(const std::map<std::string, dns::answer>& keys) 
     v.hops.back().ams_error = err;
     v.hops.back().ams_valid = err.empty();
     if (!err.empty())
-      return fail(fmt::format("ARC-Message-Signature i={} does not verify: {} (RFC 8617 5.2 step "
-                              "4)",
-                              n, err));
+      return fail(
+          fmt::format("ARC-Message-Signature i={} does not verify: {} (RFC 8617 5.2 step "
+                      "4)",
+                      n, err));
   }
   // 5.2 step 5: oldest-pass, from the newest down to the first AMS that fails.
   int oldest = 0;
@@ -629,8 +637,7 @@ validation validator::impl::run(const std::map<std::string, dns::answer>& keys) 
     h.seal_error = err;
     h.seal_valid = err.empty();
     if (!err.empty())
-      return fail(
-          fmt::format("ARC-Seal i={} does not verify: {} (RFC 8617 5.2 step 6)", i, err));
+      return fail(fmt::format("ARC-Seal i={} does not verify: {} (RFC 8617 5.2 step 6)", i, err));
   }
   v.cv = chain_result::pass;
   v.oldest_pass = oldest;

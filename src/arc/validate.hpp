@@ -63,9 +63,9 @@ struct hop {
 
 struct validation {
   chain_result cv = chain_result::none;
-  std::string reason;          // why (for fail: which instance and what)
-  std::vector<hop> hops;       // oldest (i=1) first, as far as they could be read
-  int oldest_pass = 0;         // RFC 8617 5.2 step 5; 0 when every AMS verifies or not pass
+  std::string reason;     // why (for fail: which instance and what)
+  std::vector<hop> hops;  // oldest (i=1) first, as far as they could be read
+  int oldest_pass = 0;    // RFC 8617 5.2 step 5; 0 when every AMS verifies or not pass
 };
 
 struct options {
@@ -91,8 +91,7 @@ class validator {
   std::unique_ptr<impl> p_;
 };
 
-asio::awaitable<validation> validate(std::string_view message, dns::resolver& r,
-                                     options o = {});
+asio::awaitable<validation> validate(std::string_view message, dns::resolver& r, options o = {});
 validation validate(std::string_view message, const dns::memory_zone& zone, options o = {});
 
 // RFC 8617 7.2 / RFC 8601: one resinfo, e.g.

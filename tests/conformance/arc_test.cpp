@@ -73,7 +73,8 @@ int main() {
   int total = 0, passed = 0, failed = 0, skipped = 0;
   std::map<std::string, int> by_expect;
 
-  std::string suite = std::string(MXG_SHARED_DIR) + "/conformance/arc/arc-draft-validation-tests.yml";
+  std::string suite =
+      std::string(MXG_SHARED_DIR) + "/conformance/arc/arc-draft-validation-tests.yml";
   std::vector<YAML::Node> docs;
   try {
     docs = YAML::LoadAllFromFile(suite);
@@ -85,7 +86,8 @@ int main() {
     if (!doc.IsMap() || !doc["tests"]) continue;
     dns::memory_zone zone;
     if (auto recs = doc["txt-records"])
-      for (const auto& kv : recs) zone.add(txt(kv.first.as<std::string>(), kv.second.as<std::string>()));
+      for (const auto& kv : recs)
+        zone.add(txt(kv.first.as<std::string>(), kv.second.as<std::string>()));
     // Later duplicates replace earlier ones (YAML keys are unique; PyYAML keeps the last).
     std::vector<std::string> order;
     std::map<std::string, YAML::Node> tests;
@@ -97,9 +99,9 @@ int main() {
     for (const auto& name : order) {
       const YAML::Node& t = tests[name];
       std::string message = t["message"] ? t["message"].as<std::string>() : "";
-      std::string expect =
-          t["cv"] && !t["cv"].IsNull() ? ascii::lower(ascii::trim_space(t["cv"].as<std::string>()))
-                                       : "";
+      std::string expect = t["cv"] && !t["cv"].IsNull()
+                               ? ascii::lower(ascii::trim_space(t["cv"].as<std::string>()))
+                               : "";
       if (expect.empty()) expect = "fail";  // SOURCE.md: the 3 empty cv are fail
       ++by_expect[expect];
       ++total;
@@ -122,10 +124,10 @@ int main() {
       }
     }
   }
-  std::printf("arc validation suite: %d tests (pass %d, fail %d, none %d), %d as expected, %d "
-              "skipped, %d differ\n",
-              total, by_expect["pass"], by_expect["fail"], by_expect["none"], passed, skipped,
-              failed);
+  std::printf(
+      "arc validation suite: %d tests (pass %d, fail %d, none %d), %d as expected, %d "
+      "skipped, %d differ\n",
+      total, by_expect["pass"], by_expect["fail"], by_expect["none"], passed, skipped, failed);
   int bad = failed;
   if (total != 171) {
     std::printf("FAIL expected 171 validation tests, read %d\n", total);
@@ -154,12 +156,12 @@ int main() {
       auto sp = line.find(' ');
       if (sp != std::string::npos) zone.add(txt(line.substr(0, sp), line.substr(sp + 1)));
     }
-    auto v = arc::validate(std::string_view(text).substr(std::min(pos, text.size())), zone,
-                           pinned());
+    auto v =
+        arc::validate(std::string_view(text).substr(std::min(pos, text.size())), zone, pinned());
     ++samples;
     if (v.cv != arc::chain_result::pass) {
-      std::printf("FAIL mail-auth arc/%s: expected pass, got %s (%s)\n", f,
-                  arc::to_string(v.cv), v.reason.c_str());
+      std::printf("FAIL mail-auth arc/%s: expected pass, got %s (%s)\n", f, arc::to_string(v.cv),
+                  v.reason.c_str());
       ++bad;
     } else {
       std::printf("ok   mail-auth arc/%s: pass, %zu sets, oldest-pass %d\n", f, v.hops.size(),

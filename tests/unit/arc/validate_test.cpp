@@ -8,6 +8,8 @@
 #include <openssl/evp.h>
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
+#include <asio/co_spawn.hpp>
+#include <asio/io_context.hpp>
 
 #include <memory>
 #include <string>
@@ -98,8 +100,7 @@ struct message {
     std::string want = "i=" + std::to_string(instance) + ";";
     for (const auto& f : fields)
       if (f.size() > name.size() && f[name.size()] == ':' &&
-          strncasecmp(f.data(), name.data(), name.size()) == 0 &&
-          f.find(want) != std::string::npos)
+          strncasecmp(f.data(), name.data(), name.size()) == 0 && f.find(want) != std::string::npos)
         return f;
     return "";
   }
@@ -223,6 +224,29 @@ TEST_F(ArcTest, ThreeSetsPassAndStreamingGivesTheSameAnswer) {
   EXPECT_EQ(keys.size(), 1u);
   auto v2 = val.finish(keys);
   EXPECT_EQ(v2.cv, arc::chain_result::pass) << v2.reason;
+}
+
+TEST_F(ArcTest, ThroughTheAsyncResolver) {
+  message m;
+  m.seal(1, "none", key_);
+  m.seal(2, "pass", key_);
+  arc::options o;
+  o.clock = [] { return 20000; };
+  arc::validator val(o);
+  std::string text = m.text();
+  for (std::size_t i = 0; i < text.size(); i += 13) val.feed(std::string_view(text).substr(i, 13));
+  asio::io_context io;
+  arc::validation v;
+  bool done = false;
+  asio::co_spawn(io, val.finish(zone_), [&](std::exception_ptr e, arc::validation r) {
+    if (e) std::rethrow_exception(e);
+    v = std::move(r);
+    done = true;
+  });
+  io.run();
+  ASSERT_TRUE(done);
+  EXPECT_EQ(v.cv, arc::chain_result::pass) << v.reason;
+  EXPECT_EQ(v.hops.size(), 2u);
 }
 
 TEST_F(ArcTest, GapInInstancesFails) {
