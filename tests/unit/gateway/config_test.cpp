@@ -377,6 +377,8 @@ TEST(GatewayConfig, CommandLineOverrides) {
 }  // namespace mxg::gateway
 
 // Issue 10: [dkim], [dmarc] and their per-listener overrides; one authserv-id.
+using mxg::gateway::parse_config;
+
 TEST(GatewayConfig, DkimDmarcSectionsAndOverrides) {
   auto c = parse_config(R"(
 [spf]
@@ -424,8 +426,8 @@ TEST(GatewayConfig, DkimDmarcErrors) {
       << c.error().message;
   EXPECT_NE(c.error().message.find("t.toml:8: unknown key 'enable'"), std::string::npos)
       << c.error().message;
-  auto d = parse_config("[dmarc]\nmode = \"psl\"\n[listener.a]\naddress = \"127.0.0.1:25\"\n",
-                        "t.toml");
+  auto d =
+      parse_config("[dmarc]\nmode = \"psl\"\n[listener.a]\naddress = \"127.0.0.1:25\"\n", "t.toml");
   ASSERT_FALSE(d);
   EXPECT_NE(d.error().message.find("t.toml:2:"), std::string::npos) << d.error().message;
 }
