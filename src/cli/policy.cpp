@@ -26,6 +26,7 @@
 #include "cli/age.hpp"
 #include "cli/dns_flags.hpp"
 #include "cli/printable.hpp"
+#include "policy/dmarc_config.hpp"
 #include "policy/simulate.hpp"
 #include "policy/spf_config.hpp"
 #include "spf/lint.hpp"
@@ -46,6 +47,7 @@ struct policy_args {
   std::string since = "30d";
   bool reevaluate = false;
   bool json = false;
+  std::string check = "spf";  // simulate: "spf" ([spf]) or "dmarc" ([dmarc])
   std::size_t top = kTextDomains;
   std::size_t min_pass = 20;
   std::string receiver = "mxguard-simulate";
@@ -138,10 +140,13 @@ json simulation_json(const policy::simulation& s) {
 
 void print_simulation(const policy::simulation& s, const policy_args& a, std::int64_t since,
                       std::size_t not_reevaluated) {
-  std::printf("policy simulate: %zu inbound messages with SPF since %s, candidate %s%s\n",
-              s.records, date(since).c_str(), printable(a.policy).c_str(),
+  const char* what = a.check == "dmarc" ? "DMARC" : "SPF";
+  std::printf("policy simulate: %zu inbound messages with %s since %s, candidate %s%s\n", s.records,
+              what, date(since).c_str(), printable(a.policy).c_str(),
               a.reevaluate ? " (SPF re-evaluated through DNS)" : "");
-  if (s.skipped) std::printf("  %zu messages without an SPF result skipped\n", s.skipped);
+  if (s.skipped)
+    std::printf("  %zu messages without a%s %s result skipped\n", s.skipped,
+                a.check == "dmarc" ? "" : "n", what);
   if (not_reevaluated)
     std::printf("  %zu messages without a client IP or identity not re-evaluated\n",
                 not_reevaluated);
@@ -191,7 +196,33 @@ void print_simulation(const policy::simulation& s, const policy_args& a, std::in
   }
 }
 
+int run_simulate_dmarc(const policy_args& a) {
+  if (a.reevaluate) {
+    std::fprintf(stderr,
+                 "mxguard policy simulate: --reevaluate is for --check spf (DMARC needs the "
+                 "message, which the history does not keep)\n");
+    return kExitUsage;
+  }
+  auto candidate = policy::load_dmarc_policy_file(a.policy);
+  if (!candidate) {
+    std::fprintf(stderr, "mxguard policy simulate: %s\n", candidate.error().message.c_str());
+    return kExitUsage;
+  }
+  auto l = load_history(a);
+  if (!l) {
+    std::fprintf(stderr, "mxguard policy simulate: %s\n", l.error().message.c_str());
+    return kExitUsage;
+  }
+  policy::simulation s = policy::simulate_dmarc(*candidate, l->records, l->quarantine);
+  if (a.json)
+    std::printf("%s\n", simulation_json(s).dump(2).c_str());
+  else
+    print_simulation(s, a, l->since, 0);
+  return kExitOk;
+}
+
 int run_simulate(const policy_args& a) {
+  if (a.check == "dmarc") return run_simulate_dmarc(a);
   auto candidate = policy::load_spf_policy_file(a.policy);
   if (!candidate) {
     std::fprintf(stderr, "mxguard policy simulate: %s\n", candidate.error().message.c_str());
@@ -356,16 +387,21 @@ cli::registration reg(150, [](CLI::App& root, int& exit_code) {
   auto sim_args = std::make_shared<policy_args>();
   auto* sim = pol->add_subcommand(
       "simulate",
-      "Replay the recorded inbound transactions through a candidate [spf] policy and show\n"
-      "what would change: counts per transition (from the recorded SPF action to the\n"
+      "Replay the recorded inbound transactions through a candidate [spf] policy (or\n"
+      "[dmarc] with --check dmarc: the stored DMARC results, From domains) and show\n"
+      "what would change: counts per transition (from the recorded action to the\n"
       "candidate's), the sender domains that would change with sample client IPs\n"
       "(repeats: a legitimate outsourced host; scattered: forgery) and how much of what\n"
       "would be rejected was released from quarantine before.\n"
       "Examples:\n"
       "  mxguard policy simulate --policy candidate.toml --since 30d\n"
-      "  mxguard policy simulate --policy candidate.toml --reevaluate --dns 127.0.0.1 --json");
-  sim->add_option("--policy", sim_args->policy, "TOML file with the candidate [spf] section")
+      "  mxguard policy simulate --policy candidate.toml --reevaluate --dns 127.0.0.1 --json\n"
+      "  mxguard policy simulate --policy candidate.toml --check dmarc");
+  sim->add_option("--policy", sim_args->policy,
+                  "TOML file with the candidate [spf] (or [dmarc]) section")
       ->required();
+  sim->add_option("--check", sim_args->check, "Which section to simulate: spf (default), dmarc")
+      ->check(CLI::IsMember({"spf", "dmarc"}));
   sim->add_option("--history", sim_args->history, "History database (default var/history.db)");
   sim->add_option("--since", sim_args->since, "Period: 30d, 12h, ... (default 30d)")
       ->type_name("AGE");

@@ -247,7 +247,10 @@ int cmd_show(const q_args& a, mxg::store::history& h) {
   mxg::result<mxg::queue::envelope> env =
       q ? q->load(qid) : mxg::fail(mxg::errc::not_found, "the queued message is gone");
   mxg::result<std::string> body = mxg::fail(mxg::errc::not_found, "no body");
-  if (a.body && q && env) body = q->read_data(qid);
+  if (a.body && q && env) {
+    body = q->read_data(qid);
+    if (body) body = mxg::queue::message_text(*env, std::move(*body));
+  }
   if (a.json) {
     json j{{"entry", to_json(**e)}};
     j["message"] = env ? mxg::queue::to_json(*env) : json(nullptr);

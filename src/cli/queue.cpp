@@ -238,7 +238,7 @@ int offline(const queue_args& a) {
           rc = std::max(rc, io_exit(d.error()));
           continue;
         }
-        body = std::move(*d);
+        body = message_text(*env, std::move(*d));
       }
       if (a.json) {
         auto j = to_json(*env);

@@ -136,6 +136,7 @@ asio::awaitable<message_outcome> attempt_message(queue::queue_dir& q, const queu
     spdlog::error("delivery qid={} error=\"{}\"", id.str(), log_text(out.error));
     co_return out;
   }
+  *data = queue::message_text(*env, std::move(*data));  // our late header fields on top
 
   // Group the recipients by next hop (one SMTP transaction each).
   std::map<next_hop, std::vector<std::size_t>> groups;

@@ -22,6 +22,7 @@
 #include "base/limits.hpp"
 #include "dns/cares_resolver.hpp"
 #include "policy/dnsbl_config.hpp"
+#include "policy/dmarc_config.hpp"
 #include "policy/spf_config.hpp"
 #include "smtp/path.hpp"
 
@@ -370,9 +371,10 @@ result<config> parse_config(std::string_view text, const std::string& source) {
   config c;
   c.source = source;
   r.check_keys(root, "the top level",
-               {"state_dir", "log", "control_socket", "drain_timeout", "queue_run_interval",
-                "relay", "routing", "limits", "timeouts", "listener", "tls", "hostname",
-                "backscatter", "history", "dns", "spf", "quarantine", "policy_service", "dnsbl"});
+               {"state_dir", "log",      "control_socket", "drain_timeout", "queue_run_interval",
+                "relay",     "routing",  "limits",         "timeouts",      "listener",
+                "tls",       "hostname", "backscatter",    "history",       "dns",
+                "spf",       "dkim",     "dmarc",          "quarantine",    "policy_service", "dnsbl"});
   r.str(root, "state_dir", c.state_dir);
   r.str(root, "control_socket", c.control_socket);
   r.note(root, "state_dir", c.origin, "state_dir");
@@ -507,6 +509,24 @@ result<config> parse_config(std::string_view text, const std::string& source) {
     policy::read_spf_config(*t, source, c.spf, errs);
     for (auto& e : errs) r.raw_error(std::move(e));
   }
+  if (auto* t = r.table(root, "dkim")) {
+    std::vector<std::string> errs;
+    policy::read_dkim_config(*t, source, c.dkim, errs);
+    for (auto& e : errs) r.raw_error(std::move(e));
+  }
+  if (auto* t = r.table(root, "dmarc")) {
+    std::vector<std::string> errs;
+    policy::read_dmarc_config(*t, source, c.dmarc, errs);
+    for (auto& e : errs) r.raw_error(std::move(e));
+    if (!c.dmarc.authserv_id.empty() && !c.spf.authserv_id.empty() &&
+        c.dmarc.authserv_id != c.spf.authserv_id)
+      r.error(t->get("authserv_id")->source(),
+              "[dmarc] authserv_id differs from [spf] authserv_id: we write one "
+              "Authentication-Results field (RFC 8601), set one of them");
+    c.origin["dmarc.psl_file"] = fmt::format(
+        "{}:{}", source,
+        t->get("psl_file") ? t->get("psl_file")->source().begin.line : t->source().begin.line);
+  }
 
   if (auto* t = r.table(root, "dnsbl")) {
     std::vector<std::string> errs;
@@ -568,9 +588,10 @@ result<config> parse_config(std::string_view text, const std::string& source) {
           c.origin[at + ".tls_" + k] = it->second;
       for (const char* k : {"address", "queue_dir", "tls_cert", "tls_key"})
         r.note(*t, k, c.origin, at + "." + k);
-      r.check_keys(*t, where,
-                   {"address", "delivery_mode", "queue_dir", "hostname", "limits", "timeouts",
-                    "tls_cert", "tls_key", "strict_lf", "bare_lf", "fsync", "spf", "v6only"});
+      r.check_keys(
+          *t, where,
+          {"address", "delivery_mode", "queue_dir", "hostname", "limits", "timeouts", "tls_cert",
+           "tls_key", "strict_lf", "bare_lf", "fsync", "spf", "dkim", "dmarc", "v6only"});
       if (auto* st = r.table(*t, "spf")) {
         r.check_keys(*st, where + ".spf", {"enabled", "trusted_networks", "trusted_forwarders"});
         if (st->get("enabled")) {
@@ -581,6 +602,16 @@ result<config> parse_config(std::string_view text, const std::string& source) {
         if (st->get("trusted_networks")) l.spf_trusted_networks = r.cidrs(*st, "trusted_networks");
         if (st->get("trusted_forwarders"))
           l.spf_trusted_forwarders = r.cidrs(*st, "trusted_forwarders");
+      }
+      for (const char* sec : {"dkim", "dmarc"}) {
+        if (auto* st = r.table(*t, sec)) {
+          r.check_keys(*st, where + "." + sec, {"enabled"});
+          if (st->get("enabled")) {
+            bool on = false;
+            r.boolean(*st, "enabled", on);
+            (std::string_view(sec) == "dkim" ? l.dkim_enabled : l.dmarc_enabled) = on;
+          }
+        }
       }
       if (const toml::node* a = t->get("address")) {
         auto s = a->value<std::string>();
@@ -639,6 +670,8 @@ result<config> parse_config(std::string_view text, const std::string& source) {
   if (c.control_socket.empty()) c.control_socket = c.state_dir + "/control.sock";
   if (c.history.path.empty()) c.history.path = c.state_dir + "/history.db";
   if (c.spf.authserv_id.empty()) c.spf.authserv_id = hostname;
+  // One Authentication-Results field from us: [dmarc] authserv_id, else [spf]'s.
+  if (c.dmarc.authserv_id.empty()) c.dmarc.authserv_id = c.spf.authserv_id;
   for (auto& l : c.listeners)
     if (l.queue_dir.empty()) l.queue_dir = c.state_dir + "/queue/" + l.name;
   return c;

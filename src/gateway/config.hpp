@@ -21,6 +21,7 @@
 #include "gateway/backscatter_filter.hpp"
 #include "net/ip_address.hpp"
 #include "policy/dnsbl.hpp"
+#include "policy/dmarc_policy.hpp"
 #include "policy/spf_policy.hpp"
 #include "queue/envelope.hpp"
 
@@ -96,6 +97,8 @@ struct listener_config {
   // [listener.NAME.spf]: overrides of the global [spf] for this listener.
   std::optional<bool> spf_enabled;
   std::optional<std::vector<net::cidr>> spf_trusted_networks, spf_trusted_forwarders;
+  // [listener.NAME.dkim] / [listener.NAME.dmarc]: `enabled` overrides for this listener.
+  std::optional<bool> dkim_enabled, dmarc_enabled;
 
   std::string endpoint() const;  // "127.0.0.1:2525" or "[::1]:2525"
 };
@@ -150,6 +153,8 @@ struct config {
   dns_config dns;                        // [dns]
   policy::spf_policy_config spf;         // [spf]: SPF enforcement (policy/spf_policy.hpp)
   policy::dnsbl_config dnsbl;            // [dnsbl]: DNS block/allow lists (policy/dnsbl.hpp)
+  policy::dkim_policy_config dkim;       // [dkim]: DKIM verification (policy/dmarc_policy.hpp)
+  policy::dmarc_policy_config dmarc;     // [dmarc]: DMARC enforcement, ARC override
   quarantine_config quarantine;          // [quarantine]
   policy_service_config policy_service;  // [policy_service]
   std::vector<listener_config> listeners;

@@ -250,7 +250,7 @@ control_response handle_control(server& srv, const control_request& req) {
       if (req.body) {
         auto d = q->read_data(*id);
         if (!d) return error_response(1, d.error().message);
-        j["body"] = *d;
+        j["body"] = queue::message_text(*env, std::move(*d));
       }
       out = queue::json_text(j);
     } else {
@@ -259,7 +259,7 @@ control_response handle_control(server& srv, const control_request& req) {
       if (req.body) {
         auto d = q->read_data(*id);
         if (!d) return error_response(1, d.error().message);
-        out += "\n" + *d;
+        out += "\n" + queue::message_text(*env, std::move(*d));
       }
     }
     return {0, out, ""};

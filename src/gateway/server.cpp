@@ -6,6 +6,7 @@
 #include "gateway/server.hpp"
 #include "base/spawn.hpp"
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 #include <asio/co_spawn.hpp>
 #include <asio/ip/v6_only.hpp>
@@ -109,6 +110,11 @@ result<void> server::start(config c) {
     return fail(errc::io_error,
                 "[dnsbl] is enabled but the DNS resolver could not be set up (see [dns])");
   for (auto& l : listeners_)
+    if (l->state->auth->active() && !resolver_)
+      return fail(errc::io_error, "listener " + l->state->cfg->name +
+                                      ": [dkim]/[dmarc] is enabled but the DNS resolver could not "
+                                      "be set up (see [dns])");
+  for (auto& l : listeners_)
     if (l->state->spf->enabled && !resolver_)
       return fail(errc::io_error, "listener " + l->state->cfg->name +
                                       ": [spf] is enabled but the DNS resolver could not be set "
@@ -138,6 +144,7 @@ result<void> server::start(config c) {
 result<void> server::apply(config c, bool initial) {
   auto relay = std::make_shared<const relay_config>(c.relay);
   auto filter = std::make_shared<const backscatter_filter>(c.backscatter);
+  std::shared_ptr<const dmarc::public_suffix_list> psl;  // loaded once per configuration
   // 1. queues (opened once per directory; kept across reloads)
   std::map<std::string, std::unique_ptr<queue::queue_dir>> fresh;
   auto queue_for = [&](const listener_config& l) -> result<queue::queue_dir*> {
@@ -196,6 +203,23 @@ result<void> server::apply(config c, bool initial) {
       db->trusted =
           c.dnsbl.trusted_networks_set ? c.dnsbl.trusted_networks : c.relay.trusted_networks;
       st->dnsbl = std::move(db);
+    }
+    {
+      auto au = std::make_shared<auth_setup>();
+      au->dmarc = lc.dmarc_enabled.value_or(c.dmarc.enabled);
+      au->dkim = au->dmarc || lc.dkim_enabled.value_or(c.dkim.enabled);
+      au->cfg = c.dmarc;
+      if (au->dmarc && c.dmarc.mode == dmarc::discovery_mode::psl) {
+        if (!psl) {
+          auto loaded = dmarc::public_suffix_list::load_file(c.dmarc.psl_file);
+          if (!loaded)
+            return fail(errc::io_error, c.where("dmarc.psl_file") +
+                                            ": [dmarc] psl_file: " + loaded.error().message);
+          psl = std::make_shared<const dmarc::public_suffix_list>(std::move(*loaded));
+        }
+        au->psl = psl;
+      }
+      st->auth = std::move(au);
     }
     if (rt) {
       // counters carry over (sessions of the old state still decrement the old one)
@@ -259,6 +283,16 @@ result<void> server::apply(config c, bool initial) {
   for (auto& l : started)
     asio::co_spawn(io_, accept_loop(l), log_escape("accept loop " + l->state->cfg->name));
   filter_ = filter;
+  for (auto& l : listeners_)
+    if (l->state->auth->active())
+      spdlog::info("auth: listener {} verifies DKIM{} (authserv-id {})", l->state->cfg->name,
+                   l->state->auth->dmarc
+                       ? fmt::format(", enforces DMARC (mode {}, {} rules, {} trusted ARC sealers)",
+                                     dmarc::to_string(l->state->auth->cfg.mode),
+                                     l->state->auth->cfg.rules.size(),
+                                     l->state->auth->cfg.trusted_arc_sealers.size())
+                       : std::string(),
+                   l->state->auth->cfg.authserv_id);
   for (auto& l : listeners_)
     if (l->state->spf->enabled)
       spdlog::info("spf: listener {} checks SPF (reject at {}, {} rules, authserv-id {})",

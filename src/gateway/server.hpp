@@ -32,12 +32,14 @@
 #include <vector>
 
 #include "base/result.hpp"
+#include "dmarc/psl.hpp"
 #include "dns/hosts_file.hpp"
 #include "dns/resolver.hpp"
 #include "gateway/backscatter_filter.hpp"
 #include "gateway/config.hpp"
 #include "gateway/delivery_hook.hpp"
 #include "net/ip_address.hpp"
+#include "policy/dmarc_policy.hpp"
 #include "policy/spf_policy.hpp"
 #include "queue/queue_dir.hpp"
 
@@ -57,6 +59,16 @@ struct spf_setup {
   std::vector<net::cidr> trusted;  // relay trusted networks when [spf] sets none
 };
 
+// DKIM, ARC and DMARC of one listener (issue 10 section 4): [dkim]/[dmarc] with the
+// listener's overrides; DMARC needs DKIM results, so dmarc on verifies DKIM too.
+struct auth_setup {
+  bool dkim = false;
+  bool dmarc = false;
+  policy::dmarc_policy_config cfg;  // authserv_id: the one Authentication-Results id
+  std::shared_ptr<const dmarc::public_suffix_list> psl;  // mode "psl" only
+  bool active() const { return dkim || dmarc; }
+};
+
 // What a session needs from the server, resolved once per listener.
 struct listener_state {
   std::shared_ptr<const listener_config> cfg;
@@ -66,6 +78,7 @@ struct listener_state {
   std::shared_ptr<const backscatter_filter> filter;  // never null (disabled: accepts all)
   std::shared_ptr<const spf_setup> spf;              // never null (disabled: no SPF)
   std::shared_ptr<const dnsbl_setup> dnsbl;          // null: [dnsbl] off
+  std::shared_ptr<const auth_setup> auth;            // never null (disabled: no DKIM/DMARC)
   std::size_t sessions = 0;
   std::map<net::ip_address, std::size_t> per_ip;
   bool accepting = true;

@@ -30,6 +30,9 @@
 //   - XCLIENT from the relay's trusted networks (a proxy presents the real client);
 //   - DNS lists (issue 12, dnsbl_step.hpp): looked up from connect (and after XCLIENT),
 //     answered before the greeting or at RCPT, X-Mxguard-DNSBL above the message.
+//   - DKIM, ARC and DMARC (issue 10, auth_step.hpp): fed the message as it streams,
+//     decided after the final dot; our one Authentication-Results field (spf, dkim,
+//     dmarc, arc) then goes on top through the queue's x-prepend field.
 // Every check answers with a policy::decision; the transaction carries out the
 // strongest (policy::txn_decisions) and the history records all of them.
 // Security: every byte is hostile. Input is consumed through smtp::line_reader
@@ -58,6 +61,7 @@
 
 #include "base/ascii.hpp"
 #include "gateway/dnsbl_step.hpp"
+#include "gateway/auth_step.hpp"
 #include "gateway/header_scan.hpp"
 #include "gateway/history_writer.hpp"
 #include "gateway/rdns.hpp"
@@ -172,6 +176,7 @@ class driver {
       ar_filter_.reset();
       rcpt_map_.clear();
       spf_.reset();
+      auth_.reset();
       if (spf_on()) {
         auto ip = net::ip_address::parse(sess_.info().client_ip);
         if (ip)
@@ -238,6 +243,14 @@ class driver {
   // XCLIENT was accepted (its 220 not yet written): re-derive the client, and at stage
   // "connect" let the DNS lists replace the 220 with a refusal.
   asio::awaitable<smtp::step> after_xclient(smtp::step s);
+  // DKIM/DMARC for this message: on for the listener, not from our own clients.
+  bool auth_on() const {
+    if (!l_->auth->active() || srv_.resolver() == nullptr || trusted_) return false;
+    return !(spf_eval_ && spf_eval_->skipped && spf_eval_->skip_reason == "trusted network");
+  }
+  // The data-stage step: DKIM/ARC/DMARC decided, its decision added; the refusal to
+  // answer (reject/tempfail), or an empty reply.
+  asio::awaitable<smtp::reply> auth_result();
   std::string received_header(const std::string& qid);
   // The core's policy step (action_kind::policy): SPF at MAIL or RCPT.
   asio::awaitable<smtp::step> policy_step(smtp::policy_stage stage);
@@ -289,8 +302,9 @@ class driver {
   dnsbl_step dnsbl_{t_->socket().get_executor()};
   const policy::dnsbl_evaluation* dnsbl_eval_ = nullptr;  // once known
   bool dnsbl_added_ = false;  // its decision is in this transaction's decisions_
-  std::optional<auth_results_filter> ar_filter_;               // of the message being received
-  std::string chunk_;                                          // data read, before the filter
+  auth_step auth_;                                    // DKIM/ARC/DMARC of the message
+  std::optional<auth_results_filter> ar_filter_;      // of the message being received
+  std::string chunk_;                                 // data read, before the filter
   std::vector<std::pair<std::string, std::string>> rcpt_map_;  // as received -> deliver to
   bool judging_ = false;          // null-sender message kept in body_ for check_bounce
   std::size_t received_len_ = 0;  // our header lines at the start of the message
@@ -431,6 +445,16 @@ asio::awaitable<smtp::step> driver::after_xclient(smtp::step s) {
   co_return s;
 }
 
+asio::awaitable<smtp::reply> driver::auth_result() {
+  if (!auth_.active()) co_return smtp::reply{};
+  dns::resolver* res = srv_.resolver();
+  if (!res) co_return smtp::reply{};
+  const auth_step::outcome* o = co_await auth_.finish(*res, spf_eval_, sid_);
+  if (!o || !o->dec) co_return smtp::reply{};
+  decisions_.add(*o->dec);
+  co_return o->dec->refuses() ? o->dec->reply : smtp::reply{};
+}
+
 void driver::client_changed() {
   const auto& info = sess_.info();
   auto ip = net::ip_address::parse(info.client_ip);
@@ -496,6 +520,7 @@ void driver::record(const std::string& sender, std::vector<std::string> rcpts,
     m.spf_domain = f.domain;
     m.spf_mechanism = f.mechanism;
   }
+  auth_.fill(m);
   for (const auto& x : d.all()) {
     store::decision_record r;
     r.check = x.check;
@@ -522,11 +547,15 @@ result<void> driver::ensure_writer() {
   body_.clear();
   // RFC 8601 5 / RFC 7208 9.1: Authentication-Results and Received-SPF above our
   // Received (RFC 5321 4.4), which is first of the fields the message arrived with.
-  if (spf_eval_) {
+  if (auth_on())
+    auth_.begin(l_->auth);  // its Authentication-Results goes on top at the end
+  else
+    auth_.reset();
+  if (spf_eval_ && !auth_.active()) {
     body_ += policy::authentication_results_field(l_->spf->cfg.authserv_id, *spf_eval_) + "\r\n";
-    if (!spf_eval_->skipped)
-      body_ += policy::received_spf_field(*spf_eval_, cfg_.hostname) + "\r\n";
   }
+  if (spf_eval_ && !spf_eval_->skipped)
+    body_ += policy::received_spf_field(*spf_eval_, cfg_.hostname) + "\r\n";
   body_ += received_header(writer_->id().str());
   // Our DNS list field, then the tags decided so far, right after it.
   if (dnsbl_eval_ && !dnsbl_eval_->skipped)
@@ -534,7 +563,9 @@ result<void> driver::ensure_writer() {
   for (const auto& d : decisions_.all())
     if (d.action == policy::verdict::tag && !d.header.empty()) body_ += d.header + "\r\n";
   received_len_ = body_.size();
-  if (spf_on())
+  if (auth_.active())
+    ar_filter_.emplace(l_->auth->cfg.authserv_id);
+  else if (spf_on())
     ar_filter_.emplace(l_->spf->cfg.authserv_id);
   else
     ar_filter_.reset();
@@ -548,13 +579,15 @@ result<void> driver::ensure_writer() {
 }
 
 void driver::take_chunk(bool last) {
+  auth_.feed(chunk_);  // the message as received (before our fields and the filter)
   if (ar_filter_) {
     ar_filter_->feed(chunk_, body_);
     if (last) {
       ar_filter_->finish(body_);
       if (ar_filter_->removed() > 0)
         spdlog::info("header sid={} removed={} field=Authentication-Results authserv-id={}", sid_,
-                     ar_filter_->removed(), field(l_->spf->cfg.authserv_id));
+                     ar_filter_->removed(),
+                     field(auth_.active() ? l_->auth->cfg.authserv_id : l_->spf->cfg.authserv_id));
     }
   } else {
     body_ += chunk_;
@@ -626,6 +659,17 @@ asio::awaitable<smtp::step> driver::enqueue() {
     ++srv_.stats().queue_errors;
     co_return sess_.on_queue_failed(why);
   }
+  smtp::reply refusal = co_await auth_result();  // DKIM/ARC/DMARC: the data stage
+  if (!refusal.empty()) {
+    std::vector<std::string> rcpts;
+    for (const auto& r : txn->recipients) rcpts.push_back(r.address());
+    record(txn->sender.address(), std::move(rcpts), "", decisions_,
+           scan_headers(std::string_view(head_).substr(std::min(received_len_, head_.size()))), 0,
+           refusal);
+    writer_.reset();  // removes the temporary file: nothing is queued
+    body_.clear();
+    co_return sess_.on_queue_failed(refusal);
+  }
   queue::envelope env;
   env.created =
       std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now());
@@ -658,6 +702,14 @@ asio::awaitable<smtp::step> driver::enqueue() {
   env.body = body_of(txn->params.body);
   env.smtputf8 = txn->params.smtputf8;
   if (t_->tls_active()) env.set_extra("tls", t_->tls_version() + " " + t_->tls_cipher());
+  if (auth_.done()) {
+    // RFC 8601 5: on top, above Received-SPF and our Received; tags decided after the
+    // message follow it.
+    std::string top = auth_.header_field(spf_eval_, client_ip_);
+    if (const auto& d = auth_.result().dec; d && d->action == policy::verdict::tag)
+      top += d->header + "\r\n";
+    env.set_extra(queue::kPrependExtra, std::move(top));
+  }
   const policy::decision decision = decisions_.final();
   if (decision.action == policy::verdict::quarantine) {
     // Held until an operator releases it; the sender is answered 250 like any other.

@@ -14,11 +14,11 @@
 
 #include "base/ascii.hpp"
 #include "policy/spf_policy.hpp"
-#include "policy/toml_reader.hpp"
+#include "policy/rule_config.hpp"
 
 namespace mxg::policy {
 
-using detail::reader;
+using reader = config_reader;
 
 namespace {
 

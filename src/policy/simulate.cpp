@@ -111,10 +111,20 @@ const char* domain_change::pattern() const {
   return repeating_messages * 2 >= messages ? "repeats" : "scattered";
 }
 
-simulation simulate(const spf_policy_config& candidate,
-                    const std::vector<store::message_record>& records,
-                    const std::vector<store::quarantine_entry>& quarantine,
-                    const std::vector<std::optional<spf_facts>>* reevaluated) {
+namespace {
+
+// One record as a simulation sees it: skipped (no result of the check), or decided
+// `from` -> `to` for `domain`.
+struct judged {
+  bool skip = false;
+  bool trusted = false;
+  std::string from, to, domain;
+};
+
+// The counting shared by the [spf] and [dmarc] simulations.
+template <typename Judge>
+simulation run_simulation(const std::vector<store::message_record>& records,
+                          const std::vector<store::quarantine_entry>& quarantine, Judge&& judge) {
   std::set<std::string> released;
   for (const auto& q : quarantine)
     if (q.released_at && !q.queue_id.empty()) released.insert(q.queue_id);
@@ -129,33 +139,21 @@ simulation simulate(const spf_policy_config& candidate,
   for (std::size_t i = 0; i < records.size(); ++i) {
     const auto& m = records[i];
     if (m.dir != store::direction::inbound) continue;
-    std::optional<spf_facts> f;
-    bool trusted = false;
-    if (reevaluated) {
-      f = i < reevaluated->size() ? (*reevaluated)[i] : std::nullopt;
-      trusted = !f;  // the caller's evaluation skipped SPF for a trusted client
-    } else {
-      f = facts_from_record(m);
-      if (!f) {
-        ++s.skipped;
-        continue;
-      }
-      trusted = in_any(candidate.trusted_networks, m.client_ip) ||
-                in_any(candidate.trusted_forwarders, m.client_ip);
+    judged j = judge(i, m);
+    if (j.skip) {
+      ++s.skipped;
+      continue;
     }
-    const std::string from = recorded_spf_action(m);
-    const std::string to = trusted ? "accept" : to_string(decide(candidate, *f).action);
-    if (trusted) ++s.trusted;
+    if (j.trusted) ++s.trusted;
     ++s.records;
-    ++s.transitions[from + "->" + to];
-    if (from == to) continue;
-    std::string domain = f ? f->domain : clean_domain(store::sender_domain(m.sender));
-    auto& g = groups[{domain, from, to}];
+    ++s.transitions[j.from + "->" + j.to];
+    if (j.from == j.to) continue;
+    auto& g = groups[{j.domain, j.from, j.to}];
     ++g.messages;
     ++g.ips[m.client_ip];
     const bool was_released = !m.queue_id.empty() && released.contains(m.queue_id);
     if (was_released) ++g.released;
-    if (to == "reject") {
+    if (j.to == "reject") {
       ++s.would_reject;
       if (was_released) ++s.would_reject_released;
     }
@@ -176,6 +174,108 @@ simulation simulate(const spf_policy_config& candidate,
       s.domains.begin(), s.domains.end(),
       [](const domain_change& a, const domain_change& b) { return a.messages > b.messages; });
   return s;
+}
+
+const store::decision_record* dmarc_decision(const store::message_record& m) {
+  for (const auto& d : m.decisions)
+    if (d.check == "dmarc") return &d;
+  return nullptr;
+}
+
+// "key=value" from a decision reason that decide() wrote (values without spaces).
+std::string reason_value(std::string_view reason, std::string_view key) {
+  const std::string k = " " + std::string(key) + "=";
+  auto at = (" " + std::string(reason)).find(k);
+  if (at == std::string::npos) return {};
+  std::string_view rest = reason.substr(at + k.size() - 1);
+  return std::string(rest.substr(0, rest.find(' ')));
+}
+
+}  // namespace
+
+simulation simulate(const spf_policy_config& candidate,
+                    const std::vector<store::message_record>& records,
+                    const std::vector<store::quarantine_entry>& quarantine,
+                    const std::vector<std::optional<spf_facts>>* reevaluated) {
+  return run_simulation(records, quarantine, [&](std::size_t i, const store::message_record& m) {
+    judged j;
+    std::optional<spf_facts> f;
+    if (reevaluated) {
+      f = i < reevaluated->size() ? (*reevaluated)[i] : std::nullopt;
+      j.trusted = !f;  // the caller's evaluation skipped SPF for a trusted client
+    } else {
+      f = facts_from_record(m);
+      if (!f) {
+        j.skip = true;
+        return j;
+      }
+      j.trusted = in_any(candidate.trusted_networks, m.client_ip) ||
+                  in_any(candidate.trusted_forwarders, m.client_ip);
+    }
+    j.from = recorded_spf_action(m);
+    j.to = j.trusted ? "accept" : to_string(decide(candidate, *f).action);
+    j.domain = f ? f->domain : clean_domain(store::sender_domain(m.sender));
+    return j;
+  });
+}
+
+std::optional<dmarc_facts> dmarc_facts_from_record(const store::message_record& m) {
+  std::string r = ascii::lower(m.dmarc_result);
+  dmarc_facts f;
+  if (r == "pass")
+    f.result = dmarc::result::pass;
+  else if (r == "fail")
+    f.result = dmarc::result::fail;
+  else if (r == "none")
+    f.result = dmarc::result::none;
+  else if (r == "temperror")
+    f.result = dmarc::result::temperror;
+  else if (r == "permerror")
+    f.result = dmarc::result::permerror;
+  else
+    return std::nullopt;
+  f.policy = dmarc::disposition_from_string(ascii::lower(m.dmarc_policy));
+  if (!m.dmarc_record.empty())
+    if (auto rec = dmarc::parse_record(m.dmarc_record)) f.testing = rec->testing;
+  f.from_domain = clean_domain(m.header_from);
+  f.dkim_aligned = m.dmarc_dkim_aligned;
+  f.spf_aligned = m.dmarc_spf_aligned;
+  const std::string arc = ascii::lower(m.arc_result);
+  f.arc.cv = arc == "pass"   ? arc::chain_result::pass
+             : arc == "fail" ? arc::chain_result::fail
+                             : arc::chain_result::none;
+  if (const auto* d = dmarc_decision(m)) {
+    // decide() wrote the sealer and the AAR's passing method into its reason.
+    f.arc.sealer = clean_domain(reason_value(d->reason, "arc_sealer"));
+    std::string aar = reason_value(d->reason, "arc_aar");
+    if (auto eq = aar.find('='); eq != std::string::npos) f.arc.passed = aar.substr(0, eq);
+    auto problem = d->reason.find("problem=\"");
+    if (problem != std::string::npos) f.detail = d->reason.substr(problem + 9);
+    if (!f.detail.empty() && f.detail.back() == '"') f.detail.pop_back();
+  }
+  return f;
+}
+
+std::string recorded_dmarc_action(const store::message_record& m) {
+  if (const auto* d = dmarc_decision(m); d && !d->action.empty()) return d->action;
+  return "accept";
+}
+
+simulation simulate_dmarc(const dmarc_policy_config& candidate,
+                          const std::vector<store::message_record>& records,
+                          const std::vector<store::quarantine_entry>& quarantine) {
+  return run_simulation(records, quarantine, [&](std::size_t, const store::message_record& m) {
+    judged j;
+    auto f = dmarc_facts_from_record(m);
+    if (!f) {
+      j.skip = true;
+      return j;
+    }
+    j.from = recorded_dmarc_action(m);
+    j.to = to_string(decide(candidate, *f).action);
+    j.domain = f->from_domain;
+    return j;
+  });
 }
 
 // --- suggest ---

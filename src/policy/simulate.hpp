@@ -24,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "policy/dmarc_policy.hpp"
 #include "policy/spf_policy.hpp"
 #include "store/history.hpp"
 
@@ -82,6 +83,21 @@ simulation simulate(const spf_policy_config& candidate,
                     const std::vector<store::message_record>& records,
                     const std::vector<store::quarantine_entry>& quarantine,
                     const std::vector<std::optional<spf_facts>>* reevaluated = nullptr);
+
+// --- [dmarc] (issue 10 section 4) ---
+// The same simulation over the stored DMARC results (message_record's header_from,
+// dmarc_* and arc_result; the ARC sealer and the AAR's passing method from the "dmarc"
+// decision's reason, where decide() wrote them): every inbound record with a DMARC
+// result is decided again under `candidate`; "from" is the recorded "dmarc" decision's
+// action ("accept" when none), domains are From domains. `trusted` stays 0 (DMARC has
+// no trusted list of its own).
+
+// The DMARC facts a stored record was decided on, or nullopt when it has none.
+std::optional<dmarc_facts> dmarc_facts_from_record(const store::message_record& m);
+std::string recorded_dmarc_action(const store::message_record& m);
+simulation simulate_dmarc(const dmarc_policy_config& candidate,
+                          const std::vector<store::message_record>& records,
+                          const std::vector<store::quarantine_entry>& quarantine);
 
 // --- suggest ---
 

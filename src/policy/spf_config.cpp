@@ -13,16 +13,16 @@
 #include <set>
 
 #include "base/ascii.hpp"
-#include "policy/toml_reader.hpp"
+#include "policy/rule_config.hpp"
 
 namespace mxg::policy {
-
-using detail::reader;
 
 namespace {
 
 constexpr std::string_view kResultKeys[kSpfResults] = {"none",     "neutral",   "pass",     "fail",
                                                        "softfail", "temperror", "permerror"};
+
+using reader = config_reader;
 
 bool is_result_key(std::string_view k) {
   return std::find(std::begin(kResultKeys), std::end(kResultKeys), k) != std::end(kResultKeys);
@@ -33,36 +33,6 @@ std::size_t result_index(std::string_view k) {
                                   std::begin(kResultKeys));
 }
 
-}  // namespace
-
-// "example.com" or ".example.com" (subdomains); lower case, final dot removed. The
-// subdomain form also takes one label (".test": every domain under test).
-std::optional<std::string> normalize_rule_domain(std::string_view raw) {
-  std::string d = ascii::lower(raw);
-  if (!d.empty() && d.back() == '.') d.pop_back();
-  const bool sub = !d.empty() && d.front() == '.';
-  std::string_view name = sub ? std::string_view(d).substr(1) : std::string_view(d);
-  if (name.empty() || name.size() > 253) return std::nullopt;
-  // LDH labels (and '_', seen in real sender domains), 1..63 octets, no empty label.
-  std::size_t label = 0;
-  for (char ch : name) {
-    if (ch == '.') {
-      if (label == 0) return std::nullopt;
-      label = 0;
-      continue;
-    }
-    if (!(ascii::is_alpha(static_cast<unsigned char>(ch)) ||
-          ascii::is_digit(static_cast<unsigned char>(ch)) || ch == '-' || ch == '_'))
-      return std::nullopt;
-    if (++label > 63) return std::nullopt;
-  }
-  if (label == 0) return std::nullopt;
-  if (!sub && !spf::valid_domain(name)) return std::nullopt;  // RFC 7208 4.3: two labels
-  return d;
-}
-
-namespace {
-
 void read_rule(reader& r, const toml::table& t, std::size_t index, std::set<std::string>& names,
                spf_policy_config& out) {
   std::vector<std::string_view> allowed{"name", "domains", "all", "monitor"};
@@ -72,41 +42,7 @@ void read_rule(reader& r, const toml::table& t, std::size_t index, std::set<std:
 
   spf_rule rule;
   rule.line = t.source().begin.line;
-  bool ok = true;
-
-  if (!r.str(t, "name", rule.name)) {
-    if (!t.get("name")) r.error(t.source(), where + ": 'name' is required");
-    ok = false;
-  } else if (rule.name.empty()) {
-    r.error(t.get("name")->source(), where + ": 'name' must not be empty");
-    ok = false;
-  } else if (!names.insert(rule.name).second) {
-    r.error(t.get("name")->source(), fmt::format("rule name '{}' is used twice", rule.name));
-    ok = false;
-  }
-
-  const toml::node* dn = t.get("domains");
-  if (!dn) {
-    r.error(t.source(), where + ": 'domains' is required (\"example.com\", \".example.com\")");
-    ok = false;
-  } else if (const toml::array* arr = dn->as_array(); !arr || arr->empty()) {
-    r.error(dn->source(), "'domains' must be a non-empty array of domains");
-    ok = false;
-  } else {
-    for (const toml::node& e : *arr) {
-      auto s = e.value<std::string>();
-      auto d = s ? normalize_rule_domain(*s) : std::nullopt;
-      if (!d) {
-        r.error(e.source(),
-                fmt::format("'domains': {} is not a domain (\"example.com\", or \".example.com\" "
-                            "for its subdomains)",
-                            s ? "\"" + *s + "\"" : std::string("the value")));
-        ok = false;
-        continue;
-      }
-      rule.domains.push_back(std::move(*d));
-    }
-  }
+  bool ok = r.rule_head(t, where, names, rule.name, rule.domains, rule.monitor);
 
   // `all` first, then the explicit result keys override it.
   if (const toml::node* an = t.get("all")) {
@@ -122,7 +58,6 @@ void read_rule(reader& r, const toml::table& t, std::size_t index, std::set<std:
     else
       ok = false;
   }
-  r.boolean(t, "monitor", rule.monitor);
   if (ok) out.rules.push_back(std::move(rule));
 }
 
@@ -148,21 +83,7 @@ void read_spf_config(const toml::table& t, const std::string& source, spf_policy
               fmt::format("'reject_stage' = \"{}\": must be \"rcpt\" or \"mail\"", stage));
   }
 
-  std::string id;
-  if (r.str(t, "authserv_id", id)) {
-    // RFC 8601 2.5: authserv-id is a value (token or quoted-string); we write it as a
-    // token, so no whitespace, controls, or the separators of the header.
-    const bool bad = id.empty() || std::any_of(id.begin(), id.end(), [](char ch) {
-                       auto c = static_cast<unsigned char>(ch);
-                       return c <= 0x20 || c >= 0x7f || ch == ';' || ch == '(' || ch == ')' ||
-                              ch == '"' || ch == ',' || ch == '=';
-                     });
-    if (bad)
-      r.error(t.get("authserv_id")->source(),
-              "'authserv_id' must be a host name such as \"mx.example.com\" (RFC 8601 2.5)");
-    else
-      out.authserv_id = ascii::lower(id);
-  }
+  r.authserv_id(t, out.authserv_id);
 
   r.networks(t, "trusted_networks", out.trusted_networks, &out.trusted_networks_set);
   r.networks(t, "trusted_forwarders", out.trusted_forwarders, nullptr);

@@ -12,6 +12,7 @@
 #include <algorithm>
 
 #include "base/ascii.hpp"
+#include "policy/auth_results.hpp"
 #include "policy/spf_policy.hpp"
 #include "spf/received_spf.hpp"
 
@@ -36,26 +37,6 @@ spf_facts facts_of(const spf::outcome& o, const net::ip_address& ip) {
   f.dns_timeout = o.result == spf::result::temperror &&
                   o.problem.starts_with(std::string("DNS ") + dns::to_string(dns::status::timeout));
   return f;
-}
-
-// An RFC 8601 pvalue: a token when it is one, else a quoted-string; bytes outside
-// printable ASCII become '?'.
-std::string pvalue(std::string_view v) {
-  std::string clean;
-  bool token = !v.empty();
-  for (unsigned char c : v.substr(0, 320)) {
-    char ch = (c < 0x21 || c > 0x7e) ? '?' : static_cast<char>(c);
-    // RFC 2045 tspecials (plus '@', which RFC 8601 2.2 allows in a pvalue's local-part@domain).
-    if (std::string_view("()<>,;:\\\"/[]?=").find(ch) != std::string_view::npos) token = false;
-    clean += ch;
-  }
-  if (token) return clean;
-  std::string q = "\"";
-  for (char c : clean) {
-    if (c == '"' || c == '\\') q += '\\';
-    q += c;
-  }
-  return q + "\"";
 }
 
 }  // namespace
@@ -118,22 +99,10 @@ std::string received_spf_field(const spf_evaluation& e, std::string_view receive
 }
 
 std::string authentication_results_field(std::string_view authserv_id, const spf_evaluation& e) {
-  std::string h = "Authentication-Results: " + pvalue(authserv_id) + ";";
-  if (e.skipped) return h + " none";
-  // RFC 8601 2.7.2: spf with smtp.mailfrom (the MAIL FROM identity, postmaster@HELO for
-  // the null sender per RFC 7208 2.4) or smtp.helo (the HELO identity decided).
-  if (e.helo_outcome && e.helo_outcome->result == spf::result::fail) {
-    h += " spf=fail smtp.helo=" + pvalue(e.request.helo);
-  } else {
-    h += " spf=";
-    h += spf::to_string(e.outcome.result);
-    if (e.outcome.identity == spf::identity::helo)
-      h += " smtp.helo=" + pvalue(e.request.helo);
-    else
-      h += " smtp.mailfrom=" +
-           pvalue(e.outcome.sender.empty() ? e.request.sender : e.outcome.sender);
-  }
-  return h;
+  auth_results_input in;
+  in.authserv_id = authserv_id;
+  in.spf = &e;
+  return authentication_results(in);
 }
 
 bool claims_authserv_id(std::string_view v, std::string_view id) {

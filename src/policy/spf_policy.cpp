@@ -10,6 +10,7 @@
 #include <algorithm>
 
 #include "base/ascii.hpp"
+#include "policy/rule_config.hpp"
 #include "policy/spf_policy.hpp"
 
 namespace mxg::policy {
@@ -28,12 +29,6 @@ std::string peer_text(std::string_view s) {
     out.push_back((c < 0x20 || c == 0x7f) ? '?' : ch);
   }
   return out;
-}
-
-std::string normalized(std::string_view domain) {
-  std::string d = ascii::lower(domain);
-  if (!d.empty() && d.back() == '.') d.pop_back();
-  return d;
 }
 
 std::size_t index_of(spf::result r) {
@@ -131,18 +126,7 @@ const char* to_string(spf_stage s) {
 }
 
 bool spf_rule::matches(std::string_view domain) const {
-  const std::string d = normalized(domain);
-  if (d.empty()) return false;
-  for (const auto& pattern : domains) {
-    if (pattern.empty()) continue;
-    if (pattern.front() == '.') {
-      // ".d": a proper subdomain of d (the label boundary is the pattern's dot).
-      if (d.size() > pattern.size() && d.ends_with(pattern)) return true;
-    } else if (d == pattern) {
-      return true;
-    }
-  }
-  return false;
+  return domain_matches(domains, domain);
 }
 
 std::array<verdict, kSpfResults> default_spf_actions() {

@@ -53,8 +53,8 @@ struct spf_rule {
   bool matches(std::string_view domain) const;
 };
 
-// A [[spf.rule]] domain as the config accepts it: "d" (a valid RFC 7208 4.3 domain) or
-// ".d" (subdomains), lower-cased, final dot removed; nullopt if invalid. (spf_config.cpp)
+// A [[spf.rule]] domain as the config accepts it: see rule_config.hpp (shared with
+// [[dmarc.rule]]).
 std::optional<std::string> normalize_rule_domain(std::string_view d);
 
 // The global default actions (the shape): pass/neutral/none/permerror accept,

@@ -129,6 +129,11 @@ const std::string* envelope::find_extra(std::string_view key) const noexcept {
   return nullptr;
 }
 
+std::string message_text(const envelope& env, std::string data) {
+  if (const std::string* p = env.find_extra(kPrependExtra); p && !p->empty()) data.insert(0, *p);
+  return data;
+}
+
 void envelope::set_extra(std::string_view key, std::string value) {
   for (auto& [k, v] : extra)
     if (k == key) {

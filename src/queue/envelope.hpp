@@ -107,6 +107,15 @@ struct envelope {
   void set_extra(std::string_view key, std::string value);
 };
 
+// Header fields that go on top of the data file's message, decided after the data file
+// was written (our Authentication-Results with the DKIM/DMARC/ARC results, RFC 8601 5:
+// known only at the end of the message, while the message streams to the data file).
+// Kept in the control file as "x-prepend"; every reader of a message for delivery or
+// display uses message_text(), so the message is the same wherever it is read.
+inline constexpr std::string_view kPrependExtra = "prepend";
+// The message as delivered: the x-prepend fields (CRLF-terminated) then `data`.
+std::string message_text(const envelope& env, std::string data);
+
 // Writes the control file text. Requires a valid id; never fails (escapes everything).
 std::string format_control(const envelope& env);
 

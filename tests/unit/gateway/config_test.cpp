@@ -410,3 +410,59 @@ wieght = 3
 
 }  // namespace
 }  // namespace mxg::gateway
+
+// Issue 10: [dkim], [dmarc] and their per-listener overrides; one authserv-id.
+using mxg::gateway::parse_config;
+
+TEST(GatewayConfig, DkimDmarcSectionsAndOverrides) {
+  auto c = parse_config(R"(
+[spf]
+enabled = true
+authserv_id = "mx.example.com"
+[dkim]
+enabled = true
+[dmarc]
+enabled = true
+trusted_arc_sealers = ["lists.example.org"]
+[[dmarc.rule]]
+name = "partner"
+domains = ["partner.example"]
+fail_reject = "quarantine"
+[listener.mx]
+address = "127.0.0.1:2525"
+[listener.sub]
+address = "127.0.0.1:2587"
+[listener.sub.dmarc]
+enabled = false
+[listener.sub.dkim]
+enabled = false
+)",
+                        "t.toml");
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_TRUE(c->dkim.enabled);
+  EXPECT_TRUE(c->dmarc.enabled);
+  EXPECT_EQ(c->dmarc.authserv_id, "mx.example.com");  // [spf]'s: one A-R field
+  ASSERT_EQ(c->dmarc.rules.size(), 1u);
+  ASSERT_EQ(c->listeners.size(), 2u);
+  const auto& mx = c->listeners[0].name == "mx" ? c->listeners[0] : c->listeners[1];
+  const auto& sub = c->listeners[0].name == "sub" ? c->listeners[0] : c->listeners[1];
+  EXPECT_FALSE(mx.dmarc_enabled.has_value());
+  EXPECT_EQ(sub.dmarc_enabled, false);
+  EXPECT_EQ(sub.dkim_enabled, false);
+}
+
+TEST(GatewayConfig, DkimDmarcErrors) {
+  auto c = parse_config(
+      "[spf]\nauthserv_id = \"a.example\"\n[dmarc]\nauthserv_id = \"b.example\"\n"
+      "[listener.a]\naddress = \"127.0.0.1:25\"\n[listener.a.dmarc]\nenable = true\n",
+      "t.toml");
+  ASSERT_FALSE(c);
+  EXPECT_NE(c.error().message.find("t.toml:4: [dmarc] authserv_id differs"), std::string::npos)
+      << c.error().message;
+  EXPECT_NE(c.error().message.find("t.toml:8: unknown key 'enable'"), std::string::npos)
+      << c.error().message;
+  auto d =
+      parse_config("[dmarc]\nmode = \"psl\"\n[listener.a]\naddress = \"127.0.0.1:25\"\n", "t.toml");
+  ASSERT_FALSE(d);
+  EXPECT_NE(d.error().message.find("t.toml:2:"), std::string::npos) << d.error().message;
+}
