@@ -249,9 +249,9 @@ asio::awaitable<void> ensure_ptr_names(context& c, int depth, std::string_view d
 // (dns/resolver.hpp) and lives and expires with the cache entry: a cached record is
 // parsed once per TTL, not once per check. An answer without a slot is parsed as before.
 struct selected_record {
-  int count = 0;                        // records beginning "v=spf1" (4.5: exactly one)
-  std::string text;                     // the first of them, strings joined (3.3)
-  std::optional<parse_result> parsed;   // when count == 1
+  int count = 0;                       // records beginning "v=spf1" (4.5: exactly one)
+  std::string text;                    // the first of them, strings joined (3.3)
+  std::optional<parse_result> parsed;  // when count == 1
 };
 constexpr char kSelectedRecordTag = 0;  // its address tags the derived slot
 
@@ -263,8 +263,7 @@ std::shared_ptr<const selected_record> select_record(const dns::answer& ans) {
   const dns::record* chosen = nullptr;
   for (const auto& r : ans.records) {
     // 3.3: the strings of one record are joined with no separator.
-    bool spf = r.strings.size() == 1 ? is_spf_record(r.strings[0])
-                                     : is_spf_record(r.joined_text());
+    bool spf = r.strings.size() == 1 ? is_spf_record(r.strings[0]) : is_spf_record(r.joined_text());
     if (spf) {
       ++sel->count;
       if (!chosen) chosen = &r;
