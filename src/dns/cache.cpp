@@ -11,6 +11,9 @@
 #include <asio/use_awaitable.hpp>
 
 #include <algorithm>
+#include <charconv>
+
+#include "base/ascii.hpp"
 
 namespace mxg::dns {
 
@@ -102,10 +105,16 @@ asio::awaitable<answer> caching_resolver::query(std::string name, rrtype type) {
 
 asio::awaitable<std::shared_ptr<const answer>> caching_resolver::query_shared(std::string name,
                                                                               rrtype type) {
-  name = normalize_name(name);
-  std::string key = name;
+  // normalize_name() in place (no allocation); key "name/type".
+  if (!name.empty() && name.back() == '.') name.pop_back();
+  for (char& ch : name) ch = ascii::to_lower(ch);
+  std::string key;
+  key.reserve(name.size() + 6);
+  key = name;
   key += '/';
-  key += std::to_string(static_cast<unsigned>(type));
+  char num[8];
+  auto conv = std::to_chars(num, num + sizeof num, static_cast<unsigned>(type));
+  key.append(num, conv.ptr);
 
   if (auto hit = lookup(key)) co_return hit;
 

@@ -4,6 +4,7 @@
 // the 2-void-lookup limit, 10 MX names, 10 PTR names, and macro output caps.
 #include "spf/evaluator.hpp"
 
+#include <algorithm>
 #include <ctime>
 
 #include "base/ascii.hpp"
@@ -179,6 +180,10 @@ bool target_name(context& c, std::string_view spec, std::string_view current, st
   out.clear();
   if (spec.empty()) {
     out.assign(current);
+  } else if (spec.size() <= kMacroExpansionMax && spec.find('%') == std::string_view::npos &&
+             std::all_of(spec.begin(), spec.end(),
+                         [](char ch) { return ch >= 0x21 && ch <= 0x7e; })) {
+    out.assign(spec);  // 7.1: macro-literals only (what expand() would copy); no macro_env
   } else {
     auto env = c.env(current);
     if (c.ptr_names_known) env.validated_ptr = pick_ptr(c, current);
