@@ -7,7 +7,11 @@
 # itself in a private mount namespace (unshare -m, needs root) where a temporary
 # resolv.conf saying "nameserver 127.0.0.1" is bind-mounted over /etc/resolv.conf, and
 # dnsmasq listens on 127.0.0.1:53. The real /etc/resolv.conf is never touched.
-# Usage: bench/spf_side_by_side.sh [QUERIES (default 3000)]   env: MXGUARD=path
+# Evaluation apart from start-up (issue 13): each tool also runs on an empty query list
+# (the start-up-only run, same RUNS); the second table gives CPU per query with the
+# start-up CPU subtracted, (CPU(list) - CPU(empty)) / QUERIES, and its ratio to libspf2.
+# Usage: bench/spf_side_by_side.sh [QUERIES (default 3000)]   env: MXGUARD=path, RUNS=3,
+#        PYSPF=0 leaves pyspf out (its row and comparison then read 0 / all mismatches)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 src=$(cd "$here/.." && pwd)
@@ -44,7 +48,15 @@ q="$tmp/queries.txt"
 t_mx=$(timed "$RUNS" "$tmp/mxguard.out" "$MXGUARD" spf check --batch "$q")
 t_mx1=$(timed "$RUNS" "$tmp/mxguard1.out" "$MXGUARD" spf check --batch "$q" --concurrency 1)
 t_lib=$(timed "$RUNS" "$tmp/libspf2.out" spfquery.libspf2 -file "$q")
-t_py=$(timed 1 "$tmp/pyspf.out" /usr/bin/python3 "$here/spf_pyspf_driver.py" "$q")
+if [ "${PYSPF:-1}" = 1 ]; then
+  t_py=$(timed 1 "$tmp/pyspf.out" /usr/bin/python3 "$here/spf_pyspf_driver.py" "$q")
+else  # PYSPF=0: libspf2 only (pyspf needs ~4 min per 100,000 queries); its row reads 0
+  t_py=0,0; : >"$tmp/pyspf.out"
+fi
+: >"$tmp/empty.txt"
+s_mx=$(timed "$RUNS" /dev/null "$MXGUARD" spf check --batch "$tmp/empty.txt")
+s_lib=$(timed "$RUNS" /dev/null spfquery.libspf2 -file "$tmp/empty.txt")
+s_py=$(timed "$RUNS" /dev/null /usr/bin/python3 "$here/spf_pyspf_driver.py" "$tmp/empty.txt")
 
 echo
 echo "machine: $(nproc) cores, $(uname -sr); load average $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -57,3 +69,22 @@ echo
   "mxguard --batch --concurrency 1=$t_mx1:$tmp/mxguard1.out:mxguard" \
   "libspf2 spfquery -file=$t_lib:$tmp/libspf2.out:libspf2" \
   "pyspf spf.check2 loop=$t_py:$tmp/pyspf.out:pyspf"
+echo
+echo "Evaluation apart from start-up (CPU user+sys; start-up = the same tool on an empty list):"
+/usr/bin/python3 - "$N" "mxguard=$t_mx=$s_mx" "mxguard --concurrency 1=$t_mx1=$s_mx" \
+  "libspf2=$t_lib=$s_lib" "pyspf=$t_py=$s_py" <<'PY'
+import sys
+n = int(sys.argv[1])
+rows = []
+for spec in sys.argv[2:]:
+    name, full, start = spec.split("=")
+    cpu, st = float(full.split(",")[1]), float(start.split(",")[1])
+    if cpu > 0:
+        rows.append((name, cpu, st, (cpu - st) / n))
+lib = [r for r in rows if r[0] == "libspf2"][0][3]
+print("| implementation | CPU s, %d queries | start-up CPU ms | evaluation CPU us/query | queries per CPU-s (evaluation) | vs libspf2 (evaluation, queries per CPU-s) |" % n)
+print("|---|---:|---:|---:|---:|---:|")
+for name, cpu, st, per in rows:
+    print("| %s | %.3f | %.1f | %.2f | %.0f | %.2fx |" % (name, cpu, st * 1e3, per * 1e6,
+          1 / per if per > 0 else 0, lib / per if per > 0 else 0))
+PY

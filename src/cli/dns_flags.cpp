@@ -17,6 +17,10 @@ class cached_backend final : public dns::resolver {
   asio::awaitable<dns::answer> query(std::string name, dns::rrtype type) override {
     return cache_.query(std::move(name), type);
   }
+  asio::awaitable<std::shared_ptr<const dns::answer>> query_shared(std::string name,
+                                                                   dns::rrtype type) override {
+    return cache_.query_shared(std::move(name), type);
+  }
 
  private:
   std::unique_ptr<dns::resolver> backend_;

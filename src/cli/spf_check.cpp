@@ -227,9 +227,20 @@ int run(check_args& a) {
       if (first == std::string::npos || line[first] == '#') continue;
       batch_item it;
       it.line = line;
-      std::istringstream ls(line);
-      std::string ip, sender, helo, extra;
-      ls >> ip >> sender >> helo >> extra;
+      // Whitespace-separated fields, as operator>> splits them, without an istringstream
+      // per line (4 % of a 5,000-query batch's instructions in callgrind).
+      std::string_view rest = line;
+      auto field = [&rest]() -> std::string_view {
+        constexpr std::string_view ws = " \t\n\v\f\r";
+        auto b = rest.find_first_not_of(ws);
+        if (b == std::string_view::npos) return rest = {};
+        rest.remove_prefix(b);
+        auto e = std::min(rest.find_first_of(ws), rest.size());
+        auto tok = rest.substr(0, e);
+        rest.remove_prefix(e);
+        return tok;
+      };
+      std::string ip(field()), sender(field()), helo(field()), extra(field());
       auto parsed = net::ip_address::parse(ip);
       if (line.size() > kBatchLineMax) {
         it.error = "line longer than " + std::to_string(kBatchLineMax) + " bytes";

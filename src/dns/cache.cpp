@@ -11,6 +11,9 @@
 #include <asio/use_awaitable.hpp>
 
 #include <algorithm>
+#include <charconv>
+
+#include "base/ascii.hpp"
 
 namespace mxg::dns {
 
@@ -18,7 +21,7 @@ struct caching_resolver::inflight {
   explicit inflight(asio::any_io_executor ex) : done(ex) {}
   asio::steady_timer done;
   bool finished = false;
-  answer result;
+  std::shared_ptr<const answer> result;
 };
 
 caching_resolver::caching_resolver(resolver& upstream, cache_options opts)
@@ -49,8 +52,8 @@ std::chrono::seconds caching_resolver::cache_ttl(const answer& a) const {
   return std::chrono::seconds{0};
 }
 
-void caching_resolver::store(const std::string& key, const answer& a) {
-  auto ttl = cache_ttl(a);
+void caching_resolver::store(const std::string& key, std::shared_ptr<const answer> a) {
+  auto ttl = cache_ttl(*a);
   if (ttl.count() <= 0) return;
   auto now = opts_.now();
   if (auto it = index_.find(key); it != index_.end()) {
@@ -62,36 +65,58 @@ void caching_resolver::store(const std::string& key, const answer& a) {
     lru_.pop_back();
     ++counters_.evictions;
   }
-  lru_.push_front(entry{key, a, now, now + ttl});
+  lru_.push_front(entry{key, a, now, now + ttl, a, 0});
   index_[key] = lru_.begin();
 }
 
-asio::awaitable<answer> caching_resolver::query(std::string name, rrtype type) {
-  name = normalize_name(name);
-  std::string key = name;
-  key += '/';
-  key += std::to_string(static_cast<unsigned>(type));
-
-  if (auto it = index_.find(key); it != index_.end()) {
-    auto now = opts_.now();
-    entry& e = *it->second;
-    if (now < e.expires) {
-      ++counters_.hits;
-      lru_.splice(lru_.begin(), lru_, it->second);
-      answer a = e.ans;
-      // Hand out the remaining TTL, as a caching server does.
-      auto age = std::chrono::duration_cast<std::chrono::seconds>(now - e.stored).count();
-      auto left = [&](std::uint32_t ttl) {
-        return ttl > age ? static_cast<std::uint32_t>(ttl - age) : 0u;
-      };
-      a.ttl = left(a.ttl);
-      for (auto& r : a.records) r.ttl = left(r.ttl);
-      co_return a;
-    }
+std::shared_ptr<const answer> caching_resolver::lookup(const std::string& key) {
+  auto it = index_.find(key);
+  if (it == index_.end()) return nullptr;
+  auto now = opts_.now();
+  entry& e = *it->second;
+  if (now >= e.expires) {
     ++counters_.expired;
     lru_.erase(it->second);
     index_.erase(it);
+    return nullptr;
   }
+  ++counters_.hits;
+  lru_.splice(lru_.begin(), lru_, it->second);
+  // Hand out the remaining TTL, as a caching server does (RFC 1035 3.2.1); the aged copy
+  // is made once per second of age and shared by every hit within that second.
+  auto age = std::chrono::duration_cast<std::chrono::seconds>(now - e.stored).count();
+  if (age != e.handed_age) {
+    auto a = std::make_shared<answer>(*e.ans);  // shares e.ans's derived slot
+    auto left = [&](std::uint32_t ttl) {
+      return ttl > age ? static_cast<std::uint32_t>(ttl - age) : 0u;
+    };
+    a->ttl = left(a->ttl);
+    for (auto& r : a->records) r.ttl = left(r.ttl);
+    e.handed = std::move(a);
+    e.handed_age = age;
+  }
+  return e.handed;
+}
+
+asio::awaitable<answer> caching_resolver::query(std::string name, rrtype type) {
+  auto a = co_await query_shared(std::move(name), type);
+  co_return *a;
+}
+
+asio::awaitable<std::shared_ptr<const answer>> caching_resolver::query_shared(std::string name,
+                                                                              rrtype type) {
+  // normalize_name() in place (no allocation); key "name/type".
+  if (!name.empty() && name.back() == '.') name.pop_back();
+  for (char& ch : name) ch = ascii::to_lower(ch);
+  std::string key;
+  key.reserve(name.size() + 6);
+  key = name;
+  key += '/';
+  char num[8];
+  auto conv = std::to_chars(num, num + sizeof num, static_cast<unsigned>(type));
+  key.append(num, conv.ptr);
+
+  if (auto hit = lookup(key)) co_return hit;
 
   if (auto it = inflight_.find(key); it != inflight_.end()) {
     ++counters_.coalesced;
@@ -113,14 +138,16 @@ asio::awaitable<answer> caching_resolver::query(std::string name, rrtype type) {
   try {
     a = co_await upstream_.query(name, type);
   } catch (const std::exception& ex) {  // resolvers do not throw; stay safe for waiters
-    a = answer{status::servfail, {}, 0, 0, std::string("resolver error: ") + ex.what()};
+    a = answer{status::servfail, {}, 0, 0, std::string("resolver error: ") + ex.what(), {}};
   }
   inflight_.erase(key);
-  store(key, a);
-  fl->result = a;
+  if (a.ok() && cache_ttl(a).count() > 0) a.derived = std::make_shared<derived_slot>();
+  auto shared = std::make_shared<const answer>(std::move(a));
+  store(key, shared);
+  fl->result = shared;
   fl->finished = true;
   fl->done.cancel();
-  co_return a;
+  co_return shared;
 }
 
 }  // namespace mxg::dns

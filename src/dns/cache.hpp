@@ -10,6 +10,9 @@
 //  - timeout and servfail are never cached (RFC 2308 7 allows it; we prefer retrying);
 //  - a TTL of 0 is never cached (RFC 1035 3.2.1);
 //  - at most max_entries entries, least recently used evicted first;
+//  - query_shared() hands out the entry itself (no copy of the records); the copy with
+//    decreased TTLs is made once per second of age, not once per hit. Every stored
+//    positive answer carries a dns::derived_slot shared by all its copies (resolver.hpp);
 //  - concurrent identical (name, type) queries share one upstream query: the first
 //    caller asks upstream, later callers wait for its answer (coalesced).
 // Single-threaded: use from the io_context thread that owns it.
@@ -57,6 +60,8 @@ class caching_resolver : public resolver {
   ~caching_resolver() override;
 
   asio::awaitable<answer> query(std::string name, rrtype type) override;
+  asio::awaitable<std::shared_ptr<const answer>> query_shared(std::string name,
+                                                              rrtype type) override;
 
   const cache_counters& counters() const { return counters_; }
   std::size_t size() const { return index_.size(); }
@@ -66,13 +71,16 @@ class caching_resolver : public resolver {
   using clock = std::chrono::steady_clock;
   struct entry {
     std::string key;
-    answer ans;
+    std::shared_ptr<const answer> ans;  // as stored
     clock::time_point stored, expires;
+    std::shared_ptr<const answer> handed;  // as handed out at age `handed_age` (TTLs decreased)
+    std::int64_t handed_age = -1;
   };
   struct inflight;
 
   std::chrono::seconds cache_ttl(const answer& a) const;
-  void store(const std::string& key, const answer& a);
+  void store(const std::string& key, std::shared_ptr<const answer> a);
+  std::shared_ptr<const answer> lookup(const std::string& key);
 
   resolver& upstream_;
   cache_options opts_;

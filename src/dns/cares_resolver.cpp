@@ -160,7 +160,7 @@ asio::awaitable<answer> cares_resolver::query(std::string name, rrtype type) {
 
 void cares_resolver::start(pending* p) {
   if (destroying_) {
-    p->complete(answer{status::servfail, {}, 0, 0, "resolver shut down"});
+    p->complete(answer{status::servfail, {}, 0, 0, "resolver shut down", {}});
     delete p;
     return;
   }
@@ -174,7 +174,7 @@ void cares_resolver::start(pending* p) {
   } while (ids_in_flight_.count(id) != 0);  // c-ares matches answers by id
   auto msg = encode_query(p->name, p->type, id);
   if (!msg) {
-    p->complete(answer{status::servfail, {}, 0, 0, "bad query name: " + msg.error().message});
+    p->complete(answer{status::servfail, {}, 0, 0, "bad query name: " + msg.error().message, {}});
     delete p;
     return;
   }

@@ -32,16 +32,16 @@ answer memory_zone::lookup(std::string_view qname, rrtype type) const {
   std::string name = normalize_name(qname);
   std::set<std::string> seen;
   for (int hops = 0; hops <= 10; ++hops) {
-    if (!seen.insert(name).second) return answer{status::nodata, {}, 0, 0, "CNAME loop"};
+    if (!seen.insert(name).second) return answer{status::nodata, {}, 0, 0, "CNAME loop", {}};
     auto it = owners_.find(name);
-    if (it == owners_.end()) return answer{status::nxdomain, {}, 0, 0, ""};
+    if (it == owners_.end()) return answer{status::nxdomain, {}, 0, 0, "", {}};
     answer a;
     a.st = status::nodata;
     std::string cname_target;
     bool seen_type = false;
     for (const auto& e : it->second) {
       if (e.timeout) {
-        if (!seen_type) return answer{status::timeout, {}, 0, 0, "simulated timeout"};
+        if (!seen_type) return answer{status::timeout, {}, 0, 0, "simulated timeout", {}};
         break;
       }
       if (e.rr.type == type) {
@@ -60,7 +60,7 @@ answer memory_zone::lookup(std::string_view qname, rrtype type) const {
     if (cname_target.empty()) return a;  // NODATA
     name = cname_target;
   }
-  return answer{status::servfail, {}, 0, 0, "CNAME chain longer than 10"};
+  return answer{status::servfail, {}, 0, 0, "CNAME chain longer than 10", {}};
 }
 
 asio::awaitable<answer> memory_zone::query(std::string name, rrtype type) {

@@ -7,6 +7,11 @@
 
 namespace mxg::dns {
 
+asio::awaitable<std::shared_ptr<const answer>> resolver::query_shared(std::string name,
+                                                                      rrtype type) {
+  co_return std::make_shared<const answer>(co_await query(std::move(name), type));
+}
+
 const char* to_string(rrtype t) {
   switch (t) {
     case rrtype::a:

@@ -59,12 +59,26 @@ struct record {
   std::string to_string() const;
 };
 
+// A place where one consumer keeps what it derived from an answer (the SPF evaluator: the
+// selected and parsed record, RFC 7208 4.5/4.6), so that work is done once per cached
+// answer instead of once per check. The cache gives every answer it stores one slot and
+// every copy it hands out shares it, so the derived value lives and expires with the
+// cache entry (its TTL). Answers that did not pass through a cache have no slot. `tag`
+// names the consumer (the address of a constant of its own): a consumer reads `value`
+// only under its own tag and never writes a slot another consumer took. Single-threaded,
+// like the cache. The value must be immutable and derived from the answer alone.
+struct derived_slot {
+  const void* tag = nullptr;
+  std::shared_ptr<const void> value;
+};
+
 struct answer {
   status st = status::servfail;
   std::vector<record> records;  // only records of the asked type (CNAMEs already followed)
   std::uint32_t ttl = 0;        // for negative answers: the SOA minimum (RFC 2308), else min RR TTL
   std::size_t wire_size = 0;    // size of the DNS message when known (0: unknown); > 512 needs TCP
   std::string detail;           // why, for timeout/servfail
+  std::shared_ptr<derived_slot> derived;  // set by caching_resolver for stored answers
 
   bool ok() const { return st == status::ok; }
   // RFC 7208 4.6.4: a "void lookup" is NXDOMAIN or an answer with no records.
@@ -76,6 +90,10 @@ class resolver {
   virtual ~resolver() = default;
   // Never throws for DNS outcomes; the answer carries them.
   virtual asio::awaitable<answer> query(std::string name, rrtype type) = 0;
+  // The same answer, shared and immutable, for callers that only read it: a cache hands
+  // out its entry without copying the records. The default wraps query().
+  virtual asio::awaitable<std::shared_ptr<const answer>> query_shared(std::string name,
+                                                                      rrtype type);
 };
 
 // Lower-case, strip one final dot. Does not validate.

@@ -4,6 +4,7 @@
 // the 2-void-lookup limit, 10 MX names, 10 PTR names, and macro output caps.
 #include "spf/evaluator.hpp"
 
+#include <algorithm>
 #include <ctime>
 
 #include "base/ascii.hpp"
@@ -130,28 +131,29 @@ struct context {
     out.trace.push_back(std::move(ev));
   }
 
-  asio::awaitable<dns::answer> query(int depth, std::string_view domain, std::string name,
-                                     dns::rrtype type) {
+  // Answers are shared, read-only: a cache hit costs no copy of the records.
+  asio::awaitable<std::shared_ptr<const dns::answer>> query(int depth, std::string_view domain,
+                                                            std::string name, dns::rrtype type) {
     if (std::chrono::steady_clock::now() > deadline) {  // 4.6.4 overall time limit
-      dns::answer late;
-      late.st = dns::status::timeout;
-      late.detail = "SPF evaluation time limit reached (RFC 7208 4.6.4)";
-      note(depth, domain, trace_event::kind::note, name, late.detail);
+      auto late = std::make_shared<dns::answer>();
+      late->st = dns::status::timeout;
+      late->detail = "SPF evaluation time limit reached (RFC 7208 4.6.4)";
+      note(depth, domain, trace_event::kind::note, name, late->detail);
       co_return late;
     }
     ++out.dns_queries;
-    if (!opt.trace) co_return co_await res.query(std::move(name), type);
+    if (!opt.trace) co_return co_await res.query_shared(std::move(name), type);
     trace_event ev;
     ev.what = trace_event::kind::query;
     ev.depth = depth;
     ev.domain = std::string(domain);
     ev.text = name;
     ev.type = type;
-    auto a = co_await res.query(std::move(name), type);
-    ev.status = a.st;
-    ev.detail = std::string(dns::to_string(type)) + " " + dns::to_string(a.st);
-    if (!a.detail.empty()) ev.detail += " (" + a.detail + ")";
-    for (const auto& r : a.records) ev.answers.push_back(r.to_string());
+    auto a = co_await res.query_shared(std::move(name), type);
+    ev.status = a->st;
+    ev.detail = std::string(dns::to_string(type)) + " " + dns::to_string(a->st);
+    if (!a->detail.empty()) ev.detail += " (" + a->detail + ")";
+    for (const auto& r : a->records) ev.answers.push_back(r.to_string());
     out.trace.push_back(std::move(ev));
     co_return a;
   }
@@ -178,6 +180,10 @@ bool target_name(context& c, std::string_view spec, std::string_view current, st
   out.clear();
   if (spec.empty()) {
     out.assign(current);
+  } else if (spec.size() <= kMacroExpansionMax && spec.find('%') == std::string_view::npos &&
+             std::all_of(spec.begin(), spec.end(),
+                         [](char ch) { return ch >= 0x21 && ch <= 0x7e; })) {
+    out.assign(spec);  // 7.1: macro-literals only (what expand() would copy); no macro_env
   } else {
     auto env = c.env(current);
     if (c.ptr_names_known) env.validated_ptr = pick_ptr(c, current);
@@ -206,7 +212,8 @@ asio::awaitable<std::vector<std::string>> validated_names(context& c, int depth,
                                                           std::string_view want, bool& dns_error,
                                                           bool& was_void) {
   std::vector<std::string> found;
-  auto ans = co_await c.query(depth, domain, c.ip.reverse_name(), dns::rrtype::ptr);
+  auto ans_ptr = co_await c.query(depth, domain, c.ip.reverse_name(), dns::rrtype::ptr);
+  const dns::answer& ans = *ans_ptr;
   dns_error = ans.st == dns::status::timeout || ans.st == dns::status::servfail;
   was_void = ans.is_void();
   if (!ans.ok()) co_return found;
@@ -222,7 +229,8 @@ asio::awaitable<std::vector<std::string>> validated_names(context& c, int depth,
                  iequals(name.substr(name.size() - want.size()), want));
       if (!ok) continue;
     }
-    auto a = co_await c.query(depth, domain, std::string(name), c.addr_type());
+    auto a_ptr = co_await c.query(depth, domain, std::string(name), c.addr_type());
+    const dns::answer& a = *a_ptr;
     if (!a.ok()) continue;  // 5.5: a DNS error skips the name
     for (const auto& ar : a.records) {
       if (ar.addr == c.ip) {
@@ -239,6 +247,42 @@ asio::awaitable<void> ensure_ptr_names(context& c, int depth, std::string_view d
   bool err = false, was_void = false;
   c.validated = co_await validated_names(c, depth, domain, {}, err, was_void);
   c.ptr_names_known = true;
+}
+
+// What RFC 7208 4.5 (record selection) and 4.6 (parse whole) make of one TXT answer.
+// Immutable; derived from the answer alone, so it is kept in the answer's derived slot
+// (dns/resolver.hpp) and lives and expires with the cache entry: a cached record is
+// parsed once per TTL, not once per check. An answer without a slot is parsed as before.
+struct selected_record {
+  int count = 0;                       // records beginning "v=spf1" (4.5: exactly one)
+  std::string text;                    // the first of them, strings joined (3.3)
+  std::optional<parse_result> parsed;  // when count == 1
+};
+constexpr char kSelectedRecordTag = 0;  // its address tags the derived slot
+
+std::shared_ptr<const selected_record> select_record(const dns::answer& ans) {
+  dns::derived_slot* slot = ans.derived.get();
+  if (slot && slot->tag == &kSelectedRecordTag)
+    return std::static_pointer_cast<const selected_record>(slot->value);
+  auto sel = std::make_shared<selected_record>();
+  const dns::record* chosen = nullptr;
+  for (const auto& r : ans.records) {
+    // 3.3: the strings of one record are joined with no separator.
+    bool spf = r.strings.size() == 1 ? is_spf_record(r.strings[0]) : is_spf_record(r.joined_text());
+    if (spf) {
+      ++sel->count;
+      if (!chosen) chosen = &r;
+    }
+  }
+  if (sel->count == 1) {
+    sel->text = chosen->joined_text();
+    sel->parsed = parse(sel->text);
+  }
+  if (slot && !slot->tag) {
+    slot->tag = &kSelectedRecordTag;
+    slot->value = sel;
+  }
+  return sel;
 }
 
 class frame_runner {
@@ -279,7 +323,8 @@ asio::awaitable<std::string> frame_runner::explanation(const record& rec, const 
     std::string name, why;
     bool valid = false;
     if (target_name(c_, exp->value, domain, name, valid, why) && valid) {
-      auto a = co_await c_.query(depth, domain, name, dns::rrtype::txt);
+      auto a_ptr = co_await c_.query(depth, domain, name, dns::rrtype::txt);
+      const dns::answer& a = *a_ptr;
       if (a.ok() && a.records.size() == 1) {
         std::string raw = a.records[0].joined_text();
         macro_check facts;
@@ -380,7 +425,8 @@ asio::awaitable<frame_runner::term_outcome> frame_runner::eval(const mechanism& 
       }
       // 5.7: exists always asks for A, whatever the client's family.
       auto type = m.kind == mechanism_kind::exists ? dns::rrtype::a : c_.addr_type();
-      auto a = co_await c_.query(depth, domain, target, type);
+      auto a_ptr = co_await c_.query(depth, domain, target, type);
+      const dns::answer& a = *a_ptr;
       if (a.st == dns::status::timeout || a.st == dns::status::servfail) {
         t.m = match::temperror;
         t.problem = "DNS " + std::string(dns::to_string(a.st)) + " for " + target + " " +
@@ -404,7 +450,8 @@ asio::awaitable<frame_runner::term_outcome> frame_runner::eval(const mechanism& 
         c_.note(depth, domain, trace_event::kind::note, std::string(m.text), why);
         co_return t;
       }
-      auto a = co_await c_.query(depth, domain, target, dns::rrtype::mx);
+      auto a_ptr = co_await c_.query(depth, domain, target, dns::rrtype::mx);
+      const dns::answer& a = *a_ptr;
       if (a.st == dns::status::timeout || a.st == dns::status::servfail) {
         t.m = match::temperror;
         t.problem = "DNS " + std::string(dns::to_string(a.st)) + " for " + target + " MX";
@@ -426,7 +473,8 @@ asio::awaitable<frame_runner::term_outcome> frame_runner::eval(const mechanism& 
         std::string_view host = mxr.target;
         if (!host.empty() && host.back() == '.') host.remove_suffix(1);
         if (host.empty()) continue;  // null MX (RFC 7505)
-        auto h = co_await c_.query(depth, domain, std::string(host), c_.addr_type());
+        auto h_ptr = co_await c_.query(depth, domain, std::string(host), c_.addr_type());
+        const dns::answer& h = *h_ptr;
         if (h.st == dns::status::timeout || h.st == dns::status::servfail) {
           t.m = match::temperror;
           t.problem = "DNS " + std::string(dns::to_string(h.st)) + " for " + std::string(host);
@@ -469,51 +517,31 @@ asio::awaitable<frame_result> frame_runner::run(std::string domain, int depth, b
   }
   if (domain.back() == '.') domain.pop_back();
   // RFC 7208 4.4: the TXT lookup; 4.5: exactly one record beginning "v=spf1".
-  auto ans = co_await c_.query(depth, domain, domain, dns::rrtype::txt);
+  auto ans_ptr = co_await c_.query(depth, domain, domain, dns::rrtype::txt);
+  const dns::answer& ans = *ans_ptr;
   if (ans.st == dns::status::timeout || ans.st == dns::status::servfail) {
     fr.res = result::temperror;
     fr.problem =
         "DNS " + std::string(dns::to_string(ans.st)) + " looking up the SPF record of " + domain;
     co_return fr;
   }
-  const dns::record* chosen = nullptr;
-  std::string joined;
-  int count = 0;
-  for (const auto& r : ans.records) {
-    // 3.3: the strings of one record are joined with no separator.
-    std::string_view text;
-    if (r.strings.size() == 1) {
-      text = r.strings[0];
-    } else {
-      joined = r.joined_text();
-      text = joined;
-    }
-    if (is_spf_record(text)) {
-      ++count;
-      if (!chosen) chosen = &r;
-    }
-  }
-  if (count == 0) {
+  // 4.5 selection and 4.6 parse, done once per cached TXT answer (see select_record).
+  std::shared_ptr<const selected_record> sel = select_record(ans);
+  if (sel->count == 0) {
     fr.problem = "no SPF record at " + domain;
     c_.note(depth, domain, trace_event::kind::note, domain, fr.problem);
     co_return fr;
   }
-  if (count > 1) {
+  if (sel->count > 1) {
     fr.res = result::permerror;
-    fr.problem = std::to_string(count) + " SPF records at " + domain +
+    fr.problem = std::to_string(sel->count) + " SPF records at " + domain +
                  " (there must be exactly one, RFC 7208 4.5)";
     co_return fr;
   }
-  std::string_view text;
-  if (chosen->strings.size() == 1) {
-    text = chosen->strings[0];
-  } else {
-    joined = chosen->joined_text();
-    text = joined;
-  }
-  auto parsed = parse(text);
-  c_.note(depth, domain, trace_event::kind::record, std::string(text),
-          parsed ? "parsed" : "syntax error: " + parsed.error().to_string());
+  const parse_result& parsed = *sel->parsed;
+  if (c_.opt.trace)
+    c_.note(depth, domain, trace_event::kind::record, sel->text,
+            parsed ? "parsed" : "syntax error: " + parsed.error().to_string());
   if (!parsed) {
     fr.res = result::permerror;
     fr.problem = parsed.error().to_string();

@@ -264,3 +264,45 @@ TEST(DnsCache, CoalescedTimeoutIsSharedButNotCached) {
 }
 
 }  // namespace
+
+// query_shared(): hits within one second of age share one answer object (no copy of the
+// records); the TTLs handed out still decrease with age (RFC 1035 3.2.1); the derived
+// slot is shared by every copy of a stored answer and dies with the entry (a new
+// upstream answer after expiry gets a fresh, empty slot). Uncached answers get none.
+TEST(DnsCache, SharedAnswersAndDerivedSlotLiveWithTheEntry) {
+  fixture f;
+  caching_resolver c(f.up, f.opts());
+  auto ask_shared = [&](const std::string& name, rrtype t) {
+    std::shared_ptr<const answer> out;
+    asio::co_spawn(
+        f.io, [&]() -> asio::awaitable<void> { out = co_await c.query_shared(name, t); },
+        asio::detached);
+    f.io.restart();
+    f.io.run();
+    EXPECT_TRUE(out);
+    return out;
+  };
+  auto first = ask_shared("example.com", rrtype::txt);
+  auto second = ask_shared("example.com", rrtype::txt);
+  ASSERT_TRUE(first && second);
+  EXPECT_EQ(first.get(), second.get());  // same second: the same object
+  ASSERT_TRUE(first->derived);
+  first->derived->value = std::make_shared<const int>(42);
+  answer copy = f.ask(c, "example.com", rrtype::txt);  // by value: a copy, same slot
+  EXPECT_EQ(copy.derived.get(), first->derived.get());
+  f.now += 100s;
+  auto aged = ask_shared("example.com", rrtype::txt);
+  EXPECT_NE(aged.get(), first.get());
+  EXPECT_EQ(aged->records.at(0).ttl, 200u);  // 300 - 100
+  EXPECT_EQ(aged->derived.get(), first->derived.get());
+  EXPECT_EQ(f.up.count, 1);
+  f.now += 200s;  // TTL reached
+  auto fresh = ask_shared("example.com", rrtype::txt);
+  EXPECT_EQ(f.up.count, 2);
+  ASSERT_TRUE(fresh->derived);
+  EXPECT_NE(fresh->derived.get(), first->derived.get());
+  EXPECT_FALSE(fresh->derived->value);
+  auto zero = ask_shared("zero.example.com", rrtype::a);  // TTL 0: not stored, no slot
+  EXPECT_EQ(zero->st, status::ok);
+  EXPECT_FALSE(zero->derived);
+}
