@@ -33,19 +33,27 @@ enum class discovery_mode : std::uint8_t { treewalk, psl };
 
 constexpr const char* to_string(result r) {
   switch (r) {
-    case result::pass: return "pass";
-    case result::fail: return "fail";
-    case result::none: return "none";
-    case result::temperror: return "temperror";
-    case result::permerror: return "permerror";
+    case result::pass:
+      return "pass";
+    case result::fail:
+      return "fail";
+    case result::none:
+      return "none";
+    case result::temperror:
+      return "temperror";
+    case result::permerror:
+      return "permerror";
   }
   return "permerror";
 }
 constexpr const char* to_string(disposition d) {
   switch (d) {
-    case disposition::none: return "none";
-    case disposition::quarantine: return "quarantine";
-    case disposition::reject: return "reject";
+    case disposition::none:
+      return "none";
+    case disposition::quarantine:
+      return "quarantine";
+    case disposition::reject:
+      return "reject";
   }
   return "none";
 }

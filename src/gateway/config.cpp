@@ -21,8 +21,8 @@
 #include "base/ascii.hpp"
 #include "base/limits.hpp"
 #include "dns/cares_resolver.hpp"
-#include "policy/dnsbl_config.hpp"
 #include "policy/dmarc_config.hpp"
+#include "policy/dnsbl_config.hpp"
 #include "policy/spf_config.hpp"
 #include "smtp/path.hpp"
 
@@ -374,7 +374,8 @@ result<config> parse_config(std::string_view text, const std::string& source) {
                {"state_dir", "log",      "control_socket", "drain_timeout", "queue_run_interval",
                 "relay",     "routing",  "limits",         "timeouts",      "listener",
                 "tls",       "hostname", "backscatter",    "history",       "dns",
-                "spf",       "dkim",     "dmarc",          "quarantine",    "policy_service", "dnsbl"});
+                "spf",       "dkim",     "dmarc",          "quarantine",    "policy_service",
+                "dnsbl"});
   r.str(root, "state_dir", c.state_dir);
   r.str(root, "control_socket", c.control_socket);
   r.note(root, "state_dir", c.origin, "state_dir");

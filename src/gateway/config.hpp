@@ -20,8 +20,8 @@
 #include "base/result.hpp"
 #include "gateway/backscatter_filter.hpp"
 #include "net/ip_address.hpp"
-#include "policy/dnsbl.hpp"
 #include "policy/dmarc_policy.hpp"
+#include "policy/dnsbl.hpp"
 #include "policy/spf_policy.hpp"
 #include "queue/envelope.hpp"
 

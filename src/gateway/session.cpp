@@ -60,8 +60,8 @@
 #include <asio/steady_timer.hpp>
 
 #include "base/ascii.hpp"
-#include "gateway/dnsbl_step.hpp"
 #include "gateway/auth_step.hpp"
+#include "gateway/dnsbl_step.hpp"
 #include "gateway/header_scan.hpp"
 #include "gateway/history_writer.hpp"
 #include "gateway/rdns.hpp"
@@ -302,9 +302,9 @@ class driver {
   dnsbl_step dnsbl_{t_->socket().get_executor()};
   const policy::dnsbl_evaluation* dnsbl_eval_ = nullptr;  // once known
   bool dnsbl_added_ = false;  // its decision is in this transaction's decisions_
-  auth_step auth_;                                    // DKIM/ARC/DMARC of the message
-  std::optional<auth_results_filter> ar_filter_;      // of the message being received
-  std::string chunk_;                                 // data read, before the filter
+  auth_step auth_;            // DKIM/ARC/DMARC of the message
+  std::optional<auth_results_filter> ar_filter_;               // of the message being received
+  std::string chunk_;                                          // data read, before the filter
   std::vector<std::pair<std::string, std::string>> rcpt_map_;  // as received -> deliver to
   bool judging_ = false;          // null-sender message kept in body_ for check_bounce
   std::size_t received_len_ = 0;  // our header lines at the start of the message

@@ -13,8 +13,8 @@
 #include <set>
 
 #include "base/ascii.hpp"
-#include "policy/spf_policy.hpp"
 #include "policy/rule_config.hpp"
+#include "policy/spf_policy.hpp"
 
 namespace mxg::policy {
 

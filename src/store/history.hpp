@@ -69,9 +69,9 @@ struct message_record {
   std::string dmarc_record;         // the record text as published (policy_published)
   bool dmarc_dkim_aligned = false;
   bool dmarc_spf_aligned = false;
-  std::string arc_result;          // none | pass | fail
-  std::vector<dkim_record> dkim;   // one per DKIM-Signature, header order
-  std::int64_t id = 0;             // set by list(); ignored by record()
+  std::string arc_result;         // none | pass | fail
+  std::vector<dkim_record> dkim;  // one per DKIM-Signature, header order
+  std::int64_t id = 0;            // set by list(); ignored by record()
 };
 
 // A query over the history (policy simulate / suggest / report).
