@@ -252,7 +252,7 @@ std::optional<report_filename_parts> parse_report_filename(std::string_view name
   return p;
 }
 
-result<std::string> gzip_compress(std::string_view data) {
+mxg::result<std::string> gzip_compress(std::string_view data) {
   z_stream z{};
   // windowBits 15 + 16: a gzip wrapper (RFC 1952) instead of zlib's.
   if (deflateInit2(&z, Z_BEST_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
@@ -269,7 +269,7 @@ result<std::string> gzip_compress(std::string_view data) {
   return out;
 }
 
-result<std::string> gzip_decompress(std::string_view data, std::size_t max_out) {
+mxg::result<std::string> gzip_decompress(std::string_view data, std::size_t max_out) {
   z_stream z{};
   // 15 + 32: zlib or gzip header, detected.
   if (inflateInit2(&z, 15 + 32) != Z_OK) return fail(errc::internal, "gzip: inflateInit2 failed");

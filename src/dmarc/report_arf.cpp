@@ -184,7 +184,7 @@ void read_fields(std::string_view block, arf_report& r) {
 
 }  // namespace
 
-result<arf_report> parse_arf(std::string_view message) {
+mxg::result<arf_report> parse_arf(std::string_view message) {
   if (message.size() > kReportFileMax)
     return fail(errc::limit_exceeded, "ARF: message larger than " + std::to_string(kReportFileMax));
   static std::once_flag once;

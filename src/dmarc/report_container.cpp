@@ -248,7 +248,8 @@ struct extractor {
 
 }  // namespace
 
-result<std::vector<report_blob>> extract_reports(std::string_view data, std::string_view name) {
+mxg::result<std::vector<report_blob>> extract_reports(std::string_view data,
+                                                      std::string_view name) {
   if (data.size() > kReportFileMax)
     return fail(errc::limit_exceeded,
                 std::string(name) + ": larger than " + std::to_string(kReportFileMax) + " bytes");
@@ -262,7 +263,7 @@ result<std::vector<report_blob>> extract_reports(std::string_view data, std::str
   return std::move(x.out);
 }
 
-result<parsed_file> parse_report_data(std::string_view data, std::string_view name) {
+mxg::result<parsed_file> parse_report_data(std::string_view data, std::string_view name) {
   auto blobs = extract_reports(data, name);
   if (!blobs) return std::unexpected(blobs.error());
   parsed_file pf;

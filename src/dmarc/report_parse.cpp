@@ -230,7 +230,7 @@ bool has_doctype(std::string_view xml) {
 
 }  // namespace
 
-result<feedback> parse_xml(std::string_view xml) {
+mxg::result<feedback> parse_xml(std::string_view xml) {
   static std::once_flag once;
   std::call_once(once, [] { xmlInitParser(); });
   if (xml.size() > kReportXmlMax)
