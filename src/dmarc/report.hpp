@@ -125,16 +125,19 @@ struct report_filename_parts {
 };
 std::optional<report_filename_parts> parse_report_filename(std::string_view name);
 
+// mxg::result is spelled out here: where dmarc/types.hpp is included first, the enum
+// dmarc::result hides it inside this namespace.
 // gzip (RFC 1952) of `data` (zlib).
-result<std::string> gzip_compress(std::string_view data);
+::mxg::result<std::string> gzip_compress(std::string_view data);
 // Inflates a gzip stream; more than `max_out` bytes of output is errc::limit_exceeded.
-result<std::string> gzip_decompress(std::string_view data, std::size_t max_out = kReportXmlMax);
+::mxg::result<std::string> gzip_decompress(std::string_view data,
+                                           std::size_t max_out = kReportXmlMax);
 
 // ---- reading ----
 // One XML document. errc::parse_error when it is not XML or its root is not <feedback>;
 // errc::unsupported when it has a DOCTYPE; errc::limit_exceeded over the caps. Missing
 // elements are tolerated (left empty).
-result<feedback> parse_xml(std::string_view xml);
+::mxg::result<feedback> parse_xml(std::string_view xml);
 
 // The XML documents inside a file or message, found by content (not by name): plain XML,
 // gzip, zip (every *.xml entry, or the only entry), or a MIME message whose report parts
@@ -145,7 +148,8 @@ struct report_blob {
   std::string name;  // the file, zip entry or attachment name it came from
   std::string xml;
 };
-result<std::vector<report_blob>> extract_reports(std::string_view data, std::string_view name);
+::mxg::result<std::vector<report_blob>> extract_reports(std::string_view data,
+                                                        std::string_view name);
 
 struct parsed_file {
   std::vector<feedback> reports;
@@ -153,6 +157,6 @@ struct parsed_file {
   std::vector<std::string> errors;  // documents found but unreadable
 };
 // extract_reports + parse_xml; an error when nothing at all could be read.
-result<parsed_file> parse_report_data(std::string_view data, std::string_view name);
+::mxg::result<parsed_file> parse_report_data(std::string_view data, std::string_view name);
 
 }  // namespace mxg::dmarc

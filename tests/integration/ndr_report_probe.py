@@ -116,7 +116,8 @@ def main():
             c.ok(re.search(r"block bl\.test +listed +weight \+3: 127\.0\.0\.2 "
                            r"\(\+3, spam source\)\r\n", d), "draft: listed on bl.test")
             c.ok(re.search(r"block clean\.test +not-listed\r\n", d), "draft: not on clean.test")
-            c.ok(re.search(r"block err\.test +error \S", d), "draft: err.test error")
+            c.ok(re.search(r"block err\.test +error +blocked from querying 127\.255\.255\.254\r\n",
+                           d), "draft: err.test error, not a listing")
             c.ok(d.index("lists:") < d.index("Thank you,"), "list status before closing")
 
             # The text output with --dnsbl-list only.
