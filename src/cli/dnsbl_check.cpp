@@ -18,10 +18,9 @@
 #include <vector>
 
 #include "cli/dns_flags.hpp"
+#include "cli/dnsbl_flags.hpp"
 #include "cli/printable.hpp"
 #include "policy/dnsbl.hpp"
-#include "policy/dnsbl_config.hpp"
-#include "policy/spf_policy.hpp"
 
 namespace {
 
@@ -54,42 +53,13 @@ nlohmann::json to_json(const policy::dnsbl_evaluation& e) {
   j["reply"] = e.dec.reply.empty() ? "" : e.dec.reply.summary();
   j["reason"] = e.dec.reason;
   j["skipped"] = e.skipped;
-  auto lists = nlohmann::json::array();
-  for (const auto& z : e.zones) {
-    auto codes = nlohmann::json::array();
-    for (const auto& h : z.hits)
-      codes.push_back({{"code", h.code}, {"weight", h.weight}, {"meaning", h.meaning}});
-    lists.push_back({{"zone", z.zone},
-                     {"label", z.label},
-                     {"type", z.type == policy::dnsbl_zone_type::allow ? "allow" : "block"},
-                     {"query", z.query},
-                     {"status", policy::to_string(z.status)},
-                     {"codes", codes},
-                     {"weight", z.weight},
-                     {"error", z.error},
-                     {"txt", z.txt},
-                     {"ttl", z.ttl}});
-  }
-  j["lists"] = std::move(lists);
+  j["lists"] = cli::dnsbl_lists_json(e);
   return j;
 }
 
 void print_text(const policy::dnsbl_evaluation& e) {
   std::printf("client %s\n", e.ip.c_str());
-  for (const auto& z : e.zones) {
-    std::printf("  %-5s %-30s %-10s", z.type == policy::dnsbl_zone_type::allow ? "allow" : "block",
-                z.label.c_str(), policy::to_string(z.status));
-    if (z.status == policy::dnsbl_status::listed) {
-      std::printf(" weight %+d:", z.weight);
-      for (const auto& h : z.hits)
-        std::printf(" %s (%+d%s%s)", h.code.c_str(), h.weight, h.meaning.empty() ? "" : ", ",
-                    printable(h.meaning).c_str());
-    } else if (z.status == policy::dnsbl_status::error) {
-      std::printf(" %s", printable(z.error).c_str());
-    }
-    std::printf("\n");
-    if (!z.txt.empty()) std::printf("        reason: %s\n", printable(z.txt).c_str());
-  }
+  std::fputs(cli::dnsbl_list_lines(e, "  ").c_str(), stdout);
   std::printf("score %d\ndecision %s", e.score, policy::to_string(e.dec.action));
   if (e.dec.monitor && e.dec.would)
     std::printf(" (monitor, would %s)", policy::to_string(*e.dec.would));
@@ -115,16 +85,8 @@ policy::dnsbl_evaluation evaluate(const policy::dnsbl_config& c, const cli::dns_
     return {};
   }
   std::unique_ptr<dns::resolver> r = std::move(*res);
-  auto task = [&]() -> asio::awaitable<policy::dnsbl_evaluation> {
-    auto e = co_await policy::evaluate_dnsbl(c, {}, *r, ip);
-    co_return e;
-  };
-  auto f = asio::co_spawn(io, task(), asio::use_future);
-  // Lists past the deadline are reported as errors; their queries end with the
-  // resolver's own timeouts (io.run() returns then).
-  io.run();
   dns_ok = true;
-  return f.get();
+  return cli::evaluate_dnsbl_now(io, c, *r, ip);
 }
 
 // RFC 5782 5: each list must list 127.0.0.2 (IPv6: ::ffff:7f00:2) and must not list
@@ -186,33 +148,12 @@ int run_test_points(const policy::dnsbl_config& c, const check_args& a) {
 }
 
 int run_check(const check_args& a) {
-  policy::dnsbl_config c;
-  if (!a.config.empty()) {
-    auto lc = policy::load_dnsbl_config_file(a.config);
-    if (!lc) {
-      std::fprintf(stderr, "mxguard dnsbl check: %s\n", lc.error().message.c_str());
-      return kExitUsage;
-    }
-    c = std::move(*lc);
-  }
-  for (const auto& l : a.lists) {
-    auto d = policy::normalize_rule_domain(l);
-    if (!d || d->front() == '.') {
-      std::fprintf(stderr, "mxguard dnsbl check: --list %s: not a DNS zone\n",
-                   printable(l).c_str());
-      return kExitUsage;
-    }
-    policy::dnsbl_zone z;
-    z.name = *d;
-    z.errors = {*net::cidr::parse("127.255.255.0/24")};
-    c.zones.push_back(std::move(z));
-  }
-  if (c.zones.empty()) {
-    std::fprintf(stderr,
-                 "mxguard dnsbl check: no lists: give --config FILE (with [[dnsbl.zone]]) or "
-                 "--list ZONE\n");
+  auto made = cli::make_dnsbl_config(a.config, a.lists, "--list");
+  if (!made) {
+    std::fprintf(stderr, "mxguard dnsbl check: %s\n", made.error().message.c_str());
     return kExitUsage;
   }
+  const policy::dnsbl_config c = std::move(*made);
   if (a.test_points) return run_test_points(c, a);
   auto ip = net::ip_address::parse(a.ip);
   if (!ip) {

@@ -6,7 +6,11 @@
 // policy/backscatter.hpp (the same judgement as the gateway's filter). With --probe the
 // top sources are probed (delivery/probe.hpp: banner, rDNS, TLS; relay tests only with
 // --relay-tests), at most kProbeConcurrency at a time, each bounded by its timeouts, and
-// the findings go into the output and each draft report.
+// the findings go into the output and each draft report. With --dnsbl-config FILE /
+// --dnsbl-list ZONE each probed address is also looked up on those DNS lists
+// (cli/dnsbl_flags.hpp, policy::evaluate_dnsbl: RFC 5782 2.1/2.4, the lists' error codes
+// never read as listings) on the same resolver; without them the output says the lists
+// were not checked.
 // Exit codes: 0 report printed, 1 some input unreadable (the rest is reported),
 // 2 usage error (bad flags, history or zone file that cannot be opened).
 #include <asio/co_spawn.hpp>
@@ -14,6 +18,7 @@
 #include <asio/use_future.hpp>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
@@ -24,10 +29,12 @@
 
 #include "base/ascii.hpp"
 #include "cli/dns_flags.hpp"
+#include "cli/dnsbl_flags.hpp"
 #include "cli/probe_output.hpp"
 #include "delivery/probe.hpp"
 #include "ndr/bounce_info.hpp"
 #include "ndr/output.hpp"
+#include "net/ip_address.hpp"
 #include "policy/backscatter.hpp"
 
 namespace {
@@ -45,7 +52,60 @@ struct report_args {
   bool probe = false, relay_tests = false;
   int probe_top = 5, probe_port = 25, probe_timeout = 10;
   mxg::cli::dns_flags dns;
+  std::string dnsbl_config;              // --dnsbl-config: a [dnsbl] section
+  std::vector<std::string> dnsbl_lists;  // --dnsbl-list ZONE
 };
+
+// The DNS list status of one probed address (--dnsbl-config / --dnsbl-list).
+struct address_lists {
+  std::string ip;
+  mxg::policy::dnsbl_evaluation eval;
+};
+
+// The addresses a probe connected to (or tried), each once, in order.
+std::vector<std::string> probed_addresses(const mxg::delivery::probe_report& r) {
+  std::vector<std::string> out;
+  for (const auto& h : r.hosts)
+    if (!h.address.empty() && std::find(out.begin(), out.end(), h.address) == out.end())
+      out.push_back(h.address);
+  return out;
+}
+
+constexpr const char* kListsNotChecked =
+    "not checked (give --dnsbl-config FILE or --dnsbl-list ZONE)";
+
+// "lists:" lines for the text output and the drafts: per address the score and one
+// line per list (status, codes with weight and meaning, or the error).
+std::string lists_summary(bool checked, const std::vector<address_lists>& v,
+                          const std::string& in) {
+  if (!checked) return in + "lists:   " + kListsNotChecked + "\n";
+  if (v.empty()) return in + "lists:   no address probed, nothing looked up\n";
+  std::string s;
+  for (const auto& a : v) {
+    s += in + "lists:   " + a.ip + " score " + std::to_string(a.eval.score) +
+         (a.eval.errors ? " (" + std::to_string(a.eval.errors) + " list(s) could not be read)"
+                        : "") +
+         "\n";
+    s += mxg::cli::dnsbl_list_lines(a.eval, in + "  ");
+  }
+  return s;
+}
+
+nlohmann::json lists_json(bool checked, const std::vector<address_lists>& v) {
+  nlohmann::json j;
+  j["checked"] = checked;
+  if (!checked) {
+    j["note"] = kListsNotChecked;
+    return j;
+  }
+  j["addresses"] = nlohmann::json::array();
+  for (const auto& a : v)
+    j["addresses"].push_back({{"ip", a.ip},
+                              {"score", a.eval.score},
+                              {"errors", a.eval.errors},
+                              {"lists", mxg::cli::dnsbl_lists_json(a.eval)}});
+  return j;
+}
 
 constexpr std::size_t kProbeConcurrency = 4;  // probes in flight at once
 
@@ -131,6 +191,17 @@ int run(const report_args& a) {
     opt.batv.emplace(mxg::policy::batv_config{a.batv_secret, a.batv_old, 7});
   opt.check_spf = !a.no_spf;
 
+  const bool check_lists = !a.dnsbl_config.empty() || !a.dnsbl_lists.empty();
+  mxg::policy::dnsbl_config lists_cfg;
+  if (check_lists) {
+    auto c = mxg::cli::make_dnsbl_config(a.dnsbl_config, a.dnsbl_lists, "--dnsbl-list");
+    if (!c) {
+      std::fprintf(stderr, "mxguard ndr report: %s\n", c.error().message.c_str());
+      return 2;
+    }
+    lists_cfg = std::move(*c);
+  }
+
   asio::io_context io;
   auto res = a.dns.make(io.get_executor());
   if (!res) {
@@ -182,8 +253,15 @@ int run(const report_args& a) {
     io.run();
     for (auto& w : workers) w.get();
   }
-  // TODO(dnsbl): add each probed address's DNS list status here once the dnsbl branch's
-  // checker (issue 12 section 2) is merged; until then the reports carry no list status.
+  // Each probed address on the DNS lists, on the probe's resolver (its cache is warm).
+  std::vector<std::vector<address_lists>> lists(probes.size());
+  if (check_lists)
+    for (std::size_t i = 0; i < probes.size(); ++i) {
+      if (!probes[i]) continue;
+      for (const auto& addr : probed_addresses(*probes[i]))
+        if (auto ip = mxg::net::ip_address::parse(addr))
+          lists[i].push_back({addr, mxg::cli::evaluate_dnsbl_now(io, lists_cfg, **res, *ip)});
+    }
   auto probe_of = [&](std::size_t rank) -> const mxg::delivery::probe_report* {
     return rank < probes.size() && probes[rank] ? &*probes[rank] : nullptr;
   };
@@ -225,7 +303,11 @@ int run(const report_args& a) {
                                 {"sample_subjects", g.sample_subjects},
                                 {"target_domains", g.target_domains},
                                 {"contacts", contacts}});
-      if (pr) out["sources"].back()["probe"] = mxg::cli::probe_json(*pr);
+      if (pr) {
+        auto pj = mxg::cli::probe_json(*pr);
+        pj["lists"] = lists_json(check_lists, lists[rank - 1]);
+        out["sources"].back()["probe"] = std::move(pj);
+      }
     }
     std::cout << out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
   } else if (a.csv) {
@@ -259,7 +341,9 @@ int run(const report_args& a) {
       for (const auto& c : g.contacts)
         std::printf("    contact  %s  [%s]\n", c.address.c_str(), c.source.c_str());
       if (const auto* pr = probe_of(static_cast<std::size_t>(rank - 1)))
-        std::printf("    probe\n%s", mxg::cli::probe_summary(*pr, "      ").c_str());
+        std::printf("    probe\n%s%s", mxg::cli::probe_summary(*pr, "      ").c_str(),
+                    lists_summary(check_lists, lists[static_cast<std::size_t>(rank - 1)], "      ")
+                        .c_str());
     }
     if (groups.empty()) std::printf("no backscatter sources found\n");
   }
@@ -280,7 +364,8 @@ int run(const report_args& a) {
       if (const auto* pr = probe_of(static_cast<std::size_t>(n - 1))) {
         appendix = "What we see of the source (mxguard probe, " + std::string(pr->target.host) +
                    " port " + std::to_string(pr->target.port) + "):\n" +
-                   mxg::cli::probe_summary(*pr, "  ");
+                   mxg::cli::probe_summary(*pr, "  ") +
+                   lists_summary(check_lists, lists[static_cast<std::size_t>(n - 1)], "  ");
         std::string crlf;  // the draft is a message: CRLF line ends
         for (char c : appendix) crlf += c == '\n' ? std::string("\r\n") : std::string(1, c);
         appendix = crlf;
@@ -332,6 +417,16 @@ mxg::cli::registration reg(401, [](CLI::App& root, int& exit_code) {
   cmd->add_option("--probe-timeout", args->probe_timeout,
                   "With --probe: seconds per command (default 10)")
       ->check(CLI::Range(1, 120));
+  cmd->add_option("--dnsbl-config", args->dnsbl_config,
+                  "With --probe: look each probed address up on the lists of this file's "
+                  "[dnsbl] section")
+      ->type_name("FILE")
+      ->needs(probe_flag);
+  cmd->add_option("--dnsbl-list", args->dnsbl_lists,
+                  "With --probe: look each probed address up on this DNS list (weight 1; "
+                  "repeatable)")
+      ->type_name("ZONE")
+      ->needs(probe_flag);
   args->dns.add_to(cmd);
   cmd->callback([args, &exit_code] { exit_code = run(*args); });
 });
