@@ -436,8 +436,7 @@ asio::awaitable<void> probe_host(dns::resolver& res, host_report& h, const probe
 
 }  // namespace
 
-asio::awaitable<probe_report> probe(dns::resolver& res, const probe_target& target,
-                                    const probe_options& o) {
+asio::awaitable<probe_report> probe(dns::resolver& res, probe_target target, probe_options o) {
   probe_report rep;
   rep.target = target;
   rep.mx_lookup = !target.is_ip;

@@ -160,7 +160,8 @@ struct probe_report {
 int probe_exit_code(const probe_report& r);
 
 // Probes the target: every host (MX order) and address, at most opts.max_hosts.
-asio::awaitable<probe_report> probe(dns::resolver& res, const probe_target& target,
-                                    const probe_options& opts);
+// The target and options are taken by value: the coroutine owns them, so a caller may
+// pass temporaries (a const& parameter would dangle once the coroutine suspends).
+asio::awaitable<probe_report> probe(dns::resolver& res, probe_target target, probe_options opts);
 
 }  // namespace mxg::delivery
