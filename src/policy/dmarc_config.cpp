@@ -154,28 +154,12 @@ void read_dmarc_config(const toml::table& t, const std::string& source, dmarc_po
 }
 
 result<dmarc_policy_config> load_dmarc_policy_file(const std::string& path) {
-  toml::table doc;
-  try {
-    doc = toml::parse_file(path);
-  } catch (const toml::parse_error& e) {
-    return fail(errc::parse_error,
-                fmt::format("{}:{}: {}", path, e.source().begin.line, e.description()));
-  } catch (const std::exception& e) {
-    return fail(errc::io_error, fmt::format("{}: {}", path, e.what()));
-  }
-  const toml::node* n = doc.get("dmarc");
-  if (!n) return fail(errc::parse_error, fmt::format("{}: no [dmarc] section", path));
-  if (!n->is_table())
-    return fail(errc::parse_error, fmt::format("{}:{}: 'dmarc' must be a table ([dmarc])", path,
-                                               n->source().begin.line));
   dmarc_policy_config c;
-  std::vector<std::string> errors;
-  read_dmarc_config(*n->as_table(), path, c, errors);
-  if (!errors.empty()) {
-    std::string msg;
-    for (const auto& e : errors) msg += (msg.empty() ? "" : "\n") + e;
-    return fail(errc::parse_error, msg);
-  }
+  auto ok =
+      load_section_file(path, "dmarc", [&](const toml::table& t, std::vector<std::string>& errs) {
+        read_dmarc_config(t, path, c, errs);
+      });
+  if (!ok) return std::unexpected(ok.error());
   return c;
 }
 

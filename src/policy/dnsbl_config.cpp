@@ -276,21 +276,10 @@ void read_dnsbl_config(const toml::table& t, const std::string& source, dnsbl_co
 
 namespace {
 
-result<dnsbl_config> from_doc(const toml::table& doc, const std::string& source) {
-  const toml::node* n = doc.get("dnsbl");
-  if (!n) return fail(errc::parse_error, fmt::format("{}: no [dnsbl] section", source));
-  if (!n->is_table())
-    return fail(errc::parse_error, fmt::format("{}:{}: 'dnsbl' must be a table ([dnsbl])", source,
-                                               n->source().begin.line));
-  dnsbl_config c;
-  std::vector<std::string> errors;
-  read_dnsbl_config(*n->as_table(), source, c, errors);
-  if (!errors.empty()) {
-    std::string msg;
-    for (const auto& e : errors) msg += (msg.empty() ? "" : "\n") + e;
-    return fail(errc::parse_error, msg);
-  }
-  return c;
+section_reader into(dnsbl_config& c, const std::string& source) {
+  return [&c, &source](const toml::table& t, std::vector<std::string>& errs) {
+    read_dnsbl_config(t, source, c, errs);
+  };
 }
 
 }  // namespace
@@ -303,20 +292,17 @@ result<dnsbl_config> parse_dnsbl_config(std::string_view text, const std::string
     return fail(errc::parse_error,
                 fmt::format("{}:{}: {}", source, e.source().begin.line, e.description()));
   }
-  return from_doc(doc, source);
+  dnsbl_config c;
+  auto ok = read_section(doc, "dnsbl", source, into(c, source));
+  if (!ok) return std::unexpected(ok.error());
+  return c;
 }
 
 result<dnsbl_config> load_dnsbl_config_file(const std::string& path) {
-  toml::table doc;
-  try {
-    doc = toml::parse_file(path);
-  } catch (const toml::parse_error& e) {
-    return fail(errc::parse_error,
-                fmt::format("{}:{}: {}", path, e.source().begin.line, e.description()));
-  } catch (const std::exception& e) {
-    return fail(errc::io_error, fmt::format("{}: {}", path, e.what()));
-  }
-  return from_doc(doc, path);
+  dnsbl_config c;
+  auto ok = load_section_file(path, "dnsbl", into(c, path));
+  if (!ok) return std::unexpected(ok.error());
+  return c;
 }
 
 }  // namespace mxg::policy

@@ -206,4 +206,35 @@ bool config_reader::rule_head(const toml::table& t, const std::string& where,
   return ok;
 }
 
+result<void> read_section(const toml::table& doc, std::string_view section,
+                          const std::string& source, const section_reader& read) {
+  const toml::node* n = doc.get(section);
+  if (!n) return fail(errc::parse_error, fmt::format("{}: no [{}] section", source, section));
+  if (!n->is_table())
+    return fail(errc::parse_error, fmt::format("{}:{}: '{}' must be a table ([{}])", source,
+                                               n->source().begin.line, section, section));
+  std::vector<std::string> errors;
+  read(*n->as_table(), errors);
+  if (!errors.empty()) {
+    std::string msg;
+    for (const auto& e : errors) msg += (msg.empty() ? "" : "\n") + e;
+    return fail(errc::parse_error, msg);
+  }
+  return {};
+}
+
+result<void> load_section_file(const std::string& path, std::string_view section,
+                               const section_reader& read) {
+  toml::table doc;
+  try {
+    doc = toml::parse_file(path);
+  } catch (const toml::parse_error& e) {
+    return fail(errc::parse_error,
+                fmt::format("{}:{}: {}", path, e.source().begin.line, e.description()));
+  } catch (const std::exception& e) {
+    return fail(errc::io_error, fmt::format("{}: {}", path, e.what()));
+  }
+  return read_section(doc, section, path, read);
+}
+
 }  // namespace mxg::policy

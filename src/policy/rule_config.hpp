@@ -14,12 +14,14 @@
 #include <toml++/toml.h>
 
 #include <cstddef>
+#include <functional>
 #include <optional>
 #include <set>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "base/result.hpp"
 #include "net/ip_address.hpp"
 #include "policy/decision.hpp"
 
@@ -68,5 +70,16 @@ class config_reader {
   const std::string& source_;
   std::vector<std::string>& errors_;
 };
+
+// Reads the table `section` of a parsed document with `read`, which appends every
+// problem it finds: errc::parse_error with "SOURCE: no [section] section", "'section'
+// must be a table", or the problems joined by newlines. Shared by the stand-alone loaders
+// of [spf], [dmarc] and [dnsbl] (policy simulate, dnsbl check).
+using section_reader = std::function<void(const toml::table&, std::vector<std::string>&)>;
+result<void> read_section(const toml::table& doc, std::string_view section,
+                          const std::string& source, const section_reader& read);
+// The same on the TOML file at `path` (a syntax error is "PATH:LINE: why").
+result<void> load_section_file(const std::string& path, std::string_view section,
+                               const section_reader& read);
 
 }  // namespace mxg::policy

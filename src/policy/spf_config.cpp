@@ -116,28 +116,12 @@ void read_spf_config(const toml::table& t, const std::string& source, spf_policy
 }
 
 result<spf_policy_config> load_spf_policy_file(const std::string& path) {
-  toml::table doc;
-  try {
-    doc = toml::parse_file(path);
-  } catch (const toml::parse_error& e) {
-    return fail(errc::parse_error,
-                fmt::format("{}:{}: {}", path, e.source().begin.line, e.description()));
-  } catch (const std::exception& e) {
-    return fail(errc::io_error, fmt::format("{}: {}", path, e.what()));
-  }
-  const toml::node* n = doc.get("spf");
-  if (!n) return fail(errc::parse_error, fmt::format("{}: no [spf] section", path));
-  if (!n->is_table())
-    return fail(errc::parse_error,
-                fmt::format("{}:{}: 'spf' must be a table ([spf])", path, n->source().begin.line));
   spf_policy_config c;
-  std::vector<std::string> errors;
-  read_spf_config(*n->as_table(), path, c, errors);
-  if (!errors.empty()) {
-    std::string msg;
-    for (const auto& e : errors) msg += (msg.empty() ? "" : "\n") + e;
-    return fail(errc::parse_error, msg);
-  }
+  auto ok =
+      load_section_file(path, "spf", [&](const toml::table& t, std::vector<std::string>& errs) {
+        read_spf_config(t, path, c, errs);
+      });
+  if (!ok) return std::unexpected(ok.error());
   return c;
 }
 
