@@ -36,6 +36,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 SRC = os.environ.get("MXG_SOURCE_DIR", os.path.join(HERE, "..", ".."))
 sys.path.insert(0, os.path.join(SRC, "tests", "support"))
 from mxg_gateway_harness import Gateway, free_port  # noqa: E402
+from private_postfix import PrivatePostfix  # noqa: E402
 
 TIMEOUT = 20  # seconds for any single wait
 POSTFIX = "/usr/sbin/postfix"
@@ -88,114 +89,22 @@ def start_dnsmasq(tmp, records):
     raise AssertionError("dnsmasq did not start")
 
 
-MASTER_CF = """\
-{smtpd_port} inet n - n - - smtpd
-pickup    unix  n       -       n       60      1       pickup
-cleanup   unix  n       -       n       -       0       cleanup
-qmgr      unix  n       -       n       300     1       qmgr
-rewrite   unix  -       -       n       -       -       trivial-rewrite
-bounce    unix  -       -       n       -       0       bounce
-defer     unix  -       -       n       -       0       bounce
-trace     unix  -       -       n       -       0       bounce
-verify    unix  -       -       n       -       1       verify
-flush     unix  n       -       n       1000?   0       flush
-proxymap  unix  -       -       n       -       -       proxymap
-proxywrite unix -       -       n       -       1       proxymap
-smtp      unix  -       -       n       -       -       smtp
-relay     unix  -       -       n       -       -       smtp
-showq     unix  n       -       n       -       -       showq
-error     unix  -       -       n       -       -       error
-retry     unix  -       -       n       -       -       error
-discard   unix  -       -       n       -       -       discard
-anvil     unix  -       -       n       -       1       anvil
-scache    unix  -       -       n       -       1       scache
-postlog   unix-dgram n  -       n       -       1       postlogd
-"""
-
-MAIN_CF = """\
-compatibility_level = 3.6
-queue_directory = {pf}/queue
-data_directory = {pf}/data
-command_directory = /usr/sbin
-daemon_directory = /usr/lib/postfix/sbin
-shlib_directory = /usr/lib/postfix
-meta_directory = /etc/postfix
-mail_owner = postfix
-setgid_group = postdrop
-syslog_name = postfix-mxgtest
-maillog_file = {pf}/maillog
-maillog_file_prefixes = {pf}
+# This case's main.cf settings, appended to private_postfix.py's common ones: relay
+# our.test to the sink, ask the policy service at RCPT.
+EXTRA_CF = """\
 myhostname = mx.our.test
 mydomain = our.test
 myorigin = our.test
 mydestination =
-inet_interfaces = 127.0.0.1
-inet_protocols = ipv4
 mynetworks = 127.0.0.1/32
 relay_domains = our.test
 transport_maps = inline:{{ our.test=smtp:[127.0.0.1]:{sink_port} }}
-alias_maps =
-alias_database =
-local_recipient_maps =
-biff = no
-smtpd_peername_lookup = no
-smtp_dns_support_level = disabled
-smtp_tls_security_level = none
-smtpd_tls_security_level = none
 smtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination
 # check_policy_service after reject_unauth_destination (docs/policy-service.md).
 smtpd_recipient_restrictions = reject_unauth_destination, check_policy_service inet:127.0.0.1:{policy_port}
 smtpd_policy_service_timeout = 30s
 smtpd_policy_service_max_idle = 300s
-queue_run_delay = 1s
-minimal_backoff_time = 1s
-maximal_backoff_time = 2s
 """
-
-
-class PrivatePostfix:
-    def __init__(self, tmp, policy_port, sink_port):
-        self.pf = os.path.join(tmp, "pf")
-        self.etc = os.path.join(self.pf, "etc")
-        self.port = free_port()
-        os.makedirs(self.etc)
-        os.makedirs(os.path.join(self.pf, "queue"))
-        os.makedirs(os.path.join(self.pf, "data"))
-        with open(os.path.join(self.etc, "main.cf"), "w") as f:
-            f.write(MAIN_CF.format(pf=self.pf, sink_port=sink_port, policy_port=policy_port))
-        with open(os.path.join(self.etc, "master.cf"), "w") as f:
-            f.write(MASTER_CF.format(smtpd_port=f"127.0.0.1:{self.port}"))
-        shutil.chown(os.path.join(self.pf, "data"), "postfix", "postfix")
-        self.started = False
-
-    def run(self, *args):
-        return subprocess.run([POSTFIX, "-c", self.etc, *args], capture_output=True, text=True,
-                              timeout=60)
-
-    def start(self):
-        r = self.run("start")
-        if r.returncode != 0:
-            skip(f"private postfix did not start (exit {r.returncode}): {r.stdout}{r.stderr}"
-                 f"{self.log()[-2000:]}".strip())
-        self.started = True
-        try:
-            wait_for("postfix smtpd", lambda: listening(self.port))
-        except AssertionError:
-            skip(f"private postfix smtpd does not listen on 127.0.0.1:{self.port}: {self.log()}")
-
-    def stop(self):
-        if self.started:
-            r = self.run("stop")
-            if r.returncode != 0:
-                print(f"postfix stop: {r.stdout}{r.stderr}")
-            self.started = False
-
-    def log(self):
-        try:
-            with open(os.path.join(self.pf, "maillog"), errors="replace") as f:
-                return f.read()
-        except OSError:
-            return ""
 
 
 def send(port, source, helo, sender, rcpts, subject):
@@ -277,7 +186,7 @@ def main():
                  "in this build)")
         wait_for("the policy port", lambda: listening(policy_port))
 
-        postfix = PrivatePostfix(tmp, policy_port, sink_port)
+        postfix = PrivatePostfix(tmp, EXTRA_CF.format(sink_port=sink_port, policy_port=policy_port))
         postfix.start()
         print(f"postfix smtpd 127.0.0.1:{postfix.port} -> policy 127.0.0.1:{policy_port} "
               f"(dnsmasq :{dns_port}, sink :{sink_port})")
