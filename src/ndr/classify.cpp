@@ -519,6 +519,12 @@ bool explicit_reason(std::string_view r) {
   return !r.empty() && r != "undefined" && r != "onhold";
 }
 
+// The failure is transient (RFC 3463 class 4, RFC 5321 4yz, RFC 3464 2.3.3
+// Action: delayed).
+bool temporary(const failure_facts& f) {
+  return f.status.starts_with("4.") || f.reply_code.starts_with("4") || f.action == "delayed";
+}
+
 bool before_data(std::string_view cmd) {
   return cmd == "CONN" || cmd == "EHLO" || cmd == "HELO" || cmd == "MAIL" || cmd == "RCPT";
 }
@@ -572,7 +578,10 @@ std::string_view probe(const failure_facts& f, std::string_view sname, std::stri
     if (!match("networkerror", t)) return "hostunknown";
   } else if (match("notaccept", t)) {
     return "notaccept";  // null MX (RFC 7505), no MX at all
-  } else if (match("hostunknown", t)) {
+  } else if (match("hostunknown", t) && !(temporary(f) && match("networkerror", t))) {
+    // A host that does not exist is a permanent condition (RFC 3463 X.1.2 is
+    // class 5 only); a lookup that failed for now (4.x.x, 4yz, Action:
+    // delayed) and says "not found" is the name service failing (X.4.3).
     return "hostunknown";
   }
   if (!f.status.empty() && !before_data(cmd) &&
