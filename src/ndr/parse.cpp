@@ -335,11 +335,17 @@ std::string prefer_status(const std::string& field, const std::string& in_text,
     return pick(in_text, "diagnostic:over-generic-dsn");
   for (auto s : {".5.1", ".5.2", ".5.4", ".5.5"})
     if (field.compare(1, 4, s) == 0) return pick(in_text, "diagnostic:over-syntax-dsn");
-  if (field == "5.1.1")
-    return (text_zero || in_text.starts_with("5.5.")) ? pick(field, "dsn:5.1.1")
-                                                      : pick(in_text, "diagnostic:over-5.1.1");
-  if (field == "5.1.3" && in_text.starts_with("5.7."))
-    return pick(in_text, "diagnostic:over-5.1.3");
+  // An addressing code (X.1.1 bad mailbox, X.1.3 bad address syntax) is what a
+  // reporting MTA derives from a 550/553 at RCPT; a specific code the remote
+  // server sent with that reply (a security/policy X.7.Y) says why (RFC 3463
+  // 3.2, 3.8). One rule for both fields.
+  if (field == "5.1.1" || field == "5.1.3") {
+    if (field == "5.1.1" && !text_zero && !in_text.starts_with("5.5."))
+      return pick(in_text, "diagnostic:over-addressing-dsn");
+    if (field == "5.1.3" && in_text.starts_with("5.7."))
+      return pick(in_text, "diagnostic:over-addressing-dsn");
+    if (field == "5.1.1") return pick(field, "dsn:5.1.1");
+  }
   return pick(field, "dsn");
 }
 
