@@ -369,6 +369,9 @@ const reason_table kTables[] = {
     "virus", "malware", "infected", "trojan", "executable files are not allowed",
   }, {}},
   {"policyviolation", {
+    // frames: the message's content or attachment refused by a rule (RFC 3463 X.7.0 at DATA)
+    "{illegal|prohibited|forbidden|banned|blocked|disallowed|dangerous|unsafe}~{attachment|attachments|content|file type|file types}",
+    "{attachment|attachments|file type|file types}~{not allowed|not permitted|prohibited|forbidden|banned|blocked}",
     "header error", "policy reasons", "organization policy",
     "organizational settings", "header are not accepted", "closed mailing list",
     "by non-member to a members-only list", "members-only", "not subscribed to this group",
@@ -418,7 +421,7 @@ const reason_table kTables[] = {
   }, {}},
   {"notaccept", {
     // frames: the domain takes no mail at all (RFC 7505 null MX; RFC 5321 5.1 no MX)
-    "{no|null} {smtp service|mail service|mx|mx record|mx records|mail exchanger}",
+    "{no|null|find no|found no|couldn't find a|could not find a|can't find a|cannot find a|unable to find a} {smtp service|mail service|mx|mx record|mx records|mail exchanger}",
     "{doesn't|does not|not|don't|do not} {accept|receive|accepting|receiving}~{mail|email|e-mail|messages}",
     "does not accept any mail", "not accepting mail", "null mx", "nullmx",
     "mail receiving disabled", "host/domain does not accept mail",
@@ -446,7 +449,8 @@ const reason_table kTables[] = {
   }, {}},
   {"mailererror", {
     // frame: the local delivery program failed (RFC 3464 2.3.6 X-Unix diagnostics, RFC 3463 X.3.0)
-    "{mailer|program|command|pipe|procmail|local delivery|delivery program}~{error|failed|died|exited|exit code|failure}",
+    // (a program's name may lead its own message: "procmail: Lock failure")
+    "{mailer|program|command|pipe|procmail|local delivery|delivery program}{:|}~{error|failed|died|exited|exit code|failure}",
     "x-unix", "procmail", "mail.local", "command died", "command failed", "exit code",
     "exited with", "pipe to |", "unknown mailer error", "local delivery failed",
     "permission denied", "execution failed", "program exited",
@@ -575,6 +579,11 @@ std::string_view probe(const failure_facts& f, std::string_view sname, std::stri
     }
   }
   if (sname == "hostunknown") {
+    // A domain without a mail exchanger (RFC 5321 5.1, RFC 7505 null MX) is
+    // more specific than "unable to route" (X.4.4); X.1.2 names the address's
+    // host itself as bad and stays hostunknown.
+    if (f.status.size() == 5 && f.status.ends_with(".4.4") && match("notaccept", t))
+      return "notaccept";
     if (!match("networkerror", t)) return "hostunknown";
   } else if (match("notaccept", t)) {
     return "notaccept";  // null MX (RFC 7505), no MX at all

@@ -79,6 +79,25 @@ TEST(NdrClassify, StatusTextAndCommand) {
       {"", "", "something nobody has a rule for", "", "failed", "onhold"},
       {"", "", "", "", "failed", "undefined"},
       {"2.1.5", "250", "250 2.1.5 Ok", "", "delivered", "delivered"},
+      // A DNS failure saying "not found" under a transient code: the lookup
+      // failed for now (X.4.3), the host is not known not to exist.
+      {"4.0.0", "", "DNS Error: lookup of example.org responded with NXDOMAIN: domain not found",
+       "RCPT", "failed", "networkerror"},
+      {"5.0.0", "550", "550 DNS lookup failure: host example.org not found", "RCPT", "failed",
+       "hostunknown"},
+      // X.4.4 (unable to route) that names no mail exchanger: notaccept;
+      // X.1.2 keeps the address's host as the reason.
+      {"5.4.4", "", "Sorry, I could not find a mail exchanger for example.org", "", "failed",
+       "notaccept"},
+      {"5.1.2", "550", "550 5.1.2 Host unknown (Name server: .: host not found)", "RCPT", "failed",
+       "hostunknown"},
+      // A local program's own message ("name: condition").
+      {"", "", "procmail: Lock failure on \"/var/mail/a.lock\"", "", "failed", "mailererror"},
+      // Content or attachment refused by a rule after DATA.
+      {"5.7.0", "552", "552 5.7.0 Our system detected a prohibited attachment", "DATA", "failed",
+       "policyviolation"},
+      {"5.7.0", "552", "552 5.7.0 Executable attachments not allowed", "DATA", "failed",
+       "policyviolation"},
   };
   for (const auto& c : cases) {
     failure_facts f{c.status, c.reply, c.diag, "SMTP", c.action, c.command, ""};
