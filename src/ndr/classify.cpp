@@ -771,6 +771,10 @@ std::string explain(const failure_facts& f, std::string_view reason, std::string
 
 std::string decide(const failure_facts& f, std::string_view t) {
   std::string_view sname = reason_for_status(f.status);
+  // An address code given in reply to MAIL FROM is about the sender's address
+  // (RFC 5321 4.3.2: MAIL is answered before any recipient is named; RFC 3463
+  // X.1.7/X.1.8 are the sender's codes, servers reuse X.1.0/X.1.1/X.1.3).
+  if (f.command == "MAIL" && sname == "userunknown") sname = "rejected";
   if (sname.empty() && explicit_reason(f.preset_reason) &&
       !rule_disabled("producer:" + std::string(f.producer) + ":" + std::string(f.preset_reason)))
     sname = f.preset_reason;

@@ -91,6 +91,8 @@ TEST(NdrClassify, StatusTextAndCommand) {
        "notaccept"},
       {"5.1.2", "550", "550 5.1.2 Host unknown (Name server: .: host not found)", "RCPT", "failed",
        "hostunknown"},
+      // An address code in reply to MAIL FROM is about the sender.
+      {"5.1.0", "553", "553 5.1.0 sender.example does not exist", "MAIL", "failed", "rejected"},
       // A local program's own message ("name: condition").
       {"", "", "procmail: Lock failure on \"/var/mail/a.lock\"", "", "failed", "mailererror"},
       // Content or attachment refused by a rule after DATA.
