@@ -175,6 +175,10 @@ bool phrase_matches(std::string_view lower_text, std::string_view pattern) {
 
 namespace {
 
+// frame: the message or envelope outlived its queue time (RFC 3463 X.4.7)
+constexpr std::string_view kExpiredOutcome =
+    "{message|delivery|envelope|queue}~{expired|has expired|lifetime exceeded}";
+
 // clang-format off
 const reason_table kTables[] = {
   {"userunknown", {
@@ -434,6 +438,7 @@ const reason_table kTables[] = {
     // frames: delivery given up after a time or a number of tries (RFC 3463 X.4.7)
     "{deliver|delivered|delivery}~{ day| days| hour| hours| minutes| seconds| attempts| tries| retries}",
     "{host|server|remote host|mail server}~{not responding|did not respond|no response|not reachable}",
+    kExpiredOutcome,
     "delivery time expired", "delivery expired", "message expired", "retry time not reached",
     "has been delayed", "delivery attempts will continue", "giving up on", "have been failing for a long time", "message timed out",
     "unable to deliver message after multiple retries", "was not reachable within the allowed queue period",
@@ -598,6 +603,11 @@ std::string_view probe(const failure_facts& f, std::string_view sname, std::stri
     return "spamdetected";
   if (match("toomanyconn", t)) return "toomanyconn";
   if (match("speeding", t)) return "speeding";
+  // "Message expired, connection refused": the outcome (X.4.7) is the reason,
+  // the refused connections were why the retries failed.
+  if (sname != "blocked" && phrase_matches(t, kExpiredOutcome) &&
+      !phrase_disabled("expired", kExpiredOutcome))
+    return "expired";
   if (sname == "blocked" || match("blocked", t)) return "blocked";
   return {};
 }

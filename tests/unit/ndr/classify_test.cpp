@@ -91,6 +91,10 @@ TEST(NdrClassify, StatusTextAndCommand) {
        "notaccept"},
       {"5.1.2", "550", "550 5.1.2 Host unknown (Name server: .: host not found)", "RCPT", "failed",
        "hostunknown"},
+      // The outcome (the message expired) before the cause of the retries.
+      {"5.4.316", "550", "550 5.4.316 Message expired, connection refused", "RCPT", "failed",
+       "expired"},
+      {"5.7.1", "554", "554 5.7.1 Connection refused by policy", "CONN", "failed", "blocked"},
       // An address code in reply to MAIL FROM is about the sender.
       {"5.1.0", "553", "553 5.1.0 sender.example does not exist", "MAIL", "failed", "rejected"},
       // A local program's own message ("name: condition").
