@@ -266,6 +266,8 @@ const reason_table kTables[] = {
   {"authfailure", {
     // frame: SPF/DKIM/DMARC verdicts (RFC 7208, 6376, 7489; RFC 7372 X.7.20-X.7.26)
     "{spf|dkim|dmarc|sender policy framework|domainkeys}~{fail|failed|fails|failure|check|policy|validation|permerror|softfail|record|alignment}",
+    // frame: the message did not pass the sender-authentication checks
+    "{fails to pass|does not pass|did not pass|didn't pass|doesn't pass|not passing|failed to pass}~{authentication|spf|dkim|dmarc|sender authentication}",
     "spf check failed", "does not have authentication information", "unauthenticated email",
     "fails to pass authentication", "spf fail", "spf validation", "failed spf", "spf record",
     "dkim*fail", "sender policy framework", "authentication checks failed",

@@ -476,6 +476,44 @@ std::vector<record> from_dsn(const walk_state& st) {
 
 // The part of the notification text that talks about one recipient, for the
 // SMTP command and a diagnostic when the DSN has none.
+// RFC 5321 4.2.1: "550-" opens a multi-line reply, whose lines all carry the
+// code and the last one "550 ". Some MTAs (Sendmail) put only its first line
+// in the DSN's Diagnostic-Code; the notification's session transcript has the
+// whole reply. Returns the joined lines, or `diag` when no transcript has them.
+std::string complete_multiline_reply(const std::string& diag, std::string_view body) {
+  const auto is_code = [](std::string_view l, std::string_view code) {
+    return l.size() >= 4 && l.substr(0, 3) == code && (l[3] == '-' || l[3] == ' ');
+  };
+  if (diag.size() < 8 || !std::isdigit(static_cast<unsigned char>(diag[0])) ||
+      !std::isdigit(static_cast<unsigned char>(diag[1])) ||
+      !std::isdigit(static_cast<unsigned char>(diag[2])) || diag[3] != '-')
+    return diag;
+  const std::string code = diag.substr(0, 3);
+  const std::string_view first =
+      std::string_view(diag).substr(0, std::min<std::size_t>(diag.size(), 48));
+  constexpr int kMaxLines = 32;
+  for (auto at = body.find(first); at != std::string_view::npos; at = body.find(first, at + 1)) {
+    auto pos = body.rfind('\n', at);
+    pos = pos == std::string_view::npos ? 0 : pos + 1;
+    std::string out;
+    int n = 0;
+    while (pos < body.size() && n < kMaxLines) {
+      auto le = body.find('\n', pos);
+      if (le == std::string_view::npos) le = body.size();
+      auto line = text::trim(body.substr(pos, le - pos));
+      if (line.starts_with("<<<")) line = text::trim(line.substr(3));
+      if (!is_code(line, code)) break;
+      if (!out.empty()) out.push_back(' ');
+      out.append(line);
+      ++n;
+      pos = le + 1;
+      if (line[3] == ' ') break;  // the last line of the reply
+    }
+    if (n >= 2) return text::squeeze(out);
+  }
+  return diag;
+}
+
 std::string text_about(std::string_view body, std::string_view addr) {
   if (addr.empty()) return {};
   auto at = text::ifind(body, addr);
@@ -733,6 +771,7 @@ std::vector<record> parse_message(std::string_view raw) {
           }
           r.diagnostic = text::squeeze(rest.substr(0, std::min<std::size_t>(rest.size(), 2000)));
         }
+        r.diagnostic = complete_multiline_reply(r.diagnostic, st.body);
         r.smtp_command = text::find_command(r.diagnostic);
         if (r.smtp_command.empty()) r.smtp_command = text::find_command(about);
       }

@@ -292,6 +292,32 @@ TEST(NdrParse, MultiLineReplyCodesAreFolded) {
   EXPECT_EQ(recs[0].reason, "notcompliantrfc");
 }
 
+TEST(NdrParse, FirstLineOfAMultiLineReplyIsCompletedFromTheTranscript) {
+  // Sendmail's DSN carries only "550-" (the first line, RFC 5321 4.2.1); the
+  // session transcript in the notification has the whole reply.
+  const std::string msg =
+      "From: MAILER-DAEMON@mx.example.net\nTo: alice@example.com\nSubject: Returned mail\n"
+      "MIME-Version: 1.0\nContent-Type: multipart/report; report-type=delivery-status; "
+      "boundary=\"B3\"\n\n--B3\nContent-Type: text/plain\n\n"
+      "   ----- Transcript of session follows -----\n"
+      "... while talking to mx.example.org.:\n>>> DATA\n"
+      "<<< 550-5.7.1 This message does not have authentication information or fails to pass\n"
+      "<<< 550-5.7.1 authentication checks. The message has been blocked.\n"
+      "<<< 550 5.7.1 More information at the help page.\n"
+      "554 5.0.0 Service unavailable\n\n--B3\nContent-Type: message/delivery-status\n\n"
+      "Reporting-MTA: dns; mx.example.net\n\nFinal-Recipient: rfc822; bob@example.org\n"
+      "Action: failed\nStatus: 5.7.1\n"
+      "Diagnostic-Code: SMTP; 550-5.7.1 This message does not have authentication information "
+      "or fails to pass\n\n--B3--\n";
+  auto recs = parse_message(msg);
+  ASSERT_EQ(recs.size(), 1u);
+  EXPECT_EQ(recs[0].diagnostic,
+            "550 5.7.1 This message does not have authentication information or fails to pass "
+            "authentication checks. The message has been blocked. More information at the help "
+            "page.");
+  EXPECT_EQ(recs[0].reason, "authfailure");
+}
+
 TEST(NdrParse, TranscriptFailureWinsOverClosingSuccess) {
   auto recs = parse_message(dsn_with(
       "Final-Recipient: rfc822; bob@example.org\nAction: delayed\n"
