@@ -193,6 +193,15 @@ bool recipient_line_shape(std::string_view line, candidate& c) {
       }
     }
   }
+  // A list item ("* addr", "- addr", "\u2022 addr") is the same line without
+  // its list mark.
+  for (std::string_view mark : {"* ", "- ", "\u2022 "}) {
+    if (t.starts_with(mark)) {
+      t = text::trim(t.substr(mark.size()));
+      break;
+    }
+  }
+  if (t.empty()) return false;
   // 3. "<addr>..." at the start of the line
   if (t.front() == '<') {
     auto close = t.find('>');

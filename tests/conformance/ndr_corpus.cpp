@@ -262,10 +262,11 @@ int main() {
       by_variant_reason[str(row, "variant")].add(re_ok);
       all_right = all_right && r_ok && s_ok && re_ok;
       if (std::getenv("MXG_NDR_DUMP") && got)
-        std::printf("DUMP\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", file.c_str(),
+        std::printf("DUMP\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", file.c_str(),
                     str(row, "module_group").c_str(), want_reason.c_str(), got->reason.c_str(),
                     got->status.c_str(), got->diagnostic.substr(0, 600).c_str(),
-                    got->smtp_command.c_str(), got->reason_rule.c_str());
+                    got->smtp_command.c_str(), got->reason_rule.c_str(), got->status_rule.c_str(),
+                    got->recipient_rule.c_str());
       all.push_back(sc);
       if (verbose && !(r_ok && s_ok && re_ok)) {
         std::printf("MISS %s #%zu want [%s %s %s] got [%s %s %s] diag=%s\n", file.c_str(), i + 1,

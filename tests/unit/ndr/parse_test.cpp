@@ -122,6 +122,21 @@ TEST(NdrParse, QmailStyleText) {
   EXPECT_EQ(recs[0].original_subject, "hi");
 }
 
+// A recipient list written as list items ("* addr"): the same shape as an
+// address alone on its line.
+TEST(NdrParse, BulletedRecipientLine) {
+  const std::string msg =
+      "From: MAILER-DAEMON@mail.example.net\nTo: alice@example.com\n"
+      "Subject: Delivery Status Notification\n\n"
+      "Delivery to the following recipients was aborted:\n\n"
+      "  * dave@example.org\n\n"
+      "Technical details: the domain has no mail exchanger\n";
+  auto recs = parse_message(msg);
+  ASSERT_EQ(recs.size(), 1u);
+  EXPECT_EQ(recs[0].recipient, "dave@example.org");
+  EXPECT_EQ(recs[0].recipient_rule, "text:line-starts-with-address");
+}
+
 // Recipients named in prose: any <addr> after "to", "for" or "recipient",
 // whatever sentence leads to it; the rule that found each field is recorded.
 TEST(NdrParse, RecipientInProseAndRuleTrace) {
