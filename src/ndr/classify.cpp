@@ -265,11 +265,14 @@ const reason_table kTables[] = {
       }, {}},
   {"authfailure", {
     // frame: SPF/DKIM/DMARC verdicts (RFC 7208, 6376, 7489; RFC 7372 X.7.20-X.7.26)
-    "{spf|dkim|dmarc|sender policy framework|domainkeys}~{fail|failed|fails|failure|check|policy|validation|permerror|softfail|record|alignment}",
+    "{spf|dkim|dmarc|sender policy framework|domainkeys}~{fail|failed|fails|failure|check|policy|validation|permerror|softfail|alignment}",
+    // a record named with a failure ("Bad SPF records", "not allowed to send
+    // ... per its SPF record"), not as advice ("Set up SPF records for ...")
+    "{bad|invalid|broken|malformed|not allowed|not authorized|not permitted|fail|fails|failed}~{spf|dkim|dmarc} {record|records}",
     // frame: the message did not pass the sender-authentication checks
     "{fails to pass|does not pass|did not pass|didn't pass|doesn't pass|not passing|failed to pass}~{authentication|spf|dkim|dmarc|sender authentication}",
     "spf check failed", "does not have authentication information", "unauthenticated email",
-    "fails to pass authentication", "spf fail", "spf validation", "failed spf", "spf record",
+    "fails to pass authentication", "spf fail", "spf validation", "failed spf",
     "dkim*fail", "sender policy framework", "authentication checks failed",
     "5.7.23", "5.7.26", "does not pass spf", "spf permerror", "spf softfail",
     "is not allowed to send mail from", "not authorized to send on behalf",

@@ -95,6 +95,13 @@ TEST(NdrClassify, StatusTextAndCommand) {
       {"5.4.316", "550", "550 5.4.316 Message expired, connection refused", "RCPT", "failed",
        "expired"},
       {"5.7.1", "554", "554 5.7.1 Connection refused by policy", "CONN", "failed", "blocked"},
+      // An SPF record named with a failure is authfailure; named as advice, not.
+      {"5.0.0", "550", "550 Bad SPF records for [example.org:192.0.2.2]", "MAIL", "failed",
+       "authfailure"},
+      {"5.0.0", "",
+       "Your email was rejected due to spam classification. Set up SPF records for "
+       "your sending domain",
+       "RCPT", "failed", "spamdetected"},
       // An address code in reply to MAIL FROM is about the sender.
       {"5.1.0", "553", "553 5.1.0 sender.example does not exist", "MAIL", "failed", "rejected"},
       // A local program's own message ("name: condition").
