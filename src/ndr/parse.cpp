@@ -464,6 +464,11 @@ std::vector<record> from_dsn(const walk_state& st) {
     r.diagnostic_type =
         dtype.empty() ? std::string() : std::string(text::lower(dtype) == "smtp" ? "SMTP" : dtype);
     if (!r.diagnostic.empty() && r.diagnostic_type.empty()) r.diagnostic_type = "SMTP";
+    // A recipient that is a program ("|/usr/bin/cmd ...", the pipe deliveries
+    // of Sendmail and Exim aliases): what failed is the local mailer, whose
+    // diagnostics RFC 3464 2.3.6 types as X-Unix.
+    if (r.diagnostic_type.empty() && text::trim(strip_type(fr)).starts_with("|"))
+      r.diagnostic_type = "X-Unix";
     r.remote_mta = text::lower(strip_type(g.get("Remote-MTA")));
     r.reporting_mta = reporting;
     r.arrival_date = arrival;
