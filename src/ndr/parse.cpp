@@ -524,7 +524,23 @@ std::string text_about(std::string_view body, std::string_view addr) {
   auto at = text::ifind(body, addr);
   if (at == std::string_view::npos) return {};
   auto end = body.find("\n\n", at);
-  return std::string(body.substr(at, (end == std::string_view::npos ? body.size() : end) - at));
+  if (end == std::string_view::npos) end = body.size();
+  // The paragraph ends early where the next recipient's line starts
+  // ("b@example.org: 552 ...", "<b@example.org>: ..."): lists without blank lines.
+  for (auto nl = body.find('\n', at); nl != std::string_view::npos && nl < end;
+       nl = body.find('\n', nl + 1)) {
+    const auto line = text::trim(body.substr(nl + 1, std::min(end, body.size()) - nl - 1));
+    const auto token = line.substr(0, line.find_first_of(" \t"));
+    const auto atsign = token.find('@');
+    if (atsign == std::string_view::npos || atsign == 0) continue;
+    if (token.front() == '<' || token.back() == ':') {
+      if (text::ifind(token, addr) == std::string_view::npos) {
+        end = nl;
+        break;
+      }
+    }
+  }
+  return std::string(body.substr(at, end - at));
 }
 
 std::vector<record> from_arf(const walk_state& st, std::string_view bounce_to) {

@@ -353,6 +353,27 @@ TEST(NdrParse, ProgramRecipientFailureIsTheLocalMailers) {
   EXPECT_EQ(recs[0].reason, "mailererror");
 }
 
+TEST(NdrParse, EachRecipientsTextEndsAtTheNextRecipientsLine) {
+  // Two recipient lines without a blank line between them: each DSN record
+  // takes its own line as the diagnostic.
+  const std::string msg =
+      "From: MAILER-DAEMON@mx.example.net\nTo: alice@example.com\nSubject: failed\n"
+      "MIME-Version: 1.0\nContent-Type: multipart/report; report-type=delivery-status; "
+      "boundary=\"B5\"\n\n--B5\nContent-Type: text/plain\n\n"
+      "The following list of recipients failed:\n\n"
+      "bob@example.org: 550 5.1.1 <bob@example.org>: Recipient address rejected: User unknown\n"
+      "carol@example.org: 552 5.2.2 <carol@example.org>: Mailbox full\n\n"
+      "--B5\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; mx.example.net\n\n"
+      "Final-Recipient: rfc822; bob@example.org\nAction: failed\nStatus: 5.0.0\n\n"
+      "Final-Recipient: rfc822; carol@example.org\nAction: failed\nStatus: 5.0.0\n\n--B5--\n";
+  auto recs = parse_message(msg);
+  ASSERT_EQ(recs.size(), 2u);
+  EXPECT_EQ(recs[0].status, "5.1.1");
+  EXPECT_EQ(recs[0].reason, "userunknown");
+  EXPECT_EQ(recs[1].status, "5.2.2");
+  EXPECT_EQ(recs[1].reason, "mailboxfull");
+}
+
 TEST(NdrParse, TranscriptFailureWinsOverClosingSuccess) {
   auto recs = parse_message(dsn_with(
       "Final-Recipient: rfc822; bob@example.org\nAction: delayed\n"
