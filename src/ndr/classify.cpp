@@ -320,8 +320,10 @@ const reason_table kTables[] = {
        "unauthenticated senders"}},
   {"hostunknown", {
     // frames: a domain/host noun and a "does not exist" condition (RFC 3463 X.1.2)
-    "{domain|host|hostname|host name|mail domain}~{does not exist|doesn't exist|not exist|not found|unknown|must exist|could not be found|couldn't be found}",
-    "{domain|mail domain}~{is not reachable|not reachable|unreachable}",
+    // (a domain that "is not reachable" is named as bad like one that does
+    // not exist; "host unreachable" stays a network error)
+    "{domain|mail domain}~{does not exist|doesn't exist|not exist|not found|unknown|must exist|could not be found|couldn't be found|is not reachable|not reachable|unreachable}",
+    "{host|hostname|host name}~{does not exist|doesn't exist|not exist|not found|unknown|must exist|could not be found|couldn't be found}",
     "{no such|unknown|nonexistent|non-existent|invalid} {domain|host|hostname|mail domain}",
     "host unknown", "host or domain name not found",     "domain must exist", "name or service not known",
     "unrouteable address", "unroutable address", "recipient address rejected: unknown domain",

@@ -276,6 +276,7 @@ TEST(NdrVocabulary, PhraseToReason) {
       {"Domain example.invalid does not exist", "hostunknown"},
       {"550 Unknown domain", "hostunknown"},
       {"Host or domain name not found", "hostunknown"},
+      {"554 The mail could not be delivered because the domain is not reachable", "hostunknown"},
       // X.2.1 mailbox disabled
       {"This mailbox has been deactivated", "suspend"},
       {"Account frozen by the administrator", "suspend"},
