@@ -362,8 +362,9 @@ const reason_table kTables[] = {
     "{invalid|banned|blocked|blacklisted|blocklisted|listed|dynamic|bad} {ip|sending ip|client ip|ip address}",
     "{refused|refuses|refusing|not accepting|rejecting|dropped|reset}~{to talk|connection|connections}",
     "{connection|connections}~{refused|reset|dropped|rejected|not accepted}",
-    "blocked using", "is in a black list", "black list", "blacklist", "blocklist",
-    "block list", "spamhaus", "spamcop", "sorbs", "barracudacentral", "abuseat.org", "dnsbl", "rbl",
+    // one noun class: a list of refused senders (DNS lists, RFC 5782)
+    "{black list|blacklist|blacklisted|blacklisting|blocklist|blocklisted|block list|block listed|deny list|denylist|denylisted|dnsbl|rbl}",
+    "blocked using", "is in a black list", "spamhaus", "spamcop", "sorbs", "barracudacentral", "abuseat.org",
     "helo command rejected", "sender ip address rejected", "bad sender ip address",
     "banned sending ip", "dynamic ip", "dynamic/zombied", "hosts with dynamic ip",
     "connection dropped", "was blocked by",

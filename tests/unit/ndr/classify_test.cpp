@@ -102,6 +102,9 @@ TEST(NdrClassify, StatusTextAndCommand) {
        "Your email was rejected due to spam classification. Set up SPF records for "
        "your sending domain",
        "RCPT", "failed", "spamdetected"},
+      // One noun class for lists of refused senders.
+      {"", "550", "550 Part of their network is on our block list", "MAIL", "failed", "blocked"},
+      {"", "554", "554 Client listed in a DNSBL", "CONN", "failed", "blocked"},
       // An address code in reply to MAIL FROM is about the sender.
       {"5.1.0", "553", "553 5.1.0 sender.example does not exist", "MAIL", "failed", "rejected"},
       // A local program's own message ("name: condition").
