@@ -173,7 +173,7 @@ bool recipient_line_shape(std::string_view line, candidate& c) {
     c.address = addrs.front();
     c.rest.clear();
     c.strong = true;
-    c.rule = "text:list-phrase";
+    c.rule = "text:label";  // "the following recipient:" labels the address too
     return true;
   }
   // 2c. Sendmail transcript: "554 <addr>... Remote protocol error", "550 5.1.1 <addr>... User
