@@ -272,9 +272,9 @@ const reason_table kTables[] = {
     // frame: the message did not pass the sender-authentication checks
     "{fails to pass|does not pass|did not pass|didn't pass|doesn't pass|not passing|failed to pass}~{authentication|spf|dkim|dmarc|sender authentication}",
     "spf check failed", "does not have authentication information", "unauthenticated email",
-    "fails to pass authentication", "spf fail", "spf validation", "failed spf",
+    "spf fail", "spf validation", "failed spf",
     "dkim*fail", "sender policy framework", "authentication checks failed",
-    "5.7.23", "5.7.26", "does not pass spf", "spf permerror", "spf softfail",
+    "5.7.23", "5.7.26", "spf permerror", "spf softfail",
     "is not allowed to send mail from", "not authorized to send on behalf",
     "designates * as not permitted sender", "is not a designated mail server",
     "not designated",
@@ -421,10 +421,10 @@ const reason_table kTables[] = {
   }, {}},
   {"securityerror", {
     // frames: SMTP AUTH or TLS required or failed (RFC 4954 X.7.8/X.7.9, RFC 3207 X.7.10/X.7.11)
-    "{authentication|smtp authentication|starttls|tls|encryption}~{required|failed|failure|needed|is required}",
+    "{authentication|smtp authentication|starttls|tls|encryption|unauthenticated|not authenticated}~{required|failed|failure|needed|is required|not allowed|not permitted}",
     "{must|please|turn on|requires|require}~{authenticate|authentication|starttls|tls|encryption}",
     "turn on smtp authentication", "authentication failure", "authentication failed", "authentication credentials invalid",
-    "authentication turned on in your email client", "unauthenticated senders not allowed",
+    "authentication turned on in your email client",
     "you are not authorized to send mail, authentication is required", "must authenticate",
     "verification failure", "account not subscribed to ses", "is not authorized to perform ses",
     "insecure mail relay", "sorry, you don't authenticate", "tls required", "requires tls",
@@ -439,7 +439,7 @@ const reason_table kTables[] = {
     "mail receiving disabled", "host/domain does not accept mail",
     "no route for current request", "smtp protocol returned a permanent error",
     "name server: .: host not found", "doesn't receive email",
-    "does not receive email", "couldn't find a mail exchanger", "no mail exchanger", "null mx",
+    "does not receive email", "null mx",
     "no mx",
   }, {}},
   {"expired", {

@@ -102,6 +102,9 @@ TEST(NdrClassify, StatusTextAndCommand) {
        "Your email was rejected due to spam classification. Set up SPF records for "
        "your sending domain",
        "RCPT", "failed", "spamdetected"},
+      // SMTP authentication required or refused (RFC 4954 X.7.0/X.7.8).
+      {"5.0.0", "550", "550 Unauthenticated senders not allowed", "MAIL", "failed",
+       "securityerror"},
       // One noun class for lists of refused senders.
       {"", "550", "550 Part of their network is on our block list", "MAIL", "failed", "blocked"},
       {"", "554", "554 Client listed in a DNSBL", "CONN", "failed", "blocked"},
