@@ -105,6 +105,9 @@ TEST(NdrClassify, StatusTextAndCommand) {
       // SMTP authentication required or refused (RFC 4954 X.7.0/X.7.8).
       {"5.0.0", "550", "550 Unauthenticated senders not allowed", "MAIL", "failed",
        "securityerror"},
+      // A refusal that sends the sender to its access provider.
+      {"5.7.0", "550", "550 5.7.0 <a@example.jp>... Please use the smtp server of your ISP.",
+       "MAIL", "failed", "blocked"},
       // One noun class for lists of refused senders.
       {"", "550", "550 Part of their network is on our block list", "MAIL", "failed", "blocked"},
       {"", "554", "554 Client listed in a DNSBL", "CONN", "failed", "blocked"},
