@@ -281,9 +281,11 @@ const reason_table kTables[] = {
     "dmarc",
   }, {"unauthenticated senders"}},
   {"requireptr", {
+    // frame: the client's name and address disagree (forward-confirmed rDNS)
+    "{mismatch|mismatches|does not match|doesn't match|does not point to|doesn't point to}~{client ip|ip address|sending ip|your ip|connecting ip}",
     "reverse dns", "reverse lookup", "rdns",     "cannot find your hostname", "cannot resolve your address", "client host rejected: cannot find your hostname",
     "unresolvable address", "ip name lookup failed", "reverse hostname", "no reverse-dns",
-    "fcrdns", "mismatches client ip", "resolve your ip", "hostname lookup failed",
+    "fcrdns", "resolve your ip", "hostname lookup failed",
     "not have a valid hostname", "host name does not match",
     "ptr",
   }, {}},
@@ -302,6 +304,9 @@ const reason_table kTables[] = {
   {"rejected", {
     // frame: the envelope sender refused (RFC 3463 X.1.7, X.1.8)
     "{sender|envelope sender|mail from|from address|sender address|sender domain}~{rejected|blocked|denied|not allowed|invalid|unknown|not verified|verify failed|verification failed|blacklisted|not accepted|must exist|is empty}",
+    // the same with the condition first ("Unroutable sender address", "can't
+    // determine Purported Responsible Address", RFC 4407 2: the PRA is a sender)
+    "{unroutable|unrouteable|invalid|unverifiable|unknown|can't determine|cannot determine|unable to determine|could not determine} {sender|sender address|sender domain|envelope sender|purported responsible address|responsible address}",
     "sender rejected", "sender address rejected", "sender email address rejected", "invalid sender",
     "sender is in my black list", "sender is spammer", "sender not pre-approved", "sender verify failed",
     "sender verification failed", "sender was rejected", "sender address has been blacklisted",
@@ -314,7 +319,7 @@ const reason_table kTables[] = {
     "envelope blocked", "emetteur invalide", "mx records for ", "email address is not verified",
     "message rejected: email address is not verified", "from: domain is invalid", "is not a registered gateway user", "because the sender isn't on the recipient's list", "sender domain must exist",
     "sender address is not", "your envelope sender", "sender not allowed", "sending to/from an address that has been blacklisted", "rule imposed mailbox access for",
-    "can't determine purported responsible address", "sending this from a different address",
+    "sending this from a different address",
     "delivery not authorized, message refused", "address rejected",
   }, {"recipient address rejected", "5.1.0 address rejected", "sender ip address rejected",
        "unauthenticated senders"}},

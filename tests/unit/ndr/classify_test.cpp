@@ -105,6 +105,13 @@ TEST(NdrClassify, StatusTextAndCommand) {
       // SMTP authentication required or refused (RFC 4954 X.7.0/X.7.8).
       {"5.0.0", "550", "550 Unauthenticated senders not allowed", "MAIL", "failed",
        "securityerror"},
+      // The sender's address named with the condition first (RFC 4407 PRA).
+      {"5.7.1", "550", "550 5.7.1 can't determine Purported Responsible Address", "DATA", "failed",
+       "rejected"},
+      {"", "550", "550 Unroutable sender address", "MAIL", "failed", "rejected"},
+      // The client's name and address disagree.
+      {"5.5.0", "550", "550 domain [example.com] mismatches client ip 192.0.2.1.", "RCPT", "failed",
+       "requireptr"},
       // A refusal that sends the sender to its access provider.
       {"5.7.0", "550", "550 5.7.0 <a@example.jp>... Please use the smtp server of your ISP.",
        "MAIL", "failed", "blocked"},
