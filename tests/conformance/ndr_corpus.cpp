@@ -3,7 +3,7 @@
 //   ../shared/conformance/bounces-flufl/  (flufl.bounce test data)
 // Prints a per-field accuracy table and FAILS when, on the Sisimai corpus,
 // recipient < 98 %, status < 95.8 %, reason < 89 %, when leave-one-family-out
-// recipient < 97.5 %, status < 92 %, reason < 83.5 %, or a not-bounce file
+// recipient < 97.8 %, status < 92.5 %, reason < 84.8 %, or a not-bounce file
 // yields a record. A crash fails the test by itself.
 //
 // Scoring (also in docs/ndr.md):
@@ -470,11 +470,11 @@ int main() {
   // about one point: a rule change that fits the corpus and loses generality
   // shows here first).
   const bool full_ok = recipient.pct() >= 98.0 && status.pct() >= 95.8 && reason.pct() >= 89.0;
-  const bool lofo_ok = lofo_r.pct() >= 97.5 && lofo_s.pct() >= 92.0 && lofo_re.pct() >= 83.5;
+  const bool lofo_ok = lofo_r.pct() >= 97.8 && lofo_s.pct() >= 92.5 && lofo_re.pct() >= 84.8;
   bool pass = full_ok && lofo_ok && not_bounce.ok == not_bounce.total;
   std::printf(
       "\nthresholds: recipient >= 98%%, status >= 95.8%%, reason >= 89%%; leave-one-family-out "
-      "recipient >= 97.5%%, status >= 92%%, reason >= 83.5%%; not-bounce clean: %s\n",
+      "recipient >= 97.8%%, status >= 92.5%%, reason >= 84.8%%; not-bounce clean: %s\n",
       pass ? "PASS" : "FAIL");
   return pass ? 0 : 1;
 }
