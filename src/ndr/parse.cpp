@@ -529,7 +529,10 @@ std::string text_about(std::string_view body, std::string_view addr) {
   // ("b@example.org: 552 ...", "<b@example.org>: ..."): lists without blank lines.
   for (auto nl = body.find('\n', at); nl != std::string_view::npos && nl < end;
        nl = body.find('\n', nl + 1)) {
-    const auto line = text::trim(body.substr(nl + 1, std::min(end, body.size()) - nl - 1));
+    // One line at a time (linear in the paragraph: untrusted text).
+    auto next = body.find('\n', nl + 1);
+    if (next == std::string_view::npos || next > end) next = end;
+    const auto line = text::trim(body.substr(nl + 1, next - nl - 1));
     const auto token = line.substr(0, line.find_first_of(" \t"));
     const auto atsign = token.find('@');
     if (atsign == std::string_view::npos || atsign == 0) continue;
