@@ -346,7 +346,8 @@ const reason_table kTables[] = {
     "rejected for policy reasons", "blacklisted url in message", "uribl", "surbl",
     "recurrent pattern detection", "message rejected because of unacceptable content",
     "message rejected due to suspected spam content", "your message has been temporarily blocked by our filter",
-    "antispam", "anti-spam", "greylisted*please try again in", "spam points", "spam",
+    "antispam", "anti-spam", "greylisted*please try again in", "spam points",
+    "{spam|spammer|spammers|spamming|spammy}",  // the word, not a DNS list's name (spamhaus, spamcop)
   }, {}},
   {"speeding", {
     "rate limit", "ratelimit", "rate-limit", "too many messages", "too many recipients from",

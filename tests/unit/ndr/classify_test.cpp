@@ -115,6 +115,9 @@ TEST(NdrClassify, StatusTextAndCommand) {
       // A refusal that sends the sender to its access provider.
       {"5.7.0", "550", "550 5.7.0 <a@example.jp>... Please use the smtp server of your ISP.",
        "MAIL", "failed", "blocked"},
+      // "spam" is a word: a DNS list's name (Spamhaus) names a blocked client.
+      {"5.1.3", "553", "553 http://www.spamhaus.org/query/bl?ip=192.0.2.1", "RCPT", "failed",
+       "blocked"},
       // One noun class for lists of refused senders.
       {"", "550", "550 Part of their network is on our block list", "MAIL", "failed", "blocked"},
       {"", "554", "554 Client listed in a DNSBL", "CONN", "failed", "blocked"},
