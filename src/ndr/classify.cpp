@@ -645,6 +645,9 @@ std::string_view reason_for_reply(std::string_view code, std::string_view cmd,
     if (code == "552" || code == "452") return "mailboxfull";  // storage allocation
   }
   if (cmd == "DATA" && code == "552") return "mesgtoobig";
+  // RFC 5321 4.2.3: 421 "Service not available, closing transmission channel"
+  // (after connect it is the server, not the client, that is unavailable).
+  if (code == "421") return "systemerror";
   return {};
 }
 

@@ -115,6 +115,9 @@ TEST(NdrClassify, StatusTextAndCommand) {
       // A refusal that sends the sender to its access provider.
       {"5.7.0", "550", "550 5.7.0 <a@example.jp>... Please use the smtp server of your ISP.",
        "MAIL", "failed", "blocked"},
+      // RFC 5321 4.2.3: 421 after connect is the server's own unavailability.
+      {"4.2.0", "421", "421 4.2.0 Service refused, please try later", "DATA", "failed",
+       "systemerror"},
       // "spam" is a word: a DNS list's name (Spamhaus) names a blocked client.
       {"5.1.3", "553", "553 http://www.spamhaus.org/query/bl?ip=192.0.2.1", "RCPT", "failed",
        "blocked"},
