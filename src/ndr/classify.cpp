@@ -378,7 +378,7 @@ const reason_table kTables[] = {
     "ip address", "go away", "rejecting open proxy", "not allowed to connect", "you are not allowed to connect",
     // the refusal sends the sender to its access provider: its network is the reason
     "{your|of your} {isp|isp's|internet service provider|internet service provider's}",
-         "your server requires confirmation", "confirm this mail server", "access from ip address",
+    "your server requires confirmation", "confirm this mail server", "access from ip address",
     "your access ip", "has been rejected", "mail server at * is blocked",
     "host network not allowed", "was not authenticated", "extreme bad ip profile",
     "sorry, your remotehost looks suspiciously like spammer", "your network is temporary blacklisted",
