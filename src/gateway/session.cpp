@@ -60,6 +60,7 @@
 #include <asio/steady_timer.hpp>
 
 #include "base/ascii.hpp"
+#include "base/log.hpp"
 #include "gateway/auth_step.hpp"
 #include "gateway/dnsbl_step.hpp"
 #include "gateway/header_scan.hpp"
@@ -1030,13 +1031,17 @@ asio::awaitable<void> driver::run() {
   }
   co_await t_->flush(std::chrono::seconds(5));
   writer_.reset();
-  t_->close();
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
                                                                   start)
                 .count();
+  // Logged and written out before the close: a client that saw the connection end finds
+  // the session's lines in the log (records are otherwise written once per event loop
+  // turn, base/log.hpp); one write for all of them.
   spdlog::info(
       "disconnect sid={} client={} messages={} rcpts={} errors={} duration_ms={} reason={}", sid_,
       client_ip_, messages_, rcpts_, failures_, ms, end_reason_);
+  mxg::log::flush();
+  t_->close();
 }
 
 }  // namespace
