@@ -3,7 +3,7 @@
 // per read, which keeps idle connections small. The timer is lazy (arm() moves a
 // deadline value, the running wait re-checks it when it ends), so a command costs no
 // timer cancel and no new wait. Plain TCP reads and writes try the system call first
-// (the socket is non-blocking) and only wait when it would block.
+// (send/recv with MSG_DONTWAIT) and only wait when it would block.
 #include "gateway/transport.hpp"
 
 #include <openssl/ssl.h>
@@ -12,18 +12,16 @@
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
 
+#include <sys/socket.h>
+
 #include <algorithm>
+#include <cerrno>
 
 namespace mxg::gateway {
 
 using asio::use_awaitable;
 
-transport::transport(asio::ip::tcp::socket s) : sock_(std::move(s)), timer_(sock_.get_executor()) {
-  // Synchronous operations on the socket never block: write_now()/read_now() try the
-  // system call directly and fall back to an asynchronous wait when it would block.
-  asio::error_code ec;
-  sock_.non_blocking(true, ec);
-}
+transport::transport(asio::ip::tcp::socket s) : sock_(std::move(s)), timer_(sock_.get_executor()) {}
 
 transport::~transport() = default;
 
@@ -65,23 +63,39 @@ void transport::close() {
   sock_.close(ec);
 }
 
+// Direct system calls with MSG_DONTWAIT: they never block whatever the socket's mode,
+// and cost no fcntl/ioctl to switch it.
 std::optional<std::size_t> transport::write_now() {
-  asio::error_code ec;
-  std::size_t n = sock_.write_some(asio::buffer(out_), ec);
-  if (ec == asio::error::would_block || ec == asio::error::try_again ||
-      ec == asio::error::interrupted)
-    return std::size_t{0};
-  if (ec) return std::nullopt;
-  return n;
+  for (;;) {
+    ssize_t n =
+        ::send(sock_.native_handle(), out_.data(), out_.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n >= 0) return static_cast<std::size_t>(n);
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return std::size_t{0};
+    return std::nullopt;
+  }
 }
 
 std::size_t transport::read_now(asio::error_code& ec) {
   std::size_t old = buf_.size();
   buf_.resize(old + kReadChunk);
-  std::size_t n = sock_.read_some(asio::buffer(buf_.data() + old, kReadChunk), ec);
-  buf_.resize(old + n);
-  last_read_full_ = n == kReadChunk;
-  return n;
+  ssize_t n;
+  do {
+    n = ::recv(sock_.native_handle(), buf_.data() + old, kReadChunk, MSG_DONTWAIT);
+  } while (n < 0 && errno == EINTR);
+  if (n > 0) {
+    ec = {};
+  } else if (n == 0) {
+    ec = asio::error::eof;
+  } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+    ec = asio::error::would_block;
+  } else {
+    ec = asio::error_code(errno, asio::error::get_system_category());
+  }
+  std::size_t got = n > 0 ? static_cast<std::size_t>(n) : 0;
+  buf_.resize(old + got);
+  last_read_full_ = got == kReadChunk;
+  return got;
 }
 
 std::string transport::tls_version() const {
