@@ -9,9 +9,33 @@
 #   rate PORT SESSIONS SIZE MSGS CGROUP [smtp-source options...]
 #                        -> "msgs/s server-CPU-ms/msg machine-busy-ms/msg"
 #   median V..., ratio A B, range R...
+#   PIN, srv_pin/gen_pin CMD..., machine_line, loadavg (see below)
 # Everything listens on 127.0.0.1 high ports and is stopped by the trap.
 
 ulimit -n 65536 2>/dev/null || ulimit -n 30000 2>/dev/null || true
+# PIN=1 (or --pin to the scripts): the servers run on the first half of the cores, the
+# load generator on the other half (taskset), so a machine with more cores shows the
+# servers' throughput without the generator's share. The kernel's own threads (loop
+# device, journal, writeback) are not pinned. PIN=0: no pinning.
+PIN=${PIN:-0}
+NCORES=$(nproc)
+SRV_CPUS=""; GEN_CPUS=""
+if [ "$PIN" = 1 ]; then
+  if [ "$NCORES" -ge 2 ]; then
+    half=$(( NCORES / 2 ))
+    SRV_CPUS="0-$(( half - 1 ))"; GEN_CPUS="$half-$(( NCORES - 1 ))"
+  else
+    echo "bench: PIN=1 needs 2 cores or more; not pinning" >&2; PIN=0
+  fi
+fi
+srv_pin() { if [ "$PIN" = 1 ]; then taskset -c "$SRV_CPUS" "$@"; else "$@"; fi; }
+gen_pin() { if [ "$PIN" = 1 ]; then taskset -c "$GEN_CPUS" "$@"; else "$@"; fi; }
+# "cores N (servers on CPUS, generator on CPUS)" or "cores N (not pinned)"; the load average.
+machine_line() {
+  if [ "$PIN" = 1 ]; then echo "cores $NCORES (pinned: servers on CPU $SRV_CPUS, load generator on CPU $GEN_CPUS)"
+  else echo "cores $NCORES (not pinned)"; fi
+}
+loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
 # Spools live under BENCH_DIR (default /var/tmp, where a spool would be: same disk
 # as /tmp here, but on this VM creating a file under /tmp costs ~1.4 ms against
 # ~0.02 ms elsewhere on the same ext4, which would measure the sandbox, not the MTAs).
@@ -63,6 +87,9 @@ bench_setup() {  # bench_setup CGROUP_NAME...
 cg_run() {  # cg_run NAME CMD... &: CMD in cgroup NAME (when available); only backgrounded,
   local name=$1; shift  # so that exec replaces the background subshell and $! is CMD
   [ "$cg_ok" = 1 ] && echo "$BASHPID" > "$CG/$cg_tag-$name/tasks"
+  # Pinned: the server's CPUs are set on this shell, which exec then becomes (children
+  # such as Postfix's smtpd inherit them).
+  [ "$PIN" = 1 ] && taskset -pc "$SRV_CPUS" "$BASHPID" >/dev/null
   exec "$@"
 }
 cg_ns() { if [ "$cg_ok" = 1 ]; then cat "$CG/$cg_tag-$1/cpuacct.usage"; else echo 0; fi; }
@@ -90,7 +117,7 @@ settle() { [ "$SETTLE" -gt 0 ] && sleep "$SETTLE"; }
 rate() {  # port sessions size msgs cgroup [smtp-source options] -> "msgs/s server-CPU-ms/msg machine-busy-ms/msg"
   local t0 t1 c0 c1 b0 b1
   c0=$(cg_ns "$5"); b0=$(busy_ticks); t0=$(date +%s.%N)
-  /usr/sbin/smtp-source -s "$2" -m "$4" -l "$3" -f src@bench.test -t dst@bench.test "${@:6}" "127.0.0.1:$1" >/dev/null 2>&1 || { echo "fail fail fail"; return; }
+  gen_pin /usr/sbin/smtp-source -s "$2" -m "$4" -l "$3" -f src@bench.test -t dst@bench.test "${@:6}" "127.0.0.1:$1" >/dev/null 2>&1 || { echo "fail fail fail"; return; }
   t1=$(date +%s.%N); c1=$(cg_ns "$5"); b1=$(busy_ticks)
   echo "$4 $t0 $t1 $c0 $c1 $b0 $b1 $cg_ok $(getconf CLK_TCK)" |
     awk '{ r = $1/($3-$2); c = $8 ? sprintf("%.3f", ($5-$4)/1e6/$1) : "-";

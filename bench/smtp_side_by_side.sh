@@ -10,12 +10,26 @@
 # message, and an analysis row (mxguard without fsync). Then holds 10,000 idle
 # connections open to mxguard and reports the RSS growth per connection. Everything
 # listens on 127.0.0.1 high ports and is stopped at the end.
-# Usage: MXGUARD=build/mxguard bash bench/smtp_side_by_side.sh
+# Then (issue 13 section 1) the latency from the end of DATA to the 250 at 20 sessions,
+# from client-side timestamps (bench/tools/smtp_latency.cpp), for each server.
+# Usage: MXGUARD=build/mxguard bash bench/smtp_side_by_side.sh [--pin]
+#   --pin (or PIN=1): servers on the first half of the cores, load generators on the
+#   other half (taskset); every table names the core count and the load average.
+#   LATENCY=path/to/smtp_latency (default: next to MXGUARD in bench/), LAT_MSGS (2000).
 set -uo pipefail
+for a in "$@"; do
+  case $a in
+    --pin) export PIN=1 ;;
+    *) echo "usage: $0 [--pin]" >&2; exit 2 ;;
+  esac
+done
 MXGUARD=${MXGUARD:-build/mxguard}
+LATENCY=${LATENCY:-$(dirname "$MXGUARD")/bench/smtp_latency}
+LAT_MSGS=${LAT_MSGS:-2000}
 MSGS=${MSGS:-2000}
 REPS=${REPS:-3}
-IDLE=${IDLE:-10000}
+IDLE=${IDLE:-10000}  # 0: skip the idle-connection measurement
+# CASES="1024 20,1024 1" (size sessions, comma-separated) to run fewer cases; ANALYSIS=0 skips the fsync-off row
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$here/smtp_bench_lib.bash"  # spool fs, cgroups, cleanup, port, rate, median, ratio
 bench_setup mxg pf sink
@@ -80,14 +94,16 @@ EOF
 cg_run pf postfix -c "$pf" start-fg > "$tmp/postfix.log" 2>&1 &
 if wait_port "$PFP"; then HAVE_PF=1; else HAVE_PF=0; echo "postfix: could not start a private instance:" >&2; tail -3 "$tmp/postfix.log" >&2; fi
 
-echo "SMTP gateway side by side: $(nproc) cores, $(uname -r), fs ${BENCH_FS} ($(findmnt -n -o FSTYPE,OPTIONS --target "$tmp" | cut -c1-40)), settle ${SETTLE}s, $(postconf -d mail_version 2>/dev/null), $("$MXGUARD" --version)"
+echo "SMTP gateway side by side: $(machine_line), load average $(loadavg), $(uname -r), fs ${BENCH_FS} ($(findmnt -n -o FSTYPE,OPTIONS --target "$tmp" | cut -c1-40)), settle ${SETTLE}s, $(postconf -d mail_version 2>/dev/null), $("$MXGUARD" --version)"
 # Each case runs REPS times, the three servers in turn (the order rotates between
 # repetitions, so no server always runs right after another's burst of I/O); the table
 # shows each server's median rate and the ratio of the medians, then the range of the
 # same-repetition ratios. Single runs on this VM swing +-30 %.
 printf "%-18s %10s %10s %10s %12s %12s   %s\n" case mxguard postfix smtp-sink mxg/postfix mxg/sink "per-run mxg/postfix, mxg/sink"
 cpu_rows=()
-for c in "1024 20" "10240 20" "1024 1" "1024 100"; do
+cases=("1024 20" "10240 20" "1024 1" "1024 100")
+[ -n "${CASES:-}" ] && IFS=, read -ra cases <<<"$CASES"
+for c in "${cases[@]}"; do
   set -- $c
   n=$MSGS; [ "$2" = 1 ] && n=$((MSGS / 4))
   ms=(); ps=(); ss=(); r1s=(); r2s=(); mc=(); pc=(); sc=(); mb=(); pb=(); sb=()
@@ -105,25 +121,63 @@ for c in "1024 20" "10240 20" "1024 1" "1024 100"; do
   done
   label="$(( $1 / 1024 )) KB x $2 sess"
   m=$(median "${ms[@]}"); p=$(median "${ps[@]}"); s=$(median "${ss[@]}")
-  printf "%-18s %10s %10s %10s %12s %12s   %s, %s\n" "$label" "$m/s" "$p/s" "$s/s" \
-    "$(ratio "$m" "$p")" "$(ratio "$m" "$s")" "$(range "${r1s[@]}")" "$(range "${r2s[@]}")"
+  printf "%-18s %10s %10s %10s %12s %12s   %s, %s   (load %s)\n" "$label" "$m/s" "$p/s" "$s/s" \
+    "$(ratio "$m" "$p")" "$(ratio "$m" "$s")" "$(range "${r1s[@]}")" "$(range "${r2s[@]}")" "$(loadavg)"
   cpu_rows+=("$(printf "%-18s %10s %10s %10s %12s %12s %12s" "$label" "$(median "${mc[@]}")" "$(median "${pc[@]}")" \
     "$(median "${sc[@]}")" "$(median "${mb[@]}")" "$(median "${pb[@]}")" "$(median "${sb[@]}")")")
 done
 # Analysis only, never a goal: the same mxguard without fsync (UNSAFE: mail answered
 # 250 can be lost on power failure) shows what the protocol and the file operations
 # cost without the journal commits.
-nf=(); for rep in $(seq "$REPS"); do read -r r _ _ <<<"$(rate "$MXNP" 20 1024 "$MSGS" mxg)"; nf+=("$r"); done
-echo "analysis: mxguard with fsync = false (unsafe), 1 KB x 20 sess: $(median "${nf[@]}")/s"
+if [ "${ANALYSIS:-1}" = 1 ]; then
+  nf=(); for rep in $(seq "$REPS"); do read -r r _ _ <<<"$(rate "$MXNP" 20 1024 "$MSGS" mxg)"; nf+=("$r"); done
+  echo "analysis: mxguard with fsync = false (unsafe), 1 KB x 20 sess: $(median "${nf[@]}")/s"
+fi
 echo
-echo "CPU per message (ms, medians of the same runs): each server's own processes (cpuacct cgroup), then the whole machine busy (all processes, kernel threads, interrupts; includes smtp-source)"
+echo "CPU per message ($(machine_line)), load average now $(loadavg)"
+echo "(ms, medians of the same runs): each server's own processes (cpuacct cgroup), then the whole machine busy (all processes, kernel threads, interrupts; includes smtp-source)"
 printf "%-18s %10s %10s %10s %12s %12s %12s\n" case mxguard postfix smtp-sink "machine:mxg" "machine:pf" "machine:sink"
 for row in "${cpu_rows[@]}"; do echo "$row"; done
 queued=$(ls "$tmp/mxg/queue/bench/messages" 2>/dev/null | grep -c '\.ctl$')
 echo "mxguard messages in its queue after the run: $queued"
 
+# ---- latency from the end of DATA to the 250 (client-side timestamps), 1 KB x 20 sessions
+lat() {  # port sessions size msgs cgroup -> "rate p50 p99 cpu-ms/msg"
+  local c0 c1 out
+  c0=$(cg_ns "$5")
+  out=$(gen_pin "$LATENCY" 127.0.0.1 "$1" "$2" "$4" "$3" 2>/dev/null) || { echo "fail fail fail fail"; return; }
+  c1=$(cg_ns "$5")
+  echo "$out $c0 $c1 $4" | awk '{ for (i = 1; i <= 8; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+    c = ($10 > $9) ? sprintf("%.3f", ($10-$9)/1e6/$11) : "-"
+    printf "%s %s %s %s", v["rate"], v["p50_ms"], v["p99_ms"], c }'
+}
+if [ -x "$LATENCY" ]; then
+  LS=${LAT_SESSIONS:-20}
+  echo
+  echo "End of DATA -> 250 latency, 1 KB x $LS sessions, $LAT_MSGS messages per run, $REPS runs (rotating order); $(machine_line)"
+  printf "%-10s %10s %10s %10s %10s %8s   %s\n" server "msg/s" "p50 ms" "p99 ms" "CPU ms/msg" "load" "per run p50/p99"
+  declare -A lr lp50 lp99 lcpu
+  for rep in $(seq "$REPS"); do
+    order=("mxg" "pf" "sink"); k=$(( (rep - 1) % 3 )); order=("${order[@]:$k}" "${order[@]:0:$k}")
+    for who in "${order[@]}"; do
+      case $who in mxg) P=$MXP ;; pf) [ "$HAVE_PF" = 1 ] || continue; P=$PFP ;; sink) P=$SKP ;; esac
+      read -r r a b cpu <<<"$(lat "$P" "$LS" 1024 "$LAT_MSGS" "$who")"
+      lr[$who]+="$r "; lp50[$who]+="$a "; lp99[$who]+="$b "; lcpu[$who]+="$cpu "
+    done
+  done
+  for who in mxg pf sink; do
+    [ -n "${lr[$who]:-}" ] || continue
+    runs=""; set -- ${lp50[$who]}; p50s=("$@"); set -- ${lp99[$who]}; p99s=("$@")
+    for i in "${!p50s[@]}"; do runs+="${p50s[$i]}/${p99s[$i]} "; done
+    printf "%-10s %10s %10s %10s %10s %8s   %s\n" "$who" "$(median ${lr[$who]})" "$(median ${lp50[$who]})" \
+      "$(median ${lp99[$who]})" "$(median ${lcpu[$who]})" "$(cut -d' ' -f1 /proc/loadavg)" "$runs"
+  done
+else
+  echo "latency: $LATENCY not built (cmake --build build --target smtp_latency); skipped"
+fi
+
 # ---- idle connections
-/usr/bin/python3 - "$MXP" "$MXPID" "$IDLE" <<'PY'
+[ "$IDLE" -gt 0 ] && /usr/bin/python3 - "$MXP" "$MXPID" "$IDLE" <<'PY'
 import socket, sys, time, resource
 port, pid, n = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
 try:

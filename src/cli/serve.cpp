@@ -8,6 +8,7 @@
 // SIGHUP reloads, SIGTERM/SIGINT drain and exit 0.
 #include <spdlog/spdlog.h>
 #include <asio/io_context.hpp>
+#include <asio/post.hpp>
 
 #include <pthread.h>
 
@@ -78,7 +79,10 @@ int serve(const serve_opts& o) {
     return 71;  // EX_OSERR
   }
   pthread_sigmask(SIG_SETMASK, &before, nullptr);  // the server's handlers take them now
+  // Log records of one event loop turn leave in one write (base/log.hpp).
+  mxg::log::set_flush_scheduler([&io](std::function<void()> f) { asio::post(io, std::move(f)); });
   io.run();
+  mxg::log::set_flush_scheduler({});  // before io goes: flush per record again
   spdlog::info("stopped");
   spdlog::default_logger()->flush();
   return 0;

@@ -42,7 +42,11 @@ bool history_writer::push(op o) {
                       queue_.size());
       return false;
     }
+    bool lookup = std::holds_alternative<lookup_op>(o);
     queue_.push_back(std::move(o));
+    urgent_ |= lookup;
+    // While the thread collects a batch, only what cannot wait wakes it.
+    if (collecting_ && !lookup && queue_.size() < kHistoryBatchMax) return true;
   }
   cv_.notify_one();
   return true;
@@ -78,6 +82,8 @@ void history_writer::quarantine_delete(std::string queue_id, std::string by, std
 
 void history_writer::flush() {
   std::unique_lock lock(mu_);
+  urgent_ = true;
+  cv_.notify_one();
   idle_cv_.wait(lock, [&] { return queue_.empty() && !busy_; });
 }
 
@@ -97,6 +103,12 @@ void history_writer::loop() {
       cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
       if (queue_.empty() && stopping_) return;
       busy_ = true;
+      // Let the writes of the next few milliseconds share this transaction.
+      collecting_ = true;
+      cv_.wait_for(lock, kHistoryCoalesce,
+                   [&] { return stopping_ || urgent_ || queue_.size() >= kHistoryBatchMax; });
+      collecting_ = false;
+      urgent_ = false;
       while (!queue_.empty() && batch.size() < kHistoryBatchMax) {
         batch.push_back(std::move(queue_.front()));
         queue_.pop_front();

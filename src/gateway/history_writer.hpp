@@ -2,6 +2,8 @@
 // sessions hand their records to a queue and return at once; one background thread
 // writes whatever is queued in one transaction per round (batch), so a slow disk
 // delays the history, never a session, and the hold-mode SMTP path pays one mutex.
+// A round first collects writes for up to kHistoryCoalesce (pushes during that time do
+// not wake the thread), so under load one commit serves many messages.
 // Look-ups for the bounce judgement (sent_message_id, sent_to) run on the same thread,
 // in order with the writes (async_sent): the io thread never touches SQLite, and a
 // bounce judged after our outbound record was queued sees that record. A second
@@ -18,6 +20,7 @@
 #include <asio/async_result.hpp>
 #include <asio/post.hpp>
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -38,6 +41,11 @@ namespace mxg::gateway {
 
 inline constexpr std::size_t kHistoryQueueMax = 100'000;  // records waiting for the disk
 inline constexpr std::size_t kHistoryBatchMax = 512;      // writes per transaction
+// Writes wait up to this long for more to share their transaction (one SQLite commit and
+// one thread wake-up for many messages instead of one each). A look-up (a session waits
+// for it), flush() and stopping do not wait. The history is not part of the 250: a
+// message is durable in the queue before it is recorded here.
+inline constexpr std::chrono::milliseconds kHistoryCoalesce{20};
 
 // What the outbound history says about a bounce's Message-IDs and recipients.
 struct sent_facts {
@@ -141,6 +149,8 @@ class history_writer {
   std::condition_variable cv_, idle_cv_;
   std::deque<op> queue_;
   bool busy_ = false, stopping_ = false;
+  bool collecting_ = false;  // the thread waits kHistoryCoalesce for more writes
+  bool urgent_ = false;      // a look-up or flush() waits: write the batch now
   stats_t stats_;
   std::thread thread_;
 };

@@ -374,8 +374,8 @@ asio::awaitable<void> server::accept_loop(std::shared_ptr<listener_rt> l) {
     std::string sid = new_session_id();
     asio::co_spawn(
         io_,
-        [this, st, client, sid, sock = std::move(s)]() mutable -> asio::awaitable<void> {
-          co_await run_session(*this, st, std::move(sock), sid);
+        [this, st, client, sid, remote, sock = std::move(s)]() mutable -> asio::awaitable<void> {
+          co_await run_session(*this, st, std::move(sock), remote, sid);
         },
         [this, st, client](std::exception_ptr e) {
           if (e) {

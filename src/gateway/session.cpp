@@ -60,6 +60,7 @@
 #include <asio/steady_timer.hpp>
 
 #include "base/ascii.hpp"
+#include "base/log.hpp"
 #include "gateway/auth_step.hpp"
 #include "gateway/dnsbl_step.hpp"
 #include "gateway/header_scan.hpp"
@@ -122,8 +123,9 @@ queue::body_type body_of(smtp::body_param b) {
 class driver {
  public:
   driver(server& srv, std::shared_ptr<listener_state> l, asio::ip::tcp::socket sock,
-         std::string sid)
-      : srv_(srv),
+         asio::ip::tcp::endpoint remote, std::string sid)
+      : remote_(remote),
+        srv_(srv),
         l_(std::move(l)),
         cfg_(*l_->cfg),
         sid_(std::move(sid)),
@@ -279,6 +281,7 @@ class driver {
   // filter; `last`: the message ends here.
   void take_chunk(bool last);
 
+  asio::ip::tcp::endpoint remote_;  // the client's endpoint (from accept)
   server& srv_;
   std::shared_ptr<listener_state> l_;
   const listener_config& cfg_;
@@ -918,7 +921,7 @@ asio::awaitable<bool> driver::handle(smtp::step s) {
 asio::awaitable<void> driver::run() {
   auto start = std::chrono::steady_clock::now();
   asio::error_code ec;
-  auto remote = t_->socket().remote_endpoint(ec);
+  const auto& remote = remote_;
   auto ip = net::ip_address::parse(remote.address().to_string());
   net::ip_address client = ip ? ip->unmapped() : net::ip_address{};
   client_ip_ = client.to_string();
@@ -1030,13 +1033,17 @@ asio::awaitable<void> driver::run() {
   }
   co_await t_->flush(std::chrono::seconds(5));
   writer_.reset();
-  t_->close();
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
                                                                   start)
                 .count();
+  // Logged and written out before the close: a client that saw the connection end finds
+  // the session's lines in the log (records are otherwise written once per event loop
+  // turn, base/log.hpp); one write for all of them.
   spdlog::info(
       "disconnect sid={} client={} messages={} rcpts={} errors={} duration_ms={} reason={}", sid_,
       client_ip_, messages_, rcpts_, failures_, ms, end_reason_);
+  mxg::log::flush();
+  t_->close();
 }
 
 }  // namespace
@@ -1061,8 +1068,9 @@ std::optional<std::uint64_t> free_space(const std::string& dir) {
 }
 
 asio::awaitable<void> run_session(server& srv, std::shared_ptr<listener_state> l,
-                                  asio::ip::tcp::socket sock, std::string sid) {
-  driver d(srv, std::move(l), std::move(sock), std::move(sid));
+                                  asio::ip::tcp::socket sock, asio::ip::tcp::endpoint remote,
+                                  std::string sid) {
+  driver d(srv, std::move(l), std::move(sock), remote, std::move(sid));
   co_await d.run();
 }
 

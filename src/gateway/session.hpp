@@ -32,8 +32,10 @@ smtp::reply queue_failure_reply(const error& e);
 std::optional<std::uint64_t> free_space(const std::string& dir);
 
 // Runs one session to its end. `l` is the listener the client connected to; the
-// caller has already counted the session against the limits.
+// caller has already counted the session against the limits. `remote` is the client's
+// endpoint as the accept loop read it (no second getpeername).
 asio::awaitable<void> run_session(server& srv, std::shared_ptr<listener_state> l,
-                                  asio::ip::tcp::socket sock, std::string sid);
+                                  asio::ip::tcp::socket sock, asio::ip::tcp::endpoint remote,
+                                  std::string sid);
 
 }  // namespace mxg::gateway

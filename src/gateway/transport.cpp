@@ -1,6 +1,9 @@
-// transport.cpp: see transport.hpp. Deadlines: one steady_timer per connection is
-// armed before each wait and closes (cancels) the socket when it fires; this costs no
-// extra coroutine frame per read, which keeps idle connections small.
+// transport.cpp: see transport.hpp. Deadlines: one steady_timer per connection cancels
+// the socket when the armed deadline has passed; this costs no extra coroutine frame
+// per read, which keeps idle connections small. The timer is lazy (arm() moves a
+// deadline value, the running wait re-checks it when it ends), so a command costs no
+// timer cancel and no new wait. Plain TCP reads and writes try the system call first
+// (send/recv with MSG_DONTWAIT) and only wait when it would block.
 #include "gateway/transport.hpp"
 
 #include <openssl/ssl.h>
@@ -9,7 +12,10 @@
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
 
+#include <sys/socket.h>
+
 #include <algorithm>
+#include <cerrno>
 
 namespace mxg::gateway {
 
@@ -21,27 +27,75 @@ transport::~transport() = default;
 
 void transport::arm(std::chrono::milliseconds d) {
   timed_out_ = false;
-  timer_.expires_after(d);
-  // The handler keeps the transport alive (it may be queued when the session ends)
-  // and ignores a firing that belongs to an earlier arm().
-  timer_.async_wait([self = shared_from_this(), gen = ++arm_gen_](const asio::error_code& ec) {
-    if (!ec && gen == self->arm_gen_) {
-      self->timed_out_ = true;
-      asio::error_code ignored;
-      self->sock_.cancel(ignored);
-    }
-  });
+  armed_ = true;
+  deadline_ = clock::now() + d;
+  // The running wait ends first: its handler sees the later deadline and waits again.
+  if (waiting_ && timer_.expiry() <= deadline_) return;
+  timer_.expires_at(deadline_);  // cancels a running wait that would end too late
+  start_wait();
 }
 
-void transport::disarm() {
-  timer_.cancel();
+void transport::start_wait() {
+  waiting_ = true;
+  // The handler keeps the transport alive (it may be queued when the session ends);
+  // a wait replaced by a newer one (expires_at above) ignores its own ending.
+  timer_.async_wait([self = shared_from_this(), gen = ++arm_gen_](const asio::error_code& ec) {
+    if (gen != self->arm_gen_) return;
+    self->waiting_ = false;
+    if (ec || !self->armed_) return;       // cancelled (close) or nothing armed any more
+    if (clock::now() < self->deadline_) {  // re-armed later since this wait began
+      self->timer_.expires_at(self->deadline_);
+      self->start_wait();
+      return;
+    }
+    self->armed_ = false;
+    self->timed_out_ = true;
+    asio::error_code ignored;
+    self->sock_.cancel(ignored);
+  });
 }
 
 void transport::close() {
   asio::error_code ec;
+  armed_ = false;
   timer_.cancel();
   sock_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
   sock_.close(ec);
+}
+
+// Direct system calls with MSG_DONTWAIT: they never block whatever the socket's mode,
+// and cost no fcntl/ioctl to switch it.
+std::optional<std::size_t> transport::write_now() {
+  for (;;) {
+    ssize_t n =
+        ::send(sock_.native_handle(), out_.data(), out_.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n >= 0) return static_cast<std::size_t>(n);
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return std::size_t{0};
+    return std::nullopt;
+  }
+}
+
+std::size_t transport::read_now(asio::error_code& ec) {
+  std::size_t old = buf_.size();
+  buf_.resize(old + kReadChunk);
+  ssize_t n;
+  do {
+    n = ::recv(sock_.native_handle(), buf_.data() + old, kReadChunk, MSG_DONTWAIT);
+  } while (n < 0 && errno == EINTR);
+  if (n > 0) {
+    ec = {};
+  } else if (n == 0) {
+    ec = asio::error::eof;
+  } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+    ec = asio::error::would_block;
+  } else {
+    ec = asio::error_code(errno, asio::error::get_system_category());
+  }
+  std::size_t got = n > 0 ? static_cast<std::size_t>(n) : 0;
+  buf_.resize(old + got);
+  last_read_full_ = got == kReadChunk;
+  return got;
 }
 
 std::string transport::tls_version() const {
@@ -72,25 +126,33 @@ asio::awaitable<read_status> transport::fill(std::chrono::milliseconds deadline)
     pos_ = 0;
   }
   asio::error_code ec;
-  arm(deadline);
-  if (!tls_ && buf_.empty()) {
-    // Idle wait without a buffer: an idle connection costs no read buffer.
-    co_await sock_.async_wait(asio::ip::tcp::socket::wait_read,
-                              asio::redirect_error(use_awaitable, ec));
-    if (ec) {
-      disarm();
-      co_return timed_out_ ? read_status::timeout : read_status::closed;
+  if (!tls_) {
+    // Plain TCP: wait for readability (a zero-byte wait: an idle connection holds no
+    // read buffer), then one non-blocking read(2). After a full chunk more is likely
+    // there already, so the read comes first.
+    bool try_first = last_read_full_;
+    for (;;) {
+      if (!try_first) {
+        arm(deadline);
+        co_await sock_.async_wait(asio::ip::tcp::socket::wait_read,
+                                  asio::redirect_error(use_awaitable, ec));
+        disarm();
+        if (ec) co_return timed_out_ ? read_status::timeout : read_status::closed;
+      }
+      try_first = false;
+      std::size_t n = read_now(ec);
+      if (n > 0) co_return read_status::ok;
+      if (ec == asio::error::would_block || ec == asio::error::try_again ||
+          ec == asio::error::interrupted)
+        continue;  // nothing after all: wait (again)
+      co_return read_status::closed;
     }
   }
+  arm(deadline);
   std::size_t old = buf_.size();
   buf_.resize(old + kReadChunk);
-  std::size_t n = 0;
-  if (tls_)
-    n = co_await tls_->async_read_some(asio::buffer(buf_.data() + old, kReadChunk),
-                                       asio::redirect_error(use_awaitable, ec));
-  else
-    n = co_await sock_.async_read_some(asio::buffer(buf_.data() + old, kReadChunk),
-                                       asio::redirect_error(use_awaitable, ec));
+  std::size_t n = co_await tls_->async_read_some(asio::buffer(buf_.data() + old, kReadChunk),
+                                                 asio::redirect_error(use_awaitable, ec));
   disarm();
   buf_.resize(old + n);
   if (n > 0) co_return read_status::ok;
@@ -112,6 +174,21 @@ asio::awaitable<bool> transport::wait_readable(std::chrono::milliseconds deadlin
 asio::awaitable<bool> transport::flush(std::chrono::milliseconds deadline) {
   if (out_.empty()) co_return true;
   asio::error_code ec;
+  if (!tls_) {
+    // Replies are small and the socket buffer is nearly always free: one direct
+    // send(2), no suspension. Only what it could not take waits in async_write.
+    auto n = write_now();
+    if (!n) {
+      out_.clear();
+      co_return false;
+    }
+    if (*n == out_.size()) {
+      out_.clear();
+      if (out_.capacity() > kReadChunk) out_.shrink_to_fit();
+      co_return true;
+    }
+    out_.erase(0, *n);
+  }
   arm(deadline);
   if (tls_)
     co_await asio::async_write(*tls_, asio::buffer(out_), asio::redirect_error(use_awaitable, ec));

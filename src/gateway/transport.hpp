@@ -17,6 +17,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -70,13 +71,27 @@ class transport : public std::enable_shared_from_this<transport> {
   void close();
 
  private:
+  using clock = asio::steady_timer::clock_type;
+  // Deadlines are lazy: arm() only records the deadline when the running timer wait
+  // ends no later than it (that wait then re-checks and waits again), disarm() only
+  // clears it. A command-response turn thus costs no timer cancel and no new wait.
   void arm(std::chrono::milliseconds d);
-  void disarm();
+  void disarm() { armed_ = false; }
+  void start_wait();
+  // Non-blocking write of out_ (plain TCP): bytes sent, or nullopt when the socket
+  // failed. The rest, if any, goes through async_write.
+  std::optional<std::size_t> write_now();
+  // Non-blocking read of up to kReadChunk bytes appended to buf_ (plain TCP).
+  std::size_t read_now(asio::error_code& ec);
 
   asio::ip::tcp::socket sock_;
   std::unique_ptr<asio::ssl::stream<asio::ip::tcp::socket&>> tls_;
   asio::steady_timer timer_;
+  clock::time_point deadline_{};  // valid while armed_
+  bool armed_ = false;
+  bool waiting_ = false;  // a timer wait is running (its handler not yet run)
   bool timed_out_ = false;
+  bool last_read_full_ = false;  // the last read filled its chunk: more is likely waiting
   std::uint64_t arm_gen_ = 0;
   std::string buf_;
   std::size_t pos_ = 0;

@@ -254,7 +254,11 @@ result<void> message_writer::append(std::string_view bytes) {
 
 // ---------------------------------------------------------------- queue_dir
 
-queue_dir::queue_dir(options opts) : opts_(std::move(opts)) {}
+queue_dir::queue_dir(options opts)
+    : opts_(std::move(opts)),
+      msgs_dir_(opts_.dir / kMessagesDir),
+      tmp_prefix_((opts_.dir / kTmpDir).string() + "/"),
+      msgs_prefix_(msgs_dir_.string() + "/") {}
 
 result<std::unique_ptr<queue_dir>> queue_dir::open(options opts) {
   if (opts.dir.empty()) return fail(errc::invalid_argument, "empty queue directory name");
@@ -476,7 +480,6 @@ std::uint64_t queue_dir::spare_refills() {
 
 void queue_dir::spare_loop() {
   base::name_this_thread("mxg-qspare");
-  const fs::path tmp = opts_.dir / kTmpDir;
   const std::string prefix = own_spare_prefix();
   std::unique_lock lk(spare_mu_);
   for (;;) {
@@ -486,7 +489,7 @@ void queue_dir::spare_loop() {
     while (!spare_stop_ && spares_.size() < opts_.spare_files) {
       std::string name = prefix + std::to_string(spare_seq_++);
       lk.unlock();
-      int fd = ::open((tmp / name).c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+      int fd = ::open((tmp_prefix_ + name).c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
       int e = errno;
       lk.lock();
       if (fd >= 0) {
@@ -577,8 +580,9 @@ commit_stats queue_dir::stats() const {
 }
 
 void queue_dir::prepare_one(pending& p) {
-  const fs::path tmp = opts_.dir / kTmpDir;
-  const fs::path tmp_data = tmp / p.data_tmp;
+  // Paths as plain strings on the commit path: a std::filesystem join costs ~2,000
+  // instructions (component parsing and allocations), ~10 of them per message.
+  const std::string tmp_data = tmp_prefix_ + p.data_tmp;
   auto failed = [&](error e) { p.fail(std::move(e)); };
   // 1. Data (when the writer owns it) and control file under tmp/.
   if (p.open_data) {
@@ -593,8 +597,9 @@ void queue_dir::prepare_one(pending& p) {
     p.ctl_tmp = std::move(sp->second);
   } else {
     p.ctl_tmp = p.id.str() + std::string(kCtlSuffix);
-    p.ctl_fd = ::open((tmp / p.ctl_tmp).c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (p.ctl_fd < 0) return failed(io_fail(tmp / p.ctl_tmp, "cannot create", errno));
+    const std::string tmp_ctl = tmp_prefix_ + p.ctl_tmp;
+    p.ctl_fd = ::open(tmp_ctl.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (p.ctl_fd < 0) return failed(io_fail(tmp_ctl, "cannot create", errno));
   }
   if (auto r = write_all(p.ctl_fd, format_control(p.env)); !r) return failed(r.error());
   // 2. Start writeback of both files before run_first fsyncs them, so both files'
@@ -606,11 +611,11 @@ void queue_dir::prepare_one(pending& p) {
 }
 
 void queue_dir::publish_one(pending& p) {
-  const fs::path tmp = opts_.dir / kTmpDir;
-  const fs::path tmp_data = tmp / p.data_tmp;
-  const fs::path tmp_ctl = tmp / p.ctl_tmp;
-  const fs::path msg_data = data_path(p.id);
-  const fs::path msg_ctl = control_path(p.id);
+  const std::string tmp_data = tmp_prefix_ + p.data_tmp;
+  const std::string tmp_ctl = tmp_prefix_ + p.ctl_tmp;
+  const std::string id = p.id.str();
+  const std::string msg_data = msgs_prefix_ + id + std::string(kDataSuffix);
+  const std::string msg_ctl = msgs_prefix_ + id + std::string(kCtlSuffix);
   auto failed = [&](error e) { p.fail(std::move(e)); };
   p.close_files();
   if (p.err) return;
@@ -643,10 +648,9 @@ void queue_dir::dir_sync_loop() {
 }
 
 void queue_dir::finish_round(std::vector<std::unique_ptr<pending>>& batch) {
-  const fs::path tmp = opts_.dir / kTmpDir;
-  const fs::path msgs = opts_.dir / kMessagesDir;
-  auto tmp_data = [&](const pending& p) { return tmp / p.data_tmp; };
-  auto tmp_ctl = [&](const pending& p) { return tmp / p.ctl_tmp; };
+  const fs::path& msgs = msgs_dir_;
+  auto tmp_data = [&](const pending& p) { return tmp_prefix_ + p.data_tmp; };
+  auto tmp_ctl = [&](const pending& p) { return tmp_prefix_ + p.ctl_tmp; };
 
   // 4. One directory fsync for every message renamed since the last one.
   bool any = false;

@@ -262,6 +262,8 @@ class queue_dir {
   friend class message_writer;
 
   options opts_;
+  std::filesystem::path msgs_dir_;        // <dir>/messages
+  std::string tmp_prefix_, msgs_prefix_;  // "<dir>/tmp/", "<dir>/messages/" (commit path)
   id_generator ids_;
   // update/hold/release/remove of one message are read-check-write sequences; the
   // delivery scheduler runs them on a pool thread (net::offload) while the control

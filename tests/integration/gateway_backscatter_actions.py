@@ -20,7 +20,7 @@ import time
 
 SRC = os.environ.get("MXG_SOURCE_DIR", ".")
 sys.path.insert(0, os.path.join(SRC, "tests", "support"))
-from mxg_gateway_harness import Gateway, Client, Checker, Dnsmasq, wait_for, batv_tag  # noqa: E402
+from mxg_gateway_harness import Gateway, Client, Checker, Dnsmasq, wait_for, wait_log, batv_tag  # noqa: E402
 
 SECRET = "actions-secret"
 
@@ -132,7 +132,8 @@ try:
         ctl = ctl_of(gw, q1)
         c.ok(ctl == "" or ("\nmode: deliver\n" in ctl and "x-quarantine-released:" in ctl and
                            "x-quarantine:" not in ctl), f"released envelope: {ctl!r}")
-        c.ok(f"quarantine released qid={q1}" in gw.log_text(), "the log says it was released")
+        # Log records are written once per event loop turn (base/log.hpp): wait for it.
+        c.ok(wait_log(gw, f"quarantine released qid={q1}") > 0, "the log says it was released")
         rel = wait_for(lambda: rows(gw, "SELECT released_by FROM quarantine WHERE queue_id=? "
                                         "AND released_at IS NOT NULL", (q1,)), "released row")
         c.eq(rel, [("control-socket",)], "quarantine index marked released")
