@@ -21,6 +21,7 @@
 #include "base/ascii.hpp"
 #include "base/limits.hpp"
 #include "dns/cares_resolver.hpp"
+#include "gateway/console_config_toml.hpp"
 #include "policy/dmarc_config.hpp"
 #include "policy/dnsbl_config.hpp"
 #include "policy/spf_config.hpp"
@@ -375,7 +376,7 @@ result<config> parse_config(std::string_view text, const std::string& source) {
                 "relay",     "routing",  "limits",         "timeouts",      "listener",
                 "tls",       "hostname", "backscatter",    "history",       "dns",
                 "spf",       "dkim",     "dmarc",          "quarantine",    "policy_service",
-                "dnsbl"});
+                "dnsbl",     "console"});
   r.str(root, "state_dir", c.state_dir);
   r.str(root, "control_socket", c.control_socket);
   r.note(root, "state_dir", c.origin, "state_dir");
@@ -503,6 +504,13 @@ result<config> parse_config(std::string_view text, const std::string& source) {
     if (!c.policy_service.listen.empty())
       if (auto ep = parse_endpoint(c.policy_service.listen); !ep)
         r.error(t->get("listen")->source(), "policy_service.listen: " + ep.error().message);
+  }
+
+  if (auto* t = r.table(root, "console")) {
+    std::vector<std::string> errs;
+    read_console_config(*t, source, c.console, errs);
+    for (auto& e : errs) r.raw_error(std::move(e));
+    r.note(*t, "listen", c.origin, "console.listen");
   }
 
   if (auto* t = r.table(root, "spf")) {
