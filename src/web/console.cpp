@@ -244,6 +244,7 @@ struct console::impl {
   std::unique_ptr<httplib::Server> http;
   std::thread thread;
   std::atomic<bool> stopping{false};
+  std::atomic<bool> listen_returned{false};
   bool tls = false;
   std::string url;
 
@@ -692,7 +693,13 @@ result<std::unique_ptr<console>> console::start(gateway::server& srv,
   p->url = std::string(p->tls ? "https" : "http") + "://" + (v6 ? "[" + host + "]" : host) + ":" +
            std::to_string(ep->second);
   impl* raw = p.get();
-  p->thread = std::thread([raw] { raw->http->listen_after_bind(); });
+  p->thread = std::thread([raw] {
+    raw->http->listen_after_bind();
+    raw->listen_returned = true;
+  });
+  // stop() only stops a server that runs: wait until the thread got there (the socket
+  // is bound already, so this is a thread start, not a network wait).
+  while (!p->http->is_running() && !p->listen_returned) std::this_thread::yield();
   spdlog::info("console listening on {}", p->url);
   return std::unique_ptr<console>(new console(std::move(p)));
 }
