@@ -4,17 +4,21 @@ section 2, docs/console.md):
   - the first-run admin password is written to <state_dir>/console-admin.txt, mode 0600,
     and the log names the file; a restart keeps the same password (the file is reused);
   - the console answers HTTPS only (tls_cert/tls_key); the session cookie is Secure;
-  - signing in with the file's password works, another password does not.
+  - signing in with the file's password works, another password does not;
+  - `mxguard console passwd ops --config FILE` adds the user's table, a second run
+    replaces only its password line; after a restart the new password signs in, the old
+    one and the first-run admin do not.
 Expected answers come from docs/console.md, not from running the code."""
 import http.client
 import json
 import os
 import ssl
 import stat
+import subprocess
 import sys
 
 sys.path.insert(0, os.path.join(os.environ.get("MXG_SOURCE_DIR", "."), "tests", "support"))
-from mxg_gateway_harness import Gateway, Checker, wait_log, free_port  # noqa: E402
+from mxg_gateway_harness import Gateway, Checker, wait_log, free_port, MXGUARD  # noqa: E402
 
 c = Checker()
 cport = free_port()
@@ -23,10 +27,10 @@ ctx.check_hostname = False
 ctx.verify_mode = ssl.CERT_NONE
 
 
-def login(password):
+def login(password, user="admin"):
     conn = http.client.HTTPSConnection("127.0.0.1", cport, timeout=60, context=ctx)
     try:
-        conn.request("POST", "/api/login", body=json.dumps({"user": "admin", "password": password}),
+        conn.request("POST", "/api/login", body=json.dumps({"user": user, "password": password}),
                      headers={"Content-Type": "application/json"})
         r = conn.getresponse()
         r.read()
@@ -77,6 +81,23 @@ try:
     c.ok(wait_log(gw, "console listening on", after=n) > n, "restarted")
     status, _ = login(pw)
     c.eq(status, 200, "after a restart the same first-run password signs in")
+
+    # `console passwd --config`: adds the user's table, then changes only its password line.
+    gw.stop()
+    for pw_new in ("ops pass 1", "ops pass 2"):
+        r = subprocess.run([MXGUARD, "console", "passwd", "ops", "--config", gw.config],
+                           input=pw_new + "\n", capture_output=True, text=True, timeout=60)
+        c.eq(r.returncode, 0, f"console passwd --config exits 0 ({r.stdout}{r.stderr})")
+    conf = open(gw.config).read()
+    c.eq(conf.count("[console.users.ops]"), 1, "the user's table is in the file once")
+    c.eq(conf.count('password = "$argon2id$'), 1, "one password line, replaced in place")
+    c.ok("ops pass" not in conf, "the password itself is not in the file")
+    n = gw.log_text().count("console listening on")
+    gw.start()
+    c.ok(wait_log(gw, "console listening on", after=n) > n, "restarted with a configured user")
+    c.eq(login("ops pass 2", "ops")[0], 200, "the new password signs in")
+    c.eq(login("ops pass 1", "ops")[0], 401, "the replaced password does not")
+    c.eq(login(pw)[0], 401, "with users configured the first-run admin is gone")
 finally:
     gw.cleanup()
 c.done()
