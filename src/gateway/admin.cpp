@@ -355,12 +355,17 @@ asio::awaitable<result<quarantined_message>> quarantine_show(server& srv, std::s
   }
   m.queue = q->path().string();
   auto qid = *queue::queue_id::parse(id);
-  // XXX: a short blocking read on the io thread (one control file and, with the body,
-  // the message, at most the listener's message_size); net::offload would avoid it.
-  m.env = q->load(qid);
-  if (with_body && m.env) {
-    if (auto d = q->read_data(qid)) m.text = queue::message_text(*m.env, std::move(*d));
-  }
+  // The control file and the message are read on a worker thread (net::offload).
+  using loaded = std::pair<result<queue::envelope>, std::optional<std::string>>;
+  auto load = [q, qid, with_body]() -> loaded {
+    loaded out{q->load(qid), std::nullopt};
+    if (with_body && out.first)
+      if (auto d = q->read_data(qid)) out.second = queue::message_text(*out.first, std::move(*d));
+    return out;
+  };
+  loaded got = co_await net::offload(load);
+  m.env = std::move(got.first);
+  m.text = std::move(got.second);
   co_return m;
 }
 
