@@ -196,6 +196,13 @@ std::int64_t since_param(const httplib::Request& req, std::int64_t def_age) {
   return now_s() - (age ? *age : def_age);
 }
 
+// "until" as an age before now (entries older than it); nullopt when absent or bad.
+std::optional<std::int64_t> until_param(const httplib::Request& req) {
+  auto age = parse_age(param(req, "until"));
+  if (!age) return std::nullopt;
+  return now_s() - *age;
+}
+
 // The first-run admin (no [console.users]): its password is read from, or made and
 // written to, <state_dir>/console-admin.txt (0600).
 result<console_user> first_run_admin(const std::string& state_dir) {
@@ -407,6 +414,7 @@ void console::impl::quarantine_routes() {
     q.rule = param(req, "rule");
     q.include_released = q.include_deleted = param(req, "all") == "1";
     if (req.has_param("since")) q.since = since_param(req, 0);
+    if (auto u = until_param(req)) q.until = *u;
     q.limit = param_count(req, "limit", 500, admin::kQuarantineListMax);
     const std::string result = param(req, "result"), rcpt = param(req, "recipient");
     admin::visibility user_vis = visibility_of(*w->u);
@@ -522,6 +530,7 @@ void console::impl::admin_routes() {
     if (!auth(req, res, true)) return;
     admin::history_filter f;
     f.since = since_param(req, 7 * 86400);
+    if (auto u = until_param(req)) f.until = *u;
     f.sender = param(req, "sender");
     f.recipient = param(req, "recipient");
     f.client_ip = param(req, "client_ip");

@@ -172,6 +172,9 @@ try:
                                       "&recipient=u1%40local.test&since=1d"),
                  "admin: filters by domain, reason, result, recipient, date")
             c.ok(qid not in listed(admin, "?domain=other.test"), "admin: the domain filter excludes")
+            c.ok(qid not in listed(admin, "?until=1h"), "admin: until=1h excludes a message of now")
+            c.ok(qid not in listed(admin, "?result=fail"), "admin: the result filter excludes")
+            c.ok(qid not in listed(admin, "?rule=nosuchrule"), "admin: the rule filter excludes")
             status, j = admin.call("GET", f"/api/quarantine/{qid}")
             c.eq(status, 200, "admin: show the message")
             j = j or {}
