@@ -609,7 +609,7 @@ void console::impl::admin_routes() {
     auto r = on_io([s, which, limit] { return admin::queue_list(*s, which, limit); });
     if (!r) return send_error(res, 503, "the gateway is stopping");
     if (!*r) return send_error(res, status_of(r->error()), r->error().message);
-    send_json(res, 200, json{{"messages", queue::to_json(**r)}, {"count", (*r)->size()}});
+    send_json(res, 200, queue::to_json(**r));  // {"messages": [...], "count": N}
   });
 
   auto queue_act = [this, s](admin::queue_op op) {

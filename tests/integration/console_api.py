@@ -270,6 +270,12 @@ try:
             c.ok(status == 200 and "+all" in (j or {}).get("report", ""),
                  f"spf lint of a record ({status})")
 
+            status, j = admin.call("GET", "/api/queue")
+            c.ok(status == 200 and isinstance(j.get("messages"), list) and "count" in j,
+                 f"queue list: messages and count ({status})")
+            status, j = desk.call("GET", "/api/queue")
+            c.eq(status, 403, "helpdesk: queue refused 403")
+
             # Rate limit: five failures for localdesk, then even the right password is 429.
             other = Api()
             for i in range(5):
