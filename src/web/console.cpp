@@ -310,9 +310,11 @@ struct console::impl {
 
   std::string by(const who& w) const { return "console:" + w.u->name; }
 
-  std::string cookie(const std::string& value, std::int64_t max_age) const {
+  // A browser-session cookie: the server ends idle sessions (a Max-Age fixed at login
+  // would end an active one); logout sends Max-Age=0 to drop it at once.
+  std::string cookie(const std::string& value, bool drop = false) const {
     return std::string(kSessionCookie) + "=" + value + "; Path=/; HttpOnly; SameSite=Strict" +
-           "; Max-Age=" + std::to_string(max_age) + (tls ? "; Secure" : "");
+           (drop ? "; Max-Age=0" : "") + (tls ? "; Secure" : "");
   }
 
   json me(const who& w) const {
@@ -380,7 +382,7 @@ void console::impl::routes() {
     session s = sessions.create(l->user);
     spdlog::info("console login user={} role={} ip={}", l->user,
                  gateway::to_string(it->second.role), ip);
-    res.set_header("Set-Cookie", cookie(s.id, cfg.idle_timeout.count()));
+    res.set_header("Set-Cookie", cookie(s.id));
     send_json(res, 200, me(who{s, &it->second}));
   });
 
@@ -389,7 +391,7 @@ void console::impl::routes() {
     if (!w) return;
     sessions.erase(w->s.id);
     spdlog::info("console logout user={} ip={}", w->u->name, req.remote_addr);
-    res.set_header("Set-Cookie", cookie("", 0));
+    res.set_header("Set-Cookie", cookie("", true));
     send_json(res, 200, json{{"ok", true}});
   });
 
