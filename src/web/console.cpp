@@ -286,8 +286,7 @@ struct console::impl {
       send_error(res, 401, "sign in first");
       return std::nullopt;
     }
-    if (req.method != "GET" && req.method != "HEAD" &&
-        !tokens_equal(req.get_header_value(kCsrfHeader), s->csrf)) {
+    if (!csrf_ok(req.method, req.get_header_value(kCsrfHeader), s->csrf)) {
       spdlog::warn("console csrf refused user={} ip={} {} {}", s->user, req.remote_addr, req.method,
                    req.path);
       send_error(res, 403, "missing or wrong CSRF token (X-CSRF-Token)");
