@@ -43,6 +43,7 @@ namespace {
 
 inline constexpr std::size_t kBodyShowMax = 256 * 1024;  // message body shown by the API
 inline constexpr int kHttpThreads = 4;
+inline constexpr std::chrono::seconds kIoWaitMax{60};  // then 503
 
 std::string dump(const json& j) {
   return j.dump(-1, ' ', false, json::error_handler_t::replace);
@@ -261,13 +262,18 @@ struct console::impl {
   };
 
   // Runs the awaitable that f() returns on the io thread and waits for its value;
-  // nullopt when the console stops meanwhile (the io thread may be gone).
+  // nullopt when the console stops meanwhile (the io thread may be gone) or after
+  // kIoWaitMax.
   template <typename F>
   auto on_io(F f) -> std::optional<typename std::invoke_result_t<F&>::value_type> {
     using T = typename std::invoke_result_t<F&>::value_type;
     std::future<T> fut = asio::co_spawn(srv.io(), std::move(f), asio::use_future);
+    // A stuck operation (a history writer behind a dead disk) must not hold a console
+    // thread for ever: after kIoWaitMax the request is answered 503; the operation
+    // still completes on the io thread (it owns copies of everything it uses).
+    const auto give_up = std::chrono::steady_clock::now() + kIoWaitMax;
     while (fut.wait_for(std::chrono::milliseconds(100)) != std::future_status::ready)
-      if (stopping) return std::nullopt;
+      if (stopping || std::chrono::steady_clock::now() > give_up) return std::nullopt;
     return fut.get();
   }
 
@@ -427,7 +433,7 @@ void console::impl::quarantine_routes() {
         return rcpt.empty() || contains_ci(e.recipients, rcpt);
       };
     auto r = on_io([s, q, vis] { return admin::quarantine_find(*s, q, vis); });
-    if (!r) return send_error(res, 503, "the gateway is stopping");
+    if (!r) return send_error(res, 503, "the gateway is stopping or busy");
     if (!*r) return send_error(res, status_of(r->error()), r->error().message);
     json list = json::array();
     for (const auto& e : **r) list.push_back(entry_json(e));
@@ -441,7 +447,7 @@ void console::impl::quarantine_routes() {
           std::string id = req.matches[1];
           auto vis = visibility_of(*w->u);
           auto r = on_io([s, id, vis] { return admin::quarantine_show(*s, id, true, vis); });
-          if (!r) return send_error(res, 503, "the gateway is stopping");
+          if (!r) return send_error(res, 503, "the gateway is stopping or busy");
           if (!*r) return send_error(res, status_of(r->error()), r->error().message);
           const auto& m = **r;
           json j{{"entry", entry_json(m.entry)}, {"queue", m.queue}};
@@ -474,7 +480,7 @@ void console::impl::quarantine_routes() {
       auto r = on_io([s, op, ids, who_by, vis] {
         return admin::quarantine_act(*s, op, ids, who_by, "console", vis);
       });
-      if (!r) return send_error(res, 503, "the gateway is stopping");
+      if (!r) return send_error(res, 503, "the gateway is stopping or busy");
       if (!*r) return send_error(res, status_of(r->error()), r->error().message);
       int status = 200;
       json items = items_json(**r, status);
@@ -508,7 +514,7 @@ void console::impl::quarantine_routes() {
                                                          std::move(ids), who_by, "console", vis);
              co_return acted;
            });
-           if (!r) return send_error(res, 503, "the gateway is stopping");
+           if (!r) return send_error(res, 503, "the gateway is stopping or busy");
            if (!*r) return send_error(res, status_of(r->error()), r->error().message);
            int status = 200;
            json items = items_json(**r, status);
@@ -523,7 +529,7 @@ void console::impl::admin_routes() {
   h.Get("/api/status", [this, s](const httplib::Request& req, httplib::Response& res) {
     if (!auth(req, res, true)) return;
     auto r = on_io([s]() -> asio::awaitable<json> { co_return admin::to_json(admin::status(*s)); });
-    if (!r) return send_error(res, 503, "the gateway is stopping");
+    if (!r) return send_error(res, 503, "the gateway is stopping or busy");
     send_json(res, 200, *r);
   });
 
@@ -539,7 +545,7 @@ void console::impl::admin_routes() {
     f.result = param(req, "result");
     f.limit = param_count(req, "limit", 200, admin::kHistorySearchMax);
     auto r = on_io([s, f] { return admin::history_search(*s, f); });
-    if (!r) return send_error(res, 503, "the gateway is stopping");
+    if (!r) return send_error(res, 503, "the gateway is stopping or busy");
     if (!*r) return send_error(res, status_of(r->error()), r->error().message);
     json list = json::array();
     for (const auto& m : **r) list.push_back(record_json(m));
@@ -550,7 +556,7 @@ void console::impl::admin_routes() {
     if (!auth(req, res, true)) return;
     std::size_t hours = param_count(req, "hours", 24, 24 * 31);
     auto r = on_io([s, hours] { return admin::dashboard(*s, hours); });
-    if (!r) return send_error(res, 503, "the gateway is stopping");
+    if (!r) return send_error(res, 503, "the gateway is stopping or busy");
     if (!*r) return send_error(res, status_of(r->error()), r->error().message);
     const auto& d = **r;
     send_json(res, 200,
@@ -570,7 +576,7 @@ void console::impl::admin_routes() {
     std::int64_t since = now_s() - (age ? *age : 30 * 86400);
     std::string c = *cand;
     auto r = on_io([s, c, since] { return admin::simulate_spf(*s, c, since); });
-    if (!r) return send_error(res, 503, "the gateway is stopping");
+    if (!r) return send_error(res, 503, "the gateway is stopping or busy");
     if (!*r) return send_error(res, status_of(r->error()), r->error().message);
     const auto& sim = **r;
     json domains = json::array();
@@ -598,7 +604,7 @@ void console::impl::admin_routes() {
     if (!d || !rec) return send_error(res, 400, (!d ? d : rec).error().message);
     std::string domain = *d, record = *rec;
     auto r = on_io([s, domain, record] { return admin::spf_lint(*s, domain, record); });
-    if (!r) return send_error(res, 503, "the gateway is stopping");
+    if (!r) return send_error(res, 503, "the gateway is stopping or busy");
     if (!*r) return send_error(res, status_of(r->error()), r->error().message);
     send_json(res, 200, json{{"report", **r}});
   });
@@ -608,7 +614,7 @@ void console::impl::admin_routes() {
     std::string which = param(req, "queue");
     std::size_t limit = param_count(req, "limit", 500, admin::kQueueListMax);
     auto r = on_io([s, which, limit] { return admin::queue_list(*s, which, limit); });
-    if (!r) return send_error(res, 503, "the gateway is stopping");
+    if (!r) return send_error(res, 503, "the gateway is stopping or busy");
     if (!*r) return send_error(res, status_of(r->error()), r->error().message);
     send_json(res, 200, queue::to_json(**r));  // {"messages": [...], "count": N}
   });
@@ -625,7 +631,7 @@ void console::impl::admin_routes() {
       auto r = on_io([s, op, v, which, who_by]() -> asio::awaitable<R> {
         co_return admin::queue_act(*s, op, v, which, who_by, "console");
       });
-      if (!r) return send_error(res, 503, "the gateway is stopping");
+      if (!r) return send_error(res, 503, "the gateway is stopping or busy");
       if (!*r) return send_error(res, status_of(r->error()), r->error().message);
       int status = 200;
       json items = items_json(**r, status);
@@ -643,7 +649,7 @@ void console::impl::admin_routes() {
     std::string which = param(req, "queue");
     std::vector<std::string> v = std::move(*ids);
     auto r = on_io([s, which, v] { return admin::queue_run(*s, which, v); });
-    if (!r) return send_error(res, 503, "the gateway is stopping");
+    if (!r) return send_error(res, 503, "the gateway is stopping or busy");
     if (!*r) return send_error(res, status_of(r->error()), r->error().message);
     send_json(res, 200, json{{"summary", **r}});
   });
