@@ -26,6 +26,8 @@ build: deps $(BUILD)/CMakeCache.txt
 # Builds and starts the gateway on the embedded default config (conf/mxguard.toml).
 run: build
 	@if $(BUILD)/mxguard serve --help >/dev/null 2>&1; then \
+	  echo "mxguard: SMTP on 127.0.0.1:2525, web console on http://127.0.0.1:8025"; \
+	  echo "  (first run: user admin, password in var/console-admin.txt)"; \
 	  exec $(BUILD)/mxguard serve --config conf/mxguard.toml; \
 	else \
 	  $(BUILD)/mxguard --version; $(BUILD)/mxguard --help; \

@@ -5,7 +5,8 @@
 // and queue directories, listener address clashes). A config that fails them exits 78
 // (EX_CONFIG) with every problem as FILE:LINE; a broken environment at start (cannot
 // bind, queue locked) exits 71 (EX_OSERR) with one clear message.
-// SIGHUP reloads, SIGTERM/SIGINT drain and exit 0.
+// SIGHUP reloads, SIGTERM/SIGINT drain and exit 0. With [console] listen set, the web
+// console (src/web/console.hpp) serves beside the gateway over its admin API.
 #include <spdlog/spdlog.h>
 #include <asio/io_context.hpp>
 #include <asio/post.hpp>
@@ -21,6 +22,7 @@
 #include "gateway/config.hpp"
 #include "gateway/preflight.hpp"
 #include "gateway/server.hpp"
+#include "web/console.hpp"
 
 namespace {
 
@@ -78,11 +80,23 @@ int serve(const serve_opts& o) {
     std::fprintf(stderr, "mxguard serve: %s\n", r.error().message.c_str());
     return 71;  // EX_OSERR
   }
+  // The web console ([console], issue 11): its own threads over the admin API.
+  // XXX: [console] is read at start only; a SIGHUP reload does not change its users.
+  std::unique_ptr<mxg::web::console> console;
+  if (srv.cfg().console.enabled()) {
+    auto con = mxg::web::console::start(srv, srv.cfg().console, srv.cfg().state_dir);
+    if (!con) {
+      std::fprintf(stderr, "mxguard serve: %s\n", con.error().message.c_str());
+      return 71;  // EX_OSERR
+    }
+    console = std::move(*con);
+  }
   pthread_sigmask(SIG_SETMASK, &before, nullptr);  // the server's handlers take them now
   // Log records of one event loop turn leave in one write (base/log.hpp).
   mxg::log::set_flush_scheduler([&io](std::function<void()> f) { asio::post(io, std::move(f)); });
   io.run();
   mxg::log::set_flush_scheduler({});  // before io goes: flush per record again
+  if (console) console->stop();
   spdlog::info("stopped");
   spdlog::default_logger()->flush();
   return 0;

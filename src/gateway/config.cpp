@@ -21,6 +21,7 @@
 #include "base/ascii.hpp"
 #include "base/limits.hpp"
 #include "dns/cares_resolver.hpp"
+#include "gateway/console_config_toml.hpp"
 #include "policy/dmarc_config.hpp"
 #include "policy/dnsbl_config.hpp"
 #include "policy/spf_config.hpp"
@@ -356,6 +357,16 @@ std::vector<std::string> listener_conflicts(const config& c) {
               "({})",
               c.where("policy_service.listen"), c.policy_service.listen, l.name, l.endpoint(),
               c.where("listener." + l.name + ".address", "listener." + l.name)));
+  // The web console's listener ([console] listen) against the SMTP listeners.
+  if (c.console.enabled())
+    if (auto ep = parse_endpoint(c.console.listen); ep && ep->second != 0)
+      for (const auto& l : c.listeners)
+        if (l.port == ep->second && l.address.is_v6() == ep->first.is_v6() &&
+            (l.address == ep->first || wildcard(l.address) || wildcard(ep->first)))
+          out.push_back(
+              fmt::format("{}: console.listen {} clashes with listener {} on {} ({})",
+                          c.where("console.listen"), c.console.listen, l.name, l.endpoint(),
+                          c.where("listener." + l.name + ".address", "listener." + l.name)));
   return out;
 }
 
@@ -375,7 +386,7 @@ result<config> parse_config(std::string_view text, const std::string& source) {
                 "relay",     "routing",  "limits",         "timeouts",      "listener",
                 "tls",       "hostname", "backscatter",    "history",       "dns",
                 "spf",       "dkim",     "dmarc",          "quarantine",    "policy_service",
-                "dnsbl"});
+                "dnsbl",     "console"});
   r.str(root, "state_dir", c.state_dir);
   r.str(root, "control_socket", c.control_socket);
   r.note(root, "state_dir", c.origin, "state_dir");
@@ -503,6 +514,16 @@ result<config> parse_config(std::string_view text, const std::string& source) {
     if (!c.policy_service.listen.empty())
       if (auto ep = parse_endpoint(c.policy_service.listen); !ep)
         r.error(t->get("listen")->source(), "policy_service.listen: " + ep.error().message);
+  }
+
+  if (auto* t = r.table(root, "console")) {
+    std::vector<std::string> errs;
+    read_console_config(*t, source, c.console, errs);
+    for (auto& e : errs) r.raw_error(std::move(e));
+    r.note(*t, "listen", c.origin, "console.listen");
+    // For preflight's TLS check (make_tls_context names "listener.<name>.tls_*").
+    r.note(*t, "tls_cert", c.origin, "listener.[console].tls_cert");
+    r.note(*t, "tls_key", c.origin, "listener.[console].tls_key");
   }
 
   if (auto* t = r.table(root, "spf")) {

@@ -19,6 +19,7 @@
 
 #include "base/result.hpp"
 #include "gateway/backscatter_filter.hpp"
+#include "gateway/console_config.hpp"
 #include "net/ip_address.hpp"
 #include "policy/dmarc_policy.hpp"
 #include "policy/dnsbl.hpp"
@@ -157,6 +158,7 @@ struct config {
   policy::dmarc_policy_config dmarc;     // [dmarc]: DMARC enforcement, ARC override
   quarantine_config quarantine;          // [quarantine]
   policy_service_config policy_service;  // [policy_service]
+  console_config console;                // [console]: the web console (console_config.hpp)
   std::vector<listener_config> listeners;
   // Where settings that name files, directories and addresses were written, as
   // "FILE:LINE", so checks after parsing (preflight.hpp) point at the line. Keys:

@@ -25,6 +25,7 @@
 #include <ctime>
 #include <filesystem>
 
+#include "gateway/admin.hpp"
 #include "gateway/history_writer.hpp"
 #include "gateway/quarantine_expiry.hpp"
 #include "gateway/server.hpp"
@@ -55,80 +56,31 @@ bool is_quarantine_cmd(const std::string& cmd) {
   return cmd == "quarantine-release" || cmd == "quarantine-delete";
 }
 
-// The index entries of the ids, in order (read on whichever thread calls it).
-using found_entries = std::vector<result<std::optional<store::quarantine_entry>>>;
-found_entries read_entries(const store::history& db, const std::vector<std::string>& ids) {
-  found_entries out;
-  for (const auto& id : ids) out.push_back(db.quarantine_get(id));
-  return out;
-}
-
-// quarantine-release / quarantine-delete once the entries are read (io thread).
-control_response quarantine_apply(server& srv, const control_request& req,
-                                  const found_entries& found) {
-  history_writer* hw = srv.history();
-  if (!hw) return error_response(2, "quarantine: the history is disabled in this daemon");
-  const bool release = req.cmd == "quarantine-release";
-  const std::string by = req.by.empty() ? "control-socket" : req.by;
-  const auto now = static_cast<std::int64_t>(std::time(nullptr));
-  std::vector<queue::queue_dir*> all;
-  for (auto& [path, q] : srv.queues()) all.push_back(q.get());
-  int exit = 0;
-  std::string out, err;
-  for (std::size_t i = 0; i < req.args.size(); ++i) {
-    const std::string& id = req.args[i];
-    const auto& e = found[i];
-    if (!e || !*e) {
-      err += (e ? id + ": not in the quarantine" : e.error().message) + "\n";
-      exit = 1;
-      continue;
-    }
-    queue::queue_dir* q = quarantine_queue(
-        **e, [&](const std::string& w) { return srv.find_queue(w); }, all);
-    // Already released or deleted: said so first, whatever the queue holds now.
-    result<void> r = quarantine_entry_open(**e);
-    if (r && !q && release)
-      r = fail(errc::not_found, id + ": no queue of this daemon holds it");
-    else if (r && q)
-      r = quarantine_queue_op(*q, **e, release ? quarantine_op::release : quarantine_op::remove);
-    if (!r) {
-      err += r.error().message + "\n";
-      exit = 1;
-      continue;
-    }
-    if (release) {
-      hw->quarantine_release(id, by, now);
-      srv.message_released(*q, id);
+// The admin API's per-id outcomes as the CLI prints them: "ID: WORD" lines on stdout,
+// the errors on stderr, exit 1 when any failed.
+control_response render_items(const std::vector<admin::item_result>& items, const char* word) {
+  control_response r;
+  for (const auto& i : items) {
+    if (i.ok) {
+      r.output += i.id + ": " + word + "\n";
     } else {
-      hw->quarantine_delete(id, by, now);
+      r.error += i.error + "\n";
+      r.exit = 1;
     }
-    spdlog::info("quarantine {} qid={} by={} via=control-socket", release ? "released" : "deleted",
-                 id, by);
-    out += id + (release ? ": released\n" : ": deleted\n");
   }
-  return {exit, out, err};
+  return r;
 }
 
-// The queues a request covers: the named one, or every queue of the daemon (by path,
-// so a queue shared by listeners comes once; in path order, as the offline CLI lists).
-std::vector<queue::queue_dir*> selected_queues(server& srv, const std::string& which) {
-  std::vector<queue::queue_dir*> out;
-  if (!which.empty()) {
-    if (auto* q = srv.find_queue(which)) out.push_back(q);
-    return out;
-  }
-  for (auto& [path, q] : srv.queues()) out.push_back(q.get());
-  return out;
+quarantine_op quarantine_op_of(const control_request& req) {
+  return req.cmd == "quarantine-release" ? quarantine_op::release : quarantine_op::remove;
 }
 
-// The queue among qs that holds the message (its control file exists), else the first
-// (whose operation then reports it missing).
-queue::queue_dir* queue_of(const std::vector<queue::queue_dir*>& qs, const queue::queue_id& id) {
-  for (auto* q : qs) {
-    std::error_code ec;
-    if (std::filesystem::exists(q->control_path(id), ec)) return q;
-  }
-  return qs.empty() ? nullptr : qs.front();
+const char* quarantine_word(const control_request& req) {
+  return req.cmd == "quarantine-release" ? "released" : "deleted";
+}
+
+std::string quarantine_by(const control_request& req) {
+  return req.by.empty() ? "control-socket" : req.by;
 }
 
 std::string frame(const control_response& r) {
@@ -189,41 +141,19 @@ result<control_response> control_call(const std::string& socket_path, const cont
 }
 
 control_response handle_control(server& srv, const control_request& req) {
-  if (req.cmd == "status") {
-    json j{{"sessions", srv.stats().sessions},
-           {"refused_sessions", srv.stats().refused_sessions},
-           {"messages", srv.stats().messages},
-           {"queue_errors", srv.stats().queue_errors},
-           {"draining", srv.draining()}};
-    // Issue 16 item 1: "accepting but not delivering" is visible here.
-    const auto d = srv.delivery_status();
-    j["delivery"] = {
-        {"state", d.on ? "on" : "off"}, {"routing_table", d.routing_table}, {"rules", d.rules}};
-    if (!d.on) j["delivery"]["reason"] = d.reason;
-    if (auto* h = srv.history()) {
-      auto hs = h->stats();
-      j["history"] = {{"path", h->path()},
-                      {"written", hs.written},
-                      {"failed", hs.failed},
-                      {"dropped", hs.dropped},
-                      {"batches", hs.batches}};
-    }
-    return {0, j.dump() + "\n", ""};
-  }
+  if (req.cmd == "status") return {0, admin::to_json(admin::status(srv)).dump() + "\n", ""};
   if (is_quarantine_cmd(req.cmd)) {
     if (auto bad = check_ids(req)) return *bad;
     auto* h = srv.history();
     if (!h) return error_response(2, "quarantine: the history is disabled in this daemon");
     h->flush();  // blocking, for tests: the socket reads on the writer thread (serve)
-    return quarantine_apply(srv, req, read_entries(h->reader(), req.args));
+    auto items = admin::quarantine_apply(srv, quarantine_op_of(req), req.args,
+                                         admin::read_entries(h->reader(), req.args),
+                                         quarantine_by(req), "control-socket");
+    return render_items(items, quarantine_word(req));
   }
-  auto qs = selected_queues(srv, req.queue);
+  auto qs = admin::selected_queues(srv, req.queue);
   if (qs.empty()) return error_response(2, "no queue '" + req.queue + "' in this daemon");
-  auto need_id = [&](std::size_t i) -> result<queue::queue_id> {
-    if (i >= req.args.size())
-      return fail(errc::invalid_argument, req.cmd + ": a queue id is needed");
-    return queue::queue_id::parse(req.args[i]);
-  };
   if (req.cmd == "list") {
     // The socket streams (stream_list); this one-shot form is for tests.
     std::vector<const queue::queue_dir*> cqs(qs.begin(), qs.end());
@@ -237,92 +167,48 @@ control_response handle_control(server& srv, const control_request& req) {
     return {ls.unreadable() ? 1 : 0, std::move(out), ""};
   }
   if (req.cmd == "show") {
-    auto id = need_id(0);
-    if (!id) return error_response(2, id.error().message);
-    queue::queue_dir* q = queue_of(qs, *id);
-    auto env = q->load(*id);
-    if (!env) return error_response(1, env.error().message);
+    if (req.args.empty()) return error_response(2, req.cmd + ": a queue id is needed");
+    if (auto id = queue::queue_id::parse(req.args[0]); !id)
+      return error_response(2, id.error().message);
+    auto m = admin::queue_show(srv, req.args[0], req.queue, req.body);
+    if (!m) return error_response(1, m.error().message);
     // As the offline CLI prints it (src/cli/queue.cpp): with the queue's path.
     std::string out;
     if (req.json) {
-      json j = queue::to_json(*env);
-      j["queue"] = q->path().string();
-      if (req.body) {
-        auto d = q->read_data(*id);
-        if (!d) return error_response(1, d.error().message);
-        j["body"] = queue::message_text(*env, std::move(*d));
-      }
+      json j = queue::to_json(m->env);
+      j["queue"] = m->queue;
+      if (m->text) j["body"] = *m->text;
       out = queue::json_text(j);
     } else {
-      out = queue::format_show(*env);
-      out += fmt::format("{:<13} {}\n", "queue:", q->path().string());
-      if (req.body) {
-        auto d = q->read_data(*id);
-        if (!d) return error_response(1, d.error().message);
-        out += "\n" + queue::message_text(*env, std::move(*d));
-      }
+      out = queue::format_show(m->env);
+      out += fmt::format("{:<13} {}\n", "queue:", m->queue);
+      if (m->text) out += "\n" + *m->text;
     }
     return {0, out, ""};
   }
   if (req.cmd == "hold" || req.cmd == "release" || req.cmd == "delete") {
-    int exit = 0;
-    std::string out, err;
-    json jout = json::array();
     if (req.args.empty()) return error_response(2, req.cmd + ": a queue id is needed");
-    for (std::size_t i = 0; i < req.args.size(); ++i) {
-      auto id = need_id(i);
-      if (!id) {
-        err += id.error().message + "\n";
-        exit = 1;
-        continue;
-      }
-      queue::queue_dir* q = queue_of(qs, *id);
-      result<void> r;
-      std::string mode;
-      if (req.cmd == "hold") {
-        auto e = q->hold(*id);
-        if (!e)
-          r = std::unexpected(e.error());
-        else
-          mode = queue::to_string(e->mode);
-      } else if (req.cmd == "release") {
-        bool was_quarantined = false;
-        auto e = q->release(*id, &was_quarantined);
-        if (!e) {
-          r = std::unexpected(e.error());
-        } else {
-          mode = queue::to_string(e->mode);
-          // A quarantined message: the quarantine index says released too.
-          if (was_quarantined) {
-            if (auto* h = srv.history())
-              h->quarantine_release(id->str(), "control-socket",
-                                    static_cast<std::int64_t>(std::time(nullptr)));
-            spdlog::info("quarantine released qid={}", id->str());
-          }
-          srv.message_released(*q, id->str());
-        }
-      } else {
-        r = q->remove(*id);
-      }
-      if (!r) {
-        err += r.error().message + "\n";
-        exit = 1;
-      } else {
-        // The offline CLI's output (src/cli/queue.cpp).
+    const admin::queue_op op = req.cmd == "hold"      ? admin::queue_op::hold
+                               : req.cmd == "release" ? admin::queue_op::release
+                                                      : admin::queue_op::remove;
+    auto items = admin::queue_act(srv, op, req.args, req.queue, "control-socket", "control-socket");
+    if (!items) return error_response(2, items.error().message);
+    control_response r = render_items(*items, req.cmd == "delete" ? "deleted"
+                                              : req.cmd == "hold" ? "held"
+                                                                  : "released");
+    if (req.json) {
+      // The offline CLI's output (src/cli/queue.cpp).
+      json jout = json::array();
+      for (const auto& i : *items) {
+        if (!i.ok) continue;
         if (req.cmd == "delete")
-          jout.push_back({{"id", id->str()}, {"deleted", true}});
+          jout.push_back({{"id", i.id}, {"deleted", true}});
         else
-          jout.push_back({{"id", id->str()}, {"mode", mode}});
-        out += id->str() + ": " +
-               (req.cmd == "delete" ? "deleted"
-                : req.cmd == "hold" ? "held"
-                                    : "released") +
-               "\n";
-        spdlog::info("{} qid={} via=control-socket", req.cmd, id->str());
+          jout.push_back({{"id", i.id}, {"mode", i.mode}});
       }
+      r.output = queue::json_text(jout);
     }
-    if (req.json) out = queue::json_text(jout);
-    return {exit, out, err};
+    return r;
   }
   return error_response(2, "unknown control command '" + req.cmd + "'");
 }
@@ -394,49 +280,22 @@ asio::awaitable<void> control_server::serve(stream_protocol::socket s) {
     req.json = j.value("json", false);
     req.body = j.value("body", false);
     req.by = j.value("by", "");
-    history_writer* hw = srv_.history();
-    if (is_quarantine_cmd(req.cmd) && !check_ids(req) && hw) {
-      // The index is read on the history writer's thread, after the writes queued so
-      // far (a release just recorded is seen); the queue work is back on this thread.
-      auto ids = req.args;
-      auto read = [ids](store::history& db) { return read_entries(db, ids); };
-      found_entries fallback;
-      for (std::size_t i = 0; i < ids.size(); ++i)
-        fallback.push_back(fail(errc::temporary, "history queue full: try again"));
-      // Named steps: g++ 12 mishandles temporaries in a co_await's argument list.
-      asio::any_io_executor ex = co_await asio::this_coro::executor;
-      auto pending = hw->async_call(read, std::move(fallback), ex, asio::use_awaitable);
-      found_entries found = co_await std::move(pending);
-      resp = quarantine_apply(srv_, req, found);
+    if (is_quarantine_cmd(req.cmd) && !check_ids(req) && srv_.history()) {
+      // The index is read on the history writer's thread (admin::quarantine_act).
+      auto pending = admin::quarantine_act(srv_, quarantine_op_of(req), req.args,
+                                           quarantine_by(req), "control-socket");
+      auto items = co_await std::move(pending);
+      resp = items ? render_items(*items, quarantine_word(req))
+                   : error_response(2, items.error().message);
     } else if (req.cmd == "list") {
       co_await stream_list(s, req);
       co_return;
     } else if (req.cmd == "run") {
       // Deliveries are asynchronous: the run is awaited here, not in handle_control.
-      // Without a queue name: every queue, each with the given ids it holds (ids held
-      // by none go to the first, whose run reports them).
-      auto qs = selected_queues(srv_, req.queue);
-      bool ok = !qs.empty();
-      for (auto& a : req.args) ok = ok && queue::queue_id::valid(a);
-      if (!ok) {
-        resp = error_response(2, "run: unknown queue or bad queue id");
-      } else {
-        std::vector<std::vector<std::string>> per(qs.size());
-        for (auto& a : req.args) {
-          auto* q = queue_of(qs, *queue::queue_id::parse(a));
-          for (std::size_t i = 0; i < qs.size(); ++i)
-            if (qs[i] == q) per[i].push_back(a);
-        }
-        std::string out;
-        for (std::size_t i = 0; i < qs.size(); ++i) {
-          if (!req.args.empty() && per[i].empty()) continue;
-          // Name the awaited value first: g++ 12 miscompiles co_await inside a braced
-          // initializer (the output came back as garbage bytes).
-          std::string part = co_await srv_.queue_run(*qs[i], std::move(per[i]));
-          out += part;
-        }
-        resp = control_response{0, std::move(out), ""};
-      }
+      auto pending = admin::queue_run(srv_, req.queue, req.args);
+      auto out = co_await std::move(pending);
+      resp =
+          out ? control_response{0, std::move(*out), ""} : error_response(2, out.error().message);
     } else {
       resp = handle_control(srv_, req);
     }
@@ -450,7 +309,7 @@ asio::awaitable<void> control_server::serve(stream_protocol::socket s) {
 asio::awaitable<void> control_server::stream_list(stream_protocol::socket& s,
                                                   const control_request& req) {
   asio::error_code ec;
-  auto qs = selected_queues(srv_, req.queue);
+  auto qs = admin::selected_queues(srv_, req.queue);
   if (qs.empty()) {
     std::string out = frame(error_response(2, "no queue '" + req.queue + "' in this daemon"));
     co_await asio::async_write(s, asio::buffer(out), asio::redirect_error(asio::use_awaitable, ec));

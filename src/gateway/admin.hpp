@@ -1,0 +1,178 @@
+// admin.hpp: the typed admin operations of a running gateway (issue 11 section 1):
+// queue (list, show, hold, release, delete, run), quarantine (find, show, release,
+// delete), history search and hourly counts, policy simulate over the history, SPF lint
+// and status. They run on the server's io thread and return values; the control
+// socket (control.cpp, `mxguard queue ...` / `quarantine ...`) and the web console
+// (src/web/) are adapters that render those values. Nothing here renders text for a
+// user and nothing here knows either adapter.
+//
+// Threads: every function is called on the io thread. SQLite is read on the history
+// writer's thread (history_writer::async_call) and queue directories are listed on a
+// worker thread (net::offload), so the io thread never waits for a disk.
+//
+// Security: ids are validated by queue_id::valid before they become paths; callers
+// pass `by` (who asks) and `via` (which adapter) so every release and delete is
+// recorded in the quarantine index with its user and logged. A `visible` predicate
+// lets an adapter restrict the quarantine to what its user may see (a helpdesk user's
+// domains): entries it refuses are answered "not in the quarantine", as if absent.
+#pragma once
+
+#include <asio/awaitable.hpp>
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "base/result.hpp"
+#include "gateway/delivery_hook.hpp"
+#include "gateway/quarantine_expiry.hpp"
+#include "policy/simulate.hpp"
+#include "policy/spf_policy.hpp"
+#include "queue/queue_dir.hpp"
+#include "store/history.hpp"
+
+namespace mxg::gateway {
+
+class server;
+
+namespace admin {
+
+// Bounds of what one admin call reads (the console pages through them).
+inline constexpr std::size_t kQuarantineListMax = 5000;   // entries per list
+inline constexpr std::size_t kHistorySearchScan = 50000;  // records scanned per search
+inline constexpr std::size_t kHistorySearchMax = 1000;    // records returned
+inline constexpr std::size_t kQueueListMax = 5000;        // messages per list
+inline constexpr std::size_t kSimulateRecordsMax = 200000;
+
+// --- status ---
+struct status_info {
+  std::uint64_t sessions = 0, refused_sessions = 0, messages = 0, queue_errors = 0;
+  bool draining = false;
+  delivery_state delivery;
+  bool history = false;  // [history] enabled
+  std::string history_path;
+  std::uint64_t history_written = 0, history_failed = 0, history_dropped = 0, history_batches = 0;
+};
+status_info status(server& srv);
+// The control socket's `status` JSON (also the console's /api/status).
+nlohmann::json to_json(const status_info& s);
+
+// --- per-id outcomes of hold/release/delete ---
+struct item_result {
+  std::string id;
+  bool ok = false;
+  std::string mode;   // hold/release: the message's delivery mode after the change
+  std::string error;  // when !ok: the message for the user
+};
+
+// --- queue ---
+enum class queue_op { hold, release, remove };
+const char* to_string(queue_op op);  // "hold" | "release" | "delete"
+
+// The queues a request covers: the named one (listener name or directory), or every
+// queue of the daemon ("" ; by path, each once). Empty: no such queue.
+std::vector<queue::queue_dir*> selected_queues(server& srv, const std::string& which);
+
+// hold / release / delete of queued messages (short blocking file operations, one
+// control-file rewrite each). A released quarantined message is marked released in the
+// index by `by`. errc::not_found when `which` names no queue.
+result<std::vector<item_result>> queue_act(server& srv, queue_op op,
+                                           const std::vector<std::string>& ids,
+                                           const std::string& which, const std::string& by,
+                                           const std::string& via);
+
+struct queued_message {
+  queue::envelope env;
+  std::string queue;                // its queue's directory
+  std::optional<std::string> text;  // with_body: the message as delivery sends it
+};
+result<queued_message> queue_show(server& srv, const std::string& id, const std::string& which,
+                                  bool with_body);
+
+// Every message of the selected queues (at most `limit`), read on a worker thread.
+asio::awaitable<result<std::vector<queue::listed_message>>> queue_list(server& srv,
+                                                                       std::string which,
+                                                                       std::size_t limit);
+
+// Delivery of the given ids (all due messages when empty) of the selected queues;
+// the delivery's summary text.
+asio::awaitable<result<std::string>> queue_run(server& srv, std::string which,
+                                               std::vector<std::string> ids);
+
+// --- quarantine ---
+using visibility = std::function<bool(const store::quarantine_entry&)>;
+
+// Entries matching the query, newest first (at most kQuarantineListMax), of those
+// `visible` accepts (all when empty).
+asio::awaitable<result<std::vector<store::quarantine_entry>>> quarantine_find(
+    server& srv, store::quarantine_query q, visibility visible = {});
+
+struct quarantined_message {
+  store::quarantine_entry entry;
+  std::string queue;  // "" when no queue holds it any more
+  result<queue::envelope> env = fail(errc::not_found, "not loaded");
+  std::optional<std::string> text;  // with_body and readable: the message text
+};
+// errc::not_found when there is no entry (or `visible` refuses it).
+asio::awaitable<result<quarantined_message>> quarantine_show(server& srv, std::string id,
+                                                             bool with_body,
+                                                             visibility visible = {});
+
+// Index entries of `ids` (read by the caller's choice of thread) and the queue work
+// once they are read (io thread): exactly once (quarantine_expiry.hpp), recorded in the
+// index with `by`, released messages handed to delivery.
+using found_entries = std::vector<result<std::optional<store::quarantine_entry>>>;
+found_entries read_entries(const store::history& db, const std::vector<std::string>& ids);
+std::vector<item_result> quarantine_apply(server& srv, quarantine_op op,
+                                          const std::vector<std::string>& ids,
+                                          const found_entries& found, const std::string& by,
+                                          const std::string& via, const visibility& visible = {});
+// Reads the entries on the history writer's thread, then quarantine_apply.
+// errc::unsupported when the history is disabled; errc::invalid_argument for a bad id.
+asio::awaitable<result<std::vector<item_result>>> quarantine_act(server& srv, quarantine_op op,
+                                                                 std::vector<std::string> ids,
+                                                                 std::string by, std::string via,
+                                                                 visibility visible = {});
+
+// --- history ---
+struct history_filter {
+  std::int64_t since = 0, until = 0;  // until 0: now
+  std::string sender, recipient;      // substring, case-insensitive
+  std::string client_ip, queue_id;    // exact
+  std::string result;                 // decision (accept, quarantine, ...) or SPF/DMARC result
+  std::size_t limit = 200;            // at most kHistorySearchMax
+};
+bool matches(const store::message_record& m, const history_filter& f);
+// Newest first.
+asio::awaitable<result<std::vector<store::message_record>>> history_search(server& srv,
+                                                                           history_filter f);
+
+// Messages per hour by SPF result, DMARC result and action (the dashboard).
+struct hourly_counts {
+  std::int64_t start = 0;  // first hour (Unix seconds, a multiple of 3600)
+  std::size_t hours = 0;
+  // key ("spf", "dmarc", "action") -> value (e.g. "softfail") -> one count per hour
+  std::map<std::string, std::map<std::string, std::vector<std::size_t>>> series;
+  std::size_t quarantine_open = 0;
+};
+hourly_counts count_hourly(const std::vector<store::message_record>& records, std::int64_t start,
+                           std::size_t hours);
+asio::awaitable<result<hourly_counts>> dashboard(server& srv, std::size_t hours);
+
+// --- policy ---
+// `policy simulate` of a candidate [spf] section (TOML text, with or without the
+// [spf] header) over the inbound history since `since`. errc::parse_error with
+// "candidate:LINE: ..." lines when the candidate is not a valid [spf].
+asio::awaitable<result<policy::simulation>> simulate_spf(server& srv, std::string candidate,
+                                                         std::int64_t since);
+// The linter's checklist for a domain (looked up with the server's resolver) or a
+// record given as text (exactly one of them non-empty).
+asio::awaitable<result<std::string>> spf_lint(server& srv, std::string domain, std::string record);
+
+}  // namespace admin
+}  // namespace mxg::gateway
