@@ -27,6 +27,7 @@
 
 #include "gateway/history_writer.hpp"
 #include "gateway/quarantine_expiry.hpp"
+#include "gateway/remote_release.hpp"
 #include "gateway/server.hpp"
 #include "net/offload.hpp"
 #include "queue/report.hpp"
@@ -81,6 +82,12 @@ control_response quarantine_apply(server& srv, const control_request& req,
     if (!e || !*e) {
       err += (e ? id + ": not in the quarantine" : e.error().message) + "\n";
       exit = 1;
+      continue;
+    }
+    // Issue 14: another gateway holds it: a work item for that host, shown as pending.
+    if (release && quarantine_entry_open(**e) &&
+        request_remote_release(*hw, **e, by, now, srv.io().get_executor())) {
+      out += id + ": release pending on host " + (*e)->host + "\n";
       continue;
     }
     queue::queue_dir* q = quarantine_queue(
@@ -202,11 +209,11 @@ control_response handle_control(server& srv, const control_request& req) {
     if (!d.on) j["delivery"]["reason"] = d.reason;
     if (auto* h = srv.history()) {
       auto hs = h->stats();
-      j["history"] = {{"path", h->path()},
-                      {"written", hs.written},
-                      {"failed", hs.failed},
-                      {"dropped", hs.dropped},
-                      {"batches", hs.batches}};
+      j["history"] = {
+          {"path", h->path()},     {"written", hs.written},   {"failed", hs.failed},
+          {"dropped", hs.dropped}, {"batches", hs.batches},   {"backend", srv.cfg().store.backend},
+          {"host", h->host_id()},  {"db_up", hs.db_up},       {"spool_backlog", hs.spool_backlog},
+          {"spooled", hs.spooled}, {"replayed", hs.replayed}, {"spool_dropped", hs.spool_dropped}};
     }
     return {0, j.dump() + "\n", ""};
   }
