@@ -106,6 +106,66 @@ std::vector<std::string> split(const std::string& s) {
   return out;
 }
 
+// PostgreSQL refuses text that is not UTF-8 (the whole record would be lost); mail
+// carries any bytes (8-bit subjects, addresses). Invalid sequences become U+FFFD, as the
+// JSON output does; SQLite keeps the bytes as they are.
+std::string valid_utf8(const std::string& s) {
+  std::string out;
+  std::size_t i = 0;
+  auto cont = [&](std::size_t k) {
+    return k < s.size() && (static_cast<unsigned char>(s[k]) & 0xC0) == 0x80;
+  };
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    std::size_t n = c < 0x80           ? 1
+                    : (c >> 5) == 0x6  ? 2
+                    : (c >> 4) == 0xE  ? 3
+                    : (c >> 3) == 0x1E ? 4
+                                       : 0;
+    bool ok = n > 0 && (n != 2 || c >= 0xC2) && (n != 4 || c <= 0xF4);
+    for (std::size_t k = 1; ok && k < n; ++k) ok = cont(i + k);
+    if (ok && n == 3) {
+      const auto c1 = static_cast<unsigned char>(s[i + 1]);
+      ok = !(c == 0xE0 && c1 < 0xA0) && !(c == 0xED && c1 >= 0xA0);  // overlong, surrogates
+    }
+    if (ok && n == 4) {
+      const auto c1 = static_cast<unsigned char>(s[i + 1]);
+      ok = !(c == 0xF0 && c1 < 0x90) && !(c == 0xF4 && c1 >= 0x90);
+    }
+    if (ok) {
+      out.append(s, i, n);
+      i += n;
+    } else {
+      out += "\xEF\xBF\xBD";
+      ++i;
+    }
+  }
+  return out;
+}
+
+// The C strings of the parameters, made valid UTF-8 where needed (kept in `fixed`).
+std::vector<const char*> param_values(const std::vector<param>& params,
+                                      std::vector<std::string>& fixed) {
+  std::vector<const char*> values;
+  values.reserve(params.size());
+  fixed.reserve(params.size());
+  for (const auto& p : params) {
+    if (!p) {
+      values.push_back(nullptr);
+      continue;
+    }
+    bool ascii = true;
+    for (char ch : *p) ascii = ascii && static_cast<unsigned char>(ch) < 0x80;
+    if (ascii) {
+      values.push_back(p->c_str());
+    } else {
+      fixed.push_back(valid_utf8(*p));
+      values.push_back(fixed.back().c_str());
+    }
+  }
+  return values;
+}
+
 void quiet_notices(void*, const char*) {}  // "relation ... already exists, skipping"
 
 constexpr const char* kQuarantineColumns =
@@ -210,6 +270,7 @@ class pg_history final : public history {
                             text_array(kr),
                             text_array(kre)};
     std::lock_guard lock(mu_);
+    if (in_batch_) return send_pipelined(kRecordSql, p);
     auto r = run(kRecordSql, p, "record");
     if (!r) return std::unexpected(r.error());
     return {};
@@ -226,9 +287,14 @@ class pg_history final : public history {
 
   result<void> commit_batch() override {
     std::lock_guard lock(mu_);
+    auto drained = drain_pipeline();
     in_batch_ = false;
+    if (!drained && drained.error().code == errc::temporary) return drained;
     if (conn_ && PQtransactionStatus(conn_) == PQTRANS_INERROR) {
       (void)run_plain("ROLLBACK", "rollback");
+      // A statement prepared inside the failed pipeline may not exist: prepare again.
+      PQclear(PQexec(conn_, "DEALLOCATE ALL"));
+      prepared_.clear();
       return fail(errc::io_error, "history: batch rolled back after an error: " + batch_error_);
     }
     auto r = run_plain("COMMIT", "commit");
@@ -459,6 +525,7 @@ class pg_history final : public history {
   result<void> connect() {
     if (conn_) PQfinish(conn_);
     prepared_.clear();
+    pipelining_ = false;
     conn_ = PQconnectdb(dsn_.c_str());
     if (!conn_ || PQstatus(conn_) != CONNECTION_OK) return lost("connect");
     PQsetNoticeProcessor(conn_, quiet_notices, nullptr);
@@ -482,9 +549,76 @@ class pg_history final : public history {
     return fail(errc::io_error, "history: " + what + ": " + m);
   }
 
+  // Inside a batch, records are sent without waiting for each answer (libpq pipeline
+  // mode: one round trip per batch instead of one per record); the answers are read
+  // before anything else runs on the connection (drain_pipeline), at the latest at
+  // commit. A refused record then fails the commit and the history writer writes the
+  // batch again record by record (uids make that safe).
+  // XXX: blocking sends; a batch's answers (kHistoryBatchMax short rows) fit in the
+  // socket buffers, a much larger batch could stall both ends (non-blocking mode and
+  // reading while sending would fix it).
+  result<void> send_pipelined(const std::string& sql, const std::vector<param>& params) {
+    if (!conn_ || PQstatus(conn_) != CONNECTION_OK) return lost("record");
+    if (PQtransactionStatus(conn_) == PQTRANS_INERROR)
+      return fail(errc::io_error, "history: record: skipped: the batch failed already");
+    if (!pipelining_) {
+      if (PQenterPipelineMode(conn_) != 1) return pipe_failed("record");
+      pipelining_ = true;
+    }
+    auto it = prepared_.find(sql);
+    if (it == prepared_.end()) {
+      std::string name = "s" + std::to_string(next_stmt_++);
+      if (PQsendPrepare(conn_, name.c_str(), sql.c_str(), 0, nullptr) != 1)
+        return pipe_failed("record");
+      it = prepared_.emplace(sql, name).first;
+    }
+    std::vector<std::string> fixed;
+    const auto values = param_values(params, fixed);
+    if (PQsendQueryPrepared(conn_, it->second.c_str(), static_cast<int>(values.size()),
+                            values.data(), nullptr, nullptr, 0) != 1)
+      return pipe_failed("record");
+    return {};
+  }
+
+  std::unexpected<error> pipe_failed(const std::string& what) {
+    if (!conn_ || PQstatus(conn_) != CONNECTION_OK) return lost(what);
+    std::string m = PQerrorMessage(conn_);
+    while (!m.empty() && (m.back() == '\n' || m.back() == ' ')) m.pop_back();
+    if (batch_error_.empty()) batch_error_ = m;
+    return fail(errc::io_error, "history: " + what + ": " + m);
+  }
+
+  // Reads every answer of the pipeline and leaves pipeline mode.
+  result<void> drain_pipeline() {
+    if (!pipelining_) return {};
+    pipelining_ = false;
+    if (PQpipelineSync(conn_) != 1) return lost("pipeline");
+    std::string first_error;
+    for (;;) {
+      PGresult* r = PQgetResult(conn_);
+      if (!r) {  // between two statements' answers, or the connection is gone
+        if (PQstatus(conn_) != CONNECTION_OK) return lost("pipeline");
+        continue;
+      }
+      const auto st = PQresultStatus(r);
+      if (st == PGRES_FATAL_ERROR && first_error.empty()) first_error = PQresultErrorMessage(r);
+      PQclear(r);
+      if (st == PGRES_PIPELINE_SYNC) break;
+    }
+    PQexitPipelineMode(conn_);
+    if (first_error.empty()) return {};
+    while (!first_error.empty() && (first_error.back() == '\n' || first_error.back() == ' '))
+      first_error.pop_back();
+    if (batch_error_.empty()) batch_error_ = first_error;
+    return fail(errc::io_error, "history: record: " + first_error);
+  }
+
   // A statement without parameters. One that ends a transaction never reconnects: on a
   // new connection a COMMIT would "succeed" with nothing to commit.
   result<pg_result> run_plain(const char* sql, const std::string& what) {
+    if (pipelining_)
+      if (auto d = drain_pipeline(); !d && d.error().code == errc::temporary)
+        return std::unexpected(d.error());
     const std::string_view s(sql);
     const bool ending = s == "COMMIT" || s.starts_with("ROLLBACK") || s.starts_with("RELEASE");
     if (!ending)
@@ -500,6 +634,9 @@ class pg_history final : public history {
   // Runs a parameterized statement, preparing it on first use on this connection.
   result<pg_result> run(const std::string& sql, const std::vector<param>& params,
                         const std::string& what) {
+    if (pipelining_)
+      if (auto d = drain_pipeline(); !d && d.error().code == errc::temporary)
+        return std::unexpected(d.error());
     if (auto c = ensure_connected(); !c) return std::unexpected(c.error());
     if (PQtransactionStatus(conn_) == PQTRANS_INERROR)
       return fail(errc::io_error, "history: " + what + ": skipped: the batch failed already");
@@ -511,9 +648,8 @@ class pg_history final : public history {
       PQclear(res);
       it = prepared_.emplace(sql, name).first;
     }
-    std::vector<const char*> values;
-    values.reserve(params.size());
-    for (const auto& p : params) values.push_back(p ? p->c_str() : nullptr);
+    std::vector<std::string> fixed;
+    const auto values = param_values(params, fixed);
     PGresult* res = PQexecPrepared(conn_, it->second.c_str(), static_cast<int>(values.size()),
                                    values.data(), nullptr, nullptr, 0);
     auto st = PQresultStatus(res);
@@ -679,6 +815,7 @@ class pg_history final : public history {
   std::string dsn_;
   PGconn* conn_ = nullptr;
   bool in_batch_ = false;
+  bool pipelining_ = false;  // records sent, answers not read yet (send_pipelined)
   std::string batch_error_;
   std::map<std::string, std::string> prepared_;  // SQL text -> statement name
   std::uint64_t next_stmt_ = 0;

@@ -188,6 +188,26 @@ TEST_P(Backend, EveryFieldRoundTripsThroughListAndQuery) {
   EXPECT_EQ(db_->query(q)->front().time, 50);  // oldest first
 }
 
+TEST_P(Backend, EightBitTextIsRecorded) {
+  // Mail carries any bytes; PostgreSQL takes only UTF-8 (invalid bytes become U+FFFD),
+  // SQLite keeps them. Either way the record is there, in a batch or alone.
+  message_record m = outbound(10, "id@x", {"b@ext.test"});
+  m.subject = "caf\xe9 \xff\xfe ok \xc3\xa9";
+  ASSERT_TRUE(db_->record(m));
+  ASSERT_TRUE(db_->begin_batch());
+  m.time = 11;
+  ASSERT_TRUE(db_->record(m));
+  ASSERT_TRUE(db_->commit_batch());
+  auto l = db_->list(0, 100, 10);
+  ASSERT_TRUE(l) << l.error().message;
+  ASSERT_EQ(l->size(), 2u);
+  const std::string got = l->front().subject;
+  if (GetParam() == "postgresql")
+    EXPECT_EQ(got, "caf\xef\xbf\xbd \xef\xbf\xbd\xef\xbf\xbd ok \xc3\xa9");
+  else
+    EXPECT_EQ(got, m.subject);
+}
+
 TEST_P(Backend, ARecordWithAStoredUidIsNotRecordedAgain) {
   message_record m = outbound(10, "x@our.test", {"b@ext.test"});
   m.uid = "same";
