@@ -85,12 +85,17 @@ bool history_writer::push(op o) {
 sent_facts history_writer::lookup(store::history& db, const std::vector<std::string>& ids,
                                   const std::vector<std::string>& rcpts, std::int64_t since) {
   sent_facts f;
-  f.available = true;
-  for (const auto& id : ids)
-    if (auto r = db.sent_message_id(id); r && *r) f.sent_ids.insert(id);
-  for (const auto& a : rcpts) {
-    if (auto r = db.sent_to(a, since); r && *r) f.sent_to.insert(ascii::lower(a));
+  for (const auto& id : ids) {
+    auto r = db.sent_message_id(id);
+    if (!r) return sent_facts{};  // no answer (database unreachable): judge without history
+    if (*r) f.sent_ids.insert(id);
   }
+  for (const auto& a : rcpts) {
+    auto r = db.sent_to(a, since);
+    if (!r) return sent_facts{};
+    if (*r) f.sent_to.insert(ascii::lower(a));
+  }
+  f.available = true;
   return f;
 }
 

@@ -222,6 +222,10 @@ struct options {
   std::string dsn;                 // PostgreSQL connection string
 };
 result<std::unique_ptr<history>> open(const options& o);
+// For the CLI's --history: a PostgreSQL URI ("postgresql://...", "postgres://...") or
+// an SQLite file.
+bool is_dsn(const std::string& where);
+result<std::unique_ptr<history>> open_location(const std::string& where);
 
 // The schema version of the database and this program's (`store migrate --check`).
 struct schema_state {

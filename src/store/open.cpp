@@ -19,6 +19,14 @@ result<std::unique_ptr<history>> open(const options& o) {
   return fail(errc::invalid_argument, "store: unknown backend '" + o.backend + "'");
 }
 
+bool is_dsn(const std::string& where) {
+  return where.starts_with("postgresql://") || where.starts_with("postgres://");
+}
+
+result<std::unique_ptr<history>> open_location(const std::string& where) {
+  return is_dsn(where) ? open_postgresql(where) : open_sqlite(where);
+}
+
 result<schema_state> read_schema_state(const options& o) {
   schema_state s;
   s.target = schema_version();

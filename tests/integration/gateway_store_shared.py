@@ -138,6 +138,19 @@ try:
             c.eq(r.returncode, 1, "and from A too")
             c.eq(pg.psql("SELECT count(*) FROM remote_releases"), "1", "no second work item")
             c.eq(len(sink_with("shared softfail")), 1, "still delivered exactly once")
+            # policy simulate over the shared history (both hosts' traffic).
+            cand = os.path.join(work, "candidate.toml")
+            with open(cand, "w") as f:
+                f.write('[spf]\nenabled = true\n[spf.actions]\nsoftfail = "reject"\n')
+            r = cli("policy", "simulate", "--policy", cand, "--history", pg.dsn, "--since", "1d",
+                    "--json")
+            c.eq(r.returncode, 0, f"policy simulate --history {pg.dsn} ({r.stderr.strip()})")
+            try:
+                tr = json.loads(r.stdout).get("transitions", {})
+            except ValueError:
+                tr = {}
+            c.eq(tr.get("quarantine->reject"), 1,
+                 f"simulate sees A's quarantined softfail in the shared history ({tr})")
             # One history for both gateways.
             c.eq(pg.psql("SELECT string_agg(DISTINCT host, ',' ORDER BY host) FROM messages"),
                  "mx-a,mx-b", "the history holds both gateways' records")
