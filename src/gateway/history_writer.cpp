@@ -11,6 +11,7 @@
 
 #include "base/ascii.hpp"
 #include "base/thread_name.hpp"
+#include "store/postgres.hpp"
 
 namespace mxg::gateway {
 
@@ -24,9 +25,14 @@ result<std::unique_ptr<history_writer>> history_writer::open(const store::option
                                                              std::string host_id,
                                                              const std::string& spool_dir,
                                                              std::size_t spool_max) {
-  auto w = store::open(o);
+  // With a spool, PostgreSQL may be away at start too: records wait on disk.
+  auto open_one = [&] {
+    return o.backend == "postgresql" && !spool_dir.empty() ? store::open_postgresql_lazy(o.dsn)
+                                                           : store::open(o);
+  };
+  auto w = open_one();
   if (!w) return std::unexpected(w.error());
-  auto r = store::open(o);
+  auto r = open_one();
   if (!r) return std::unexpected(r.error());
   std::unique_ptr<history_spool> spool;
   if (!spool_dir.empty()) {

@@ -24,6 +24,7 @@
 #include "base/time.hpp"
 #include "store/history.hpp"
 #include "store/migrations.hpp"
+#include "store/postgres.hpp"
 
 namespace mxg::store {
 
@@ -205,10 +206,12 @@ class pg_history final : public history {
     if (conn_) PQfinish(conn_);
   }
 
-  result<void> init() {
+  // lazy: an unreachable server is not an error; the first connection migrates.
+  result<void> init(bool lazy) {
     std::lock_guard lock(mu_);
-    if (auto r = connect(); !r) return r;
-    return migrate();
+    auto r = connect();
+    if (!r && lazy && r.error().code == errc::temporary) return {};
+    return r;
   }
 
   result<void> record(const message_record& m) override {
@@ -529,6 +532,14 @@ class pg_history final : public history {
     conn_ = PQconnectdb(dsn_.c_str());
     if (!conn_ || PQstatus(conn_) != CONNECTION_OK) return lost("connect");
     PQsetNoticeProcessor(conn_, quiet_notices, nullptr);
+    if (migrated_) return {};
+    auto m = migrate();  // before the first statement this object sends
+    if (!m) {
+      PQfinish(conn_);  // not used unmigrated: the next call connects and tries again
+      conn_ = nullptr;
+      return m;
+    }
+    migrated_ = true;
     return {};
   }
 
@@ -815,7 +826,9 @@ class pg_history final : public history {
   std::string dsn_;
   PGconn* conn_ = nullptr;
   bool in_batch_ = false;
-  bool pipelining_ = false;  // records sent, answers not read yet (send_pipelined)
+  bool pipelining_ = false;
+  bool migrated_ = false;  // the schema was checked on a connection of this object  // records
+                           // sent, answers not read yet (send_pipelined)
   std::string batch_error_;
   std::map<std::string, std::string> prepared_;  // SQL text -> statement name
   std::uint64_t next_stmt_ = 0;
@@ -826,7 +839,13 @@ class pg_history final : public history {
 
 result<std::unique_ptr<history>> open_postgresql(const std::string& dsn) {
   auto h = std::make_unique<pg_history>(dsn);
-  if (auto r = h->init(); !r) return std::unexpected(r.error());
+  if (auto r = h->init(false); !r) return std::unexpected(r.error());
+  return std::unique_ptr<history>(std::move(h));
+}
+
+result<std::unique_ptr<history>> open_postgresql_lazy(const std::string& dsn) {
+  auto h = std::make_unique<pg_history>(dsn);
+  if (auto r = h->init(true); !r) return std::unexpected(r.error());
   return std::unique_ptr<history>(std::move(h));
 }
 

@@ -125,6 +125,30 @@ try:
         c.ok(st.get("db_up") is True and st.get("replayed", 0) > 0,
              f"status: reachable again, replayed {st.get('replayed')}")
         c.eq(len(gw.messages()), TOTAL, "every message in the queue")
+
+        # A gateway (re)started while the database is away starts, spools, replays.
+        pg.stop()
+        gw.stop()
+        gw.start()
+        c.ok(True, "the gateway starts while the database is unreachable")
+        s = smtplib.SMTP("127.0.0.1", gw.port, timeout=30)
+        late = []
+        for n in range(TOTAL, TOTAL + 10):
+            try:
+                s.sendmail(f"late{n}@client.example", [f"u{n}@local.test"],
+                           f"Subject: late {n}\r\n\r\nbody\r\n")
+                late.append(250)
+            except smtplib.SMTPException as e:
+                late.append(str(e))
+        s.quit()
+        c.eq(late, [250] * 10, "messages after a start without the database: all 250")
+        c.ok(wait_for(lambda: status(gw).get("spool_backlog", 0) >= 10, "spooled at start"),
+             "they wait in the spool")
+        pg.start()
+        c.ok(wait_for(lambda: count("SELECT count(*) FROM messages") == TOTAL + 10 and
+                      status(gw).get("spool_backlog", -1) == 0, "replayed", timeout=60),
+             "replayed once the database is back")
+        c.eq(count("SELECT count(DISTINCT uid) FROM messages"), TOTAL + 10, "still no uid twice")
 finally:
     if c.failed:
         print(pg.log())
