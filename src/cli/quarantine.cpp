@@ -365,6 +365,11 @@ int act_offline(const q_args& a, mxg::store::history& h, const std::vector<std::
       }
       continue;
     }
+    if (r && !release && !(*e)->host.empty() && !a.host_id.empty() && (*e)->host != a.host_id) {
+      complain(a, id + ": held by host " + (*e)->host + ": delete it there");
+      rc = std::max(rc, kExitNotFound);
+      continue;
+    }
     auto* q = r ? qs.of(**e) : nullptr;
     if (!r) {
       // already released or deleted: said so, whatever the queue holds now

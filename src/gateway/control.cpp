@@ -90,6 +90,13 @@ control_response quarantine_apply(server& srv, const control_request& req,
       out += id + ": release pending on host " + (*e)->host + "\n";
       continue;
     }
+    // XXX: deletes are not carried to the owner (its queued body would stay): refused.
+    if (!release && !(*e)->host.empty() && (*e)->host != hw->host_id() &&
+        quarantine_entry_open(**e)) {
+      err += id + ": held by host " + (*e)->host + ": delete it there\n";
+      exit = 1;
+      continue;
+    }
     queue::queue_dir* q = quarantine_queue(
         **e, [&](const std::string& w) { return srv.find_queue(w); }, all);
     // Already released or deleted: said so first, whatever the queue holds now.

@@ -108,6 +108,9 @@ try:
             c.eq(e and e["host"], "mx-a", "the index says A holds it")
             c.eq(e and e["status"], "held", "held")
 
+            r = cli("quarantine", "delete", "--config", b.config, qid)
+            c.eq(r.returncode, 1, "a delete from B is refused (A holds the body)")
+            c.ok("held by host mx-a" in r.stderr, f"... saying where ({r.stderr.strip()})")
             # A is down: the release waits, pending.
             a.stop()
             r = cli("quarantine", "release", "--config", b.config, qid)
