@@ -83,16 +83,16 @@ int run_report(const report_args& a) {
       std::fprintf(stderr, "%s\n", c.error().message.c_str());
       return kExitUsage;
     }
-    history = c->history.path;
+    history = c->store.backend == "postgresql" ? c->store.dsn : c->history.path;
   }
   if (history.empty()) history = "var/history.db";
   std::error_code ec;
-  if (!fs::exists(history, ec)) {
+  if (!store::is_dsn(history) && !fs::exists(history, ec)) {
     std::fprintf(stderr, "mxguard dmarc report: no history database at %s (--history PATH)\n",
                  history.c_str());
     return kExitUsage;
   }
-  auto h = store::open_sqlite(history);
+  auto h = store::open_location(history);
   if (!h) {
     std::fprintf(stderr, "mxguard dmarc report: %s\n", h.error().message.c_str());
     return kExitUsage;

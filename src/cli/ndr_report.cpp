@@ -175,11 +175,11 @@ int run(const report_args& a) {
   opt.since = *since;
   std::unique_ptr<mxg::store::history> hist;
   if (!a.history.empty()) {
-    if (!std::filesystem::exists(a.history)) {
+    if (!mxg::store::is_dsn(a.history) && !std::filesystem::exists(a.history)) {
       std::fprintf(stderr, "mxguard ndr report: history %s does not exist\n", a.history.c_str());
       return 2;
     }
-    auto h = mxg::store::open_sqlite(a.history);
+    auto h = mxg::store::open_location(a.history);
     if (!h) {
       std::fprintf(stderr, "mxguard ndr report: %s\n", h.error().message.c_str());
       return 2;

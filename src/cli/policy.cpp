@@ -75,9 +75,9 @@ result<loaded> load_history(const policy_args& a) {
   auto age = cli::parse_age(a.since);
   if (!age) return fail(errc::invalid_argument, "--since: " + age.error().message);
   std::error_code ec;
-  if (!std::filesystem::exists(a.history, ec))
+  if (!store::is_dsn(a.history) && !std::filesystem::exists(a.history, ec))
     return fail(errc::not_found, "no history database at " + a.history + " (--history PATH)");
-  auto h = store::open_sqlite(a.history);
+  auto h = store::open_location(a.history);
   if (!h) return std::unexpected(h.error());
   loaded l;
   l.since = static_cast<std::int64_t>(std::time(nullptr)) - *age;
@@ -402,7 +402,8 @@ cli::registration reg(150, [](CLI::App& root, int& exit_code) {
       ->required();
   sim->add_option("--check", sim_args->check, "Which section to simulate: spf (default), dmarc")
       ->check(CLI::IsMember({"spf", "dmarc"}));
-  sim->add_option("--history", sim_args->history, "History database (default var/history.db)");
+  sim->add_option("--history", sim_args->history,
+                  "History database, or a postgresql:// URI (default var/history.db)");
   sim->add_option("--since", sim_args->since, "Period: 30d, 12h, ... (default 30d)")
       ->type_name("AGE");
   sim->add_flag("--reevaluate", sim_args->reevaluate,
@@ -422,7 +423,8 @@ cli::registration reg(150, [](CLI::App& root, int& exit_code) {
       "stricter rules for domains that only ever pass, and permerror domains with the SPF\n"
       "linter's finding (with --dns/--zone; else the stored problem text). Each with its\n"
       "evidence and a ready-to-paste [[spf.rule]] snippet.");
-  sug->add_option("--history", sug_args->history, "History database (default var/history.db)");
+  sug->add_option("--history", sug_args->history,
+                  "History database, or a postgresql:// URI (default var/history.db)");
   sug->add_option("--since", sug_args->since, "Period: 30d, 12h, ... (default 30d)")
       ->type_name("AGE");
   sug->add_option("--policy", sug_args->policy,

@@ -27,6 +27,7 @@
 
 #include "cli/age.hpp"
 #include "cli/registry.hpp"
+#include "gateway/config.hpp"
 #include "gateway/control.hpp"
 #include "gateway/quarantine_expiry.hpp"
 #include "queue/queue_dir.hpp"
@@ -49,8 +50,23 @@ struct q_args {
   std::string socket = "var/control.sock";
   std::string queue_dir = mxg::queue::kDefaultQueueDir.string();
   std::string by;
+  std::string config;  // issue 14: --config FILE gives the store, socket, queues, host
+  mxg::store::options store;
+  std::string host_id;
   bool all = false, json = false, body = false, offline = false;
 };
+
+// --config: everything the other options name, from the gateway's configuration.
+mxg::result<void> apply_config(q_args& a) {
+  auto c = mxg::gateway::load_config_file(a.config);
+  if (!c) return std::unexpected(c.error());
+  a.store = mxg::gateway::store_options(*c);
+  a.history = c->history.path;
+  a.socket = c->control_socket;
+  a.queue_dir = c->state_dir + "/queue";
+  a.host_id = c->store.host_id;
+  return {};
+}
 
 int exit_of(const mxg::error& e) {
   switch (e.code) {
@@ -84,13 +100,18 @@ std::string esc(const std::string& s) {
   return mxg::queue::escape_value(s);
 }
 
-std::string status(const quarantine_entry& e) {
+// Queue ids with a pending remote release -> the host that is to carry it out.
+using pending_map = std::map<std::string, std::string>;
+
+std::string status(const quarantine_entry& e, const pending_map& pending = {}) {
   if (e.released_at) return "released";
+  if (auto it = pending.find(e.queue_id); it != pending.end())
+    return "release pending on " + it->second;
   if (e.deleted_at) return e.deleted_by == "expiry" ? "expired" : "deleted";
   return "held";
 }
 
-json to_json(const quarantine_entry& e) {
+json to_json(const quarantine_entry& e, const pending_map& pending = {}) {
   json j{{"id", e.queue_id},
          {"time", when(e.time)},
          {"check", e.check},
@@ -108,7 +129,8 @@ json to_json(const quarantine_entry& e) {
          {"listener", e.listener},
          {"queue_dir", e.queue_dir},
          {"size", e.size},
-         {"status", status(e)},
+         {"status", status(e, pending)},
+         {"host", e.host},
          {"released_at", e.released_at ? json(when(*e.released_at)) : json(nullptr)},
          {"released_by", e.released_by},
          {"deleted_at", e.deleted_at ? json(when(*e.deleted_at)) : json(nullptr)},
@@ -125,6 +147,7 @@ json to_json(const quarantine_entry& e) {
 
 // The index. Reads refuse to create a database that is not there (a wrong path).
 mxg::result<std::unique_ptr<mxg::store::history>> open_index(const q_args& a) {
+  if (a.store.backend == "postgresql") return mxg::store::open(a.store);
   std::error_code ec;
   if (!fs::exists(a.history, ec))
     return mxg::fail(mxg::errc::not_found,
@@ -151,9 +174,12 @@ int cmd_list(const q_args& a, mxg::store::history& h) {
   if (!q) return complain(a, q.error().message), kExitUsage;
   auto found = h.quarantine_find(*q);
   if (!found) return complain(a, found.error().message), exit_of(found.error());
+  pending_map pending;
+  if (auto p = h.remote_release_pending(""))
+    for (const auto& r : *p) pending[r.queue_id] = r.host;
   if (a.json) {
     json j{{"messages", json::array()}, {"count", found->size()}};
-    for (const auto& e : *found) j["messages"].push_back(to_json(e));
+    for (const auto& e : *found) j["messages"].push_back(to_json(e, pending));
     std::fputs(mxg::queue::json_text(j).c_str(), stdout);
     return kExitOk;
   }
@@ -165,7 +191,7 @@ int cmd_list(const q_args& a, mxg::store::history& h) {
         when(e.time).c_str(), esc(e.check).c_str(), esc(e.rule.empty() ? "-" : e.rule).c_str(),
         esc(e.spf_result.empty() ? "-" : e.spf_result).c_str(), esc("<" + e.sender + ">").c_str(),
         esc(e.recipients).c_str(), esc(e.client_ip).c_str(),
-        static_cast<unsigned long long>(e.size), status(e).c_str());
+        static_cast<unsigned long long>(e.size), status(e, pending).c_str());
   }
   std::printf("-- %zu messages\n", found->size());
   return kExitOk;
@@ -327,6 +353,23 @@ int act_offline(const q_args& a, mxg::store::history& h, const std::vector<std::
       continue;
     }
     mxg::result<void> r = mxg::gateway::quarantine_entry_open(**e);
+    // Issue 14: another gateway holds it: a work item for that host.
+    if (r && release && !(*e)->host.empty() && !a.host_id.empty() && (*e)->host != a.host_id) {
+      auto req = h.remote_release_request(id, (*e)->host, by,
+                                          static_cast<std::int64_t>(std::time(nullptr)));
+      if (!req) {
+        complain(a, req.error().message);
+        rc = std::max(rc, exit_of(req.error()));
+      } else {
+        std::printf("%s: release pending on host %s\n", id.c_str(), (*e)->host.c_str());
+      }
+      continue;
+    }
+    if (r && !release && !(*e)->host.empty() && !a.host_id.empty() && (*e)->host != a.host_id) {
+      complain(a, id + ": held by host " + (*e)->host + ": delete it there");
+      rc = std::max(rc, kExitNotFound);
+      continue;
+    }
     auto* q = r ? qs.of(**e) : nullptr;
     if (!r) {
       // already released or deleted: said so, whatever the queue holds now
@@ -465,10 +508,12 @@ int cmd_report(const q_args& a, mxg::store::history& h) {
   return kExitOk;
 }
 
-int run(const q_args& a) {
+int run(q_args& a) {
   auto logger = spdlog::stderr_logger_mt("mxguard-quarantine");
   logger->set_level(spdlog::level::warn);
   spdlog::set_default_logger(logger);
+  if (!a.config.empty())
+    if (auto c = apply_config(a); !c) return complain(a, c.error().message), kExitUsage;
   auto h = open_index(a);
   if (!h) return complain(a, h.error().message), exit_of(h.error());
   if (a.cmd == "list") return cmd_list(a, **h);
@@ -490,6 +535,10 @@ mxg::cli::registration reg(210, [](CLI::App& root, int& exit_code) {
   q->add_option("--queue-dir", a->queue_dir,
                 "Queue directory, or a directory of per-listener queues (default ./var/queue)")
       ->type_name("DIR");
+  q->add_option("--config,-c", a->config,
+                "Take the history (or [store] database), socket, queues and host id from this "
+                "configuration")
+      ->type_name("FILE");
   q->add_flag("--json", a->json, "JSON output");
   q->add_flag("--offline", a->offline, "Never use the control socket");
   auto sub = [&](const char* name, const char* help) {

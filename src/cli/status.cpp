@@ -79,6 +79,16 @@ int run_status(const status_args& a) {
                 static_cast<unsigned long long>(h.value("written", 0ull)),
                 static_cast<unsigned long long>(h.value("failed", 0ull)),
                 static_cast<unsigned long long>(h.value("dropped", 0ull)));
+    // Issue 14: records waiting on disk for an unreachable database.
+    if (h.value("backend", std::string()) == "postgresql")
+      std::printf(
+          "history database: %s, spool backlog %llu (spooled %llu, replayed %llu, "
+          "dropped %llu)\n",
+          h.value("db_up", true) ? "reachable" : "UNREACHABLE",
+          static_cast<unsigned long long>(h.value("spool_backlog", 0ull)),
+          static_cast<unsigned long long>(h.value("spooled", 0ull)),
+          static_cast<unsigned long long>(h.value("replayed", 0ull)),
+          static_cast<unsigned long long>(h.value("spool_dropped", 0ull)));
   }
   return on ? kExitOk : kExitDeliveryOff;
 }

@@ -11,6 +11,7 @@
 #include <filesystem>
 
 #include "gateway/history_writer.hpp"
+#include "gateway/remote_release.hpp"
 #include "gateway/server.hpp"
 #include "net/offload.hpp"
 #include "policy/spf_config.hpp"
@@ -72,6 +73,13 @@ status_info status(server& srv) {
     s.history_failed = hs.failed;
     s.history_dropped = hs.dropped;
     s.history_batches = hs.batches;
+    s.store_backend = srv.cfg().store.backend;
+    s.host_id = h->host_id();
+    s.db_up = hs.db_up;
+    s.spool_backlog = hs.spool_backlog;
+    s.spooled = hs.spooled;
+    s.replayed = hs.replayed;
+    s.spool_dropped = hs.spool_dropped;
   }
   return s;
 }
@@ -92,7 +100,14 @@ json to_json(const status_info& s) {
                     {"written", s.history_written},
                     {"failed", s.history_failed},
                     {"dropped", s.history_dropped},
-                    {"batches", s.history_batches}};
+                    {"batches", s.history_batches},
+                    {"backend", s.store_backend},
+                    {"host", s.host_id},
+                    {"db_up", s.db_up},
+                    {"spool_backlog", s.spool_backlog},
+                    {"spooled", s.spooled},
+                    {"replayed", s.replayed},
+                    {"spool_dropped", s.spool_dropped}};
   return j;
 }
 
@@ -259,6 +274,21 @@ std::vector<item_result> quarantine_apply(server& srv, quarantine_op op,
     const auto& e = i < found.size() ? found[i] : found_entries::value_type(std::nullopt);
     if (!e || !*e || (visible && !visible(**e))) {
       ir.error = e ? ids[i] + ": not in the quarantine" : e.error().message;
+      out.push_back(std::move(ir));
+      continue;
+    }
+    // Issue 14: another gateway holds it: a work item for that host, shown as pending.
+    if (release && hw && quarantine_entry_open(**e) &&
+        request_remote_release(*hw, **e, by, now, srv.io().get_executor())) {
+      ir.ok = true;
+      ir.pending_host = (*e)->host;
+      out.push_back(std::move(ir));
+      continue;
+    }
+    // XXX: deletes are not carried to the owner (its queued body would stay): refused.
+    if (!release && hw && !(*e)->host.empty() && (*e)->host != hw->host_id() &&
+        quarantine_entry_open(**e)) {
+      ir.error = ids[i] + ": held by host " + (*e)->host + ": delete it there";
       out.push_back(std::move(ir));
       continue;
     }

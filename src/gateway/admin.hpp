@@ -57,6 +57,10 @@ struct status_info {
   bool history = false;  // [history] enabled
   std::string history_path;
   std::uint64_t history_written = 0, history_failed = 0, history_dropped = 0, history_batches = 0;
+  // [store] (issue 14): the backend, this gateway's host id, and the outage spool.
+  std::string store_backend, host_id;
+  bool db_up = true;
+  std::uint64_t spool_backlog = 0, spooled = 0, replayed = 0, spool_dropped = 0;
 };
 status_info status(server& srv);
 // The control socket's `status` JSON (also the console's /api/status).
@@ -68,6 +72,9 @@ struct item_result {
   bool ok = false;
   std::string mode;   // hold/release: the message's delivery mode after the change
   std::string error;  // when !ok: the message for the user
+  // A release of a message another gateway holds (shared store, issue 14): asked of that
+  // host through the database (remote_release.hpp), not yet done.
+  std::string pending_host;
 };
 
 // --- queue ---

@@ -386,7 +386,7 @@ result<config> parse_config(std::string_view text, const std::string& source) {
                 "relay",     "routing",  "limits",         "timeouts",      "listener",
                 "tls",       "hostname", "backscatter",    "history",       "dns",
                 "spf",       "dkim",     "dmarc",          "quarantine",    "policy_service",
-                "dnsbl",     "console"});
+                "dnsbl",     "console",  "store"});
   r.str(root, "state_dir", c.state_dir);
   r.str(root, "control_socket", c.control_socket);
   r.note(root, "state_dir", c.origin, "state_dir");
@@ -500,6 +500,21 @@ result<config> parse_config(std::string_view text, const std::string& source) {
     r.str(*t, "path", c.history.path);
     r.note(*t, "path", c.origin, "history.path");
     r.retention(*t, "retention", c.history.retention);
+  }
+
+  c.store.host_id = hostname;
+  if (auto* t = r.table(root, "store")) {
+    r.check_keys(*t, "[store]", {"backend", "dsn", "host_id", "spool_max"});
+    r.str(*t, "backend", c.store.backend);
+    r.str(*t, "dsn", c.store.dsn);
+    r.str(*t, "host_id", c.store.host_id);
+    r.count(*t, "spool_max", c.store.spool_max, 0, 100'000'000);
+    if (c.store.backend != "sqlite" && c.store.backend != "postgresql")
+      r.error(t->get("backend")->source(), "store.backend must be \"sqlite\" or \"postgresql\"");
+    else if (c.store.backend == "postgresql" && c.store.dsn.empty())
+      r.error(t->source(), "[store] backend = \"postgresql\" needs dsn = \"postgresql://...\"");
+    if (const auto* h = t->get("host_id"); h && c.store.host_id.empty())
+      r.error(h->source(), "store.host_id must not be empty");
   }
 
   if (auto* t = r.table(root, "quarantine")) {
@@ -697,6 +712,14 @@ result<config> parse_config(std::string_view text, const std::string& source) {
   for (auto& l : c.listeners)
     if (l.queue_dir.empty()) l.queue_dir = c.state_dir + "/queue/" + l.name;
   return c;
+}
+
+store::options store_options(const config& c) {
+  store::options o;
+  o.backend = c.store.backend;
+  o.path = c.history.path;
+  o.dsn = c.store.dsn;
+  return o;
 }
 
 result<config> load_config_file(const std::string& path) {

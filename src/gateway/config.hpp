@@ -25,6 +25,7 @@
 #include "policy/dnsbl.hpp"
 #include "policy/spf_policy.hpp"
 #include "queue/envelope.hpp"
+#include "store/history.hpp"
 
 namespace mxg::gateway {
 
@@ -120,6 +121,17 @@ struct history_config {
   std::chrono::seconds retention{std::chrono::hours(24 * 90)};  // 0 = keep forever
 };
 
+// [store] (issue 14): where the history and quarantine index live. "sqlite" is the
+// file [history] path; "postgresql" is one database several gateways share (dsn).
+struct store_config {
+  std::string backend = "sqlite";  // "sqlite" | "postgresql"
+  std::string dsn;                 // "postgresql://user@host:port/db" or "key=value ..."
+  std::string host_id;             // this gateway in the shared index; default: hostname
+  // Records kept on disk (<state_dir>/history-spool) while the database is unreachable,
+  // replayed in order when it is back; beyond this they are dropped (logged, counted).
+  std::size_t spool_max = 1'000'000;
+};
+
 // [quarantine]: quarantined messages are deleted after `retention` (issue 9 section 3).
 struct quarantine_config {
   std::chrono::seconds retention{std::chrono::hours(24 * 30)};  // 0 = keep forever
@@ -151,6 +163,7 @@ struct config {
   relay_config relay;
   backscatter_config backscatter;        // [backscatter]: BATV at RCPT, bounce judgement after DATA
   history_config history;                // [history]
+  store_config store;                    // [store]
   dns_config dns;                        // [dns]
   policy::spf_policy_config spf;         // [spf]: SPF enforcement (policy/spf_policy.hpp)
   policy::dnsbl_config dnsbl;            // [dnsbl]: DNS block/allow lists (policy/dnsbl.hpp)
@@ -169,6 +182,9 @@ struct config {
   // The origin of `key`, else of `fallback`, else the file name alone.
   std::string where(const std::string& key, const std::string& fallback = {}) const;
 };
+
+// The store options of a configuration (store::open).
+store::options store_options(const config& c);
 
 // Parses and validates TOML text. `source` names the file in messages. On failure
 // the error message holds every problem, one `FILE:LINE: message` per line.

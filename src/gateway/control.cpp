@@ -61,7 +61,9 @@ bool is_quarantine_cmd(const std::string& cmd) {
 control_response render_items(const std::vector<admin::item_result>& items, const char* word) {
   control_response r;
   for (const auto& i : items) {
-    if (i.ok) {
+    if (i.ok && !i.pending_host.empty()) {
+      r.output += i.id + ": release pending on host " + i.pending_host + "\n";
+    } else if (i.ok) {
       r.output += i.id + ": " + word + "\n";
     } else {
       r.error += i.error + "\n";

@@ -14,12 +14,18 @@
 // Issue 9 section 3: quarantine_delete (delete and expiry) and async_call, any
 // read on the writer thread (the control socket's quarantine commands, expiry), so
 // the io thread never waits for SQLite.
+// Issue 14: the store is SQLite or PostgreSQL (store::open). Each record gets a uid
+// (its idempotent key) and this gateway's host id. When the database is unreachable
+// (errc::temporary) the writes of the batch go to the on-disk spool
+// (history_spool.hpp) and so does everything after them, until a replay (tried at
+// most every kSpoolRetry) has written the backlog in order.
 #pragma once
 
 #include <asio/any_io_executor.hpp>
 #include <asio/async_result.hpp>
 #include <asio/post.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -35,6 +41,7 @@
 #include <vector>
 
 #include "base/result.hpp"
+#include "gateway/history_spool.hpp"
 #include "store/history.hpp"
 
 namespace mxg::gateway {
@@ -46,6 +53,7 @@ inline constexpr std::size_t kHistoryBatchMax = 512;      // writes per transact
 // for it), flush() and stopping do not wait. The history is not part of the 250: a
 // message is durable in the queue before it is recorded here.
 inline constexpr std::chrono::milliseconds kHistoryCoalesce{20};
+inline constexpr std::chrono::seconds kSpoolRetry{1};  // replay attempts while down
 
 // What the outbound history says about a bounce's Message-IDs and recipients.
 struct sent_facts {
@@ -58,11 +66,17 @@ class history_writer {
  public:
   // Opens `path` twice (writer thread and look-ups), creating it if needed.
   static result<std::unique_ptr<history_writer>> open(const std::string& path);
+  // Issue 14: the store of `o` (twice), records stamped with `host_id`, and with a
+  // spool directory ("" = none) of at most spool_max records for outages.
+  static result<std::unique_ptr<history_writer>> open(const store::options& o, std::string host_id,
+                                                      const std::string& spool_dir,
+                                                      std::size_t spool_max);
   ~history_writer();  // writes what is queued, then stops the thread
   history_writer(const history_writer&) = delete;
   history_writer& operator=(const history_writer&) = delete;
 
-  const std::string& path() const { return path_; }
+  const std::string& path() const { return path_; }  // SQLite file, or "postgresql"
+  const std::string& host_id() const { return host_id_; }
 
   // Never block on the disk (one mutex, one condition variable notify).
   void record(store::message_record m);
@@ -118,33 +132,42 @@ class history_writer {
 
   struct stats_t {
     std::uint64_t written = 0, failed = 0, dropped = 0, batches = 0;
+    // Issue 14: records waiting in the spool, spooled and replayed since start, dropped
+    // because the spool was full; whether the last attempt reached the database.
+    std::uint64_t spool_backlog = 0, spooled = 0, replayed = 0, spool_dropped = 0;
+    bool db_up = true;
   };
   stats_t stats() const;
 
  private:
-  struct release_op {
-    std::string queue_id, by;
-    std::int64_t when = 0;
-  };
-  struct delete_op {
-    std::string queue_id, by;
-    std::int64_t when = 0;
-  };
   struct lookup_op {
-    std::function<void(store::history&)> fn;
+    std::function<void(store::history&)> fn;  // emptied once run
   };
-  using op = std::variant<store::message_record, store::quarantine_entry, release_op, delete_op,
-                          lookup_op>;
+  using op =
+      std::variant<store::message_record, store::quarantine_entry, spooled_release, lookup_op>;
 
   history_writer(std::string path, std::unique_ptr<store::history> w,
-                 std::unique_ptr<store::history> r);
+                 std::unique_ptr<store::history> r, std::string host_id,
+                 std::unique_ptr<history_spool> spool);
+  // The batch's writes to the spool (the database is unreachable).
+  void spool_ops(std::vector<op>& batch, std::uint64_t& bad);
+  // Writes the spool's backlog in order while the database answers; true when empty.
+  bool replay();
+  // One write; errc::temporary = the database is unreachable.
+  result<void> apply(const op& o);
+  void went_down(const error& e);
   static sent_facts lookup(store::history& db, const std::vector<std::string>& ids,
                            const std::vector<std::string>& rcpts, std::int64_t since);
   bool push(op o);
   void loop();
 
   std::string path_;
+  std::string host_id_;
   std::unique_ptr<store::history> writer_, reader_;
+  std::unique_ptr<history_spool> spool_;  // null: no spooling (SQLite)
+  std::chrono::steady_clock::time_point next_try_{};
+  std::uint64_t uid_prefix_ = 0;
+  std::atomic<std::uint64_t> uid_seq_{0};
   mutable std::mutex mu_;
   std::condition_variable cv_, idle_cv_;
   std::deque<op> queue_;

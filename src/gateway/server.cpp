@@ -29,6 +29,7 @@
 #include "gateway/policy_service.hpp"
 #include "gateway/preflight.hpp"
 #include "gateway/quarantine_expiry.hpp"
+#include "gateway/remote_release.hpp"
 #include "gateway/session.hpp"
 #include "gateway/transport.hpp"
 
@@ -53,6 +54,7 @@ server::~server() {
   policy_.reset();
   delivery_.reset();
   control_.reset();
+  remote_releases_.reset();
   if (history_) history_->flush();
 }
 
@@ -94,10 +96,19 @@ result<void> server::start(config c) {
     std::error_code fec;
     auto parent = std::filesystem::path(cfg_.history.path).parent_path();
     if (!parent.empty()) std::filesystem::create_directories(parent, fec);
-    auto h = history_writer::open(cfg_.history.path);
+    // Issue 14: a shared database may be away for a while; records wait in the spool.
+    const bool shared = cfg_.store.backend == "postgresql";
+    auto h =
+        history_writer::open(store_options(cfg_), cfg_.store.host_id,
+                             shared ? cfg_.state_dir + "/history-spool" : "", cfg_.store.spool_max);
     if (!h) return std::unexpected(h.error());
     history_ = std::move(*h);
-    spdlog::info("history path={}", cfg_.history.path);
+    spdlog::info("history backend={} path={} host={}", cfg_.store.backend, history_->path(),
+                 cfg_.store.host_id);
+    if (shared) {
+      remote_releases_ = std::make_unique<remote_release_worker>(*this, *history_);
+      remote_releases_->start();
+    }
   } else {
     spdlog::info("history off");
   }
@@ -493,6 +504,7 @@ void server::drain() {
   if (draining_) return;
   draining_ = true;
   housekeeping_timer_.cancel();
+  if (remote_releases_) remote_releases_->stop();
   if (policy_) policy_->stop();
   for (auto& l : listeners_) {
     asio::error_code ec;

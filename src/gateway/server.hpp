@@ -49,6 +49,7 @@ class control_server;
 class policy_service;
 class transport;
 class history_writer;
+class remote_release_worker;
 struct dnsbl_setup;  // dnsbl_step.hpp
 
 // The SPF policy of one listener: the global [spf] with the listener's overrides, and
@@ -166,6 +167,7 @@ class server {
   std::unique_ptr<policy_service> policy_;   // [policy_service]; uses resolver_
   dns::hosts_file hosts_;
   std::unique_ptr<history_writer> history_;
+  std::unique_ptr<remote_release_worker> remote_releases_;  // [store] postgresql only
   std::shared_ptr<const backscatter_filter> filter_;
   bool rdns_degraded_ = false;
   std::vector<std::shared_ptr<listener_rt>> listeners_;

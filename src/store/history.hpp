@@ -1,9 +1,10 @@
-// history.hpp: mxguard's memory of mail it has seen and decided on, in SQLite (WAL).
+// history.hpp: mxguard's memory of mail it has seen and decided on, in SQLite (WAL) or,
+// for several gateways sharing one history and quarantine index, PostgreSQL (issue 14).
 // One row per message per direction: the gateway records every decision (accept,
 // tempfail, reject, quarantine) with the SPF result, so a stricter policy can be
 // simulated over past traffic and backscatter can be told from real bounces
 // ("did we ever send a message with this Message-ID / to this recipient?").
-// The interface is small so a PostgreSQL backend could implement it.
+// Both backends share one schema history (migrations.hpp); open() picks one.
 // Security: every value is bound as a parameter; nothing is spliced into SQL.
 #pragma once
 
@@ -71,7 +72,12 @@ struct message_record {
   bool dmarc_spf_aligned = false;
   std::string arc_result;         // none | pass | fail
   std::vector<dkim_record> dkim;  // one per DKIM-Signature, header order
-  std::int64_t id = 0;            // set by list(); ignored by record()
+  // Issue 14: the idempotent key (unique; a record whose uid is stored already is not
+  // recorded again: a replayed spool never records twice; "" = no key) and the gateway
+  // that recorded it ([store] host_id).
+  std::string uid;
+  std::string host;
+  std::int64_t id = 0;  // set by list(); ignored by record()
 };
 
 // A query over the history (policy simulate / suggest / report).
@@ -103,6 +109,17 @@ struct quarantine_entry {
   std::uint64_t size = 0;
   std::optional<std::int64_t> deleted_at;  // deleted or expired
   std::string deleted_by;                  // user, or "expiry"
+  std::string host;  // issue 14: the gateway whose queue holds the body ("" = this one)
+};
+
+// Issue 14: a release asked on a gateway that does not hold the message; the owner
+// (`host`) carries it out and marks it done. Pending while done_at is empty.
+struct remote_release {
+  std::int64_t id = 0;
+  std::string queue_id, host, requested_by;
+  std::int64_t requested_at = 0;
+  std::optional<std::int64_t> done_at;
+  std::string result;  // "released", or why not
 };
 
 struct quarantine_query {
@@ -155,6 +172,25 @@ class history {
     return unsupported();
   }
 
+  // Issue 14: the remote release work list. request: at most one pending per message;
+  // a second request while one is pending answers the pending one's id. pending: of
+  // `host` ("" = every host), oldest first. done: marks it (errc::not_found if it was
+  // done already: another worker had it).
+  virtual result<std::int64_t> remote_release_request(const std::string& /*queue_id*/,
+                                                      const std::string& /*host*/,
+                                                      const std::string& /*by*/,
+                                                      std::int64_t /*when*/) {
+    return unsupported();
+  }
+  virtual result<std::vector<remote_release>> remote_release_pending(
+      const std::string& /*host*/) const {
+    return unsupported();
+  }
+  virtual result<void> remote_release_done(std::int64_t /*id*/, const std::string& /*result*/,
+                                           std::int64_t /*when*/) {
+    return unsupported();
+  }
+
   // Groups the writes between them into one transaction (a batch of the gateway's
   // background writer). Each write inside keeps its own all-or-nothing behaviour.
   // Default: no grouping.
@@ -173,5 +209,29 @@ std::string sender_domain(const std::string& address);
 
 // Opens (creating if needed) the SQLite history at `path` (":memory:" for tests).
 result<std::unique_ptr<history>> open_sqlite(const std::string& path);
+
+// Connects to PostgreSQL (`dsn`: "postgresql://..." or "key=value ..."), applying the
+// schema migrations (under an advisory lock: two gateways starting at once migrate
+// once). Errors from an unreachable database have errc::temporary.
+result<std::unique_ptr<history>> open_postgresql(const std::string& dsn);
+
+// [store] (gateway/config.hpp): which backend and where.
+struct options {
+  std::string backend = "sqlite";  // "sqlite" | "postgresql"
+  std::string path;                // SQLite file
+  std::string dsn;                 // PostgreSQL connection string
+};
+result<std::unique_ptr<history>> open(const options& o);
+// For the CLI's --history: a PostgreSQL URI ("postgresql://...", "postgres://...") or
+// an SQLite file.
+bool is_dsn(const std::string& where);
+result<std::unique_ptr<history>> open_location(const std::string& where);
+
+// The schema version of the database and this program's (`store migrate --check`).
+struct schema_state {
+  int current = 0, target = 0;
+};
+// Reads the version without migrating (a missing SQLite file is version 0).
+result<schema_state> read_schema_state(const options& o);
 
 }  // namespace mxg::store

@@ -1,7 +1,9 @@
 // sqlite_history.cpp: the SQLite backend of store::history (WAL mode, prepared
 // statements, schema versioned with PRAGMA user_version; version 2 = issue 9 sections
 // 3 and 4: decisions per message, one quarantine index for every reason; version 3 =
-// issue 10: DMARC/ARC results per message and one row per DKIM signature).
+// issue 10: DMARC/ARC results per message and one row per DKIM signature; version 4 =
+// issue 14: record uids, hosts, remote releases). The steps are migrations.hpp's,
+// shared with the PostgreSQL backend.
 // Security: every value (addresses, subjects, rule names from mail and CLI) is bound
 // as a parameter; only fixed fragments are composed into SQL (quarantine_find).
 #include <sqlite3.h>
@@ -12,6 +14,7 @@
 #include "base/ascii.hpp"
 #include "base/time.hpp"
 #include "store/history.hpp"
+#include "store/migrations.hpp"
 
 namespace mxg::store {
 
@@ -21,95 +24,18 @@ const char* to_string(direction d) {
 
 namespace {
 
-constexpr int kSchemaVersion = 3;
-
-// Version 1, as the first release created it. A new database is created at version 1
-// and migrated like an old one, so the migration runs on every test database.
-constexpr const char* kSchemaV1 = R"sql(
-CREATE TABLE IF NOT EXISTS messages (
-  id INTEGER PRIMARY KEY,
-  time INTEGER NOT NULL,
-  direction TEXT NOT NULL,
-  queue_id TEXT, listener TEXT, client_ip TEXT, helo TEXT,
-  sender TEXT, recipients TEXT, message_id TEXT, subject TEXT,
-  spf_result TEXT, decision TEXT, reason TEXT);
-CREATE INDEX IF NOT EXISTS messages_time ON messages(time);
-CREATE INDEX IF NOT EXISTS messages_msgid ON messages(message_id);
-CREATE TABLE IF NOT EXISTS recipients (
-  message INTEGER NOT NULL REFERENCES messages(id), address TEXT NOT NULL, time INTEGER NOT NULL,
-  direction TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS recipients_address ON recipients(address, direction, time);
-CREATE TABLE IF NOT EXISTS quarantine (
-  queue_id TEXT PRIMARY KEY, time INTEGER NOT NULL, sender TEXT, recipients TEXT,
-  subject TEXT, reason TEXT, released_at INTEGER, released_by TEXT);
-)sql";
-
-// Version 1 -> 2 (issue 9): what policy simulation needs per message, every decision
-// of a transaction, and one quarantine index for every reason. ("check" is an SQL
-// keyword: always quoted.)
-constexpr const char* kMigrateV2 = R"sql(
-ALTER TABLE messages ADD COLUMN spf_identity TEXT NOT NULL DEFAULT '';
-ALTER TABLE messages ADD COLUMN spf_domain TEXT NOT NULL DEFAULT '';
-ALTER TABLE messages ADD COLUMN spf_mechanism TEXT NOT NULL DEFAULT '';
-ALTER TABLE messages ADD COLUMN rule TEXT NOT NULL DEFAULT '';
-ALTER TABLE messages ADD COLUMN reply TEXT NOT NULL DEFAULT '';
-ALTER TABLE messages ADD COLUMN size INTEGER NOT NULL DEFAULT 0;
-CREATE INDEX IF NOT EXISTS recipients_message ON recipients(message);
-CREATE TABLE IF NOT EXISTS decisions (
-  message INTEGER NOT NULL REFERENCES messages(id), seq INTEGER NOT NULL,
-  "check" TEXT NOT NULL, action TEXT NOT NULL, rule TEXT NOT NULL, monitor INTEGER NOT NULL,
-  would TEXT NOT NULL, reason TEXT NOT NULL, PRIMARY KEY (message, seq)) WITHOUT ROWID;
-ALTER TABLE quarantine ADD COLUMN "check" TEXT NOT NULL DEFAULT '';
-ALTER TABLE quarantine ADD COLUMN rule TEXT NOT NULL DEFAULT '';
-ALTER TABLE quarantine ADD COLUMN spf_result TEXT NOT NULL DEFAULT '';
-ALTER TABLE quarantine ADD COLUMN spf_identity TEXT NOT NULL DEFAULT '';
-ALTER TABLE quarantine ADD COLUMN spf_domain TEXT NOT NULL DEFAULT '';
-ALTER TABLE quarantine ADD COLUMN client_ip TEXT NOT NULL DEFAULT '';
-ALTER TABLE quarantine ADD COLUMN helo TEXT NOT NULL DEFAULT '';
-ALTER TABLE quarantine ADD COLUMN listener TEXT NOT NULL DEFAULT '';
-ALTER TABLE quarantine ADD COLUMN queue_dir TEXT NOT NULL DEFAULT '';
-ALTER TABLE quarantine ADD COLUMN size INTEGER NOT NULL DEFAULT 0;
-ALTER TABLE quarantine ADD COLUMN deleted_at INTEGER;
-ALTER TABLE quarantine ADD COLUMN deleted_by TEXT NOT NULL DEFAULT '';
-ALTER TABLE quarantine ADD COLUMN sender_domain TEXT NOT NULL DEFAULT '';
-UPDATE quarantine SET sender_domain = lower(substr(sender, instr(sender, '@') + 1))
-  WHERE instr(sender, '@') > 0;
-UPDATE quarantine SET released_by = '' WHERE released_by IS NULL;
-CREATE INDEX IF NOT EXISTS quarantine_time ON quarantine(time);
-CREATE INDEX IF NOT EXISTS quarantine_domain ON quarantine(sender_domain, time);
-CREATE INDEX IF NOT EXISTS quarantine_rule ON quarantine(rule, time);
-)sql";
-
-// Version 2 -> 3 (issue 10): message authentication for aggregate reports (RFC 9990)
-// and simulation over [dmarc]: the DMARC outcome and the record that applied on the
-// message row, and every DKIM signature's result in its own table (header order = seq).
-constexpr const char* kMigrateV3 = R"sql(
-ALTER TABLE messages ADD COLUMN header_from TEXT NOT NULL DEFAULT '';
-ALTER TABLE messages ADD COLUMN dmarc_result TEXT NOT NULL DEFAULT '';
-ALTER TABLE messages ADD COLUMN dmarc_policy TEXT NOT NULL DEFAULT '';
-ALTER TABLE messages ADD COLUMN dmarc_policy_domain TEXT NOT NULL DEFAULT '';
-ALTER TABLE messages ADD COLUMN dmarc_record TEXT NOT NULL DEFAULT '';
-ALTER TABLE messages ADD COLUMN dmarc_dkim_aligned INTEGER NOT NULL DEFAULT 0;
-ALTER TABLE messages ADD COLUMN dmarc_spf_aligned INTEGER NOT NULL DEFAULT 0;
-ALTER TABLE messages ADD COLUMN arc_result TEXT NOT NULL DEFAULT '';
-CREATE TABLE IF NOT EXISTS dkim_results (
-  message INTEGER NOT NULL REFERENCES messages(id), seq INTEGER NOT NULL,
-  domain TEXT NOT NULL, selector TEXT NOT NULL, result TEXT NOT NULL, reason TEXT NOT NULL,
-  PRIMARY KEY (message, seq)) WITHOUT ROWID;
-)sql";
-
 // Columns of a quarantine row, in the order read_quarantine() reads them.
 constexpr const char* kQuarantineColumns =
     "queue_id,time,sender,recipients,subject,reason,released_at,released_by,\"check\",rule,"
     "spf_result,spf_identity,spf_domain,client_ip,helo,listener,queue_dir,size,deleted_at,"
-    "deleted_by";
+    "deleted_by,host";
 
 // Columns of a message row, in the order read_message() reads them.
 #define MXG_MESSAGE_COLUMNS                                                                    \
   "id,time,direction,queue_id,listener,client_ip,helo,sender,recipients,message_id,subject,"   \
   "spf_result,decision,reason,spf_identity,spf_domain,spf_mechanism,rule,reply,size,"          \
   "header_from,dmarc_result,dmarc_policy,dmarc_policy_domain,dmarc_record,dmarc_dkim_aligned," \
-  "dmarc_spf_aligned,arc_result"
+  "dmarc_spf_aligned,arc_result,uid,host"
 
 std::string join(const std::vector<std::string>& v) {
   std::string out;
@@ -207,8 +133,9 @@ class sqlite_history final : public history {
         "INSERT INTO messages(time,direction,queue_id,listener,client_ip,helo,sender,"
         "recipients,message_id,subject,spf_result,decision,reason,spf_identity,spf_domain,"
         "spf_mechanism,rule,reply,size,header_from,dmarc_result,dmarc_policy,dmarc_policy_domain,"
-        "dmarc_record,dmarc_dkim_aligned,dmarc_spf_aligned,arc_result) "
-        "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+        "dmarc_record,dmarc_dkim_aligned,dmarc_spf_aligned,arc_result,uid,host) "
+        "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
+        "ON CONFLICT(uid) DO NOTHING");
     if (!s.ok()) return rollback("prepare insert");
     s.bind(1, m.time).bind(2, std::string(to_string(m.dir))).bind(3, m.queue_id);
     s.bind(4, m.listener).bind(5, m.client_ip).bind(6, m.helo).bind(7, m.sender);
@@ -220,7 +147,13 @@ class sqlite_history final : public history {
     s.bind(23, m.dmarc_policy_domain).bind(24, m.dmarc_record);
     s.bind(25, std::int64_t{m.dmarc_dkim_aligned}).bind(26, std::int64_t{m.dmarc_spf_aligned});
     s.bind(27, m.arc_result);
+    if (!m.uid.empty()) s.bind(28, m.uid);  // else NULL: no key
+    s.bind(29, m.host);
     if (s.step() != SQLITE_DONE) return rollback("insert message");
+    if (sqlite3_changes(db_) == 0) {  // this uid is recorded already (a replay)
+      run("RELEASE record");
+      return {};
+    }
     auto id = sqlite3_last_insert_rowid(db_);
     for (const auto& r : m.recipients) {
       stmt rs = prepared("INSERT INTO recipients(message,address,time,direction) VALUES(?,?,?,?)");
@@ -249,6 +182,47 @@ class sqlite_history final : public history {
       if (ks.step() != SQLITE_DONE) return rollback("insert dkim result");
     }
     run("RELEASE record");
+    return {};
+  }
+
+  result<std::int64_t> remote_release_request(const std::string& queue_id, const std::string& host,
+                                              const std::string& by, std::int64_t when) override {
+    std::lock_guard lock(mu_);
+    stmt s = prepared(
+        "INSERT INTO remote_releases(queue_id,host,requested_by,requested_at) VALUES(?,?,?,?) "
+        "ON CONFLICT(queue_id) WHERE done_at IS NULL DO NOTHING");
+    s.bind(1, queue_id).bind(2, host).bind(3, by).bind(4, when);
+    if (s.step() != SQLITE_DONE) return fail(errc::io_error, "history: " + s.error());
+    stmt p = prepared("SELECT id FROM remote_releases WHERE queue_id=? AND done_at IS NULL");
+    p.bind(1, queue_id);
+    if (p.step() != SQLITE_ROW) return fail(errc::io_error, "history: " + p.error());
+    return p.integer(0);
+  }
+
+  result<std::vector<remote_release>> remote_release_pending(
+      const std::string& host) const override {
+    std::lock_guard lock(mu_);
+    stmt s = prepared(
+        "SELECT id,queue_id,host,requested_by,requested_at FROM remote_releases WHERE "
+        "done_at IS NULL AND (?1='' OR host=?1) ORDER BY id");
+    s.bind(1, host);
+    std::vector<remote_release> out;
+    int rc;
+    while ((rc = s.step()) == SQLITE_ROW)
+      out.push_back({s.integer(0), s.text(1), s.text(2), s.text(3), s.integer(4), {}, {}});
+    if (rc != SQLITE_DONE) return fail(errc::io_error, "history: " + s.error());
+    return out;
+  }
+
+  result<void> remote_release_done(std::int64_t id, const std::string& what,
+                                   std::int64_t when) override {
+    std::lock_guard lock(mu_);
+    stmt s =
+        prepared("UPDATE remote_releases SET done_at=?, result=? WHERE id=? AND done_at IS NULL");
+    s.bind(1, when).bind(2, what).bind(3, id);
+    if (s.step() != SQLITE_DONE) return fail(errc::io_error, "history: " + s.error());
+    if (sqlite3_changes(db_) == 0)
+      return fail(errc::not_found, "remote release " + std::to_string(id) + " is done already");
     return {};
   }
 
@@ -337,8 +311,8 @@ class sqlite_history final : public history {
     stmt s = prepared(
         "INSERT OR REPLACE INTO quarantine(queue_id,time,sender,recipients,subject,reason,"
         "released_at,released_by,\"check\",rule,spf_result,spf_identity,spf_domain,client_ip,"
-        "helo,listener,queue_dir,size,deleted_at,deleted_by,sender_domain) "
-        "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+        "helo,listener,queue_dir,size,deleted_at,deleted_by,sender_domain,host) "
+        "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
     if (!s.ok()) return fail(errc::io_error, "history: " + s.error());
     s.bind(1, q.queue_id).bind(2, q.time).bind(3, q.sender).bind(4, q.recipients);
     s.bind(5, q.subject).bind(6, q.reason);
@@ -347,7 +321,7 @@ class sqlite_history final : public history {
     s.bind(12, q.spf_identity).bind(13, q.spf_domain).bind(14, q.client_ip).bind(15, q.helo);
     s.bind(16, q.listener).bind(17, q.queue_dir).bind(18, static_cast<std::int64_t>(q.size));
     if (q.deleted_at) s.bind(19, *q.deleted_at);
-    s.bind(20, q.deleted_by).bind(21, sender_domain(q.sender));
+    s.bind(20, q.deleted_by).bind(21, sender_domain(q.sender)).bind(22, q.host);
     if (s.step() != SQLITE_DONE) return fail(errc::io_error, "history: " + s.error());
     return {};
   }
@@ -425,22 +399,20 @@ class sqlite_history final : public history {
       stmt v = prepared("PRAGMA user_version");
       if (v.step() == SQLITE_ROW) version = v.integer(0);
     }
-    if (version > kSchemaVersion)
+    if (version > schema_version())
       return fail(errc::unsupported, "history: database schema version " + std::to_string(version) +
                                          " is newer than this mxguard (" +
-                                         std::to_string(kSchemaVersion) + ")");
-    if (version < 1) {
-      if (auto r = exec_checked(kSchemaV1, "cannot create schema"); !r) return r;
-      version = 1;
+                                         std::to_string(schema_version()) + ")");
+    const std::int64_t before = version;
+    for (const auto& m : migrations()) {
+      if (m.version <= version) continue;
+      if (auto r = exec_checked(
+              m.sqlite, ("cannot migrate schema to version " + std::to_string(m.version)).c_str());
+          !r)
+        return r;
+      version = m.version;
     }
-    if (version < 2) {
-      if (auto r = exec_checked(kMigrateV2, "cannot migrate schema to version 2"); !r) return r;
-      version = 2;
-    }
-    if (version < 3) {
-      if (auto r = exec_checked(kMigrateV3, "cannot migrate schema to version 3"); !r) return r;
-      version = 3;
-    }
+    if (version == before) return {};
     std::string pragma = "PRAGMA user_version=" + std::to_string(version);
     return exec_checked(pragma.c_str(), "cannot set schema version");
   }
@@ -489,6 +461,8 @@ class sqlite_history final : public history {
       m.dmarc_dkim_aligned = s.integer(25) != 0;
       m.dmarc_spf_aligned = s.integer(26) != 0;
       m.arc_result = s.text(27);
+      m.uid = s.text(28);
+      m.host = s.text(29);
       out.push_back(std::move(m));
     }
     if (rc != SQLITE_DONE) return fail(errc::io_error, "history: " + s.error());
@@ -533,6 +507,7 @@ class sqlite_history final : public history {
     q.size = static_cast<std::uint64_t>(s.integer(17));
     if (!s.is_null(18)) q.deleted_at = s.integer(18);
     q.deleted_by = s.text(19);
+    q.host = s.text(20);
     return q;
   }
 
@@ -541,7 +516,7 @@ class sqlite_history final : public history {
     stmt s = prepared(
         "SELECT queue_id,time,sender,recipients,subject,reason,released_at,released_by,"
         "\"check\",rule,spf_result,spf_identity,spf_domain,client_ip,helo,listener,queue_dir,"
-        "size,deleted_at,deleted_by FROM quarantine WHERE queue_id=?");
+        "size,deleted_at,deleted_by,host FROM quarantine WHERE queue_id=?");
     if (!s.ok()) return fail(errc::io_error, "history: " + s.error());
     s.bind(1, queue_id);
     int rc = s.step();

@@ -147,6 +147,7 @@ json items_json(const std::vector<admin::item_result>& items, int& status) {
   for (const auto& i : items) {
     json j{{"id", i.id}, {"ok", i.ok}};
     if (!i.mode.empty()) j["mode"] = i.mode;
+    if (!i.pending_host.empty()) j["pending_host"] = i.pending_host;
     if (!i.ok) j["error"] = i.error;
     all_ok = all_ok && i.ok;
     out.push_back(std::move(j));

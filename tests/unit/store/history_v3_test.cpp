@@ -198,7 +198,7 @@ TEST(HistoryV3, MigratesVersionTwoAndKeepsRows) {
       expect_auth_fields(msgs->front(), authenticated(500, "QNEW"));
     }
   }
-  EXPECT_EQ(user_version(path), 3);
+  EXPECT_EQ(user_version(path), 4);  // on through version 4 (issue 14)
 }
 
 TEST(HistoryV3, PruneRemovesDkimRowsWithTheirMessage) {

@@ -1,0 +1,385 @@
+// backend_test.cpp: the same cases on both store backends (issue 14): SQLite on a temp
+// file and PostgreSQL on a private server. ctest runs the PostgreSQL cases as the one
+// test store.postgresql (tests/support/private_postgres.py starts the server and sets
+// MXG_PG_DSN; each case starts from an empty schema); without MXG_PG_DSN they skip.
+#include <gtest/gtest.h>
+#include <libpq-fe.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+
+#include "store/history.hpp"
+#include "store/migrations.hpp"
+
+using namespace mxg::store;
+
+namespace {
+
+class Backend : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    opts_.backend = GetParam();
+    if (GetParam() == "postgresql") {
+      const char* dsn = std::getenv("MXG_PG_DSN");
+      if (!dsn || !*dsn) GTEST_SKIP() << "MXG_PG_DSN not set: run as ctest's store.postgresql";
+      opts_.dsn = dsn;
+      PGconn* c = PQconnectdb(dsn);
+      ASSERT_EQ(PQstatus(c), CONNECTION_OK) << PQerrorMessage(c);
+      PQclear(PQexec(c, "SET client_min_messages = warning"));
+      PGresult* r = PQexec(c, "DROP SCHEMA public CASCADE; CREATE SCHEMA public;");
+      ASSERT_EQ(PQresultStatus(r), PGRES_COMMAND_OK) << PQerrorMessage(c);
+      PQclear(r);
+      PQfinish(c);
+    } else {
+      std::string name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
+      for (auto& ch : name)
+        if (ch == '/') ch = '_';
+      dir_ = std::filesystem::temp_directory_path() /
+             ("mxg-backend-" + std::to_string(::getpid()) + "-" + name);
+      std::filesystem::remove_all(dir_);
+      std::filesystem::create_directories(dir_);
+      opts_.path = (dir_ / "history.db").string();
+    }
+    auto h = open(opts_);
+    ASSERT_TRUE(h) << h.error().message;
+    db_ = std::move(*h);
+  }
+  void TearDown() override {
+    db_.reset();
+    if (!dir_.empty()) std::filesystem::remove_all(dir_);
+  }
+  std::unique_ptr<history> second() {
+    auto h = open(opts_);
+    EXPECT_TRUE(h) << h.error().message;
+    return h ? std::move(*h) : nullptr;
+  }
+
+  options opts_;
+  std::filesystem::path dir_;
+  std::unique_ptr<history> db_;
+};
+
+std::string name_of(const ::testing::TestParamInfo<std::string>& p) {
+  return p.param;
+}
+
+message_record outbound(std::int64_t t, std::string msgid, std::vector<std::string> rcpts) {
+  message_record m;
+  m.time = t;
+  m.dir = direction::outbound;
+  m.queue_id = "Q" + std::to_string(t);
+  m.sender = "alice@our.test";
+  m.recipients = std::move(rcpts);
+  m.message_id = std::move(msgid);
+  m.subject = "hello, world";
+  m.decision = "accept";
+  return m;
+}
+
+quarantine_entry entry(std::string id, std::int64_t t, std::string sender, std::string check,
+                       std::string rule) {
+  quarantine_entry q;
+  q.queue_id = std::move(id);
+  q.time = t;
+  q.sender = std::move(sender);
+  q.recipients = "a@our.test,b@our.test";
+  q.subject = "subj";
+  q.reason = "why";
+  q.check = std::move(check);
+  q.rule = std::move(rule);
+  q.client_ip = "192.0.2.1";
+  q.listener = "mx";
+  q.queue_dir = "/q";
+  q.size = 1234;
+  return q;
+}
+
+TEST_P(Backend, RecordListAndOutboundLookups) {
+  auto& db = *db_;
+  ASSERT_TRUE(db.record(outbound(100, "abc@our.test", {"Bob@Ext.test", "carol@ext.test"})));
+  message_record in;
+  in.time = 200;
+  in.recipients = {"alice@our.test"};
+  in.message_id = "zzz@spam.test";
+  in.spf_result = "softfail";
+  in.decision = "quarantine";
+  ASSERT_TRUE(db.record(in));
+  auto all = db.list(0, 1000, 10);
+  ASSERT_TRUE(all) << all.error().message;
+  ASSERT_EQ(all->size(), 2u);
+  EXPECT_EQ((*all)[0].time, 200);  // newest first
+  EXPECT_EQ((*all)[0].spf_result, "softfail");
+  EXPECT_EQ((*all)[1].recipients, (std::vector<std::string>{"Bob@Ext.test", "carol@ext.test"}));
+  EXPECT_EQ(db.list(150, 1000, 10)->size(), 1u);
+  EXPECT_TRUE(*db.sent_message_id("abc@our.test"));
+  EXPECT_FALSE(*db.sent_message_id("zzz@spam.test"));  // inbound does not count
+  EXPECT_TRUE(*db.sent_to("bob@ext.test", 50));        // case-insensitive
+  EXPECT_FALSE(*db.sent_to("bob@ext.test", 101));      // too old
+  EXPECT_FALSE(*db.sent_to("alice@our.test", 0));      // only inbound
+}
+
+TEST_P(Backend, EveryFieldRoundTripsThroughListAndQuery) {
+  message_record m = outbound(50, "id\"1\\@x", {"a@b.test", "q\"uote@x.test"});
+  m.dir = direction::inbound;
+  m.listener = "mx";
+  m.client_ip = "2001:db8::1";
+  m.helo = "helo.test";
+  m.subject = "Grüße, \"quoted\" \\ {braces}";
+  m.spf_result = "pass";
+  m.reason = "r";
+  m.spf_identity = "mailfrom";
+  m.spf_domain = "b.test";
+  m.spf_mechanism = "ip6:2001:db8::/32";
+  m.rule = "strict";
+  m.reply = "550 5.7.23 no";
+  m.size = 4321;
+  m.decisions = {{"spf", "accept", "", false, "", "ok"},
+                 {"dmarc", "accept", "brands", true, "reject", "p=reject, \"fail\""}};
+  m.header_from = "b.test";
+  m.dmarc_result = "fail";
+  m.dmarc_policy = "reject";
+  m.dmarc_policy_domain = "b.test";
+  m.dmarc_record = "v=DMARC1; p=reject";
+  m.dmarc_dkim_aligned = true;
+  m.dmarc_spf_aligned = false;
+  m.arc_result = "none";
+  m.dkim = {{"b.test", "s1", "pass", ""}, {"c.test", "s,2", "fail", "body hash"}};
+  m.uid = "u-1";
+  m.host = "mx-a";
+  ASSERT_TRUE(db_->record(m));
+  ASSERT_TRUE(db_->record(outbound(60, "other", {})));
+  auto check = [&](const message_record& r) {
+    EXPECT_EQ(r.message_id, m.message_id);
+    EXPECT_EQ(r.recipients, m.recipients);
+    EXPECT_EQ(r.subject, m.subject);
+    EXPECT_EQ(r.client_ip, m.client_ip);
+    EXPECT_EQ(r.spf_mechanism, m.spf_mechanism);
+    EXPECT_EQ(r.size, 4321u);
+    ASSERT_EQ(r.decisions.size(), 2u);
+    EXPECT_EQ(r.decisions[1].reason, "p=reject, \"fail\"");
+    EXPECT_TRUE(r.decisions[1].monitor);
+    EXPECT_EQ(r.decisions[1].would, "reject");
+    ASSERT_EQ(r.dkim.size(), 2u);
+    EXPECT_EQ(r.dkim[1].selector, "s,2");
+    EXPECT_EQ(r.dkim[1].reason, "body hash");
+    EXPECT_TRUE(r.dmarc_dkim_aligned);
+    EXPECT_FALSE(r.dmarc_spf_aligned);
+    EXPECT_EQ(r.dmarc_record, m.dmarc_record);
+    EXPECT_EQ(r.uid, "u-1");
+    EXPECT_EQ(r.host, "mx-a");
+  };
+  auto l = db_->list(0, 100, 10);
+  ASSERT_TRUE(l) << l.error().message;
+  ASSERT_EQ(l->size(), 2u);
+  check((*l)[1]);
+  EXPECT_TRUE((*l)[0].decisions.empty());
+  history_query q;
+  q.dir = direction::inbound;
+  auto r = db_->query(q);
+  ASSERT_TRUE(r) << r.error().message;
+  ASSERT_EQ(r->size(), 1u);
+  check((*r)[0]);
+  q = {};
+  q.until = 55;
+  EXPECT_EQ(db_->query(q)->size(), 1u);
+  q = {};
+  q.limit = 1;
+  EXPECT_EQ(db_->query(q)->front().time, 50);  // oldest first
+}
+
+TEST_P(Backend, EightBitTextIsRecorded) {
+  // Mail carries any bytes; PostgreSQL takes only UTF-8 (invalid bytes become U+FFFD),
+  // SQLite keeps them. Either way the record is there, in a batch or alone.
+  message_record m = outbound(10, "id@x", {"b@ext.test"});
+  m.subject = "caf\xe9 \xff\xfe ok \xc3\xa9";
+  ASSERT_TRUE(db_->record(m));
+  ASSERT_TRUE(db_->begin_batch());
+  m.time = 11;
+  ASSERT_TRUE(db_->record(m));
+  ASSERT_TRUE(db_->commit_batch());
+  auto l = db_->list(0, 100, 10);
+  ASSERT_TRUE(l) << l.error().message;
+  ASSERT_EQ(l->size(), 2u);
+  const std::string got = l->front().subject;
+  if (GetParam() == "postgresql")
+    EXPECT_EQ(got, "caf\xef\xbf\xbd \xef\xbf\xbd\xef\xbf\xbd ok \xc3\xa9");
+  else
+    EXPECT_EQ(got, m.subject);
+}
+
+TEST_P(Backend, ARecordWithAStoredUidIsNotRecordedAgain) {
+  message_record m = outbound(10, "x@our.test", {"b@ext.test"});
+  m.uid = "same";
+  ASSERT_TRUE(db_->record(m));
+  ASSERT_TRUE(db_->begin_batch());
+  ASSERT_TRUE(db_->record(m));  // a replay inside a batch
+  ASSERT_TRUE(db_->commit_batch());
+  auto other = second();
+  ASSERT_TRUE(other);
+  ASSERT_TRUE(other->record(m));  // another connection (another gateway)
+  message_record keyless = outbound(11, "y@our.test", {});
+  ASSERT_TRUE(db_->record(keyless));
+  ASSERT_TRUE(db_->record(keyless));  // no uid: no key, recorded twice
+  auto all = db_->list(0, 100, 100);
+  ASSERT_TRUE(all);
+  EXPECT_EQ(all->size(), 3u);
+  history_query q;
+  auto rows = db_->query(q);
+  ASSERT_EQ(rows->size(), 3u);
+  EXPECT_EQ((*rows)[0].recipients.size(), 1u);  // its recipient rows once too
+  EXPECT_TRUE(*db_->sent_to("b@ext.test", 0));
+}
+
+TEST_P(Backend, BatchGroupsWritesAndOtherConnectionsSeeThemAfterCommit) {
+  auto other = second();
+  ASSERT_TRUE(other);
+  ASSERT_TRUE(db_->begin_batch());
+  for (int i = 0; i < 20; ++i) ASSERT_TRUE(db_->record(outbound(100 + i, "", {"r@x.test"})));
+  ASSERT_TRUE(db_->quarantine_add(entry("QB", 5, "s@x.test", "spf", "")));
+  ASSERT_TRUE(db_->commit_batch());
+  EXPECT_EQ(other->list(0, 1000, 100)->size(), 20u);
+  EXPECT_TRUE(*other->quarantine_get("QB"));
+}
+
+TEST_P(Backend, QuarantineFindFiltersAndGet) {
+  auto& db = *db_;
+  ASSERT_TRUE(db.quarantine_add(entry("Q1", 10, "Bob@Ext.TEST", "spf", "strict brands")));
+  ASSERT_TRUE(db.quarantine_add(entry("Q2", 20, "x@other.test", "backscatter", "")));
+  ASSERT_TRUE(db.quarantine_add(entry("Q3", 30, "y@ext.test", "spf", "")));
+  auto q1 = db.quarantine_get("Q1");
+  ASSERT_TRUE(q1 && *q1);
+  EXPECT_EQ((*q1)->sender, "Bob@Ext.TEST");
+  EXPECT_EQ((*q1)->recipients, "a@our.test,b@our.test");
+  EXPECT_EQ((*q1)->rule, "strict brands");
+  EXPECT_EQ((*q1)->size, 1234u);
+  EXPECT_FALSE((*q1)->released_at);
+  EXPECT_FALSE(*db.quarantine_get("NOPE"));
+  quarantine_query q;
+  auto all = db.quarantine_find(q);
+  ASSERT_TRUE(all) << all.error().message;
+  ASSERT_EQ(all->size(), 3u);
+  EXPECT_EQ(all->front().queue_id, "Q3");  // newest first
+  q.domain = "EXT.test";
+  EXPECT_EQ(db.quarantine_find(q)->size(), 2u);
+  q.check = "spf";
+  q.rule = "strict brands";
+  EXPECT_EQ(db.quarantine_find(q)->size(), 1u);
+  q = {};
+  q.since = 15;
+  q.until = 30;
+  EXPECT_EQ(db.quarantine_find(q)->size(), 1u);
+  q = {};
+  q.limit = 2;
+  EXPECT_EQ(db.quarantine_find(q)->size(), 2u);
+  ASSERT_TRUE(db.quarantine_release("Q1", "alice", 40));
+  EXPECT_EQ(db.quarantine_list(false)->size(), 2u);
+  EXPECT_EQ(db.quarantine_list(true)->size(), 3u);
+  // Adding a queue id again replaces its entry (as SQLite's INSERT OR REPLACE).
+  auto again = entry("Q2", 25, "z@other.test", "spf", "r");
+  again.host = "mx-b";
+  ASSERT_TRUE(db.quarantine_add(again));
+  auto q2 = db.quarantine_get("Q2");
+  EXPECT_EQ((*q2)->sender, "z@other.test");
+  EXPECT_EQ((*q2)->host, "mx-b");
+}
+
+TEST_P(Backend, ReleaseAndDeleteHappenOnce) {
+  auto& db = *db_;
+  ASSERT_TRUE(db.quarantine_add(entry("R", 10, "a@b.test", "spf", "")));
+  ASSERT_TRUE(db.quarantine_add(entry("X", 10, "a@b.test", "spf", "")));
+  ASSERT_TRUE(db.quarantine_release("R", "alice", 20));
+  auto again = second()->quarantine_release("R", "bob", 30);  // from another gateway
+  ASSERT_FALSE(again);
+  EXPECT_EQ(again.error().code, mxg::errc::not_found);
+  EXPECT_NE(again.error().message.find("already released by alice"), std::string::npos);
+  EXPECT_FALSE(db.quarantine_delete("R", "bob", 30));
+  auto r = db.quarantine_get("R");
+  EXPECT_EQ((*r)->released_at.value_or(0), 20);
+  ASSERT_TRUE(db.quarantine_delete("X", "carol", 40));
+  auto rel_deleted = db.quarantine_release("X", "bob", 50);
+  ASSERT_FALSE(rel_deleted);
+  EXPECT_NE(rel_deleted.error().message.find("already deleted by carol"), std::string::npos);
+  auto missing = db.quarantine_delete("NOPE", "bob", 50);
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().code, mxg::errc::not_found);
+}
+
+TEST_P(Backend, PruneRemovesOldMessagesWithTheirRowsAndKeepsQuarantine) {
+  for (int t : {10, 20, 30}) {
+    auto m = outbound(t, "m" + std::to_string(t), {"r@x.test"});
+    m.decisions = {{"spf", "accept", "", false, "", ""}};
+    m.dkim = {{"x.test", "s", "pass", ""}};
+    ASSERT_TRUE(db_->record(m));
+  }
+  ASSERT_TRUE(db_->quarantine_add(entry("Q", 1, "a@b.test", "spf", "")));
+  auto n = db_->prune(25);
+  ASSERT_TRUE(n) << n.error().message;
+  EXPECT_EQ(*n, 2u);
+  EXPECT_EQ(db_->list(0, 100, 10)->size(), 1u);
+  EXPECT_FALSE(*db_->sent_to("r@x.test", 0) && *db_->sent_message_id("m10"));
+  EXPECT_TRUE(*db_->quarantine_get("Q"));
+  ASSERT_TRUE(db_->begin_batch());  // inside the writer's batch too
+  EXPECT_EQ(*db_->prune(100), 1u);
+  ASSERT_TRUE(db_->commit_batch());
+  EXPECT_EQ(db_->list(0, 100, 10)->size(), 0u);
+}
+
+TEST_P(Backend, RemoteReleaseWorkList) {
+  auto& db = *db_;
+  auto a = db.remote_release_request("QR", "mx-a", "alice", 10);
+  ASSERT_TRUE(a) << a.error().message;
+  auto b = second()->remote_release_request("QR", "mx-a", "bob", 11);  // asked twice
+  ASSERT_TRUE(b);
+  EXPECT_EQ(*a, *b);  // one pending request per message
+  ASSERT_TRUE(db.remote_release_request("QS", "mx-b", "carol", 12));
+  auto mine = db.remote_release_pending("mx-a");
+  ASSERT_TRUE(mine);
+  ASSERT_EQ(mine->size(), 1u);
+  EXPECT_EQ(mine->front().queue_id, "QR");
+  EXPECT_EQ(mine->front().requested_by, "alice");
+  EXPECT_EQ(db.remote_release_pending("")->size(), 2u);
+  ASSERT_TRUE(db.remote_release_done(*a, "released", 20));
+  auto twice = db.remote_release_done(*a, "released", 21);
+  ASSERT_FALSE(twice);
+  EXPECT_EQ(twice.error().code, mxg::errc::not_found);
+  EXPECT_TRUE(db.remote_release_pending("mx-a")->empty());
+  auto c = db.remote_release_request("QR", "mx-a", "dave", 30);  // a new one after done
+  ASSERT_TRUE(c);
+  EXPECT_NE(*c, *a);
+}
+
+TEST_P(Backend, SchemaIsCurrentAfterOpen) {
+  auto s = read_schema_state(opts_);
+  ASSERT_TRUE(s) << s.error().message;
+  EXPECT_EQ(s->current, schema_version());
+  EXPECT_EQ(s->target, schema_version());
+  EXPECT_TRUE(second());  // a second open finds nothing to do
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, Backend, ::testing::Values("sqlite", "postgresql"), name_of);
+
+TEST(Postgres, AnUnreachableServerIsATemporaryError) {
+  // A port nobody listens on (connection refused at once).
+  auto h = open_postgresql("postgresql://mxguard@127.0.0.1:1/postgres?connect_timeout=2");
+  ASSERT_FALSE(h);
+  EXPECT_EQ(h.error().code, mxg::errc::temporary);
+  options o;
+  o.backend = "postgresql";
+  o.dsn = "postgresql://mxguard@127.0.0.1:1/postgres?connect_timeout=2";
+  auto s = read_schema_state(o);
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error().code, mxg::errc::temporary);
+}
+
+TEST(Migrations, StepsAreNumberedInOrderWithBothDialects) {
+  int v = 0;
+  for (const auto& m : migrations()) {
+    EXPECT_EQ(m.version, ++v);
+    EXPECT_NE(std::string(m.sqlite), "");
+    EXPECT_NE(std::string(m.postgresql), "");
+  }
+  EXPECT_EQ(schema_version(), v);
+}
+
+}  // namespace
