@@ -196,10 +196,12 @@ function stackedChart(title, series, start, hours) {
   return el('div', { className: 'card chart' }, el('h2', {}, title), g, legend);
 }
 function sum(a) { return (a || []).reduce((s, v) => s + v, 0); }
+// The chart's top: four equal whole-number steps of 1, 2 or 5 times a power of ten.
 function niceMax(v) {
-  const p = Math.pow(10, Math.floor(Math.log10(v)));
-  for (const m of [1, 2, 2.5, 5, 10]) if (m * p >= v) return Math.max(4, m * p);
-  return v;
+  const raw = Math.max(1, v / 4);
+  const p = Math.pow(10, Math.floor(Math.log10(raw)));
+  for (const m of [1, 2, 5, 10]) if (m * p >= raw) return 4 * m * p;
+  return 4 * raw;
 }
 
 // ---------- views ----------
@@ -287,7 +289,7 @@ views.quarantine = async (root) => {
         click: (ev) => ev.stopPropagation(),
         change: (ev) => { if (ev.target.checked) selected.add(m.id); else selected.delete(m.id); } } });
       return el('tr', { className: 'clickable', data: { id: m.id }, on: { click: () => show(m.id).catch(fail) } },
-        el('td', {}, box), el('td', {}, m.time_text), el('td', {}, m.sender || '<>'),
+        el('td', {}, box), el('td', { className: 'nowrap' }, utc(m.time)), el('td', {}, m.sender || '<>'),
         el('td', {}, m.recipients.join(', ')), el('td', {}, m.subject),
         el('td', {}, m.check + (m.rule ? ' / ' + m.rule : '') + (m.spf_result ? ' (' + m.spf_result + ')' : '')),
         el('td', {}, badge(m.status)));
@@ -320,7 +322,7 @@ views.quarantine = async (root) => {
     const m = await api('GET', '/api/quarantine/' + encodeURIComponent(id));
     const e = m.entry;
     const dom = e.sender_domain;
-    const fields = [['Queue id', e.id], ['Received', e.time_text + ' UTC'], ['Sender', e.sender || '<>'],
+    const fields = [['Queue id', e.id], ['Received', utc(e.time) + ' UTC'], ['Sender', e.sender || '<>'],
       ['Recipients', e.recipients.join(', ')], ['Subject', e.subject], ['Client', e.client_ip + (e.helo ? ' (HELO ' + e.helo + ')' : '')],
       ['Check', e.check + (e.rule ? ' / rule ' + e.rule : '')], ['Reason', e.reason],
       ['SPF', (e.spf_result || '') + (e.spf_domain ? ' for ' + e.spf_domain : '')], ['Size', size(e.size)],
@@ -365,7 +367,7 @@ views.history = async (root) => {
         m.decisions.length ? table(['check', 'action', 'rule', 'reason'], m.decisions.map((d) =>
           el('tr', {}, el('td', {}, d.check), el('td', {}, d.action + (d.monitor ? ' (monitor, would ' + d.would + ')' : '')), el('td', {}, d.rule), el('td', {}, d.reason)))) : null));
       rows.push(el('tr', { className: 'clickable', on: { click: () => detail.classList.toggle('hidden') } },
-        el('td', {}, m.time_text), el('td', {}, m.direction), el('td', { className: 'mono' }, m.queue_id),
+        el('td', { className: 'nowrap' }, utc(m.time)), el('td', {}, m.direction), el('td', { className: 'mono' }, m.queue_id),
         el('td', {}, m.client_ip), el('td', {}, m.sender || '<>'), el('td', {}, m.recipients.join(', ')),
         el('td', {}, m.decision + (m.rule ? ' / ' + m.rule : '')),
         el('td', {}, 'SPF ' + (m.spf_result || '-') + ', DMARC ' + (m.dmarc_result || '-'))), detail);
