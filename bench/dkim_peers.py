@@ -20,6 +20,9 @@ How each is measured (CPU of the verifying process only, one core):
             This includes reading each file and OpenDKIM's milter emulation, which is the
             only way to run it without an MTA.
 Every verification must pass in every verifier (checked) or the run fails.
+MXG_DKIM_PEERS_ALT=PATH also runs another build's bench_dkim_peers_bench (e.g. before a
+change) on the same messages, between the others, and prints it as a column "alt" with
+mxguard / alt: a before/after ratio measured in the same run.
 Must never: use the network, write outside its temporary directory.
 """
 import base64
@@ -120,16 +123,22 @@ def measure(tmp, bench):
             files[cls].append(path)
             msgs[cls].append(sig + m)
 
-    # mxguard
-    env = dict(os.environ, MXG_DKIM_PEERS_DIR=tmp)
-    out = subprocess.run([bench, "--benchmark_format=json", "--benchmark_min_time=1"],
-                         check=True, capture_output=True, env=env).stdout
-    ours = {}
-    for b in json.loads(out)["benchmarks"]:
-        if b.get("error_occurred"):
-            raise RuntimeError("%s: %s" % (b["name"], b.get("error_message")))
-        cls = dict((c.replace("-", "_"), c) for c, _, _ in CLASSES)[b["name"].split("/")[1]]
-        ours[cls] = b["items_per_second"]
+    # mxguard (and, when asked, another build of it)
+    def gbench(path):
+        env = dict(os.environ, MXG_DKIM_PEERS_DIR=tmp)
+        out = subprocess.run([path, "--benchmark_format=json", "--benchmark_min_time=1"],
+                             check=True, capture_output=True, env=env).stdout
+        rates = {}
+        for b in json.loads(out)["benchmarks"]:
+            if b.get("error_occurred"):
+                raise RuntimeError("%s: %s" % (b["name"], b.get("error_message")))
+            cls = dict((c.replace("-", "_"), c) for c, _, _ in CLASSES)[b["name"].split("/")[1]]
+            rates[cls] = b["items_per_second"]
+        return rates
+
+    alt_path = os.environ.get("MXG_DKIM_PEERS_ALT")
+    ours = gbench(bench)
+    alt = gbench(alt_path) if alt_path else None
 
     # dkimpy
     def dnsfunc(name, timeout=5):
@@ -167,6 +176,13 @@ def measure(tmp, bench):
     for cls, _, _ in CLASSES:
         print("| %s | %.0f | %.0f | %.0f | %.1fx | %.1fx |" %
               (cls, ours[cls], py[cls], od[cls], ours[cls] / od[cls], ours[cls] / py[cls]))
+    if alt:
+        print("alt = %s (same messages, run right after mxguard)" % alt_path)
+        print("| class | mxguard | alt | mxguard / alt | alt / OpenDKIM |")
+        print("|---|---|---|---|---|")
+        for cls, _, _ in CLASSES:
+            print("| %s | %.0f | %.0f | %.2fx | %.1fx |" %
+                  (cls, ours[cls], alt[cls], ours[cls] / alt[cls], alt[cls] / od[cls]))
     print("OpenDKIM start-up + one message: %s CPU-ms" %
           ", ".join("%s %.1f" % (c, od_start[c] * 1000) for c, _, _ in CLASSES))
     worst = min(ours[c] / od[c] for c, _, _ in CLASSES)

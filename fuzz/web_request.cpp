@@ -44,6 +44,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (auto f = parse_field(in, "domain", 255)) require(f->size() <= 255);
   if (auto a = parse_age(in)) require(*a >= 0 && *a <= 3650ll * 86400);
   (void)visible_to({"example.com", "b.test"}, in);
+  require(csrf_ok("GET", in, "t"));
+  require(!csrf_ok("POST", in, "") && csrf_ok("POST", in, in) == !in.empty());
   (void)address_domain(in);
   auto parts = split_message(in, 64);
   require(parts.headers.size() <= in.size() && parts.body.size() <= 64);

@@ -1,7 +1,13 @@
 // crypto.cpp: see crypto.hpp. RFC 6376 3.3 (rsa-sha256 / rsa-sha1 with PKCS#1 v1.5),
 // RFC 8301 3.2 (key sizes), RFC 8463 3 and 4.2 (ed25519-sha256: PureEdDSA over the
 // SHA-256 digest; the key record holds the bare 32-byte public key).
+// Ed25519 is verified by libsodium (crypto_sign_verify_detached), RSA and the digests by
+// OpenSSL 3: OpenSSL 3.0's Ed25519 verification fetches SHA-512 through its provider
+// framework on every call and measured ~1.3x slower per verification here
+// (docs/benchmarks.md, "DKIM verification against peers").
 #include "dkim/crypto.hpp"
+
+#include <sodium.h>
 
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -93,17 +99,21 @@ std::expected<public_key, problem> load_key(const key_record& k) {
   public_key out;
   out.type_ = k.type;
   const auto* data = reinterpret_cast<const unsigned char*>(k.key.data());
-  if (EVP_PKEY* p = cached(k)) {  // decoded and checked before (only good keys are kept)
-    out.key_.reset(p);
-    out.bits_ = k.type == key_type::ed25519 ? 256 : EVP_PKEY_get_bits(p);
-    return out;
+  if (k.type != key_type::ed25519) {
+    if (EVP_PKEY* p = cached(k)) {  // decoded and checked before (only good keys are kept)
+      out.key_.reset(p);
+      out.bits_ = EVP_PKEY_get_bits(p);
+      return out;
+    }
   }
   if (k.type == key_type::ed25519) {
-    EVP_PKEY* p = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nullptr, data, k.key.size());
-    if (!p) return perm("public key: not a valid ed25519 key: " + openssl_error());
-    out.key_.reset(p);
+    // RFC 8463 4.2: p= is the bare 32-byte public key. Nothing is decoded here (libsodium
+    // decodes the point in each verification), so nothing is cached either.
+    if (k.key.size() != crypto_sign_PUBLICKEYBYTES)
+      return perm(fmt::format("public key: not a valid ed25519 key: {} bytes, not {}", k.key.size(),
+                              crypto_sign_PUBLICKEYBYTES));
+    out.raw_ = k.key;
     out.bits_ = 256;
-    remember(k, p);
     return out;
   }
   const unsigned char* q = data;
@@ -140,18 +150,19 @@ std::string verify_digest(const public_key& key, algorithm a, std::string_view d
   const auto* s = reinterpret_cast<const unsigned char*>(sig.data());
   const auto* d = reinterpret_cast<const unsigned char*>(digest.data());
   if (a == algorithm::ed25519_sha256) {
-    EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-    if (!ctx) return "out of memory";
-    std::string err;
-    if (EVP_DigestVerifyInit(ctx, nullptr, nullptr, nullptr, key.get()) != 1) {
-      err = "ed25519 verify init: " + openssl_error();
-    } else if (EVP_DigestVerify(ctx, s, sig.size(), d, digest.size()) != 1) {
-      ERR_clear_error();
-      err = "ed25519 signature does not verify";
-    }
-    EVP_MD_CTX_free(ctx);
-    return err;
+    // RFC 8463 3: PureEdDSA (RFC 8032 5.1.7) over the SHA-256 digest. libsodium also
+    // refuses non-canonical encodings and small-order points (a key no honest signer has).
+    if (key.type() != key_type::ed25519 || key.raw().size() != crypto_sign_PUBLICKEYBYTES)
+      return "ed25519 signature with a key that is not ed25519";
+    if (sig.size() != crypto_sign_BYTES) return "ed25519 signature does not verify";
+    static const bool ready = sodium_init() >= 0;
+    if (!ready) return "ed25519 verify init: libsodium could not start";
+    const auto* pk = reinterpret_cast<const unsigned char*>(key.raw().data());
+    if (crypto_sign_verify_detached(s, d, digest.size(), pk) != 0)
+      return "ed25519 signature does not verify";
+    return "";
   }
+  if (key.get() == nullptr) return "RSA signature with a key that is not RSA";
   EVP_PKEY_CTX* ctx = EVP_PKEY_CTX_new(key.get(), nullptr);
   if (!ctx) return "out of memory";
   std::string err;

@@ -357,6 +357,16 @@ std::vector<std::string> listener_conflicts(const config& c) {
               "({})",
               c.where("policy_service.listen"), c.policy_service.listen, l.name, l.endpoint(),
               c.where("listener." + l.name + ".address", "listener." + l.name)));
+  // The web console's listener ([console] listen) against the SMTP listeners.
+  if (c.console.enabled())
+    if (auto ep = parse_endpoint(c.console.listen); ep && ep->second != 0)
+      for (const auto& l : c.listeners)
+        if (l.port == ep->second && l.address.is_v6() == ep->first.is_v6() &&
+            (l.address == ep->first || wildcard(l.address) || wildcard(ep->first)))
+          out.push_back(
+              fmt::format("{}: console.listen {} clashes with listener {} on {} ({})",
+                          c.where("console.listen"), c.console.listen, l.name, l.endpoint(),
+                          c.where("listener." + l.name + ".address", "listener." + l.name)));
   return out;
 }
 
@@ -511,6 +521,9 @@ result<config> parse_config(std::string_view text, const std::string& source) {
     read_console_config(*t, source, c.console, errs);
     for (auto& e : errs) r.raw_error(std::move(e));
     r.note(*t, "listen", c.origin, "console.listen");
+    // For preflight's TLS check (make_tls_context names "listener.<name>.tls_*").
+    r.note(*t, "tls_cert", c.origin, "listener.[console].tls_cert");
+    r.note(*t, "tls_key", c.origin, "listener.[console].tls_key");
   }
 
   if (auto* t = r.table(root, "spf")) {

@@ -182,6 +182,15 @@ std::vector<std::string> preflight(const config& c) {
   if (!c.log_file.empty())
     if (auto p = writable_file_problem(c.log_file))
       add(fmt::format("{}: log.file: {}", c.where("log.file"), *p));
+  // 3b. the web console's TLS material ([console], served by src/web/): checked as a
+  // listener's, named "[console]" (config.cpp notes its lines under that name).
+  if (c.console.enabled() && !c.console.tls_cert.empty()) {
+    listener_config l;
+    l.name = "[console]";
+    l.tls_cert = c.console.tls_cert;
+    l.tls_key = c.console.tls_key;
+    if (auto t = make_tls_context(c, l); !t) add(t.error().message);
+  }
   // 4. the resolver, when something needs it to start or to deliver
   bool needs_dns = c.spf.enabled || c.dnsbl.enabled || !c.policy_service.listen.empty();
   for (const auto& l : c.listeners)

@@ -3,7 +3,8 @@
 // reload refuse the same broken configurations with the same messages (issue 16
 // items 1 and 6):
 //   - the routing table ([routing] table) loads (its own FILE:LINE inside the message);
-//   - each listener's TLS certificate and key exist, are PEM, and belong together;
+//   - each listener's TLS certificate and key exist, are PEM, and belong together (the
+//     web console's too, [console] tls_cert/tls_key);
 //   - state_dir, queue directories, the control socket's and history's directories,
 //     and the log file can be created (or exist and are writable);
 //   - the control socket path fits a unix socket address;

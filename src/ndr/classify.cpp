@@ -175,6 +175,10 @@ bool phrase_matches(std::string_view lower_text, std::string_view pattern) {
 
 namespace {
 
+// frame: the message or envelope outlived its queue time (RFC 3463 X.4.7)
+constexpr std::string_view kExpiredOutcome =
+    "{message|delivery|envelope|queue}~{expired|has expired|lifetime exceeded}";
+
 // clang-format off
 const reason_table kTables[] = {
   {"userunknown", {
@@ -261,20 +265,27 @@ const reason_table kTables[] = {
       }, {}},
   {"authfailure", {
     // frame: SPF/DKIM/DMARC verdicts (RFC 7208, 6376, 7489; RFC 7372 X.7.20-X.7.26)
-    "{spf|dkim|dmarc|sender policy framework|domainkeys}~{fail|failed|fails|failure|check|policy|validation|permerror|softfail|record|alignment}",
+    "{spf|dkim|dmarc|sender policy framework|domainkeys}~{fail|failed|fails|failure|check|policy|validation|permerror|softfail|alignment}",
+    // a record named with a failure ("Bad SPF records", "not allowed to send
+    // ... per its SPF record"), not as advice ("Set up SPF records for ...")
+    "{bad|invalid|broken|malformed|not allowed|not authorized|not permitted|fail|fails|failed}~{spf|dkim|dmarc} {record|records}",
+    // frame: the message did not pass the sender-authentication checks
+    "{fails to pass|does not pass|did not pass|didn't pass|doesn't pass|not passing|failed to pass}~{authentication|spf|dkim|dmarc|sender authentication}",
     "spf check failed", "does not have authentication information", "unauthenticated email",
-    "fails to pass authentication", "spf fail", "spf validation", "failed spf", "spf record",
+    "spf fail", "spf validation", "failed spf",
     "dkim*fail", "sender policy framework", "authentication checks failed",
-    "5.7.23", "5.7.26", "does not pass spf", "spf permerror", "spf softfail",
+    "5.7.23", "5.7.26", "spf permerror", "spf softfail",
     "is not allowed to send mail from", "not authorized to send on behalf",
     "designates * as not permitted sender", "is not a designated mail server",
     "not designated",
     "dmarc",
   }, {"unauthenticated senders"}},
   {"requireptr", {
+    // frame: the client's name and address disagree (forward-confirmed rDNS)
+    "{mismatch|mismatches|does not match|doesn't match|does not point to|doesn't point to}~{client ip|ip address|sending ip|your ip|connecting ip}",
     "reverse dns", "reverse lookup", "rdns",     "cannot find your hostname", "cannot resolve your address", "client host rejected: cannot find your hostname",
     "unresolvable address", "ip name lookup failed", "reverse hostname", "no reverse-dns",
-    "fcrdns", "mismatches client ip", "resolve your ip", "hostname lookup failed",
+    "fcrdns", "resolve your ip", "hostname lookup failed",
     "not have a valid hostname", "host name does not match",
     "ptr",
   }, {}},
@@ -293,6 +304,9 @@ const reason_table kTables[] = {
   {"rejected", {
     // frame: the envelope sender refused (RFC 3463 X.1.7, X.1.8)
     "{sender|envelope sender|mail from|from address|sender address|sender domain}~{rejected|blocked|denied|not allowed|invalid|unknown|not verified|verify failed|verification failed|blacklisted|not accepted|must exist|is empty}",
+    // the same with the condition first ("Unroutable sender address", "can't
+    // determine Purported Responsible Address", RFC 4407 2: the PRA is a sender)
+    "{unroutable|unrouteable|invalid|unverifiable|unknown|can't determine|cannot determine|unable to determine|could not determine} {sender|sender address|sender domain|envelope sender|purported responsible address|responsible address}",
     "sender rejected", "sender address rejected", "sender email address rejected", "invalid sender",
     "sender is in my black list", "sender is spammer", "sender not pre-approved", "sender verify failed",
     "sender verification failed", "sender was rejected", "sender address has been blacklisted",
@@ -305,14 +319,16 @@ const reason_table kTables[] = {
     "envelope blocked", "emetteur invalide", "mx records for ", "email address is not verified",
     "message rejected: email address is not verified", "from: domain is invalid", "is not a registered gateway user", "because the sender isn't on the recipient's list", "sender domain must exist",
     "sender address is not", "your envelope sender", "sender not allowed", "sending to/from an address that has been blacklisted", "rule imposed mailbox access for",
-    "can't determine purported responsible address", "sending this from a different address",
+    "sending this from a different address",
     "delivery not authorized, message refused", "address rejected",
   }, {"recipient address rejected", "5.1.0 address rejected", "sender ip address rejected",
        "unauthenticated senders"}},
   {"hostunknown", {
     // frames: a domain/host noun and a "does not exist" condition (RFC 3463 X.1.2)
-    "{domain|host|hostname|host name|mail domain}~{does not exist|doesn't exist|not exist|not found|unknown|must exist|could not be found|couldn't be found}",
-    "{domain|mail domain}~{is not reachable|not reachable|unreachable}",
+    // (a domain that "is not reachable" is named as bad like one that does
+    // not exist; "host unreachable" stays a network error)
+    "{domain|mail domain}~{does not exist|doesn't exist|not exist|not found|unknown|must exist|could not be found|couldn't be found|is not reachable|not reachable|unreachable}",
+    "{host|hostname|host name}~{does not exist|doesn't exist|not exist|not found|unknown|must exist|could not be found|couldn't be found}",
     "{no such|unknown|nonexistent|non-existent|invalid} {domain|host|hostname|mail domain}",
     "host unknown", "host or domain name not found",     "domain must exist", "name or service not known",
     "unrouteable address", "unroutable address", "recipient address rejected: unknown domain",
@@ -330,7 +346,8 @@ const reason_table kTables[] = {
     "rejected for policy reasons", "blacklisted url in message", "uribl", "surbl",
     "recurrent pattern detection", "message rejected because of unacceptable content",
     "message rejected due to suspected spam content", "your message has been temporarily blocked by our filter",
-    "antispam", "anti-spam", "greylisted*please try again in", "spam points", "spam",
+    "antispam", "anti-spam", "greylisted*please try again in", "spam points",
+    "{spam|spammer|spammers|spamming|spammy}",  // the word, not a DNS list's name (spamhaus, spamcop)
   }, {}},
   {"speeding", {
     "rate limit", "ratelimit", "rate-limit", "too many messages", "too many recipients from",
@@ -351,14 +368,17 @@ const reason_table kTables[] = {
     "{invalid|banned|blocked|blacklisted|blocklisted|listed|dynamic|bad} {ip|sending ip|client ip|ip address}",
     "{refused|refuses|refusing|not accepting|rejecting|dropped|reset}~{to talk|connection|connections}",
     "{connection|connections}~{refused|reset|dropped|rejected|not accepted}",
-    "blocked using", "is in a black list", "black list", "blacklist", "blocklist",
-    "block list", "spamhaus", "spamcop", "sorbs", "barracudacentral", "abuseat.org", "dnsbl", "rbl",
+    // one noun class: a list of refused senders (DNS lists, RFC 5782)
+    "{black list|blacklist|blacklisted|blacklisting|blocklist|blocklisted|block list|block listed|deny list|denylist|denylisted|dnsbl|rbl}",
+    "blocked using", "is in a black list", "spamhaus", "spamcop", "sorbs", "barracudacentral", "abuseat.org",
     "helo command rejected", "sender ip address rejected", "bad sender ip address",
     "banned sending ip", "dynamic ip", "dynamic/zombied", "hosts with dynamic ip",
     "connection dropped", "was blocked by",
     "access denied. ip name lookup", "not currently accepting mail from your ip", "your ip",
     "ip address", "go away", "rejecting open proxy", "not allowed to connect", "you are not allowed to connect",
-    "please use the smtp server of your isp",         "your server requires confirmation", "confirm this mail server", "access from ip address",
+    // the refusal sends the sender to its access provider: its network is the reason
+    "{your|of your} {isp|isp's|internet service provider|internet service provider's}",
+    "your server requires confirmation", "confirm this mail server", "access from ip address",
     "your access ip", "has been rejected", "mail server at * is blocked",
     "host network not allowed", "was not authenticated", "extreme bad ip profile",
     "sorry, your remotehost looks suspiciously like spammer", "your network is temporary blacklisted",
@@ -369,6 +389,9 @@ const reason_table kTables[] = {
     "virus", "malware", "infected", "trojan", "executable files are not allowed",
   }, {}},
   {"policyviolation", {
+    // frames: the message's content or attachment refused by a rule (RFC 3463 X.7.0 at DATA)
+    "{illegal|prohibited|forbidden|banned|blocked|disallowed|dangerous|unsafe}~{attachment|attachments|content|file type|file types}",
+    "{attachment|attachments|file type|file types}~{not allowed|not permitted|prohibited|forbidden|banned|blocked}",
     "header error", "policy reasons", "organization policy",
     "organizational settings", "header are not accepted", "closed mailing list",
     "by non-member to a members-only list", "members-only", "not subscribed to this group",
@@ -406,10 +429,10 @@ const reason_table kTables[] = {
   }, {}},
   {"securityerror", {
     // frames: SMTP AUTH or TLS required or failed (RFC 4954 X.7.8/X.7.9, RFC 3207 X.7.10/X.7.11)
-    "{authentication|smtp authentication|starttls|tls|encryption}~{required|failed|failure|needed|is required}",
+    "{authentication|smtp authentication|starttls|tls|encryption|unauthenticated|not authenticated}~{required|failed|failure|needed|is required|not allowed|not permitted}",
     "{must|please|turn on|requires|require}~{authenticate|authentication|starttls|tls|encryption}",
     "turn on smtp authentication", "authentication failure", "authentication failed", "authentication credentials invalid",
-    "authentication turned on in your email client", "unauthenticated senders not allowed",
+    "authentication turned on in your email client",
     "you are not authorized to send mail, authentication is required", "must authenticate",
     "verification failure", "account not subscribed to ses", "is not authorized to perform ses",
     "insecure mail relay", "sorry, you don't authenticate", "tls required", "requires tls",
@@ -418,19 +441,20 @@ const reason_table kTables[] = {
   }, {}},
   {"notaccept", {
     // frames: the domain takes no mail at all (RFC 7505 null MX; RFC 5321 5.1 no MX)
-    "{no|null} {smtp service|mail service|mx|mx record|mx records|mail exchanger}",
+    "{no|null|find no|found no|couldn't find a|could not find a|can't find a|cannot find a|unable to find a} {smtp service|mail service|mx|mx record|mx records|mail exchanger}",
     "{doesn't|does not|not|don't|do not} {accept|receive|accepting|receiving}~{mail|email|e-mail|messages}",
     "does not accept any mail", "not accepting mail", "null mx", "nullmx",
     "mail receiving disabled", "host/domain does not accept mail",
     "no route for current request", "smtp protocol returned a permanent error",
     "name server: .: host not found", "doesn't receive email",
-    "does not receive email", "couldn't find a mail exchanger", "no mail exchanger", "null mx",
+    "does not receive email", "null mx",
     "no mx",
   }, {}},
   {"expired", {
     // frames: delivery given up after a time or a number of tries (RFC 3463 X.4.7)
     "{deliver|delivered|delivery}~{ day| days| hour| hours| minutes| seconds| attempts| tries| retries}",
     "{host|server|remote host|mail server}~{not responding|did not respond|no response|not reachable}",
+    kExpiredOutcome,
     "delivery time expired", "delivery expired", "message expired", "retry time not reached",
     "has been delayed", "delivery attempts will continue", "giving up on", "have been failing for a long time", "message timed out",
     "unable to deliver message after multiple retries", "was not reachable within the allowed queue period",
@@ -446,7 +470,8 @@ const reason_table kTables[] = {
   }, {}},
   {"mailererror", {
     // frame: the local delivery program failed (RFC 3464 2.3.6 X-Unix diagnostics, RFC 3463 X.3.0)
-    "{mailer|program|command|pipe|procmail|local delivery|delivery program}~{error|failed|died|exited|exit code|failure}",
+    // (a program's name may lead its own message: "procmail: Lock failure")
+    "{mailer|program|command|pipe|procmail|local delivery|delivery program}{:|}~{error|failed|died|exited|exit code|failure}",
     "x-unix", "procmail", "mail.local", "command died", "command failed", "exit code",
     "exited with", "pipe to |", "unknown mailer error", "local delivery failed",
     "permission denied", "execution failed", "program exited",
@@ -519,6 +544,12 @@ bool explicit_reason(std::string_view r) {
   return !r.empty() && r != "undefined" && r != "onhold";
 }
 
+// The failure is transient (RFC 3463 class 4, RFC 5321 4yz, RFC 3464 2.3.3
+// Action: delayed).
+bool temporary(const failure_facts& f) {
+  return f.status.starts_with("4.") || f.reply_code.starts_with("4") || f.action == "delayed";
+}
+
 bool before_data(std::string_view cmd) {
   return cmd == "CONN" || cmd == "EHLO" || cmd == "HELO" || cmd == "MAIL" || cmd == "RCPT";
 }
@@ -569,10 +600,18 @@ std::string_view probe(const failure_facts& f, std::string_view sname, std::stri
     }
   }
   if (sname == "hostunknown") {
+    // A domain without a mail exchanger (RFC 5321 5.1, RFC 7505 null MX) is
+    // more specific than "unable to route" (X.4.4); X.1.2 names the address's
+    // host itself as bad and stays hostunknown.
+    if (f.status.size() == 5 && f.status.ends_with(".4.4") && match("notaccept", t))
+      return "notaccept";
     if (!match("networkerror", t)) return "hostunknown";
   } else if (match("notaccept", t)) {
     return "notaccept";  // null MX (RFC 7505), no MX at all
-  } else if (match("hostunknown", t)) {
+  } else if (match("hostunknown", t) && !(temporary(f) && match("networkerror", t))) {
+    // A host that does not exist is a permanent condition (RFC 3463 X.1.2 is
+    // class 5 only); a lookup that failed for now (4.x.x, 4yz, Action:
+    // delayed) and says "not found" is the name service failing (X.4.3).
     return "hostunknown";
   }
   if (!f.status.empty() && !before_data(cmd) &&
@@ -580,6 +619,11 @@ std::string_view probe(const failure_facts& f, std::string_view sname, std::stri
     return "spamdetected";
   if (match("toomanyconn", t)) return "toomanyconn";
   if (match("speeding", t)) return "speeding";
+  // "Message expired, connection refused": the outcome (X.4.7) is the reason,
+  // the refused connections were why the retries failed.
+  if (sname != "blocked" && phrase_matches(t, kExpiredOutcome) &&
+      !phrase_disabled("expired", kExpiredOutcome))
+    return "expired";
   if (sname == "blocked" || match("blocked", t)) return "blocked";
   return {};
 }
@@ -601,6 +645,9 @@ std::string_view reason_for_reply(std::string_view code, std::string_view cmd,
     if (code == "552" || code == "452") return "mailboxfull";  // storage allocation
   }
   if (cmd == "DATA" && code == "552") return "mesgtoobig";
+  // RFC 5321 4.2.3: 421 "Service not available, closing transmission channel"
+  // (after connect it is the server, not the client, that is unavailable).
+  if (code == "421") return "systemerror";
   return {};
 }
 
@@ -753,6 +800,10 @@ std::string explain(const failure_facts& f, std::string_view reason, std::string
 
 std::string decide(const failure_facts& f, std::string_view t) {
   std::string_view sname = reason_for_status(f.status);
+  // An address code given in reply to MAIL FROM is about the sender's address
+  // (RFC 5321 4.3.2: MAIL is answered before any recipient is named; RFC 3463
+  // X.1.7/X.1.8 are the sender's codes, servers reuse X.1.0/X.1.1/X.1.3).
+  if (f.command == "MAIL" && sname == "userunknown") sname = "rejected";
   if (sname.empty() && explicit_reason(f.preset_reason) &&
       !rule_disabled("producer:" + std::string(f.producer) + ":" + std::string(f.preset_reason)))
     sname = f.preset_reason;

@@ -335,11 +335,17 @@ std::string prefer_status(const std::string& field, const std::string& in_text,
     return pick(in_text, "diagnostic:over-generic-dsn");
   for (auto s : {".5.1", ".5.2", ".5.4", ".5.5"})
     if (field.compare(1, 4, s) == 0) return pick(in_text, "diagnostic:over-syntax-dsn");
-  if (field == "5.1.1")
-    return (text_zero || in_text.starts_with("5.5.")) ? pick(field, "dsn:5.1.1")
-                                                      : pick(in_text, "diagnostic:over-5.1.1");
-  if (field == "5.1.3" && in_text.starts_with("5.7."))
-    return pick(in_text, "diagnostic:over-5.1.3");
+  // An addressing code (X.1.1 bad mailbox, X.1.3 bad address syntax) is what a
+  // reporting MTA derives from a 550/553 at RCPT; a specific code the remote
+  // server sent with that reply (a security/policy X.7.Y) says why (RFC 3463
+  // 3.2, 3.8). One rule for both fields.
+  if (field == "5.1.1" || field == "5.1.3") {
+    if (field == "5.1.1" && !text_zero && !in_text.starts_with("5.5."))
+      return pick(in_text, "diagnostic:over-addressing-dsn");
+    if (field == "5.1.3" && in_text.starts_with("5.7."))
+      return pick(in_text, "diagnostic:over-addressing-dsn");
+    if (field == "5.1.1") return pick(field, "dsn:5.1.1");
+  }
   return pick(field, "dsn");
 }
 
@@ -458,6 +464,11 @@ std::vector<record> from_dsn(const walk_state& st) {
     r.diagnostic_type =
         dtype.empty() ? std::string() : std::string(text::lower(dtype) == "smtp" ? "SMTP" : dtype);
     if (!r.diagnostic.empty() && r.diagnostic_type.empty()) r.diagnostic_type = "SMTP";
+    // A recipient that is a program ("|/usr/bin/cmd ...", the pipe deliveries
+    // of Sendmail and Exim aliases): what failed is the local mailer, whose
+    // diagnostics RFC 3464 2.3.6 types as X-Unix.
+    if (r.diagnostic_type.empty() && text::trim(strip_type(fr)).starts_with("|"))
+      r.diagnostic_type = "X-Unix";
     r.remote_mta = text::lower(strip_type(g.get("Remote-MTA")));
     r.reporting_mta = reporting;
     r.arrival_date = arrival;
@@ -470,12 +481,69 @@ std::vector<record> from_dsn(const walk_state& st) {
 
 // The part of the notification text that talks about one recipient, for the
 // SMTP command and a diagnostic when the DSN has none.
+// RFC 5321 4.2.1: "550-" opens a multi-line reply, whose lines all carry the
+// code and the last one "550 ". Some MTAs (Sendmail) put only its first line
+// in the DSN's Diagnostic-Code; the notification's session transcript has the
+// whole reply. Returns the joined lines, or `diag` when no transcript has them.
+std::string complete_multiline_reply(const std::string& diag, std::string_view body) {
+  const auto is_code = [](std::string_view l, std::string_view code) {
+    return l.size() >= 4 && l.substr(0, 3) == code && (l[3] == '-' || l[3] == ' ');
+  };
+  if (diag.size() < 8 || !std::isdigit(static_cast<unsigned char>(diag[0])) ||
+      !std::isdigit(static_cast<unsigned char>(diag[1])) ||
+      !std::isdigit(static_cast<unsigned char>(diag[2])) || diag[3] != '-')
+    return diag;
+  const std::string code = diag.substr(0, 3);
+  const std::string_view first =
+      std::string_view(diag).substr(0, std::min<std::size_t>(diag.size(), 48));
+  constexpr int kMaxLines = 32;
+  for (auto at = body.find(first); at != std::string_view::npos; at = body.find(first, at + 1)) {
+    auto pos = body.rfind('\n', at);
+    pos = pos == std::string_view::npos ? 0 : pos + 1;
+    std::string out;
+    int n = 0;
+    while (pos < body.size() && n < kMaxLines) {
+      auto le = body.find('\n', pos);
+      if (le == std::string_view::npos) le = body.size();
+      auto line = text::trim(body.substr(pos, le - pos));
+      if (line.starts_with("<<<")) line = text::trim(line.substr(3));
+      if (!is_code(line, code)) break;
+      if (!out.empty()) out.push_back(' ');
+      out.append(line);
+      ++n;
+      pos = le + 1;
+      if (line[3] == ' ') break;  // the last line of the reply
+    }
+    if (n >= 2) return text::squeeze(out);
+  }
+  return diag;
+}
+
 std::string text_about(std::string_view body, std::string_view addr) {
   if (addr.empty()) return {};
   auto at = text::ifind(body, addr);
   if (at == std::string_view::npos) return {};
   auto end = body.find("\n\n", at);
-  return std::string(body.substr(at, (end == std::string_view::npos ? body.size() : end) - at));
+  if (end == std::string_view::npos) end = body.size();
+  // The paragraph ends early where the next recipient's line starts
+  // ("b@example.org: 552 ...", "<b@example.org>: ..."): lists without blank lines.
+  for (auto nl = body.find('\n', at); nl != std::string_view::npos && nl < end;
+       nl = body.find('\n', nl + 1)) {
+    // One line at a time (linear in the paragraph: untrusted text).
+    auto next = body.find('\n', nl + 1);
+    if (next == std::string_view::npos || next > end) next = end;
+    const auto line = text::trim(body.substr(nl + 1, next - nl - 1));
+    const auto token = line.substr(0, line.find_first_of(" \t"));
+    const auto atsign = token.find('@');
+    if (atsign == std::string_view::npos || atsign == 0) continue;
+    if (token.front() == '<' || token.back() == ':') {
+      if (text::ifind(token, addr) == std::string_view::npos) {
+        end = nl;
+        break;
+      }
+    }
+  }
+  return std::string(body.substr(at, end - at));
 }
 
 std::vector<record> from_arf(const walk_state& st, std::string_view bounce_to) {
@@ -727,6 +795,7 @@ std::vector<record> parse_message(std::string_view raw) {
           }
           r.diagnostic = text::squeeze(rest.substr(0, std::min<std::size_t>(rest.size(), 2000)));
         }
+        r.diagnostic = complete_multiline_reply(r.diagnostic, st.body);
         r.smtp_command = text::find_command(r.diagnostic);
         if (r.smtp_command.empty()) r.smtp_command = text::find_command(about);
       }

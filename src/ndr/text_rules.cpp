@@ -134,7 +134,9 @@ bool recipient_line_shape(std::string_view line, candidate& c) {
       c.rest = pos == std::string_view::npos ? std::string()
                                              : std::string(rest.substr(pos + c.address.size()));
       c.strong = true;
-      c.rule = "text:label:" + std::string(label);
+      // One rule for the class of labels (a field named for the recipient),
+      // like a frame: "Recipient:" is no less general for being one MTA's.
+      c.rule = "text:label";
       return true;
     }
   }
@@ -171,7 +173,7 @@ bool recipient_line_shape(std::string_view line, candidate& c) {
     c.address = addrs.front();
     c.rest.clear();
     c.strong = true;
-    c.rule = "text:list-phrase";
+    c.rule = "text:label";  // "the following recipient:" labels the address too
     return true;
   }
   // 2c. Sendmail transcript: "554 <addr>... Remote protocol error", "550 5.1.1 <addr>... User
@@ -193,6 +195,15 @@ bool recipient_line_shape(std::string_view line, candidate& c) {
       }
     }
   }
+  // A list item ("* addr", "- addr", "\u2022 addr") is the same line without
+  // its list mark.
+  for (std::string_view mark : {"* ", "- ", "\u2022 "}) {
+    if (t.starts_with(mark)) {
+      t = text::trim(t.substr(mark.size()));
+      break;
+    }
+  }
+  if (t.empty()) return false;
   // 3. "<addr>..." at the start of the line
   if (t.front() == '<') {
     auto close = t.find('>');

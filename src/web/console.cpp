@@ -43,6 +43,7 @@ namespace {
 
 inline constexpr std::size_t kBodyShowMax = 256 * 1024;  // message body shown by the API
 inline constexpr int kHttpThreads = 4;
+inline constexpr std::chrono::seconds kIoWaitMax{60};  // then 503
 
 std::string dump(const json& j) {
   return j.dump(-1, ' ', false, json::error_handler_t::replace);
@@ -261,13 +262,18 @@ struct console::impl {
   };
 
   // Runs the awaitable that f() returns on the io thread and waits for its value;
-  // nullopt when the console stops meanwhile (the io thread may be gone).
+  // nullopt when the console stops meanwhile (the io thread may be gone) or after
+  // kIoWaitMax.
   template <typename F>
   auto on_io(F f) -> std::optional<typename std::invoke_result_t<F&>::value_type> {
     using T = typename std::invoke_result_t<F&>::value_type;
     std::future<T> fut = asio::co_spawn(srv.io(), std::move(f), asio::use_future);
+    // A stuck operation (a history writer behind a dead disk) must not hold a console
+    // thread for ever: after kIoWaitMax the request is answered 503; the operation
+    // still completes on the io thread (it owns copies of everything it uses).
+    const auto give_up = std::chrono::steady_clock::now() + kIoWaitMax;
     while (fut.wait_for(std::chrono::milliseconds(100)) != std::future_status::ready)
-      if (stopping) return std::nullopt;
+      if (stopping || std::chrono::steady_clock::now() > give_up) return std::nullopt;
     return fut.get();
   }
 
@@ -286,8 +292,7 @@ struct console::impl {
       send_error(res, 401, "sign in first");
       return std::nullopt;
     }
-    if (req.method != "GET" && req.method != "HEAD" &&
-        !tokens_equal(req.get_header_value(kCsrfHeader), s->csrf)) {
+    if (!csrf_ok(req.method, req.get_header_value(kCsrfHeader), s->csrf)) {
       spdlog::warn("console csrf refused user={} ip={} {} {}", s->user, req.remote_addr, req.method,
                    req.path);
       send_error(res, 403, "missing or wrong CSRF token (X-CSRF-Token)");
@@ -310,9 +315,11 @@ struct console::impl {
 
   std::string by(const who& w) const { return "console:" + w.u->name; }
 
-  std::string cookie(const std::string& value, std::int64_t max_age) const {
+  // A browser-session cookie: the server ends idle sessions (a Max-Age fixed at login
+  // would end an active one); logout sends Max-Age=0 to drop it at once.
+  std::string cookie(const std::string& value, bool drop = false) const {
     return std::string(kSessionCookie) + "=" + value + "; Path=/; HttpOnly; SameSite=Strict" +
-           "; Max-Age=" + std::to_string(max_age) + (tls ? "; Secure" : "");
+           (drop ? "; Max-Age=0" : "") + (tls ? "; Secure" : "");
   }
 
   json me(const who& w) const {
@@ -378,7 +385,7 @@ void console::impl::routes() {
     session s = sessions.create(l->user);
     spdlog::info("console login user={} role={} ip={}", l->user,
                  gateway::to_string(it->second.role), ip);
-    res.set_header("Set-Cookie", cookie(s.id, cfg.idle_timeout.count()));
+    res.set_header("Set-Cookie", cookie(s.id));
     send_json(res, 200, me(who{s, &it->second}));
   });
 
@@ -387,7 +394,7 @@ void console::impl::routes() {
     if (!w) return;
     sessions.erase(w->s.id);
     spdlog::info("console logout user={} ip={}", w->u->name, req.remote_addr);
-    res.set_header("Set-Cookie", cookie("", 0));
+    res.set_header("Set-Cookie", cookie("", true));
     send_json(res, 200, json{{"ok", true}});
   });
 
@@ -424,7 +431,7 @@ void console::impl::quarantine_routes() {
         return rcpt.empty() || contains_ci(e.recipients, rcpt);
       };
     auto r = on_io([s, q, vis] { return admin::quarantine_find(*s, q, vis); });
-    if (!r) return send_error(res, 503, "the gateway is stopping");
+    if (!r) return send_error(res, 503, "the gateway is stopping or busy");
     if (!*r) return send_error(res, status_of(r->error()), r->error().message);
     json list = json::array();
     for (const auto& e : **r) list.push_back(entry_json(e));
@@ -438,7 +445,7 @@ void console::impl::quarantine_routes() {
           std::string id = req.matches[1];
           auto vis = visibility_of(*w->u);
           auto r = on_io([s, id, vis] { return admin::quarantine_show(*s, id, true, vis); });
-          if (!r) return send_error(res, 503, "the gateway is stopping");
+          if (!r) return send_error(res, 503, "the gateway is stopping or busy");
           if (!*r) return send_error(res, status_of(r->error()), r->error().message);
           const auto& m = **r;
           json j{{"entry", entry_json(m.entry)}, {"queue", m.queue}};
@@ -471,7 +478,7 @@ void console::impl::quarantine_routes() {
       auto r = on_io([s, op, ids, who_by, vis] {
         return admin::quarantine_act(*s, op, ids, who_by, "console", vis);
       });
-      if (!r) return send_error(res, 503, "the gateway is stopping");
+      if (!r) return send_error(res, 503, "the gateway is stopping or busy");
       if (!*r) return send_error(res, status_of(r->error()), r->error().message);
       int status = 200;
       json items = items_json(**r, status);
@@ -505,7 +512,7 @@ void console::impl::quarantine_routes() {
                                                          std::move(ids), who_by, "console", vis);
              co_return acted;
            });
-           if (!r) return send_error(res, 503, "the gateway is stopping");
+           if (!r) return send_error(res, 503, "the gateway is stopping or busy");
            if (!*r) return send_error(res, status_of(r->error()), r->error().message);
            int status = 200;
            json items = items_json(**r, status);
@@ -520,7 +527,7 @@ void console::impl::admin_routes() {
   h.Get("/api/status", [this, s](const httplib::Request& req, httplib::Response& res) {
     if (!auth(req, res, true)) return;
     auto r = on_io([s]() -> asio::awaitable<json> { co_return admin::to_json(admin::status(*s)); });
-    if (!r) return send_error(res, 503, "the gateway is stopping");
+    if (!r) return send_error(res, 503, "the gateway is stopping or busy");
     send_json(res, 200, *r);
   });
 
@@ -536,7 +543,7 @@ void console::impl::admin_routes() {
     f.result = param(req, "result");
     f.limit = param_count(req, "limit", 200, admin::kHistorySearchMax);
     auto r = on_io([s, f] { return admin::history_search(*s, f); });
-    if (!r) return send_error(res, 503, "the gateway is stopping");
+    if (!r) return send_error(res, 503, "the gateway is stopping or busy");
     if (!*r) return send_error(res, status_of(r->error()), r->error().message);
     json list = json::array();
     for (const auto& m : **r) list.push_back(record_json(m));
@@ -547,7 +554,7 @@ void console::impl::admin_routes() {
     if (!auth(req, res, true)) return;
     std::size_t hours = param_count(req, "hours", 24, 24 * 31);
     auto r = on_io([s, hours] { return admin::dashboard(*s, hours); });
-    if (!r) return send_error(res, 503, "the gateway is stopping");
+    if (!r) return send_error(res, 503, "the gateway is stopping or busy");
     if (!*r) return send_error(res, status_of(r->error()), r->error().message);
     const auto& d = **r;
     send_json(res, 200,
@@ -567,7 +574,7 @@ void console::impl::admin_routes() {
     std::int64_t since = now_s() - (age ? *age : 30 * 86400);
     std::string c = *cand;
     auto r = on_io([s, c, since] { return admin::simulate_spf(*s, c, since); });
-    if (!r) return send_error(res, 503, "the gateway is stopping");
+    if (!r) return send_error(res, 503, "the gateway is stopping or busy");
     if (!*r) return send_error(res, status_of(r->error()), r->error().message);
     const auto& sim = **r;
     json domains = json::array();
@@ -595,7 +602,7 @@ void console::impl::admin_routes() {
     if (!d || !rec) return send_error(res, 400, (!d ? d : rec).error().message);
     std::string domain = *d, record = *rec;
     auto r = on_io([s, domain, record] { return admin::spf_lint(*s, domain, record); });
-    if (!r) return send_error(res, 503, "the gateway is stopping");
+    if (!r) return send_error(res, 503, "the gateway is stopping or busy");
     if (!*r) return send_error(res, status_of(r->error()), r->error().message);
     send_json(res, 200, json{{"report", **r}});
   });
@@ -605,7 +612,7 @@ void console::impl::admin_routes() {
     std::string which = param(req, "queue");
     std::size_t limit = param_count(req, "limit", 500, admin::kQueueListMax);
     auto r = on_io([s, which, limit] { return admin::queue_list(*s, which, limit); });
-    if (!r) return send_error(res, 503, "the gateway is stopping");
+    if (!r) return send_error(res, 503, "the gateway is stopping or busy");
     if (!*r) return send_error(res, status_of(r->error()), r->error().message);
     send_json(res, 200, queue::to_json(**r));  // {"messages": [...], "count": N}
   });
@@ -622,7 +629,7 @@ void console::impl::admin_routes() {
       auto r = on_io([s, op, v, which, who_by]() -> asio::awaitable<R> {
         co_return admin::queue_act(*s, op, v, which, who_by, "console");
       });
-      if (!r) return send_error(res, 503, "the gateway is stopping");
+      if (!r) return send_error(res, 503, "the gateway is stopping or busy");
       if (!*r) return send_error(res, status_of(r->error()), r->error().message);
       int status = 200;
       json items = items_json(**r, status);
@@ -640,7 +647,7 @@ void console::impl::admin_routes() {
     std::string which = param(req, "queue");
     std::vector<std::string> v = std::move(*ids);
     auto r = on_io([s, which, v] { return admin::queue_run(*s, which, v); });
-    if (!r) return send_error(res, 503, "the gateway is stopping");
+    if (!r) return send_error(res, 503, "the gateway is stopping or busy");
     if (!*r) return send_error(res, status_of(r->error()), r->error().message);
     send_json(res, 200, json{{"summary", **r}});
   });

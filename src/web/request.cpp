@@ -8,6 +8,7 @@
 #include <charconv>
 
 #include "queue/queue_id.hpp"
+#include "web/password.hpp"
 
 namespace mxg::web {
 
@@ -123,6 +124,11 @@ std::optional<std::int64_t> parse_age(std::string_view s) {
 
 bool contains_ci(std::string_view hay, std::string_view needle) {
   return needle.empty() || lower(hay).find(lower(needle)) != std::string::npos;
+}
+
+bool csrf_ok(std::string_view method, std::string_view header, std::string_view session_token) {
+  if (method == "GET" || method == "HEAD") return true;
+  return tokens_equal(header, session_token);
 }
 
 std::string address_domain(std::string_view address) {

@@ -47,6 +47,11 @@ std::optional<std::int64_t> parse_age(std::string_view s);
 // Case-insensitive substring test (ASCII).
 bool contains_ci(std::string_view hay, std::string_view needle);
 
+// The CSRF rule: a request that can change state (any method but GET and HEAD) must
+// carry the session's token (`header`, the X-CSRF-Token value), compared in constant
+// time; an empty token never matches.
+bool csrf_ok(std::string_view method, std::string_view header, std::string_view session_token);
+
 // The domain of an address, lower case ("" when none).
 std::string address_domain(std::string_view address);
 // A helpdesk user with `domains` sees a quarantined message when every recipient

@@ -2,8 +2,8 @@
 //   ../shared/conformance/bounces/        (Sisimai set-of-emails, expected.jsonl)
 //   ../shared/conformance/bounces-flufl/  (flufl.bounce test data)
 // Prints a per-field accuracy table and FAILS when, on the Sisimai corpus,
-// recipient < 98 %, status < 95 %, reason < 87 %, when leave-one-family-out
-// recipient < 97 %, status < 90.5 %, reason < 80 %, or a not-bounce file
+// recipient < 98 %, status < 95.8 %, reason < 89.4 %, when leave-one-family-out
+// recipient < 97.8 %, status < 92.5 %, reason < 85 %, or a not-bounce file
 // yields a record. A crash fails the test by itself.
 //
 // Scoring (also in docs/ndr.md):
@@ -262,10 +262,11 @@ int main() {
       by_variant_reason[str(row, "variant")].add(re_ok);
       all_right = all_right && r_ok && s_ok && re_ok;
       if (std::getenv("MXG_NDR_DUMP") && got)
-        std::printf("DUMP\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", file.c_str(),
+        std::printf("DUMP\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", file.c_str(),
                     str(row, "module_group").c_str(), want_reason.c_str(), got->reason.c_str(),
                     got->status.c_str(), got->diagnostic.substr(0, 600).c_str(),
-                    got->smtp_command.c_str(), got->reason_rule.c_str());
+                    got->smtp_command.c_str(), got->reason_rule.c_str(), got->status_rule.c_str(),
+                    got->recipient_rule.c_str());
       all.push_back(sc);
       if (verbose && !(r_ok && s_ok && re_ok)) {
         std::printf("MISS %s #%zu want [%s %s %s] got [%s %s %s] diag=%s\n", file.c_str(), i + 1,
@@ -468,12 +469,12 @@ int main() {
   // Full corpus, and leave-one-family-out floors (the measured figures minus
   // about one point: a rule change that fits the corpus and loses generality
   // shows here first).
-  const bool full_ok = recipient.pct() >= 98.0 && status.pct() >= 95.0 && reason.pct() >= 87.0;
-  const bool lofo_ok = lofo_r.pct() >= 97.0 && lofo_s.pct() >= 90.5 && lofo_re.pct() >= 80.0;
+  const bool full_ok = recipient.pct() >= 98.0 && status.pct() >= 95.8 && reason.pct() >= 89.4;
+  const bool lofo_ok = lofo_r.pct() >= 97.8 && lofo_s.pct() >= 92.5 && lofo_re.pct() >= 85.0;
   bool pass = full_ok && lofo_ok && not_bounce.ok == not_bounce.total;
   std::printf(
-      "\nthresholds: recipient >= 98%%, status >= 95%%, reason >= 87%%; leave-one-family-out "
-      "recipient >= 97%%, status >= 90.5%%, reason >= 80%%; not-bounce clean: %s\n",
+      "\nthresholds: recipient >= 98%%, status >= 95.8%%, reason >= 89.4%%; leave-one-family-out "
+      "recipient >= 97.8%%, status >= 92.5%%, reason >= 85%%; not-bounce clean: %s\n",
       pass ? "PASS" : "FAIL");
   return pass ? 0 : 1;
 }

@@ -160,6 +160,8 @@ try:
             c.ok("HttpOnly" in sc and "SameSite=Strict" in sc and "Path=/" in sc,
                  f"session cookie HttpOnly, SameSite=Strict ({sc})")
             c.ok("Secure" not in sc, "no Secure attribute without TLS (the cookie would be lost)")
+            c.ok("Max-Age" not in sc and "Expires" not in sc,
+                 "a browser-session cookie (the server ends idle sessions)")
             c.ok(admin.cookie and len(admin.cookie) == 64, "session id of 256 bits (64 hex digits)")
 
             def listed(api, query=""):
@@ -288,6 +290,7 @@ try:
             c.eq(status, 403, "logout without CSRF refused")
             status, _ = admin.call("POST", "/api/logout")
             c.eq(status, 200, "logout")
+            c.ok("Max-Age=0" in (admin.set_cookie or ""), "logout drops the cookie (Max-Age=0)")
             status, _ = admin.call("GET", "/api/me")
             c.eq(status, 401, "after logout the old cookie is refused")
             # The page itself.

@@ -79,6 +79,60 @@ TEST(NdrClassify, StatusTextAndCommand) {
       {"", "", "something nobody has a rule for", "", "failed", "onhold"},
       {"", "", "", "", "failed", "undefined"},
       {"2.1.5", "250", "250 2.1.5 Ok", "", "delivered", "delivered"},
+      // A DNS failure saying "not found" under a transient code: the lookup
+      // failed for now (X.4.3), the host is not known not to exist.
+      {"4.0.0", "", "DNS Error: lookup of example.org responded with NXDOMAIN: domain not found",
+       "RCPT", "failed", "networkerror"},
+      {"5.0.0", "550", "550 DNS lookup failure: host example.org not found", "RCPT", "failed",
+       "hostunknown"},
+      // X.4.4 (unable to route) that names no mail exchanger: notaccept;
+      // X.1.2 keeps the address's host as the reason.
+      {"5.4.4", "", "Sorry, I could not find a mail exchanger for example.org", "", "failed",
+       "notaccept"},
+      {"5.1.2", "550", "550 5.1.2 Host unknown (Name server: .: host not found)", "RCPT", "failed",
+       "hostunknown"},
+      // The outcome (the message expired) before the cause of the retries.
+      {"5.4.316", "550", "550 5.4.316 Message expired, connection refused", "RCPT", "failed",
+       "expired"},
+      {"5.7.1", "554", "554 5.7.1 Connection refused by policy", "CONN", "failed", "blocked"},
+      // An SPF record named with a failure is authfailure; named as advice, not.
+      {"5.0.0", "550", "550 Bad SPF records for [example.org:192.0.2.2]", "MAIL", "failed",
+       "authfailure"},
+      {"5.0.0", "",
+       "Your email was rejected due to spam classification. Set up SPF records for "
+       "your sending domain",
+       "RCPT", "failed", "spamdetected"},
+      // SMTP authentication required or refused (RFC 4954 X.7.0/X.7.8).
+      {"5.0.0", "550", "550 Unauthenticated senders not allowed", "MAIL", "failed",
+       "securityerror"},
+      // The sender's address named with the condition first (RFC 4407 PRA).
+      {"5.7.1", "550", "550 5.7.1 can't determine Purported Responsible Address", "DATA", "failed",
+       "rejected"},
+      {"", "550", "550 Unroutable sender address", "MAIL", "failed", "rejected"},
+      // The client's name and address disagree.
+      {"5.5.0", "550", "550 domain [example.com] mismatches client ip 192.0.2.1.", "RCPT", "failed",
+       "requireptr"},
+      // A refusal that sends the sender to its access provider.
+      {"5.7.0", "550", "550 5.7.0 <a@example.jp>... Please use the smtp server of your ISP.",
+       "MAIL", "failed", "blocked"},
+      // RFC 5321 4.2.3: 421 after connect is the server's own unavailability.
+      {"4.2.0", "421", "421 4.2.0 Service refused, please try later", "DATA", "failed",
+       "systemerror"},
+      // "spam" is a word: a DNS list's name (Spamhaus) names a blocked client.
+      {"5.1.3", "553", "553 http://www.spamhaus.org/query/bl?ip=192.0.2.1", "RCPT", "failed",
+       "blocked"},
+      // One noun class for lists of refused senders.
+      {"", "550", "550 Part of their network is on our block list", "MAIL", "failed", "blocked"},
+      {"", "554", "554 Client listed in a DNSBL", "CONN", "failed", "blocked"},
+      // An address code in reply to MAIL FROM is about the sender.
+      {"5.1.0", "553", "553 5.1.0 sender.example does not exist", "MAIL", "failed", "rejected"},
+      // A local program's own message ("name: condition").
+      {"", "", "procmail: Lock failure on \"/var/mail/a.lock\"", "", "failed", "mailererror"},
+      // Content or attachment refused by a rule after DATA.
+      {"5.7.0", "552", "552 5.7.0 Our system detected a prohibited attachment", "DATA", "failed",
+       "policyviolation"},
+      {"5.7.0", "552", "552 5.7.0 Executable attachments not allowed", "DATA", "failed",
+       "policyviolation"},
   };
   for (const auto& c : cases) {
     failure_facts f{c.status, c.reply, c.diag, "SMTP", c.action, c.command, ""};
@@ -244,6 +298,7 @@ TEST(NdrVocabulary, PhraseToReason) {
       {"Domain example.invalid does not exist", "hostunknown"},
       {"550 Unknown domain", "hostunknown"},
       {"Host or domain name not found", "hostunknown"},
+      {"554 The mail could not be delivered because the domain is not reachable", "hostunknown"},
       // X.2.1 mailbox disabled
       {"This mailbox has been deactivated", "suspend"},
       {"Account frozen by the administrator", "suspend"},

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "gateway/config.hpp"
+#include "gateway/preflight.hpp"
 
 using namespace mxg::gateway;
 
@@ -84,4 +85,24 @@ TEST(ConsoleConfig, EmbeddedDefaultEnablesItOnLoopback) {
   ASSERT_TRUE(c) << c.error().message;
   EXPECT_EQ(c->console.listen, "127.0.0.1:8025");
   EXPECT_TRUE(c->console.users.empty());  // first-run admin
+}
+
+TEST(ConsoleConfig, ListenClashWithAnSmtpListenerIsReported) {
+  std::string text = std::string(kListener) + "[console]\nlisten = \"127.0.0.1:2525\"\n";
+  std::string m = errors_of(text);
+  EXPECT_NE(m.find("c.toml:4: console.listen 127.0.0.1:2525 clashes with listener a"),
+            std::string::npos)
+      << m;
+}
+
+TEST(ConsoleConfig, PreflightChecksTheTlsFilesAtTheirLine) {
+  std::string text = "state_dir = \"/tmp\"\n" + std::string(kListener) +
+                     "[console]\nlisten = \"127.0.0.1:8025\"\n"
+                     "tls_cert = \"/nonexistent/console.pem\"\n"
+                     "tls_key = \"/nonexistent/console.key\"\n";
+  auto c = parse_config(text, "c.toml");
+  ASSERT_TRUE(c) << c.error().message;
+  std::string all;
+  for (const auto& p : preflight(*c)) all += p + "\n";
+  EXPECT_NE(all.find("c.toml:6: tls_cert /nonexistent/console.pem"), std::string::npos) << all;
 }

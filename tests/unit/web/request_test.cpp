@@ -91,3 +91,16 @@ TEST(WebRequest, DomainsAndSubstrings) {
   EXPECT_TRUE(contains_ci("U@Example.com", "example"));
   EXPECT_FALSE(contains_ci("u@example.com", "other"));
 }
+
+TEST(WebRequest, CsrfTokenOnEveryStateChangingMethod) {
+  const std::string tok(64, 'a');
+  EXPECT_TRUE(csrf_ok("GET", "", tok));
+  EXPECT_TRUE(csrf_ok("HEAD", "", tok));
+  for (const char* m : {"POST", "DELETE", "PUT", "PATCH", "get"}) {
+    EXPECT_FALSE(csrf_ok(m, "", tok)) << m;
+    EXPECT_FALSE(csrf_ok(m, std::string(64, 'b'), tok)) << m;
+    EXPECT_FALSE(csrf_ok(m, tok.substr(1), tok)) << m;
+    EXPECT_TRUE(csrf_ok(m, tok, tok)) << m;
+  }
+  EXPECT_FALSE(csrf_ok("POST", "", ""));  // no token never matches no token
+}
