@@ -240,6 +240,8 @@ try {
   // --- policy simulation ---
   await page.click('#nav a[data-view=policy]');
   await ready(page, 'policy');
+  const outcomes = await page.textContent('#p-outcomes tbody');
+  check(/spf\s*5\s*2\s*3\s*0\s*100%/.test(outcomes), `policy: quarantine outcomes by rule (${outcomes})`);
   await page.fill('#p-form textarea', '[spf]\nenabled = true\n[spf.actions]\nsoftfail = "reject"\n');
   await page.selectOption('#p-form select[name=since]', '1d');
   await page.click('#p-form button[type=submit]');
@@ -267,6 +269,11 @@ try {
   const qrow = page.locator('#qu-list tr', { hasText: Q.xss });
   check(await qrow.count() === 1, 'queue page lists the held message');
   check((await qrow.textContent()).includes('quarantine'), '  as quarantined');
+  await qrow.locator('input[type=checkbox]').check();
+  await page.click('#qu-hold');
+  check((await confirmOk(page)).includes('Hold 1 message'), 'queue hold asks for confirmation');
+  await page.waitForFunction(() => /hold: 1 done/.test(document.getElementById('notice').textContent));
+  check(true, 'queue page holds a selected message');
   await page.click('#qu-run');
   await confirmOk(page);
   await page.waitForFunction(() => /Delivery run:/.test(document.getElementById('notice').textContent));

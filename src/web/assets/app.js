@@ -258,7 +258,7 @@ async function topFailing(hours) {
 }
 
 views.quarantine = async (root) => {
-  const form = el('form', { id: 'q-filter', className: 'card' },
+  const form = el('form', { id: 'q-filter', className: 'card filters' },
     el('label', {}, 'Sender domain', el('input', { name: 'domain', placeholder: 'example.com' })),
     el('label', {}, 'Reason', el('select', { name: 'reason' }, ['', 'spf', 'dmarc', 'backscatter', 'dnsbl'].map((v) => el('option', { value: v }, v || 'any')))),
     el('label', {}, 'Rule', el('input', { name: 'rule', size: 12 })),
@@ -283,7 +283,7 @@ views.quarantine = async (root) => {
       since: ageOf(f.from, false), until: ageOf(f.to, true), all: f.all };
     const r = await api('GET', '/api/quarantine' + query(params));
     selected = new Set([...selected].filter((id) => r.messages.some((m) => m.id === id)));
-    $('q-count').textContent = r.count + ' message' + (r.count === 1 ? '' : 's');
+    $('q-count').textContent = r.count + ' message' + (r.count === 1 ? '' : 's') + (r.count >= 500 ? ' (the newest 500: narrow the filter)' : '');
     const rows = r.messages.map((m) => {
       const box = el('input', { type: 'checkbox', checked: selected.has(m.id), title: 'select', on: {
         click: (ev) => ev.stopPropagation(),
@@ -346,7 +346,7 @@ views.quarantine = async (root) => {
 };
 
 views.history = async (root) => {
-  const form = el('form', { id: 'h-filter', className: 'card' },
+  const form = el('form', { id: 'h-filter', className: 'card filters' },
     el('label', {}, 'Sender', el('input', { name: 'sender' })),
     el('label', {}, 'Recipient', el('input', { name: 'recipient' })),
     el('label', {}, 'Client IP', el('input', { name: 'client_ip', size: 15 })),
@@ -389,7 +389,9 @@ views.policy = async (root) => {
       el('label', {}, 'Over the history since', el('select', { name: 'since' }, [['1d', '1 day'], ['7d', '7 days'], ['30d', '30 days'], ['90d', '90 days']].map(([v, l]) => el('option', { value: v, selected: v === '30d' }, l)))),
       el('button', { type: 'submit', className: 'primary' }, 'Simulate')));
   const out = el('div', { id: 'p-result' });
-  root.append(el('h1', {}, 'Policy simulation'), form, out);
+  const outcomes = el('div', { id: 'p-outcomes', className: 'card' }, el('h2', {}, 'Quarantine outcomes by rule, last 30 days'));
+  root.append(el('h1', {}, 'Policy'), outcomes, el('h2', {}, 'Simulate a candidate'), form, out);
+  await ruleOutcomes(outcomes);
   form.addEventListener('submit', (ev) => {
     ev.preventDefault();
     const f = formValues(form);
@@ -410,8 +412,35 @@ views.policy = async (root) => {
   });
 };
 
+// What became of quarantined messages per check and rule (the quarantine report): a
+// rule whose messages are mostly released holds good mail.
+async function ruleOutcomes(box) {
+  const r = await api('GET', '/api/quarantine' + query({ all: 1, since: '30d', limit: 5000 }));
+  const by = new Map();
+  for (const m of r.messages) {
+    const key = m.check + (m.rule ? ' / ' + m.rule : '');
+    const o = by.get(key) || { key, held: 0, released: 0, deleted: 0, expired: 0 };
+    o[m.status] = (o[m.status] || 0) + 1;
+    by.set(key, o);
+  }
+  const rows = [...by.values()].sort((a, b) => b.released - a.released || a.key.localeCompare(b.key)).map((o) => {
+    const total = o.held + o.released + o.deleted + o.expired;
+    const decided = total - o.held;
+    return el('tr', {}, el('td', { className: 'mono' }, o.key), el('td', { className: 'num' }, total),
+      el('td', { className: 'num' }, o.held), el('td', { className: 'num' }, o.released),
+      el('td', { className: 'num' }, o.deleted + o.expired),
+      el('td', { className: 'num' }, decided ? Math.round((100 * o.released) / decided) + '%' : '-'));
+  });
+  const num = (t) => el('th', { className: 'num' }, t);
+  box.append(rows.length
+    ? table(['check / rule', num('quarantined'), num('held'), num('released'), num('deleted or expired'), num('release rate')], rows)
+    : el('p', { className: 'muted' }, 'Nothing was quarantined in the last 30 days.'),
+  el('p', { className: 'muted' }, 'Release rate: released among those decided (released, deleted or expired).' +
+    (r.count >= 5000 ? ' Counted over the newest 5000 entries.' : '')));
+}
+
 views.lint = async (root) => {
-  const form = el('form', { id: 'l-form', className: 'card' },
+  const form = el('form', { id: 'l-form', className: 'card filters' },
     el('label', {}, 'Domain (looked up with the gateway\'s resolver)', el('input', { name: 'domain', size: 30, placeholder: 'example.com' })),
     el('label', {}, 'or a record', el('input', { name: 'record', size: 60, placeholder: 'v=spf1 mx -all' })),
     el('div', {}, el('button', { type: 'submit', className: 'primary' }, 'Check')));
@@ -429,7 +458,7 @@ views.lint = async (root) => {
 };
 
 views.queue = async (root) => {
-  const form = el('form', { id: 'qu-filter', className: 'card' },
+  const form = el('form', { id: 'qu-filter', className: 'card filters' },
     el('label', {}, 'Queue (listener name; empty: all)', el('input', { name: 'queue', size: 16 })),
     el('button', { type: 'submit', className: 'primary' }, 'List'));
   let selected = new Set();
