@@ -67,16 +67,23 @@ async function signIn(page, user, pass, expect) {
   await ready(page, expect);
 }
 
-// Re-runs the quarantine filter until the row of `id` is listed (the index is written
-// by the history writer, a moment after the SMTP answer) or the wait ends.
+// Re-runs the quarantine filter (with the form as it is) until the row of `id` is listed
+// (or not), or the wait ends. The index is written by the history writer a moment after
+// the SMTP answer, so the first look may come early. Each round waits for the page to
+// draw the new list (#q-list's data-gen changes), then looks.
+async function reloadList(page) {
+  const gen = await page.getAttribute('#q-list', 'data-gen');
+  await page.click('#q-filter button[type=submit]');
+  await page.waitForFunction((g) => document.getElementById('q-list').dataset.gen !== g, gen);
+}
 async function waitRow(page, id, present = true) {
   const deadline = Date.now() + T;
   for (;;) {
+    await reloadList(page);
     const n = await page.locator(`#q-list tr[data-id="${id}"]`).count();
-    if ((n > 0) === present || Date.now() > deadline) return (n > 0) === present;
-    const resp = page.waitForResponse((r) => r.url().includes('/api/quarantine?') || r.url().endsWith('/api/quarantine'));
-    await page.click('#q-filter button[type=submit]');
-    await resp;
+    if ((n > 0) === present) return true;
+    if (Date.now() > deadline) return false;
+    await page.waitForTimeout(100);  // poll interval while the index catches up
   }
 }
 

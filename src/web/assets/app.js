@@ -296,6 +296,7 @@ views.quarantine = async (root) => {
     });
     list.replaceChildren(table(['', 'Time (UTC)', 'Sender', 'Recipients', 'Subject', 'Why', 'Status'],
       rows.length ? rows : [emptyRow(7, 'Nothing held matches.')]));
+    list.dataset.gen = String(Number(list.dataset.gen || 0) + 1);  // a new list is drawn
   }
 
   async function act(what, ids, label) {
