@@ -23,7 +23,7 @@ function check(cond, what) {
 const browser = await chromium.launch({
   executablePath: env.CHROMIUM || '/usr/bin/chromium',
   args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-extensions'],
-  timeout: 30000,
+  timeout: 60000,
 });
 
 // Everything the pages ask for, every dialog and console line: the security checks read

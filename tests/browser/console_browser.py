@@ -164,11 +164,13 @@ try:
                        **{f"QID_{k.upper()}": v for k, v in qids.items()})
             try:
                 r = subprocess.run(["node", os.path.join(HERE, "console.mjs")], env=env,
-                                   capture_output=True, text=True, timeout=75)
+                                   capture_output=True, text=True, timeout=150)
                 out, rc = r.stdout, r.returncode
                 err = r.stderr
             except subprocess.TimeoutExpired as e:
-                out, rc, err = (e.stdout or b"").decode(errors="replace"), -1, "timed out"
+                out = e.stdout or ""
+                out = out if isinstance(out, str) else out.decode(errors="replace")
+                rc, err = -1, "timed out"
             for line in out.splitlines():
                 if line.startswith("ok - "):
                     c.ok(True, "browser: " + line[5:])
