@@ -144,6 +144,15 @@ try {
   check(await waitRow(page, Q.soft) && await waitRow(page, Q.xss, false), 'recipient filter u1@ finds only the softfail message');
   await page.fill('#q-filter input[name=recipient]', '');
   await page.selectOption('#q-filter select[name=result]', '');
+  // Dates (UTC days): from yesterday lists it; up to the day before yesterday does not
+  // (days chosen so that a run at midnight gives the same answers).
+  const day = (n) => new Date(Date.now() - n * 86400000).toISOString().slice(0, 10);
+  await page.fill('#q-filter input[name=from]', day(1));
+  check(await waitRow(page, Q.soft), 'date filter from yesterday lists the message');
+  await page.fill('#q-filter input[name=to]', day(2));
+  check(await waitRow(page, Q.soft, false), 'date filter up to the day before yesterday excludes it');
+  await page.fill('#q-filter input[name=from]', '');
+  await page.fill('#q-filter input[name=to]', '');
   await waitRow(page, Q.xss);
   await shot(page, 'quarantine');
 

@@ -119,8 +119,9 @@ function size(n) {
 function ageOf(dateText, endOfDay) {
   if (!dateText) return '';
   const t = Date.parse(dateText + 'T00:00:00Z') / 1000 + (endOfDay ? 86400 : 0);
-  if (Number.isNaN(t)) return '';
-  return String(Math.max(0, Math.floor(Date.now() / 1000 - t)));
+  const now = Date.now() / 1000;
+  if (Number.isNaN(t) || t >= now) return '';  // a bound in the future is no bound
+  return String(Math.floor(now - t));
 }
 function domainOf(addr) {
   const at = (addr || '').lastIndexOf('@');
