@@ -207,8 +207,9 @@ try {
   check(csrf.wrong === 403, `POST with a wrong CSRF token refused (${csrf.wrong})`);
   check(csrf.status === 'held', 'the message is still held after the refused POSTs');
 
-  // --- release the softfail message in the page ---
-  await page.click(`#q-list tr[data-id="${Q.soft}"] td:nth-child(3)`);
+  // --- release the softfail message in the page (opened from the keyboard) ---
+  await page.focus(`#q-list tr[data-id="${Q.soft}"]`);
+  await page.keyboard.press('Enter');
   await page.waitForFunction((id) => document.getElementById('q-show-id')?.textContent === id, Q.soft);
   const releaseResp = page.waitForResponse((r) => r.url().endsWith('/api/quarantine/release') && r.request().method() === 'POST');
   await page.click('#q-release');
@@ -270,6 +271,11 @@ try {
   await page.waitForSelector('#p-error');
   check((await page.textContent('#p-error')).includes('candidate:2:'), 'policy simulate: a bad candidate shows its line');
 
+  // --- a reloaded page keeps its session and gets its CSRF token from /api/me ---
+  await page.reload();
+  await ready(page, 'policy');
+  check((await page.textContent('#who')).startsWith('admin'), 'after a reload the page is still signed in');
+
   // --- SPF linter ---
   await page.click('#nav a[data-view=lint]');
   await ready(page, 'lint');
@@ -287,7 +293,7 @@ try {
   check((await qrow.textContent()).includes('quarantine'), '  as quarantined');
   await qrow.locator('input[type=checkbox]').check();
   await page.click('#qu-hold');
-  check((await confirmOk(page)).includes('Hold 1 message'), 'queue hold asks for confirmation');
+  check((await confirmOk(page)).includes('Hold 1 message'), 'queue hold asks for confirmation (token from /api/me after the reload)');
   await page.waitForFunction(() => /hold: 1 done/.test(document.getElementById('notice').textContent));
   check(true, 'queue page holds a selected message');
   await page.click('#qu-run');

@@ -289,7 +289,9 @@ views.quarantine = async (root) => {
       const box = el('input', { type: 'checkbox', checked: selected.has(m.id), title: 'select', on: {
         click: (ev) => ev.stopPropagation(),
         change: (ev) => { if (ev.target.checked) selected.add(m.id); else selected.delete(m.id); } } });
-      return el('tr', { className: 'clickable', data: { id: m.id }, on: { click: () => show(m.id).catch(fail) } },
+      return el('tr', { className: 'clickable', tabIndex: 0, data: { id: m.id }, on: {
+        click: () => show(m.id).catch(fail),
+        keydown: (ev) => { if (ev.key === 'Enter' && ev.target === ev.currentTarget) show(m.id).catch(fail); } } },
         el('td', {}, box), el('td', { className: 'nowrap' }, utc(m.time)), el('td', {}, m.sender || '<>'),
         el('td', {}, m.recipients.join(', ')), el('td', {}, m.subject),
         el('td', {}, m.check + (m.rule ? ' / ' + m.rule : '') + (m.spf_result ? ' (' + m.spf_result + ')' : '')),
