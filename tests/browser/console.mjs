@@ -117,6 +117,7 @@ try {
   check(await page.locator('#view-dashboard svg').count() === 3, 'dashboard draws three charts');
   const held = Number(await page.textContent('#tile-quarantine .n'));
   check(held >= 1, `dashboard: quarantine size shown (${held})`);
+  check((await page.textContent('#status')).includes('SMTP sessions'), 'dashboard: the gateway status card');
   await page.click('text=7 days');
   await ready(page, 'dashboard');
   check((await page.textContent('#tile-inbound .l')).includes('7 days'), 'dashboard: 7-day range');

@@ -236,7 +236,19 @@ views.dashboard = async (root) => {
         fails.list.map((f) => el('tr', {}, el('td', { className: 'mono' }, f.domain), el('td', { className: 'num' }, f.fail), el('td', { className: 'num' }, f.softfail))))
         : el('p', { className: 'muted' }, 'No SPF failures in this range.'),
       fails.capped ? el('p', { className: 'muted' }, 'Counted over the newest 1000 records of each result.') : null)));
+  if (st) root.append(statusCard(st));
 };
+
+// The daemon's counters since it started (/api/status, as `mxguard status`).
+function statusCard(st) {
+  const rows = [['SMTP sessions', st.sessions], ['refused sessions', st.refused_sessions],
+    ['messages received', st.messages], ['queue errors', st.queue_errors], ['draining', st.draining ? 'yes' : 'no'],
+    ['delivery', st.delivery ? st.delivery.state + (st.delivery.reason ? ' (' + st.delivery.reason + ')' : '') +
+      (st.delivery.rules !== undefined ? ', ' + st.delivery.rules + ' routing rule(s)' : '') : '?']];
+  if (st.history) rows.push(['history written', st.history.written], ['history failed / dropped', st.history.failed + ' / ' + st.history.dropped]);
+  return el('div', { className: 'card', id: 'status' }, el('h2', {}, 'Gateway since start'),
+    el('dl', { className: 'fields' }, rows.map(([k, v]) => [el('dt', {}, k), el('dd', {}, String(v))])));
+}
 
 // Sender domains with the most SPF fail/softfail results in the history of the range.
 async function topFailing(hours) {
