@@ -254,6 +254,11 @@ try {
   await page.click('#h-filter button[type=submit]');
   await page.waitForFunction(() => !document.querySelector('#h-list p')?.textContent.startsWith('1 record'));
   await shot(page, 'history');
+  // A quarantined record links to its message in the quarantine (#quarantine/ID).
+  await page.click(`#h-list a[href="#quarantine/${Q.soft}"]`);
+  await ready(page, 'quarantine');
+  await page.waitForFunction((id) => document.getElementById('q-show-id')?.textContent === id, Q.soft);
+  check((await page.textContent('#q-show')).includes('released by console:admin'), 'history links to the message in the quarantine (released by console:admin)');
 
   // --- policy simulation ---
   await page.click('#nav a[data-view=policy]');

@@ -270,7 +270,7 @@ async function topFailing(hours) {
   return { list, capped };
 }
 
-views.quarantine = async (root) => {
+views.quarantine = async (root, openId) => {
   const form = el('form', { id: 'q-filter', className: 'card filters' },
     el('label', {}, 'Sender domain', el('input', { name: 'domain', placeholder: 'example.com' })),
     el('label', {}, 'Reason', el('select', { name: 'reason' }, ['', 'spf', 'dmarc', 'backscatter', 'dnsbl'].map((v) => el('option', { value: v }, v || 'any')))),
@@ -359,6 +359,7 @@ views.quarantine = async (root) => {
 
   form.addEventListener('submit', (ev) => { ev.preventDefault(); load().catch(fail); });
   await load();
+  if (openId) await show(openId);
 };
 
 views.history = async (root) => {
@@ -383,7 +384,10 @@ views.history = async (root) => {
         m.decisions.length ? table(['check', 'action', 'rule', 'reason'], m.decisions.map((d) =>
           el('tr', {}, el('td', {}, d.check), el('td', {}, d.action + (d.monitor ? ' (monitor, would ' + d.would + ')' : '')), el('td', {}, d.rule), el('td', {}, d.reason)))) : null));
       rows.push(el('tr', { className: 'clickable', on: { click: () => detail.classList.toggle('hidden') } },
-        el('td', { className: 'nowrap' }, utc(m.time)), el('td', {}, m.direction), el('td', { className: 'mono' }, m.queue_id),
+        el('td', { className: 'nowrap' }, utc(m.time)), el('td', {}, m.direction),
+        el('td', { className: 'mono' }, m.decision === 'quarantine' && /^[A-Za-z0-9]+$/.test(m.queue_id)
+          ? el('a', { href: '#quarantine/' + m.queue_id, title: 'open in the quarantine', on: { click: (ev) => ev.stopPropagation() } }, m.queue_id)
+          : m.queue_id),
         el('td', {}, m.client_ip), el('td', {}, m.sender || '<>'), el('td', {}, m.recipients.join(', ')),
         el('td', {}, m.decision + (m.rule ? ' / ' + m.rule : '')),
         el('td', {}, 'SPF ' + (m.spf_result || '-') + ', DMARC ' + (m.dmarc_result || '-'))), detail);
@@ -521,8 +525,9 @@ function allowed(view) {
 
 async function route() {
   if (!state.me) return;
-  let view = location.hash.replace(/^#/, '');
-  if (!views[view] || !allowed(view)) view = state.me.role === 'admin' ? 'dashboard' : 'quarantine';
+  // #view or #view/ARG (#quarantine/ID opens that message).
+  let [view, arg] = location.hash.replace(/^#/, '').split('/');
+  if (!views[view] || !allowed(view)) { view = state.me.role === 'admin' ? 'dashboard' : 'quarantine'; arg = ''; }
   state.view = view;
   delete document.body.dataset.ready;
   for (const a of document.querySelectorAll('#nav a')) a.classList.toggle('active', a.dataset.view === view);
@@ -531,7 +536,7 @@ async function route() {
   $('view').replaceChildren(root);
   document.title = 'mxguard console: ' + view;
   try {
-    await views[view](root);
+    await views[view](root, arg ? decodeURIComponent(arg) : '');
     document.body.dataset.ready = view;  // the browser tests wait for this
   } catch (e) {
     fail(e);
