@@ -527,7 +527,7 @@ async function route() {
   if (!state.me) return;
   // #view or #view/ARG (#quarantine/ID opens that message).
   let [view, arg] = location.hash.replace(/^#/, '').split('/');
-  if (!views[view] || !allowed(view)) { view = state.me.role === 'admin' ? 'dashboard' : 'quarantine'; arg = ''; }
+  if (!Object.hasOwn(views, view) || !allowed(view)) { view = state.me.role === 'admin' ? 'dashboard' : 'quarantine'; arg = ''; }
   state.view = view;
   delete document.body.dataset.ready;
   for (const a of document.querySelectorAll('#nav a')) a.classList.toggle('active', a.dataset.view === view);
