@@ -289,6 +289,7 @@ try {
   await page.click('#l-form button[type=submit]');
   await page.waitForSelector('#l-report');
   check((await page.textContent('#l-report')).includes('+all'), 'SPF linter: the checklist names +all');
+  check((await page.textContent('#l-report .lint-error')).startsWith('[ERROR]'), 'SPF linter: an error line is marked');
   await shot(page, 'lint');
 
   // --- queue: list, hold and release one, a delivery run ---

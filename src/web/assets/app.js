@@ -472,7 +472,11 @@ views.lint = async (root) => {
     if (!f.domain === !f.record) return notice('Give a domain or a record (one of them).', true);
     out.replaceChildren(el('p', { className: 'muted' }, 'Checking...'));
     api('POST', '/api/spf/lint', f.domain ? { domain: f.domain } : { record: f.record })
-      .then((r) => out.replaceChildren(el('pre', { id: 'l-report' }, r.report)))
+      .then((r) => out.replaceChildren(el('pre', { id: 'l-report' }, r.report.split('\n').map((line, i) => {
+        // Colour by level ([ERROR], [WARN], [INFO]); the text stays as it is.
+        const level = /^\[(ERROR|WARN|INFO)/.exec(line);
+        return [i ? '\n' : '', level ? el('span', { className: 'lint-' + level[1].toLowerCase() }, line) : line];
+      }))))
       .catch((e) => out.replaceChildren(el('pre', { className: 'error' }, e.message)));
   });
 };
