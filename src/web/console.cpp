@@ -357,12 +357,10 @@ void console::impl::routes() {
         send_error(res, 500, "internal error");
       });
 
-  h.Get("/", [](const httplib::Request&, httplib::Response& res) {
-    res.set_content(std::string(index_html()), "text/html; charset=utf-8");
-  });
-  h.Get("/app.js", [](const httplib::Request&, httplib::Response& res) {
-    res.set_content(std::string(app_js()), "text/javascript; charset=utf-8");
-  });
+  for (const asset& a : assets())  // the page and its files (page.hpp)
+    h.Get(std::string(a.path), [a](const httplib::Request&, httplib::Response& res) {
+      res.set_content(a.data.data(), a.data.size(), std::string(a.type).c_str());
+    });
 
   h.Post("/api/login", [this](const httplib::Request& req, httplib::Response& res) {
     auto l = parse_login(req.body);
