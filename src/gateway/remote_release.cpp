@@ -2,6 +2,8 @@
 #include "gateway/remote_release.hpp"
 
 #include <spdlog/spdlog.h>
+#include <asio/this_coro.hpp>
+#include <asio/use_awaitable.hpp>
 
 #include <ctime>
 #include <utility>
@@ -87,21 +89,49 @@ void remote_release_worker::carry_out(const store::remote_release& rr,
   hw_.async_call(done, false, srv_.io().get_executor(), [](bool) {});
 }
 
-bool request_remote_release(history_writer& hw, const store::quarantine_entry& e,
-                            const std::string& by, std::int64_t when, asio::any_io_executor ex) {
-  if (e.host.empty() || hw.host_id().empty() || e.host == hw.host_id()) return false;
-  auto ask = [id = e.queue_id, host = e.host, by, when](store::history& db) -> std::string {
-    auto r = db.remote_release_request(id, host, by, when);
-    return r ? std::string() : r.error().message;
+bool held_elsewhere(const history_writer& hw, const store::quarantine_entry& e) {
+  return !e.host.empty() && !hw.host_id().empty() && e.host != hw.host_id();
+}
+
+std::string request_remote_release_now(store::history& db, const store::quarantine_entry& e,
+                                       const std::string& by, std::int64_t when) {
+  auto r = db.remote_release_request(e.queue_id, e.host, by, when);
+  return r ? std::string() : r.error().message;
+}
+
+namespace {
+void log_requests(const std::vector<store::quarantine_entry>& entries,
+                  const std::vector<std::string>& errors) {
+  for (std::size_t i = 0; i < entries.size() && i < errors.size(); ++i)
+    if (errors[i].empty())
+      spdlog::info("quarantine remote release requested qid={} host={}", entries[i].queue_id,
+                   entries[i].host);
+    else
+      spdlog::error("quarantine remote release qid={} host={} not requested: {}",
+                    entries[i].queue_id, entries[i].host, errors[i]);
+}
+}  // namespace
+
+asio::awaitable<std::vector<std::string>> request_remote_releases(
+    history_writer& hw, std::vector<store::quarantine_entry> entries, std::string by,
+    std::int64_t when) {
+  if (entries.empty()) co_return std::vector<std::string>{};
+  auto ask = [entries, by, when](store::history& db) {
+    std::vector<std::string> out;
+    for (const auto& e : entries) out.push_back(request_remote_release_now(db, e, by, when));
+    return out;
   };
-  hw.async_call(ask, std::string("history queue full"), ex,
-                [id = e.queue_id, host = e.host](std::string err) {
-                  if (err.empty())
-                    spdlog::info("quarantine remote release requested qid={} host={}", id, host);
-                  else
-                    spdlog::error("quarantine remote release qid={} host={}: {}", id, host, err);
-                });
-  return true;
+  // Named steps: g++ 12 mishandles temporaries in a co_await's argument list.
+  asio::any_io_executor ex = co_await asio::this_coro::executor;
+  auto pending = hw.async_write(ask, ex, asio::use_awaitable);
+  result<std::vector<std::string>> written = co_await std::move(pending);
+  // Not committed: none of them is requested, whatever each statement answered.
+  std::vector<std::string> out =
+      written ? std::move(*written)
+              : std::vector<std::string>(entries.size(), written.error().message);
+  out.resize(entries.size());
+  log_requests(entries, out);
+  co_return out;
 }
 
 }  // namespace mxg::gateway

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <asio/any_io_executor.hpp>
+#include <asio/awaitable.hpp>
 #include <asio/io_context.hpp>
 #include <asio/steady_timer.hpp>
 
@@ -18,6 +19,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "base/result.hpp"
 #include "store/history.hpp"
@@ -45,10 +47,19 @@ class remote_release_worker {
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
-// A release asked here of a message that `e` says another host holds: queued as a
-// remote release (true), or false when this host holds it (or the index names none).
-// The request is written on the writer thread; its outcome is logged on `ex`.
-bool request_remote_release(history_writer& hw, const store::quarantine_entry& e,
-                            const std::string& by, std::int64_t when, asio::any_io_executor ex);
+// Whether a release of `e` asked here is one for another host: the index names a host
+// that is not this one (a shared store). The entry's openness is the caller's check.
+bool held_elsewhere(const history_writer& hw, const store::quarantine_entry& e);
+
+// Writes a remote release request of each of `entries` (held elsewhere) by `by` on the
+// writer thread, and completes once they are committed (and the owners notified): per
+// entry, "" when requested, else why not (the database unreachable, the queue full...).
+// The caller answers "release pending" only for those.
+asio::awaitable<std::vector<std::string>> request_remote_releases(
+    history_writer& hw, std::vector<store::quarantine_entry> entries, std::string by,
+    std::int64_t when);
+// The same, blocking, on a connection of the caller's (the control socket's test form).
+std::string request_remote_release_now(store::history& db, const store::quarantine_entry& e,
+                                       const std::string& by, std::int64_t when);
 
 }  // namespace mxg::gateway
