@@ -290,8 +290,8 @@ TEST_P(Backend, QuarantineFindFiltersAndGet) {
 TEST_P(Backend, QuarantineFindByHostCountsOnlyThatHostsEntriesAgainstTheLimit) {
   auto& db = *db_;
   for (int i = 0; i < 5; ++i) {
-    auto e = entry("B" + std::to_string(i), 10 + i, "a@b.test", "spf", "");
-    e.host = "mx-b";  // the host that is gone: the oldest and the most
+    auto e = entry("B" + std::to_string(i), 80 + i, "a@b.test", "spf", "");
+    e.host = "mx-b";  // the host that is gone: the most, and first in the query's order
     ASSERT_TRUE(db.quarantine_add(e));
   }
   auto a1 = entry("A1", 50, "a@b.test", "spf", "");
