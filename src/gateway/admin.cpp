@@ -277,9 +277,9 @@ std::vector<item_result> quarantine_apply(server& srv, quarantine_op op,
       out.push_back(std::move(ir));
       continue;
     }
-    // Issue 14: another gateway holds it: a work item for that host, shown as pending.
-    if (release && hw && quarantine_entry_open(**e) &&
-        request_remote_release(*hw, **e, by, now, srv.io().get_executor())) {
+    // Issue 14: another gateway holds it: a work item for that host, shown as pending once
+    // the caller has written it (quarantine_act awaits it; an error item if it was not).
+    if (release && hw && quarantine_entry_open(**e) && held_elsewhere(*hw, **e)) {
       ir.ok = true;
       ir.pending_host = (*e)->host;
       out.push_back(std::move(ir));
@@ -337,7 +337,25 @@ asio::awaitable<result<std::vector<item_result>>> quarantine_act(server& srv, qu
   asio::any_io_executor ex = co_await asio::this_coro::executor;
   auto pending = hw->async_call(read, std::move(fallback), ex, asio::use_awaitable);
   found_entries found = co_await std::move(pending);
-  co_return quarantine_apply(srv, op, ids, found, by, via, visible);
+  auto items = quarantine_apply(srv, op, ids, found, by, via, visible);
+  // Issue 14: the remote release requests, committed before the answer says pending.
+  std::vector<store::quarantine_entry> remote;
+  for (std::size_t i = 0; i < items.size() && i < found.size(); ++i)
+    if (!items[i].pending_host.empty()) remote.push_back(**found[i]);
+  if (remote.empty()) co_return items;
+  auto asked = request_remote_releases(*hw, remote, by, now_s());
+  std::vector<std::string> errors = co_await std::move(asked);
+  for (std::size_t i = 0, k = 0; i < items.size() && k < errors.size(); ++i) {
+    auto& it = items[i];
+    if (it.pending_host.empty()) continue;
+    if (!errors[k].empty()) {
+      it.ok = false;
+      it.error = it.id + ": release not requested of host " + it.pending_host + ": " + errors[k];
+      it.pending_host.clear();
+    }
+    ++k;
+  }
+  co_return items;
 }
 
 asio::awaitable<result<std::vector<store::quarantine_entry>>> quarantine_find(

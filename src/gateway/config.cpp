@@ -504,11 +504,12 @@ result<config> parse_config(std::string_view text, const std::string& source) {
 
   c.store.host_id = hostname;
   if (auto* t = r.table(root, "store")) {
-    r.check_keys(*t, "[store]", {"backend", "dsn", "host_id", "spool_max"});
+    r.check_keys(*t, "[store]", {"backend", "dsn", "host_id", "spool_max", "release_poll"});
     r.str(*t, "backend", c.store.backend);
     r.str(*t, "dsn", c.store.dsn);
     r.str(*t, "host_id", c.store.host_id);
     r.count(*t, "spool_max", c.store.spool_max, 0, 100'000'000);
+    r.duration(*t, "release_poll", c.store.release_poll, false);
     if (c.store.backend != "sqlite" && c.store.backend != "postgresql")
       r.error(t->get("backend")->source(), "store.backend must be \"sqlite\" or \"postgresql\"");
     else if (c.store.backend == "postgresql" && c.store.dsn.empty())

@@ -130,6 +130,9 @@ struct store_config {
   // Records kept on disk (<state_dir>/history-spool) while the database is unreachable,
   // replayed in order when it is back; beyond this they are dropped (logged, counted).
   std::size_t spool_max = 1'000'000;
+  // Remote releases: the owner LISTENs and carries a release out when notified; it also
+  // reads its pending ones this often (missed notifications, reconnects).
+  std::chrono::milliseconds release_poll{std::chrono::seconds(30)};
 };
 
 // [quarantine]: quarantined messages are deleted after `retention` (issue 9 section 3).

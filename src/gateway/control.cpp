@@ -28,6 +28,7 @@
 #include "gateway/admin.hpp"
 #include "gateway/history_writer.hpp"
 #include "gateway/quarantine_expiry.hpp"
+#include "gateway/remote_release.hpp"
 #include "gateway/server.hpp"
 #include "net/offload.hpp"
 #include "queue/report.hpp"
@@ -149,9 +150,20 @@ control_response handle_control(server& srv, const control_request& req) {
     auto* h = srv.history();
     if (!h) return error_response(2, "quarantine: the history is disabled in this daemon");
     h->flush();  // blocking, for tests: the socket reads on the writer thread (serve)
-    auto items = admin::quarantine_apply(srv, quarantine_op_of(req), req.args,
-                                         admin::read_entries(h->reader(), req.args),
+    auto found = admin::read_entries(h->reader(), req.args);
+    auto items = admin::quarantine_apply(srv, quarantine_op_of(req), req.args, found,
                                          quarantine_by(req), "control-socket");
+    // Issue 14: a release another host carries out, written before it is said pending.
+    for (std::size_t i = 0; i < items.size() && i < found.size(); ++i) {
+      if (items[i].pending_host.empty()) continue;
+      auto err = request_remote_release_now(h->reader(), **found[i], quarantine_by(req),
+                                            static_cast<std::int64_t>(std::time(nullptr)));
+      if (err.empty()) continue;
+      items[i].ok = false;
+      items[i].error =
+          items[i].id + ": release not requested of host " + items[i].pending_host + ": " + err;
+      items[i].pending_host.clear();
+    }
     return render_items(items, quarantine_word(req));
   }
   auto qs = admin::selected_queues(srv, req.queue);

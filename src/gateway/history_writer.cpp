@@ -281,11 +281,13 @@ void history_writer::loop() {
       }
     }
     std::uint64_t ok = 0, bad = 0;
+    result<void> committed;  // what async_write's callers hear of this batch
     // Order: nothing reaches the database before the backlog spooled ahead of it.
     bool behind = spool_ && spool_->backlog() > 0;
     if (behind && std::chrono::steady_clock::now() >= next_try_) behind = !replay();
     if (behind) {
       spool_ops(batch, bad);
+      committed = fail(errc::temporary, "history: database unreachable (records are spooled)");
     } else {
       auto b = writer_->begin_batch();
       bool down = spool_ && !b && b.error().code == errc::temporary;
@@ -315,6 +317,7 @@ void history_writer::loop() {
       if (!down) pass(static_cast<bool>(b));
       if (!down && b) {
         if (auto c = writer_->commit_batch(); !c) {
+          committed = std::unexpected(c.error());
           if (spool_ && c.error().code == errc::temporary) {
             down = true;
             down_error = c.error();
@@ -330,10 +333,14 @@ void history_writer::loop() {
       }
       if (down) {
         ok = 0;
+        committed = std::unexpected(*down_error);
         went_down(*down_error);
         spool_ops(batch, bad);
       }
     }
+    for (auto& o : batch)
+      if (auto* lk = std::get_if<lookup_op>(&o); lk && lk->settle)
+        std::exchange(lk->settle, nullptr)(committed);
     batch.clear();
     std::lock_guard lock(mu_);
     stats_.written += ok;

@@ -33,6 +33,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -102,6 +103,35 @@ class history_writer {
         token, std::move(fn), std::move(fallback));
   }
 
+  // As async_call, for a write whose caller must know it is stored (issue 14: a remote
+  // release request, answered "pending" only once it is): fn runs in the writer's batch
+  // and the completion (void(result<R>)) waits for that batch's commit: fn's value when
+  // it was committed, else why not (the database unreachable: errc::temporary; the
+  // batch rolled back; the queue full).
+  template <typename F, typename R = std::invoke_result_t<F&, store::history&>, typename Token>
+  auto async_write(F fn, asio::any_io_executor ex, Token&& token) {
+    return asio::async_initiate<Token, void(result<R>)>(
+        [this, ex](auto handler, F fn) {
+          auto h = std::make_shared<decltype(handler)>(std::move(handler));
+          auto done = [h, ex](result<R> r) {
+            asio::post(ex, [h, r = std::move(r)]() mutable { (*h)(std::move(r)); });
+          };
+          auto got = std::make_shared<std::optional<R>>();
+          lookup_op op;
+          op.fn = [fn = std::move(fn), got](store::history& db) mutable { got->emplace(fn(db)); };
+          op.settle = [got, done](const result<void>& batch) {
+            if (!batch)
+              done(std::unexpected(batch.error()));
+            else if (!*got)
+              done(fail(errc::temporary, "history: not written"));
+            else
+              done(std::move(**got));
+          };
+          if (!push(std::move(op))) done(fail(errc::temporary, "history queue full: try again"));
+        },
+        token, std::move(fn));
+  }
+
   // Asks the writer thread which of `ids` we sent and to which of `rcpts` we sent
   // (since `since`); completes on `ex` with sent_facts, in order after every write
   // queued before it. Never blocks the caller.
@@ -142,6 +172,8 @@ class history_writer {
  private:
   struct lookup_op {
     std::function<void(store::history&)> fn;  // emptied once run
+    // async_write: told whether the batch fn ran in was committed (emptied once told).
+    std::function<void(const result<void>&)> settle;
   };
   using op =
       std::variant<store::message_record, store::quarantine_entry, spooled_release, lookup_op>;

@@ -90,6 +90,11 @@ void expire_quarantine(server& srv, std::chrono::seconds retention) {
   store::quarantine_query query;
   query.until = now - retention.count();
   query.limit = kExpiryBatchMax;
+  // Issue 14: with a shared index, only the entries whose body this gateway holds; their
+  // owner expires the others (marking them here would leave the owner's queued body
+  // forever). Filtered in the query, so the batch limit counts ours alone: a host that
+  // is down for good does not keep its oldest entries ahead of ours.
+  query.host = hw->host_id();
   if (query.until <= 0) return;
   auto find = [query](store::history& db) { return db.quarantine_find(query); };
   using found = result<std::vector<store::quarantine_entry>>;
@@ -100,15 +105,6 @@ void expire_quarantine(server& srv, std::chrono::seconds retention) {
                      if (!r) spdlog::warn("quarantine expiry error=\"{}\"", r.error().message);
                      return;
                    }
-                   // Issue 14: with a shared index, only the entries whose body this
-                   // gateway holds; their owner expires the others (marking them here
-                   // would leave the owner's queued body forever).
-                   // XXX: the query's limit counts every host's entries; a host that is
-                   // down for good keeps its oldest entries ahead of ours. A host filter
-                   // in quarantine_query would fix it.
-                   std::erase_if(*r, [&](const store::quarantine_entry& e) {
-                     return !e.host.empty() && !w->host_id().empty() && e.host != w->host_id();
-                   });
                    std::vector<queue::queue_dir*> all;
                    for (auto& [path, q] : srv.queues()) all.push_back(q.get());
                    auto queue_of = [&](const store::quarantine_entry& e) {

@@ -106,7 +106,8 @@ result<void> server::start(config c) {
     spdlog::info("history backend={} path={} host={}", cfg_.store.backend, history_->path(),
                  cfg_.store.host_id);
     if (shared) {
-      remote_releases_ = std::make_unique<remote_release_worker>(*this, *history_);
+      remote_releases_ = std::make_unique<remote_release_worker>(*this, *history_, cfg_.store.dsn,
+                                                                 cfg_.store.release_poll);
       remote_releases_->start();
     }
   } else {

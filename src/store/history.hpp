@@ -129,6 +129,9 @@ struct quarantine_query {
   std::string rule;                   // "" = any
   bool include_released = false;
   bool include_deleted = false;
+  // Issue 14: only the entries whose body this host holds: host = this or "" (an entry
+  // recorded without a host is this gateway's). "" = every host's.
+  std::string host;
   std::size_t limit = 0;  // 0 = no limit
 };
 

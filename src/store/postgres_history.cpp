@@ -424,7 +424,7 @@ class pg_history final : public history {
   }
 
   result<std::vector<quarantine_entry>> quarantine_find(const quarantine_query& q) const override {
-    // Only the filters that are set: at most 2^7 statement texts, each prepared once.
+    // Only the filters that are set: at most 2^8 statement texts, each prepared once.
     std::vector<param> p{int_text(q.since)};
     std::string sql =
         std::string("SELECT ") + kQuarantineColumns + " FROM quarantine WHERE time>=$1::bigint";
@@ -436,6 +436,10 @@ class pg_history final : public history {
     if (!q.domain.empty()) add("sender_domain=", ascii::lower(q.domain));
     if (!q.check.empty()) add("\"check\"=", q.check);
     if (!q.rule.empty()) add("rule=", q.rule);
+    if (!q.host.empty()) {
+      p.push_back(q.host);
+      sql += " AND host IN ($" + std::to_string(p.size()) + ",'')";
+    }
     if (!q.include_released) sql += " AND released_at IS NULL";
     if (!q.include_deleted) sql += " AND deleted_at IS NULL";
     p.push_back(q.limit ? param(int_text(static_cast<std::int64_t>(q.limit))) : param());

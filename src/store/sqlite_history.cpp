@@ -335,13 +335,14 @@ class sqlite_history final : public history {
   result<std::vector<quarantine_entry>> quarantine_find(const quarantine_query& q) const override {
     // The WHERE clause names only the filters that are set, so SQLite can pick the
     // index of the one that is (quarantine_domain, quarantine_rule, quarantine_time).
-    // The SQL text depends only on which filters are set: at most 2^7 statements.
+    // The SQL text depends only on which filters are set: at most 2^8 statements.
     std::string sql =
         std::string("SELECT ") + kQuarantineColumns + " FROM quarantine WHERE time>=?";
     if (q.until) sql += " AND time<?";
     if (!q.domain.empty()) sql += " AND sender_domain=?";
     if (!q.check.empty()) sql += " AND \"check\"=?";
     if (!q.rule.empty()) sql += " AND rule=?";
+    if (!q.host.empty()) sql += " AND host IN (?,'')";
     if (!q.include_released) sql += " AND released_at IS NULL";
     if (!q.include_deleted) sql += " AND deleted_at IS NULL";
     sql += " ORDER BY time DESC, queue_id LIMIT ?";
@@ -354,6 +355,7 @@ class sqlite_history final : public history {
     if (!q.domain.empty()) s.bind(i++, ascii::lower(q.domain));
     if (!q.check.empty()) s.bind(i++, q.check);
     if (!q.rule.empty()) s.bind(i++, q.rule);
+    if (!q.host.empty()) s.bind(i++, q.host);
     s.bind(i, q.limit ? static_cast<std::int64_t>(q.limit) : std::int64_t{-1});
     std::vector<quarantine_entry> out;
     int rc;

@@ -8,6 +8,9 @@ PostgreSQL database (a private server, tests/support/private_postgres.py):
   - A starts again, carries the release out and delivers the message to smtp-sink
     exactly once; the index says released, the work item done; a second release from
     B is refused ("already released") and nothing more reaches the sink;
+  - with A up, a release from B is carried out at once through LISTEN/NOTIFY: the
+    fallback poll is set to an hour ([store] release_poll), so A's log line of the
+    release (and the delivery) within the wait proves the notification did it;
   - B's history sees A's records (one history for both).
 Waits are on events (files in the sink, rows, command output), never sleeps."""
 import glob
@@ -84,7 +87,9 @@ try:
                     '[spf.actions]\npass = "accept"\nfail = "reject"\nsoftfail = "quarantine"\n'
                     'neutral = "accept"\nnone = "accept"\npermerror = "reject"\n'
                     'temperror = "tempfail"\n'
-                    f'[store]\nbackend = "postgresql"\ndsn = "{pg.dsn}"\nhost_id = "{host}"\n')
+                    f'[store]\nbackend = "postgresql"\ndsn = "{pg.dsn}"\nhost_id = "{host}"\n'
+                    # Releases must come by NOTIFY: the fallback poll never fires here.
+                    'release_poll = "1h"\n')
         relay = 'local_domains = ["local.test"]\ntrusted_networks = []\n'
         a = Gateway(mode="deliver", top=top("mx-a"), relay=relay)
         b = Gateway(mode="deliver", top=top("mx-b"), relay=relay)
@@ -121,7 +126,8 @@ try:
             c.eq(e and e["status"], "release pending on mx-a", "the list shows it pending")
             c.eq(sink_with("shared softfail"), [], "nothing delivered while A is down")
 
-            # A is back: it carries the release out and delivers once.
+            # A is back: it carries the release out (read at start) and delivers once.
+            listens = a.log_text().count("remote releases: LISTEN mxguard_release")
             a.start()
             got = wait_for(lambda: sink_with("shared softfail"), "A delivers the release")
             c.eq(len(got), 1, "A delivered the released message to smtp-sink once")
@@ -141,6 +147,27 @@ try:
             c.eq(r.returncode, 1, "and from A too")
             c.eq(pg.psql("SELECT count(*) FROM remote_releases"), "1", "no second work item")
             c.eq(len(sink_with("shared softfail")), 1, "still delivered exactly once")
+            # A up and listening: a release from B is carried out at once (NOTIFY), not
+            # after the fallback poll (an hour).
+            c.ok(wait_for(lambda: a.log_text().count("remote releases: LISTEN mxguard_release")
+                          > listens, "A listens"), "A LISTENs for releases after its restart")
+            final, qid2 = send(a, "dave@soft.test", "u3@local.test", "notified softfail")
+            c.eq(final[0], 250, "A: second softfail quarantined")
+
+            def held_on_b(q):
+                r = cli("quarantine", "list", "--config", b.config, "--json")
+                return r.returncode == 0 and any(
+                    m["id"] == q and m["status"] == "held"
+                    for m in json.loads(r.stdout)["messages"])
+            c.ok(wait_for(lambda: held_on_b(qid2), "B lists it"), "B lists the second message")
+            r = cli("quarantine", "release", "--config", b.config, qid2)
+            c.ok("release pending on host mx-a" in r.stdout,
+                 f"B: the second release is pending on A ({r.stdout.strip()} {r.stderr.strip()})")
+            c.ok(wait_for(lambda: f"quarantine released qid={qid2}" in a.log_text(),
+                          "A releases on NOTIFY"),
+                 "A carried the release out on the notification (fallback poll: 1h)")
+            got = wait_for(lambda: sink_with("notified softfail"), "A delivers the second")
+            c.eq(len(got), 1, "and delivered it once")
             # policy simulate over the shared history (both hosts' traffic).
             cand = os.path.join(work, "candidate.toml")
             with open(cand, "w") as f:
@@ -152,7 +179,7 @@ try:
                 tr = json.loads(r.stdout).get("transitions", {})
             except ValueError:
                 tr = {}
-            c.eq(tr.get("quarantine->reject"), 1,
+            c.eq(tr.get("quarantine->reject"), 2,
                  f"simulate sees A's quarantined softfail in the shared history ({tr})")
             # One history for both gateways.
             c.eq(pg.psql("SELECT string_agg(DISTINCT host, ',' ORDER BY host) FROM messages"),

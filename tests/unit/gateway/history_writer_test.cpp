@@ -13,6 +13,7 @@
 #include <asio/use_future.hpp>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 #include "gateway/backscatter_filter.hpp"
@@ -159,6 +160,52 @@ TEST(HistoryWriter, BounceJudgedThroughTheWriterThread) {
   auto d = judge();
   EXPECT_EQ(d.action, bs_action::accept);
   EXPECT_EQ(d.reason, "bounce about mail we sent");
+}
+
+// Issue 14: async_write (the remote release request) completes once the batch it ran in
+// is committed, with fn's value; or with why it was not written.
+TEST(HistoryWriter, AsyncWriteCompletesAfterTheCommitWithTheValue) {
+  temp_dir tmp;
+  auto hw = history_writer::open(tmp.db());
+  ASSERT_TRUE(hw);
+  asio::io_context io;
+  auto work = asio::make_work_guard(io);
+  auto ask = [](store::history& db) { return db.remote_release_request("QR", "mx-a", "bob", 5); };
+  std::optional<result<result<std::int64_t>>> got;
+  (*hw)->async_write(ask, io.get_executor(), [&](result<result<std::int64_t>> r) {
+    got = std::move(r);
+    work.reset();
+  });
+  io.run_for(std::chrono::seconds(10));
+  ASSERT_TRUE(got);
+  ASSERT_TRUE(*got) << got->error().message;
+  ASSERT_TRUE(**got) << (**got).error().message;
+  auto pending = (*hw)->reader().remote_release_pending("mx-a");  // committed: seen
+  ASSERT_TRUE(pending);
+  ASSERT_EQ(pending->size(), 1u);
+  EXPECT_EQ(pending->front().id, ***got);
+}
+
+TEST(HistoryWriter, AsyncWriteToAnUnreachableDatabaseIsTheCallersError) {
+  temp_dir tmp;
+  store::options o;
+  o.backend = "postgresql";
+  o.dsn = "postgresql://mxguard@127.0.0.1:1/mxguard?connect_timeout=2";  // nothing there
+  auto hw = history_writer::open(
+      o, "mx-b", (std::filesystem::path(tmp.db()).parent_path() / "spool").string(), 100);
+  ASSERT_TRUE(hw) << hw.error().message;
+  asio::io_context io;
+  auto work = asio::make_work_guard(io);
+  auto ask = [](store::history& db) { return db.remote_release_request("QR", "mx-a", "bob", 5); };
+  std::optional<result<result<std::int64_t>>> got;
+  (*hw)->async_write(ask, io.get_executor(), [&](result<result<std::int64_t>> r) {
+    got = std::move(r);
+    work.reset();
+  });
+  io.run_for(std::chrono::seconds(20));
+  ASSERT_TRUE(got);
+  ASSERT_FALSE(*got);
+  EXPECT_EQ(got->error().code, errc::temporary);
 }
 
 TEST(HistoryWriter, UnopenablePathIsAnError) {

@@ -284,6 +284,50 @@ TEST_P(Backend, QuarantineFindFiltersAndGet) {
   EXPECT_EQ((*q2)->host, "mx-b");
 }
 
+// Issue 14: quarantine expiry asks for its own entries only (gateway/quarantine_expiry.cpp),
+// so the batch limit counts this host's entries: another host's older ones (a host down
+// for good) do not starve it.
+TEST_P(Backend, QuarantineFindByHostCountsOnlyThatHostsEntriesAgainstTheLimit) {
+  auto& db = *db_;
+  for (int i = 0; i < 5; ++i) {
+    auto e = entry("B" + std::to_string(i), 80 + i, "a@b.test", "spf", "");
+    e.host = "mx-b";  // the host that is gone: the most, and first in the query's order
+    ASSERT_TRUE(db.quarantine_add(e));
+  }
+  auto a1 = entry("A1", 50, "a@b.test", "spf", "");
+  a1.host = "mx-a";
+  ASSERT_TRUE(db.quarantine_add(a1));
+  ASSERT_TRUE(db.quarantine_add(entry("A0", 40, "a@b.test", "spf", "")));  // no host: ours
+  auto a2 = entry("A2", 60, "a@b.test", "spf", "");
+  a2.host = "mx-a";
+  ASSERT_TRUE(db.quarantine_add(a2));
+  ASSERT_TRUE(db.quarantine_release("A2", "alice", 70));
+  quarantine_query q;
+  q.until = 100;
+  q.limit = 2;
+  q.host = "mx-a";
+  auto mine = db.quarantine_find(q);
+  ASSERT_TRUE(mine) << mine.error().message;
+  ASSERT_EQ(mine->size(), 2u);
+  EXPECT_EQ((*mine)[0].queue_id, "A1");
+  EXPECT_EQ((*mine)[1].queue_id, "A0");
+  q.limit = 0;
+  q.include_released = true;
+  EXPECT_EQ(db.quarantine_find(q)->size(), 3u);
+  q.host = "mx-b";
+  q.include_released = false;
+  auto theirs = db.quarantine_find(q);
+  ASSERT_TRUE(theirs);
+  EXPECT_EQ(theirs->size(), 6u);  // mx-b's five and the one without a host
+  q.host.clear();
+  EXPECT_EQ(db.quarantine_find(q)->size(), 7u);
+  q.host = "mx-c";
+  q.domain = "b.test";
+  q.check = "spf";
+  ASSERT_EQ(db.quarantine_find(q)->size(), 1u);  // with the other filters too
+  EXPECT_EQ(db.quarantine_find(q)->front().queue_id, "A0");
+}
+
 TEST_P(Backend, ReleaseAndDeleteHappenOnce) {
   auto& db = *db_;
   ASSERT_TRUE(db.quarantine_add(entry("R", 10, "a@b.test", "spf", "")));
