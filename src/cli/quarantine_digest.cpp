@@ -299,23 +299,29 @@ int run(digest_args& a) {
   auto found = h->quarantine_find(q);
   if (!found) return complain(found.error().message), kExitIo;
 
-  // Held entries per recipient (lower-cased), newest first as the index answers.
-  std::map<std::string, std::vector<const quarantine_entry*>> per;
+  // Held entries per recipient, newest first as the index answers. Recipients that differ
+  // only in case are one reader (key: lower case); the digest goes to the address as first
+  // recorded (a local part may be case-sensitive, RFC 5321 2.4).
+  std::map<std::string, std::pair<std::string, std::vector<const quarantine_entry*>>> per;
   std::vector<const quarantine_entry*> all;
   for (const auto& e : *found) {
     if (e.released_at || e.deleted_at) continue;
     all.push_back(&e);
     std::set<std::string> seen;
-    for (auto r : split_recipients(e.recipients)) {
-      for (auto& ch : r) ch = mxg::ascii::to_lower(ch);
-      if (seen.insert(r).second) per[r].push_back(&e);
+    for (const auto& r : split_recipients(e.recipients)) {
+      std::string key = mxg::ascii::lower(r);
+      if (!seen.insert(key).second) continue;
+      auto& slot = per[key];
+      if (slot.first.empty()) slot.first = r;
+      slot.second.push_back(&e);
     }
   }
   std::vector<digest> out;
   if (!a.to_admin.empty()) {
     if (!all.empty()) out.push_back(build(a.to_admin, all, a, a.from, q.since, now, true));
   } else {
-    for (const auto& [rcpt, list] : per) {
+    for (const auto& [key, v] : per) {
+      const auto& [rcpt, list] = v;
       if (!header_safe_address(rcpt)) {
         complain("skipped recipient " + shown(rcpt) + ": not a plain address for a header");
         continue;

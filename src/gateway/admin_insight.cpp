@@ -139,6 +139,9 @@ asio::awaitable<result<backscatter_report>> backscatter_sources(server& srv, std
   if (bs.batv) opt.batv.emplace(*bs.batv);
   dns::resolver* res = srv.resolver();
   opt.check_spf = res != nullptr;
+  // XXX: the bounces are judged one after another (each may wait for SPF DNS); with many
+  // slow look-ups the console answers 503 after 60 s while this still completes. Judging
+  // a few at a time (as ndr report probes) would bound it.
   for (const auto& b : bounces) rep.bounces.push_back(co_await policy::judge(b, opt, res));
   rep.sources = policy::rank_sources(rep.bounces);
   if (res) co_await policy::find_contacts(rep.sources, *res);
