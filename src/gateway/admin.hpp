@@ -31,6 +31,9 @@
 #include "base/result.hpp"
 #include "gateway/delivery_hook.hpp"
 #include "gateway/quarantine_expiry.hpp"
+#include "policy/backscatter.hpp"
+#include "policy/dmarc_policy.hpp"
+#include "policy/dnsbl.hpp"
 #include "policy/simulate.hpp"
 #include "policy/spf_policy.hpp"
 #include "queue/queue_dir.hpp"
@@ -180,6 +183,35 @@ asio::awaitable<result<policy::simulation>> simulate_spf(server& srv, std::strin
 // The linter's checklist for a domain (looked up with the server's resolver) or a
 // record given as text (exactly one of them non-empty).
 asio::awaitable<result<std::string>> spf_lint(server& srv, std::string domain, std::string record);
+
+// --- rules in force (issue 11 section 3, the policy page) ---
+// The running [spf], [dkim], [dmarc] and [dnsbl] sections as the gateway parsed them
+// (copies of the configuration in force; a SIGHUP reload swaps it).
+struct rules_in_force {
+  policy::spf_policy_config spf;
+  policy::dkim_policy_config dkim;
+  policy::dmarc_policy_config dmarc;
+  policy::dnsbl_config dnsbl;
+};
+rules_in_force policy_in_force(server& srv);
+// Actions by result, rules in order with their domains/networks, monitor flags.
+nlohmann::json to_json(const rules_in_force& r);
+
+// --- backscatter sources (the console's backscatter page) ---
+// `mxguard ndr report` over what the gateway recorded: the bounces its backscatter
+// filter quarantined since `since` (index on the history writer's thread, queue files
+// on a worker thread), judged against the outbound history (fetched through the
+// writer) with the server's resolver, ranked by source with abuse contacts.
+inline constexpr std::size_t kBackscatterBouncesMax = 1000;  // quarantined bounces read
+struct backscatter_report {
+  std::int64_t since = 0;
+  std::size_t quarantined = 0;  // bounce entries of the index read
+  std::size_t unreadable = 0;   // of them, no longer in a queue (released, deleted, expired)
+  std::vector<policy::judged> bounces;
+  std::vector<policy::source_group> sources;  // ranked, with contacts
+};
+asio::awaitable<result<backscatter_report>> backscatter_sources(server& srv, std::int64_t since);
+nlohmann::json to_json(const backscatter_report& r);
 
 }  // namespace admin
 }  // namespace mxg::gateway

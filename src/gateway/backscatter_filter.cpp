@@ -11,6 +11,7 @@
 
 #include "base/ascii.hpp"
 #include "gateway/history_writer.hpp"
+#include "gateway/sent_snapshot.hpp"
 #include "ndr/ndr.hpp"
 
 namespace mxg::gateway {
@@ -46,6 +47,10 @@ class snapshot_history final : public store::history {
 };
 
 }  // namespace
+
+std::unique_ptr<store::history> sent_snapshot(sent_facts f) {
+  return std::make_unique<snapshot_history>(std::move(f));
+}
 
 asio::awaitable<bs_decision> backscatter_filter::check_bounce(std::string_view message,
                                                               history_writer& history,

@@ -333,6 +333,7 @@ struct console::impl {
   void routes();
   void quarantine_routes();
   void admin_routes();
+  void insight_routes();  // /api/policy, /api/backscatter
 };
 
 void console::impl::routes() {
@@ -405,6 +406,7 @@ void console::impl::routes() {
 
   quarantine_routes();
   admin_routes();
+  insight_routes();
 }
 
 void console::impl::quarantine_routes() {
@@ -651,6 +653,33 @@ void console::impl::admin_routes() {
     if (!r) return send_error(res, 503, "the gateway is stopping or busy");
     if (!*r) return send_error(res, status_of(r->error()), r->error().message);
     send_json(res, 200, json{{"summary", **r}});
+  });
+}
+
+// The rules in force and the backscatter sources (issue 11 section 3, admin only).
+void console::impl::insight_routes() {
+  auto& h = *http;
+  gateway::server* s = &srv;
+
+  h.Get("/api/policy", [this, s](const httplib::Request& req, httplib::Response& res) {
+    if (!auth(req, res, true)) return;
+    auto r = on_io(
+        [s]() -> asio::awaitable<json> { co_return admin::to_json(admin::policy_in_force(*s)); });
+    if (!r) return send_error(res, 503, "the gateway is stopping or busy");
+    send_json(res, 200, *r);
+  });
+
+  h.Get("/api/backscatter", [this, s](const httplib::Request& req, httplib::Response& res) {
+    if (!auth(req, res, true)) return;
+    std::int64_t since = since_param(req, 7 * 86400);
+    auto r = on_io([s, since]() -> asio::awaitable<result<json>> {
+      auto rep = co_await admin::backscatter_sources(*s, since);
+      if (!rep) co_return std::unexpected(rep.error());
+      co_return admin::to_json(*rep);
+    });
+    if (!r) return send_error(res, 503, "the gateway is stopping or busy");
+    if (!*r) return send_error(res, status_of(r->error()), r->error().message);
+    send_json(res, 200, **r);
   });
 }
 

@@ -265,6 +265,8 @@ try {
   await ready(page, 'policy');
   const outcomes = await page.textContent('#p-outcomes tbody');
   check(/spf\s*5\s*2\s*3\s*0\s*100%/.test(outcomes), `policy: quarantine outcomes by rule (${outcomes})`);
+  const rulesText = await page.textContent('#p-rules tbody');
+  check(rulesText.includes('softfail quarantine') && rulesText.includes('fail reject'), `policy: the rules in force list the running [spf] actions (${rulesText})`);
   await page.fill('#p-form textarea', '[spf]\nenabled = true\n[spf.actions]\nsoftfail = "reject"\n');
   await page.selectOption('#p-form select[name=since]', '1d');
   await page.click('#p-form button[type=submit]');
@@ -291,6 +293,13 @@ try {
   check((await page.textContent('#l-report')).includes('+all'), 'SPF linter: the checklist names +all');
   check((await page.textContent('#l-report .lint-error')).startsWith('[ERROR]'), 'SPF linter: an error line is marked');
   await shot(page, 'lint');
+
+  // --- backscatter sources (none in this run: the page says so) ---
+  await page.click('#nav a[data-view=backscatter]');
+  await ready(page, 'backscatter');
+  await page.waitForSelector('#b-result table');
+  check((await page.textContent('#b-result')).includes('No backscatter sources in this range.'), 'backscatter page: an empty range says so');
+  await shot(page, 'backscatter');
 
   // --- queue: list, hold and release one, a delivery run ---
   await page.click('#nav a[data-view=queue]');

@@ -410,7 +410,9 @@ views.policy = async (root) => {
       el('button', { type: 'submit', className: 'primary' }, 'Simulate')));
   const out = el('div', { id: 'p-result' });
   const outcomes = el('div', { id: 'p-outcomes', className: 'card' }, el('h2', {}, 'Quarantine outcomes by rule, last 30 days'));
-  root.append(el('h1', {}, 'Policy'), outcomes, el('h2', {}, 'Simulate a candidate'), form, out);
+  const rules = el('div', { id: 'p-rules', className: 'card' }, el('h2', {}, 'Rules in force'));
+  root.append(el('h1', {}, 'Policy'), rules, outcomes, el('h2', {}, 'Simulate a candidate'), form, out);
+  await rulesInForce(rules);
   await ruleOutcomes(outcomes);
   form.addEventListener('submit', (ev) => {
     ev.preventDefault();
@@ -459,6 +461,27 @@ async function ruleOutcomes(box) {
     (r.count >= 5000 ? ' Counted over the newest 5000 entries.' : '')));
 }
 
+// The running [spf], [dkim], [dmarc] and [dnsbl] sections (/api/policy): one row per
+// section's global actions and per rule, in the order they are tried.
+async function rulesInForce(box) {
+  const p = await api('GET', '/api/policy');
+  const acts = (a) => Object.entries(a || {}).map(([k, v]) => k + ' ' + v).join(', ') || '-';
+  const row = (section, name, match, actions, monitor) => el('tr', {},
+    el('td', {}, section), el('td', { className: 'mono' }, name), el('td', { className: 'mono' }, match),
+    el('td', {}, actions), el('td', {}, monitor ? 'monitor' : ''));
+  const rows = [];
+  const onoff = (s) => (s && s.enabled ? '' : ' (off)');
+  rows.push(row('spf' + onoff(p.spf), '(global)', 'stage ' + p.spf.reject_stage, acts(p.spf.actions), false));
+  for (const r of p.spf.rules) rows.push(row('spf', r.name, r.domains.join(' '), acts(r.actions), r.monitor));
+  rows.push(row('dkim' + onoff(p.dkim), '(global)', '', p.dkim.enabled ? 'verify' : '-', false));
+  rows.push(row('dmarc' + onoff(p.dmarc), '(global)', p.dmarc.mode, acts(p.dmarc.actions), false));
+  for (const r of p.dmarc.rules) rows.push(row('dmarc', r.name, r.domains.join(' '), acts(r.actions), r.monitor));
+  rows.push(row('dnsbl' + onoff(p.dnsbl), '(global)', p.dnsbl.zones.map((z) => z.label || z.name).join(' '), acts(p.dnsbl.actions), p.dnsbl.monitor));
+  for (const r of p.dnsbl.rules) rows.push(row('dnsbl', r.name, r.networks.join(' '), acts(r.actions), r.monitor));
+  box.append(table(['section', 'rule', 'applies to', 'actions', ''], rows),
+    el('p', { className: 'muted' }, 'As the running gateway parsed its configuration; rules are tried in this order, the first match decides.'));
+}
+
 views.lint = async (root) => {
   const form = el('form', { id: 'l-form', className: 'card filters' },
     el('label', {}, 'Domain (looked up with the gateway\'s resolver)', el('input', { name: 'domain', size: 30, placeholder: 'example.com' })),
@@ -479,6 +502,41 @@ views.lint = async (root) => {
       }))))
       .catch((e) => out.replaceChildren(el('pre', { className: 'error' }, e.message)));
   });
+};
+
+// Backscatter sources (/api/backscatter): the bounces the gateway quarantined, judged and
+// ranked as `mxguard ndr report` does, with abuse contacts. Text only.
+views.backscatter = async (root) => {
+  const form = el('form', { id: 'b-form', className: 'toolbar' },
+    el('label', {}, 'Bounces of the last', el('select', { name: 'since' }, [['1d', '1 day'], ['7d', '7 days'], ['30d', '30 days'], ['90d', '90 days']].map(([v, l]) => el('option', { value: v, selected: v === '7d' }, l)))),
+    el('button', { type: 'submit', className: 'primary' }, 'Show'));
+  const out = el('div', { id: 'b-result' });
+  root.append(el('h1', {}, 'Backscatter sources'), form, out);
+  async function load() {
+    out.replaceChildren(el('p', { className: 'muted' }, 'Judging the quarantined bounces...'));
+    const r = await api('GET', '/api/backscatter' + query({ since: formValues(form).since }));
+    const v = r.verdicts || {};
+    const num = (t) => el('th', { className: 'num' }, t);
+    const rows = r.sources.map((g, i) => el('tr', {},
+      el('td', { className: 'num' }, i + 1),
+      el('td', { className: 'mono' }, g.source),
+      el('td', { className: 'mono' }, [...g.hosts, ...g.ips].join(' ')),
+      el('td', { className: 'num' }, g.count),
+      el('td', {}, utc(g.first_seen) + ' .. ' + utc(g.last_seen)),
+      el('td', { className: 'mono' }, Object.entries(g.target_domains).map(([d, n]) => d + ' (' + n + ')').join(' ')),
+      el('td', { className: 'mono' }, g.contacts.map((c) => c.address + ' [' + c.source + ']').join('; ')),
+      el('td', {}, g.sample_subjects.join('; '))));
+    out.replaceChildren(
+      el('div', { className: 'tiles' }, tile(r.quarantined, 'quarantined bounces'), tile(r.bounces, 'bounce records'),
+        tile(v.backscatter || 0, 'backscatter', 'b-backscatter'), tile(v.legitimate || 0, 'legitimate'), tile(v.unknown || 0, 'unknown')),
+      el('div', { className: 'card' }, el('h2', {}, 'Sources that accepted forged mail, most bounces first'),
+        table(['#', 'source', 'hosts and addresses', num('bounces'), 'seen', 'targets', 'abuse contacts', 'subjects'],
+          rows.length ? rows : [emptyRow(8, 'No backscatter sources in this range.')])),
+      el('p', { className: 'muted' }, 'From the bounces the backscatter filter quarantined (' + (r.unreadable || 0) +
+        ' no longer in a queue); `mxguard ndr report --draft-reports DIR` writes the abuse reports.'));
+  }
+  form.addEventListener('submit', (ev) => { ev.preventDefault(); load().catch(fail); });
+  await load();
 };
 
 views.queue = async (root) => {
@@ -512,7 +570,7 @@ views.queue = async (root) => {
       el('td', {}, el('input', { type: 'checkbox', checked: selected.has(m.id), on: { change: (ev) => { if (ev.target.checked) selected.add(m.id); else selected.delete(m.id); } } })),
       el('td', { className: 'mono' }, m.id), el('td', {}, m.created), el('td', { className: 'num' }, size(m.size)),
       el('td', {}, m.quarantined ? 'quarantine' : m.mode), el('td', {}, m.sender || '<>'),
-      el('td', {}, m.recipients.map((x) => x.address + ' ' + x.status + (x.reply ? ' (' + x.reply + ')' : '')).join('\n')),
+      el('td', {}, m.recipients.map((x) => x.address + ' ' + x.status + (x.reply ? ' (' + x.reply + ')' : '')).join('; ')),
       el('td', { className: 'num' }, m.attempts)));
     for (const u of r.unreadable) rows.push(el('tr', {}, el('td', {}), el('td', { className: 'mono' }, u.id), el('td', { colSpan: 6, className: 'error' }, 'unreadable: ' + u.error)));
     out.replaceChildren(table(['', 'Queue id', 'Created', el('th', { className: 'num' }, 'Size'), 'Mode', 'Sender', 'Recipients', el('th', { className: 'num' }, 'Attempts')],
