@@ -14,6 +14,7 @@
 #include "gateway/remote_release.hpp"
 #include "gateway/server.hpp"
 #include "net/offload.hpp"
+#include "policy/exception.hpp"
 #include "policy/spf_config.hpp"
 #include "queue/report.hpp"
 #include "spf/lint.hpp"
@@ -566,6 +567,103 @@ asio::awaitable<result<std::string>> spf_lint(server& srv, std::string domain, s
   }
   spf::lint_report r = co_await spf::lint_record(srv.resolver(), std::move(record));
   co_return spf::format_report(r);
+}
+
+// --- policy exceptions ---
+
+asio::awaitable<result<std::vector<store::policy_exception>>> exceptions_list(server& srv,
+                                                                              bool all) {
+  history_writer* hw = srv.history();
+  if (!hw) co_return fail(errc::unsupported, "exceptions: the history is disabled in this daemon");
+  using R = result<std::vector<store::policy_exception>>;
+  auto read = [all](store::history& db) -> R { return db.exception_list(all); };
+  asio::any_io_executor ex = co_await asio::this_coro::executor;
+  auto pending = hw->async_call(read, R(fail(errc::temporary, "history queue full: try again")), ex,
+                                asio::use_awaitable);
+  co_return co_await std::move(pending);
+}
+
+asio::awaitable<result<void>> exception_delete(server& srv, std::int64_t id, std::string by,
+                                               std::string via) {
+  history_writer* hw = srv.history();
+  if (!hw) co_return fail(errc::unsupported, "exceptions: the history is disabled in this daemon");
+  // The delete and the live list after it, so the snapshot is new before the answer.
+  using L = std::optional<std::vector<store::policy_exception>>;
+  using R = std::pair<result<void>, L>;
+  const auto now = static_cast<std::int64_t>(std::time(nullptr));
+  auto del = [id, by, now](store::history& db) -> R {
+    auto r = db.exception_delete(id, by, now);
+    L live;
+    if (r)
+      if (auto v = db.exception_list(false)) live = std::move(*v);
+    return {r, std::move(live)};
+  };
+  asio::any_io_executor ex = co_await asio::this_coro::executor;
+  auto pending = hw->async_call(del, R(fail(errc::temporary, "history queue full: try again"), L()),
+                                ex, asio::use_awaitable);
+  R r = co_await std::move(pending);
+  if (r.first) {
+    spdlog::info("policy exception deleted id={} by={} via={}", id, by, via);
+    if (r.second)
+      srv.set_exceptions(std::move(*r.second));
+    else
+      srv.refresh_exceptions();
+  }
+  co_return r.first;
+}
+
+asio::awaitable<result<release_allow_result>> release_allow(
+    server& srv, std::string id, std::string scope, std::string net, std::string note,
+    std::optional<std::int64_t> expires_at, std::string by, std::string via, visibility visible) {
+  if (!queue::queue_id::valid(id)) co_return fail(errc::invalid_argument, "bad queue id");
+  auto showing = quarantine_show(srv, id, false, visible);
+  auto shown = co_await std::move(showing);
+  if (!shown) co_return std::unexpected(shown.error());
+  const store::quarantine_entry& q = shown->entry;
+  store::policy_exception e;
+  e.kind = scope;
+  e.sender = q.sender;
+  e.domain = store::sender_domain(q.sender);
+  e.net = net.empty() && scope == "domain_net" ? policy::default_net(q.client_ip) : net;
+  e.note = std::move(note);
+  e.expires_at = expires_at;
+  e.queue_id = id;
+  e.created_by = by;
+  if (q.sender.empty()) co_return fail(errc::invalid_argument, "the null sender cannot be allowed");
+  if (auto ok = policy::normalize_scope(e); !ok) co_return std::unexpected(ok.error());
+  release_allow_result out;
+  // Named steps: g++ 12 mishandles temporaries in a co_await's argument list.
+  std::vector<std::string> ids{id};
+  auto releasing = quarantine_act(srv, quarantine_op::release, std::move(ids), by, via, visible);
+  auto rel = co_await std::move(releasing);
+  if (!rel) co_return std::unexpected(rel.error());
+  out.release = rel->empty() ? item_result{id, false, "", "no result", ""} : rel->front();
+  if (!out.release.ok) co_return out;
+  history_writer* hw = srv.history();
+  using L = std::optional<std::vector<store::policy_exception>>;
+  using R = std::pair<result<std::int64_t>, L>;
+  e.created_at = static_cast<std::int64_t>(std::time(nullptr));
+  auto add = [e](store::history& db) -> R {
+    auto r = db.exception_add(e);
+    L live;
+    if (r)
+      if (auto v = db.exception_list(false)) live = std::move(*v);
+    return {r, std::move(live)};
+  };
+  asio::any_io_executor ex = co_await asio::this_coro::executor;
+  auto pending = hw->async_call(add, R(fail(errc::temporary, "history queue full: try again"), L()),
+                                ex, asio::use_awaitable);
+  R added = co_await std::move(pending);
+  if (!added.first) co_return std::unexpected(added.first.error());
+  e.id = *added.first;
+  if (added.second) srv.set_exceptions(std::move(*added.second));
+  spdlog::info(
+      "policy exception added id={} scope={} sender={} domain={} net={} by={} via={} qid={}", e.id,
+      e.kind, e.sender.empty() ? "-" : e.sender, e.domain, e.net.empty() ? "-" : e.net, by, via,
+      id);
+  if (!added.second) srv.refresh_exceptions();
+  out.exception = std::move(e);
+  co_return out;
 }
 
 }  // namespace mxg::gateway::admin

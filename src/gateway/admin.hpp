@@ -213,5 +213,28 @@ struct backscatter_report {
 asio::awaitable<result<backscatter_report>> backscatter_sources(server& srv, std::int64_t since);
 nlohmann::json to_json(const backscatter_report& r);
 
+// --- policy exceptions (issue 11: "release and allow", policy/exception.hpp) ---
+// The live exceptions (all: deleted ones too), oldest first.
+asio::awaitable<result<std::vector<store::policy_exception>>> exceptions_list(server& srv,
+                                                                              bool all);
+// Marks one deleted by `by`; the gateway's snapshot is refreshed. errc::not_found if
+// there is none (or it is deleted already).
+asio::awaitable<result<void>> exception_delete(server& srv, std::int64_t id, std::string by,
+                                               std::string via);
+// Releases the held message `id` once and, only when the release succeeded, adds an
+// exception of the scope "sender" (its envelope sender) or "domain_net" (its sender
+// domain from `net`; "" = the client's /24 or /64). errc::invalid_argument for a bad
+// scope or a null sender; the release's own error as item_result.error (no exception).
+struct release_allow_result {
+  item_result release;
+  std::optional<store::policy_exception> exception;  // when added
+};
+asio::awaitable<result<release_allow_result>> release_allow(server& srv, std::string id,
+                                                            std::string scope, std::string net,
+                                                            std::string note,
+                                                            std::optional<std::int64_t> expires_at,
+                                                            std::string by, std::string via,
+                                                            visibility visible = {});
+
 }  // namespace admin
 }  // namespace mxg::gateway

@@ -46,7 +46,7 @@ struct server::listener_rt {
 };
 
 server::server(asio::io_context& io)
-    : io_(io), signals_(io), drain_timer_(io), housekeeping_timer_(io) {}
+    : io_(io), signals_(io), drain_timer_(io), housekeeping_timer_(io), exceptions_timer_(io) {}
 
 server::~server() {
   // The delivery side, the policy service and the sessions' lookups use the resolver:
@@ -147,6 +147,7 @@ result<void> server::start(config c) {
   housekeeping_timer_.async_wait([this](const asio::error_code& ec) {
     if (!ec) housekeeping();
   });
+  refresh_exceptions();
   // The line tests and service managers wait for: everything is set up.
   spdlog::info("ready listeners={} delivery={}", listeners_.size(),
                delivery_->state().on ? "on" : "off");
@@ -501,10 +502,30 @@ void server::housekeeping() {
   });
 }
 
+void server::refresh_exceptions() {
+  if (!history_ || draining_) return;
+  using R = std::optional<std::vector<store::policy_exception>>;
+  history_->async_call(
+      [](store::history& db) -> R {
+        auto v = db.exception_list(false);
+        if (!v) spdlog::warn("policy exceptions: cannot read: {}", v.error().message);
+        return v ? R(std::move(*v)) : R();
+      },
+      R(), io_.get_executor(),
+      [this](R v) {
+        if (v) exceptions_ = std::make_shared<const policy::exception_set>(std::move(*v));
+      });
+  exceptions_timer_.expires_after(kExceptionRefresh);
+  exceptions_timer_.async_wait([this](const asio::error_code& ec) {
+    if (!ec) refresh_exceptions();
+  });
+}
+
 void server::drain() {
   if (draining_) return;
   draining_ = true;
   housekeeping_timer_.cancel();
+  exceptions_timer_.cancel();
   if (remote_releases_) remote_releases_->stop();
   if (policy_) policy_->stop();
   for (auto& l : listeners_) {

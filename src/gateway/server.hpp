@@ -25,6 +25,7 @@
 #include <asio/steady_timer.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
@@ -40,6 +41,7 @@
 #include "gateway/delivery_hook.hpp"
 #include "net/ip_address.hpp"
 #include "policy/dmarc_policy.hpp"
+#include "policy/exception.hpp"
 #include "policy/spf_policy.hpp"
 #include "queue/queue_dir.hpp"
 
@@ -129,6 +131,18 @@ class server {
   // The backscatter filter of the configuration in force.
   std::shared_ptr<const backscatter_filter> backscatter() const { return filter_; }
 
+  // Issue 11: the live policy exceptions ("release and allow"), an in-memory snapshot
+  // read by sessions on the io thread (never null). refresh_exceptions() re-reads them
+  // on the history writer's thread (after the writes queued so far) and swaps the
+  // snapshot; it runs at start, every kExceptionRefresh; a change
+  // made through the admin API sets it (set_exceptions) before it answers.
+  policy::exception_snapshot exceptions() const { return exceptions_; }
+  void refresh_exceptions();
+  void set_exceptions(std::vector<store::policy_exception> live) {
+    exceptions_ = std::make_shared<const policy::exception_set>(std::move(live));
+  }
+  static constexpr std::chrono::seconds kExceptionRefresh{60};
+
   // Called by sessions when a message was committed (deliver mode hands it to the
   // delivery scheduler).
   void message_queued(const listener_state& l, const std::string& qid);
@@ -177,6 +191,8 @@ class server {
   asio::signal_set signals_;
   asio::steady_timer drain_timer_;
   asio::steady_timer housekeeping_timer_;
+  asio::steady_timer exceptions_timer_;
+  policy::exception_snapshot exceptions_ = std::make_shared<const policy::exception_set>();
   bool draining_ = false;
   std::map<std::string, std::weak_ptr<transport>> idle_;
   std::size_t open_sessions_ = 0;

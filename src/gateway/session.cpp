@@ -183,7 +183,7 @@ class driver {
         auto ip = net::ip_address::parse(sess_.info().client_ip);
         if (ip)
           spf_.start(l_->spf, *srv_.resolver(), {*ip, sender.address(), sess_.info().helo},
-                     cfg_.hostname, sid_);
+                     cfg_.hostname, sid_, srv_.exceptions());
       }
       spdlog::info("mail sid={} from=<{}> size={} body={}", sid_, sender.address(),
                    p.size ? std::to_string(*p.size) : "-", smtp::to_string(p.body));
@@ -454,8 +454,18 @@ asio::awaitable<smtp::reply> driver::auth_result() {
   if (!res) co_return smtp::reply{};
   const auth_step::outcome* o = co_await auth_.finish(*res, spf_eval_, sid_);
   if (!o || !o->dec) co_return smtp::reply{};
-  decisions_.add(*o->dec);
-  co_return o->dec->refuses() ? o->dec->reply : smtp::reply{};
+  policy::decision d = *o->dec;
+  // Issue 11: an exception covers DMARC only when the From domain is the scope's.
+  if (const auto* txn = sess_.current(); txn && o->dmarc) {
+    const auto now = static_cast<std::int64_t>(std::time(nullptr));
+    auto exc = srv_.exceptions();
+    if (const auto* e =
+            exc->find_dmarc(txn->sender.address(), client_ip_, o->dmarc->from_domain, now);
+        e && policy::apply(d, *e))
+      spdlog::info("dmarc sid={} exception={} scope={} action=tag", sid_, e->id, e->kind);
+  }
+  decisions_.add(d);
+  co_return d.refuses() ? d.reply : smtp::reply{};
 }
 
 void driver::client_changed() {
@@ -709,8 +719,9 @@ asio::awaitable<smtp::step> driver::enqueue() {
     // RFC 8601 5: on top, above Received-SPF and our Received; tags decided after the
     // message follow it.
     std::string top = auth_.header_field(spf_eval_, client_ip_);
-    if (const auto& d = auth_.result().dec; d && d->action == policy::verdict::tag)
-      top += d->header + "\r\n";
+    for (const auto& d : decisions_.all())  // the DMARC tag (or its exception's)
+      if (d.check == "dmarc" && d.action == policy::verdict::tag && !d.header.empty())
+        top += d.header + "\r\n";
     env.set_extra(queue::kPrependExtra, std::move(top));
   }
   const policy::decision decision = decisions_.final();

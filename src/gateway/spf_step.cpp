@@ -6,27 +6,32 @@
 #include <asio/redirect_error.hpp>
 #include <asio/use_awaitable.hpp>
 
+#include <ctime>
+
 namespace mxg::gateway {
 
 void spf_step::start(std::shared_ptr<const spf_setup> setup, dns::resolver& res,
-                     policy::spf_request req, std::string receiver, std::string sid) {
+                     policy::spf_request req, std::string receiver, std::string sid,
+                     policy::exception_snapshot exc) {
   st_ = std::make_shared<state>(ex_);
-  asio::co_spawn(
-      ex_, run(st_, std::move(setup), res, std::move(req), std::move(receiver), std::move(sid)),
-      [](std::exception_ptr e) {
-        if (!e) return;
-        try {
-          std::rethrow_exception(e);
-        } catch (const std::exception& x) {
-          spdlog::error("spf check died: {}", x.what());
-        }
-      });
+  asio::co_spawn(ex_,
+                 run(st_, std::move(setup), res, std::move(req), std::move(receiver),
+                     std::move(sid), std::move(exc)),
+                 [](std::exception_ptr e) {
+                   if (!e) return;
+                   try {
+                     std::rethrow_exception(e);
+                   } catch (const std::exception& x) {
+                     spdlog::error("spf check died: {}", x.what());
+                   }
+                 });
 }
 
 asio::awaitable<void> spf_step::run(std::shared_ptr<state> st,
                                     std::shared_ptr<const spf_setup> setup, dns::resolver& res,
-                                    policy::spf_request req, std::string receiver,
-                                    std::string sid) {
+                                    policy::spf_request req, std::string receiver, std::string sid,
+                                    policy::exception_snapshot exc) {
+  const std::string sender = req.sender, client_ip = req.ip.unmapped().to_string();
   try {
     st->eval = co_await policy::evaluate_spf(setup->cfg, setup->trusted, res, std::move(req),
                                              std::move(receiver));
@@ -38,6 +43,11 @@ asio::awaitable<void> spf_step::run(std::shared_ptr<state> st,
     st->eval.outcome.result = spf::result::temperror;
     st->eval.dec = policy::decide(setup->cfg, st->eval.facts);
     spdlog::error("spf sid={} internal error: {}", sid, e.what());
+  }
+  if (exc && !exc->empty() && !st->eval.skipped) {
+    const auto now = static_cast<std::int64_t>(std::time(nullptr));
+    if (const auto* e = exc->find_spf(sender, client_ip, now); e && policy::apply(st->eval.dec, *e))
+      spdlog::info("spf sid={} exception={} scope={} action=tag", sid, e->id, e->kind);
   }
   st->done = true;
   st->timer.cancel();

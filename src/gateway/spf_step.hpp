@@ -16,6 +16,7 @@
 
 #include "dns/resolver.hpp"
 #include "gateway/server.hpp"
+#include "policy/exception.hpp"
 #include "policy/spf_policy.hpp"
 
 namespace mxg::gateway {
@@ -25,8 +26,10 @@ class spf_step {
   explicit spf_step(asio::any_io_executor ex) : ex_(std::move(ex)) {}
 
   // Starts a new check (a previous one is abandoned: its answer goes nowhere).
+  // `exc`: the policy exceptions in force (issue 11); a matching one turns the SPF
+  // quarantine/reject decision into a tag (policy/exception.hpp).
   void start(std::shared_ptr<const spf_setup> setup, dns::resolver& res, policy::spf_request req,
-             std::string receiver, std::string sid);
+             std::string receiver, std::string sid, policy::exception_snapshot exc = {});
   void reset() { st_.reset(); }
   bool started() const { return st_ != nullptr; }
   // The evaluation once done; null when no check was started.
@@ -41,7 +44,8 @@ class spf_step {
   };
   static asio::awaitable<void> run(std::shared_ptr<state> st,
                                    std::shared_ptr<const spf_setup> setup, dns::resolver& res,
-                                   policy::spf_request req, std::string receiver, std::string sid);
+                                   policy::spf_request req, std::string receiver, std::string sid,
+                                   policy::exception_snapshot exc);
   asio::any_io_executor ex_;
   std::shared_ptr<state> st_;
 };

@@ -122,6 +122,22 @@ struct remote_release {
   std::string result;  // "released", or why not
 };
 
+// Issue 11: a policy exception made by "release and allow" (policy/exception.hpp).
+// kind "sender": `sender` (lower case); kind "domain_net": `domain` from `net` (CIDR).
+// `domain` is the sender domain in both kinds. Deleting marks it (deleted_at/by).
+struct policy_exception {
+  std::int64_t id = 0;
+  std::string kind;  // "sender" | "domain_net"
+  std::string sender, domain, net;
+  std::string created_by;
+  std::int64_t created_at = 0;
+  std::optional<std::int64_t> expires_at;
+  std::string note;
+  std::string queue_id;  // the released message it was made from ("" = none)
+  std::optional<std::int64_t> deleted_at;
+  std::string deleted_by;
+};
+
 struct quarantine_query {
   std::int64_t since = 0, until = 0;  // time in [since, until); until 0 = no bound
   std::string domain;                 // sender domain (exact, lower case); "" = any
@@ -191,6 +207,18 @@ class history {
   }
   virtual result<void> remote_release_done(std::int64_t /*id*/, const std::string& /*result*/,
                                            std::int64_t /*when*/) {
+    return unsupported();
+  }
+
+  // Issue 11: policy exceptions. add answers the new id; list: live ones (not
+  // deleted; expired ones too, with all = deleted ones as well), oldest first;
+  // remove: marks one deleted by `by` (errc::not_found if none or deleted already).
+  virtual result<std::int64_t> exception_add(const policy_exception&) { return unsupported(); }
+  virtual result<std::vector<policy_exception>> exception_list(bool /*all*/) const {
+    return unsupported();
+  }
+  virtual result<void> exception_delete(std::int64_t /*id*/, const std::string& /*by*/,
+                                        std::int64_t /*when*/) {
     return unsupported();
   }
 

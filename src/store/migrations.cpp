@@ -175,6 +175,26 @@ CREATE TABLE IF NOT EXISTS remote_releases (
 
 #undef MXG_V4_COMMON
 
+// Version 4 -> 5 (issue 11): policy exceptions made by "release and allow"
+// (policy/exception.hpp). A deleted one keeps its row (deleted_at, deleted_by).
+#define MXG_V5_COLUMNS                                                                     \
+  "kind TEXT NOT NULL, sender TEXT NOT NULL DEFAULT '', domain TEXT NOT NULL DEFAULT '', " \
+  "net TEXT NOT NULL DEFAULT '', created_by TEXT NOT NULL, "
+
+constexpr const char* kV5Sqlite =
+    "CREATE TABLE IF NOT EXISTS policy_exceptions (id INTEGER PRIMARY KEY, " MXG_V5_COLUMNS
+    "created_at INTEGER NOT NULL, expires_at INTEGER, note TEXT NOT NULL DEFAULT '', "
+    "queue_id TEXT NOT NULL DEFAULT '', deleted_at INTEGER, deleted_by TEXT NOT NULL DEFAULT "
+    "'');\n";
+
+constexpr const char* kV5Postgres =
+    "CREATE TABLE IF NOT EXISTS policy_exceptions (id BIGSERIAL PRIMARY KEY, " MXG_V5_COLUMNS
+    "created_at BIGINT NOT NULL, expires_at BIGINT, note TEXT NOT NULL DEFAULT '', "
+    "queue_id TEXT NOT NULL DEFAULT '', deleted_at BIGINT, deleted_by TEXT NOT NULL DEFAULT "
+    "'');\n";
+
+#undef MXG_V5_COLUMNS
+
 constexpr std::array kMigrations{
     migration{1, "history, recipients and the quarantine index", kV1Sqlite, kV1Postgres},
     migration{2, "decisions per message, one quarantine index for every reason (issue 9)",
@@ -183,6 +203,7 @@ constexpr std::array kMigrations{
               kV3Postgres},
     migration{4, "record uids and hosts, quarantine host, remote releases (issue 14)", kV4Sqlite,
               kV4Postgres},
+    migration{5, "policy exceptions of \"release and allow\" (issue 11)", kV5Sqlite, kV5Postgres},
 };
 
 }  // namespace

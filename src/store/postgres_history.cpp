@@ -519,6 +519,58 @@ class pg_history final : public history {
     return {};
   }
 
+  // Issue 11: policy exceptions (see history.hpp).
+  result<std::int64_t> exception_add(const policy_exception& e) override {
+    std::lock_guard lock(mu_);
+    param exp = e.expires_at ? param(int_text(*e.expires_at)) : std::nullopt;
+    auto r =
+        run("INSERT INTO policy_exceptions(kind,sender,domain,net,created_by,created_at,expires_at,"
+            "note,queue_id) VALUES($1,$2,$3,$4,$5,$6::bigint,$7::bigint,$8,$9) RETURNING id",
+            {e.kind, e.sender, e.domain, e.net, e.created_by, int_text(e.created_at), exp, e.note,
+             e.queue_id},
+            "exception");
+    if (!r) return std::unexpected(r.error());
+    if (r->rows() == 0) return fail(errc::io_error, "history: exception: no row");
+    return r->integer(0, 0);
+  }
+
+  result<std::vector<policy_exception>> exception_list(bool all) const override {
+    std::lock_guard lock(mu_);
+    auto r = self().run(
+        "SELECT id,kind,sender,domain,net,created_by,created_at,expires_at,note,queue_id,"
+        "deleted_at,deleted_by FROM policy_exceptions WHERE $1::boolean OR deleted_at IS NULL "
+        "ORDER BY id",
+        {std::string(all ? "true" : "false")}, "exception");
+    if (!r) return std::unexpected(r.error());
+    std::vector<policy_exception> out;
+    for (int i = 0; i < r->rows(); ++i) {
+      policy_exception e;
+      e.id = r->integer(i, 0), e.kind = r->text(i, 1), e.sender = r->text(i, 2);
+      e.domain = r->text(i, 3), e.net = r->text(i, 4), e.created_by = r->text(i, 5);
+      e.created_at = r->integer(i, 6);
+      if (!r->is_null(i, 7)) e.expires_at = r->integer(i, 7);
+      e.note = r->text(i, 8), e.queue_id = r->text(i, 9);
+      if (!r->is_null(i, 10)) e.deleted_at = r->integer(i, 10);
+      e.deleted_by = r->text(i, 11);
+      out.push_back(std::move(e));
+    }
+    return out;
+  }
+
+  result<void> exception_delete(std::int64_t id, const std::string& by,
+                                std::int64_t when) override {
+    std::lock_guard lock(mu_);
+    auto r =
+        run("UPDATE policy_exceptions SET deleted_at=$1::bigint, deleted_by=$2 WHERE id=$3::bigint "
+            "AND deleted_at IS NULL",
+            {int_text(when), by, int_text(id)}, "exception");
+    if (!r) return std::unexpected(r.error());
+    if (r->affected() == 0)
+      return fail(errc::not_found,
+                  "exception " + std::to_string(id) + ": none, or deleted already");
+    return {};
+  }
+
  private:
   // const readers use the connection too (reconnect, statement cache).
   pg_history& self() const { return const_cast<pg_history&>(*this); }

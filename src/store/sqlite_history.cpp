@@ -226,6 +226,54 @@ class sqlite_history final : public history {
     return {};
   }
 
+  result<std::int64_t> exception_add(const policy_exception& e) override {
+    std::lock_guard lock(mu_);
+    stmt s = prepared(
+        "INSERT INTO policy_exceptions(kind,sender,domain,net,created_by,created_at,expires_at,"
+        "note,queue_id) VALUES(?,?,?,?,?,?,?,?,?)");
+    s.bind(1, e.kind).bind(2, e.sender).bind(3, e.domain).bind(4, e.net).bind(5, e.created_by);
+    s.bind(6, e.created_at).bind(8, e.note).bind(9, e.queue_id);
+    if (e.expires_at) s.bind(7, *e.expires_at);
+    if (s.step() != SQLITE_DONE) return fail(errc::io_error, "history: " + s.error());
+    return sqlite3_last_insert_rowid(db_);
+  }
+
+  result<std::vector<policy_exception>> exception_list(bool all) const override {
+    std::lock_guard lock(mu_);
+    stmt s = prepared(
+        "SELECT id,kind,sender,domain,net,created_by,created_at,expires_at,note,queue_id,"
+        "deleted_at,deleted_by FROM policy_exceptions WHERE ?1 OR deleted_at IS NULL ORDER BY id");
+    s.bind(1, std::int64_t{all});
+    std::vector<policy_exception> out;
+    int rc;
+    while ((rc = s.step()) == SQLITE_ROW) {
+      policy_exception e;
+      e.id = s.integer(0), e.kind = s.text(1), e.sender = s.text(2), e.domain = s.text(3);
+      e.net = s.text(4), e.created_by = s.text(5), e.created_at = s.integer(6);
+      if (!s.is_null(7)) e.expires_at = s.integer(7);
+      e.note = s.text(8), e.queue_id = s.text(9);
+      if (!s.is_null(10)) e.deleted_at = s.integer(10);
+      e.deleted_by = s.text(11);
+      out.push_back(std::move(e));
+    }
+    if (rc != SQLITE_DONE) return fail(errc::io_error, "history: " + s.error());
+    return out;
+  }
+
+  result<void> exception_delete(std::int64_t id, const std::string& by,
+                                std::int64_t when) override {
+    std::lock_guard lock(mu_);
+    stmt s = prepared(
+        "UPDATE policy_exceptions SET deleted_at=?, deleted_by=? WHERE id=? AND deleted_at IS "
+        "NULL");
+    s.bind(1, when).bind(2, by).bind(3, id);
+    if (s.step() != SQLITE_DONE) return fail(errc::io_error, "history: " + s.error());
+    if (sqlite3_changes(db_) == 0)
+      return fail(errc::not_found,
+                  "exception " + std::to_string(id) + ": none, or deleted already");
+    return {};
+  }
+
   result<void> begin_batch() override {
     std::lock_guard lock(mu_);
     if (sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) != SQLITE_OK)

@@ -333,7 +333,8 @@ struct console::impl {
   void routes();
   void quarantine_routes();
   void admin_routes();
-  void insight_routes();  // /api/policy, /api/backscatter
+  void insight_routes();    // /api/policy, /api/backscatter
+  void exception_routes();  // issue 11: "release and allow", policy exceptions
 };
 
 void console::impl::routes() {
@@ -407,6 +408,7 @@ void console::impl::routes() {
   quarantine_routes();
   admin_routes();
   insight_routes();
+  exception_routes();
 }
 
 void console::impl::quarantine_routes() {
@@ -746,6 +748,76 @@ result<std::unique_ptr<console>> console::start(gateway::server& srv,
   while (!p->http->is_running() && !p->listen_returned) std::this_thread::yield();
   spdlog::info("console listening on {}", p->url);
   return std::unique_ptr<console>(new console(std::move(p)));
+}
+
+}  // namespace mxg::web
+
+namespace mxg::web {
+
+// Issue 11: "release and allow" and the policy exceptions (admin only: an exception
+// changes the policy for every recipient, not only a helpdesk user's domains).
+void console::impl::exception_routes() {
+  auto& h = *http;
+  gateway::server* s = &srv;
+  auto exception_json = [](const store::policy_exception& e) {
+    json j{{"id", e.id},
+           {"scope", e.kind},
+           {"sender", e.sender},
+           {"domain", e.domain},
+           {"net", e.net},
+           {"created_by", e.created_by},
+           {"created_at", e.created_at},
+           {"created_text", when(e.created_at)},
+           {"expires_at", e.expires_at ? json(*e.expires_at) : json(nullptr)},
+           {"note", e.note},
+           {"queue_id", e.queue_id}};
+    return j;
+  };
+  h.Get("/api/exceptions",
+        [this, s, exception_json](const httplib::Request& req, httplib::Response& res) {
+          if (!auth(req, res, true)) return;
+          auto r = on_io([s] { return admin::exceptions_list(*s, false); });
+          if (!r) return send_error(res, 503, "the gateway is stopping or busy");
+          if (!*r) return send_error(res, status_of(r->error()), r->error().message);
+          json list = json::array();
+          for (const auto& e : **r) list.push_back(exception_json(e));
+          send_json(res, 200, json{{"exceptions", list}, {"count", list.size()}});
+        });
+  h.Delete(R"(/api/exceptions/([0-9]{1,18}))", [this, s](const httplib::Request& req,
+                                                         httplib::Response& res) {
+    auto w = auth(req, res, true);
+    if (!w) return;
+    std::int64_t id = std::stoll(req.matches[1]);
+    std::string who_by = by(*w);
+    auto r = on_io([s, id, who_by] { return admin::exception_delete(*s, id, who_by, "console"); });
+    if (!r) return send_error(res, 503, "the gateway is stopping or busy");
+    if (!*r) return send_error(res, status_of(r->error()), r->error().message);
+    send_json(res, 200, json{{"id", id}, {"deleted", true}});
+  });
+  h.Post("/api/quarantine/release-allow",
+         [this, s, exception_json](const httplib::Request& req, httplib::Response& res) {
+           auto w = auth(req, res, true);
+           if (!w) return;
+           auto id = parse_field(req.body, "id", 64);
+           auto scope = parse_field(req.body, "scope", 32);
+           auto net = parse_field(req.body, "net", 64);
+           auto note = parse_field(req.body, "note", 500);
+           for (const auto* f : {&id, &scope, &net, &note})
+             if (!*f) return send_error(res, 400, f->error().message);
+           if (*scope != "sender" && *scope != "domain_net")
+             return send_error(res, 400, "scope: \"sender\" or \"domain_net\"");
+           std::string who_by = by(*w), i = *id, sc = *scope, n = *net, no = *note;
+           auto r = on_io([s, i, sc, n, no, who_by] {
+             return admin::release_allow(*s, i, sc, n, no, std::nullopt, who_by, "console");
+           });
+           if (!r) return send_error(res, 503, "the gateway is stopping or busy");
+           if (!*r) return send_error(res, status_of(r->error()), r->error().message);
+           int status = 200;
+           json items = items_json({(*r)->release}, status);
+           json j{{"results", items}};
+           j["exception"] = (*r)->exception ? exception_json(*(*r)->exception) : json(nullptr);
+           send_json(res, status, j);
+         });
 }
 
 }  // namespace mxg::web

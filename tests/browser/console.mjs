@@ -212,6 +212,17 @@ try {
   await page.focus(`#q-list tr[data-id="${Q.soft}"]`);
   await page.keyboard.press('Enter');
   await page.waitForFunction((id) => document.getElementById('q-show-id')?.textContent === id, Q.soft);
+  // "Release and allow...": the scope dialog offers this sender and the client's /24;
+  // cancelled, it changes nothing (tests/integration/console_allow.py covers the rest).
+  await page.click('#q-release-allow');
+  await page.waitForSelector('#allow-dialog[open]');
+  check(await page.inputValue('#allow-net') === '127.0.0.0/24', 'release-and-allow offers the client\'s /24');
+  check(await page.isChecked('#allow-scope-sender'), '  the sender scope is the default');
+  await page.click('#allow-cancel');
+  await page.waitForSelector('#allow-dialog', { state: 'detached' });
+  check(await page.evaluate(async (id) => (await (await fetch('/api/exceptions')).json()).count === 0 &&
+    (await (await fetch('/api/quarantine/' + id)).json()).entry.status === 'held', Q.soft),
+    'release-and-allow cancelled: still held, no exception');
   const releaseResp = page.waitForResponse((r) => r.url().endsWith('/api/quarantine/release') && r.request().method() === 'POST');
   await page.click('#q-release');
   const ctext = await confirmOk(page);

@@ -123,6 +123,16 @@ function ageOf(dateText, endOfDay) {
   if (Number.isNaN(t) || t >= now) return '';  // a bound in the future is no bound
   return String(Math.floor(now - t));
 }
+// The network offered for "release and allow": the client's /24 (IPv4) or /64 (IPv6).
+function netOf(ip) {
+  ip = (ip || '').replace(/^::ffff:(?=\d+\.)/i, '');
+  if (/^\d+\.\d+\.\d+\.\d+$/.test(ip)) return ip.split('.').slice(0, 3).join('.') + '.0/24';
+  if (!ip.includes(':')) return '';
+  const [head, tail] = ip.split('::');
+  const h = head ? head.split(':') : [], t = tail !== undefined && tail ? tail.split(':') : [];
+  const groups = tail === undefined ? h : [...h, ...Array(Math.max(0, 8 - h.length - t.length)).fill('0'), ...t];
+  return groups.slice(0, 4).map((g) => g.replace(/^0+(?=.)/, '').toLowerCase()).join(':') + '::/64';
+}
 function domainOf(addr) {
   const at = (addr || '').lastIndexOf('@');
   return at < 0 ? '' : addr.slice(at + 1).toLowerCase();
@@ -332,6 +342,41 @@ views.quarantine = async (root, openId) => {
     await load();
   }
 
+  // "Release and allow" (issue 11): the release plus a policy exception whose scope
+  // the admin chooses in this dialog: this sender, or this sender domain from a network
+  // (the client's /24 or /64 offered, editable). Values go in as text and properties.
+  async function releaseAllow(e) {
+    const d = el('dialog', { id: 'allow-dialog' });
+    const netInput = el('input', { name: 'net', id: 'allow-net', size: 24, value: netOf(e.client_ip) });
+    const radio = (value, label, checked) => el('label', { className: 'check' },
+      el('input', { type: 'radio', name: 'scope', value, checked, id: 'allow-scope-' + value }), label);
+    const form = el('form', { method: 'dialog' },
+      el('p', {}, 'Release message ' + e.id + ' and accept (with a tag) later mail that SPF or DMARC would quarantine or reject, only for:'),
+      radio('sender', 'this sender: ' + e.sender, true),
+      radio('domain_net', 'this sender domain ' + e.sender_domain + ' from the network:', false),
+      el('label', {}, 'Network (CIDR)', netInput),
+      el('label', {}, 'Note', el('input', { name: 'note', id: 'allow-note', size: 30 })),
+      el('p', { className: 'muted' }, 'DMARC is excepted only when the From domain is ' + e.sender_domain + '.'),
+      el('menu', {}, el('button', { value: 'cancel', id: 'allow-cancel' }, 'Cancel'),
+        el('button', { value: 'ok', id: 'allow-ok', className: 'danger' }, 'Release and allow')));
+    d.append(form);
+    document.body.append(d);
+    const ok = await new Promise((resolve) => {
+      d.addEventListener('close', () => resolve(d.returnValue === 'ok'), { once: true });
+      d.showModal();
+    });
+    const f = new FormData(form);
+    d.remove();
+    if (!ok) return;
+    const body = { id: e.id, scope: f.get('scope'), net: f.get('scope') === 'domain_net' ? f.get('net') : '', note: f.get('note') || '' };
+    const r = await api('POST', '/api/quarantine/release-allow', body);
+    if (reportResults('Release and allow', r) && r.exception)
+      notice('Released; exception ' + r.exception.id + ' added for ' +
+        (r.exception.scope === 'sender' ? r.exception.sender : r.exception.domain + ' from ' + r.exception.net));
+    detail.replaceChildren();
+    await load();
+  }
+
   async function show(id) {
     for (const tr of list.querySelectorAll('tr.selected')) tr.classList.remove('selected');
     for (const tr of list.querySelectorAll('tr[data-id]')) if (tr.dataset.id === id) tr.classList.add('selected');
@@ -349,6 +394,7 @@ views.quarantine = async (root, openId) => {
       el('div', { className: 'toolbar' },
         el('button', { type: 'button', id: 'q-release', className: 'primary', disabled: !held, on: { click: () => act('release', [e.id], 'Release message ' + e.id + ' for delivery?').catch(fail) } }, 'Release'),
         el('button', { type: 'button', id: 'q-delete', disabled: !held, on: { click: () => act('delete', [e.id], 'Delete message ' + e.id + '?').catch(fail) } }, 'Delete'),
+        held && e.sender && state.me.role === 'admin' ? el('button', { type: 'button', id: 'q-release-allow', on: { click: () => releaseAllow(e).catch(fail) } }, 'Release and allow...') : null,
         dom ? el('button', { type: 'button', id: 'q-release-domain', on: { click: () => releaseDomain(dom).catch(fail) } }, 'Release all from ' + dom) : null),
       el('dl', { className: 'fields' }, fields.map(([k, v]) => [el('dt', {}, k), el('dd', {}, v || '')])),
       el('h2', {}, 'Headers'),
@@ -400,6 +446,22 @@ views.history = async (root) => {
   await load();
 };
 
+// Policy exceptions made by "release and allow" (issue 11), each deletable after a confirmation.
+async function exceptionsCard(box) {
+  const r = await api('GET', '/api/exceptions');
+  const rows = r.exceptions.map((x) => el('tr', { data: { id: String(x.id) } },
+    el('td', { className: 'num' }, String(x.id)), el('td', {}, x.scope === 'sender' ? 'sender ' + x.sender : 'domain ' + x.domain + ' from ' + x.net),
+    el('td', {}, x.created_by), el('td', { className: 'nowrap' }, x.created_text), el('td', {}, x.expires_at ? utc(x.expires_at) : ''), el('td', {}, x.note),
+    el('td', {}, el('button', { type: 'button', className: 'exc-delete', on: { click: () => (async () => {
+      if (!(await confirmAction('Delete exception ' + x.id + '? Mail in its scope is decided by the policy again.'))) return;
+      await api('DELETE', '/api/exceptions/' + x.id);
+      notice('Exception ' + x.id + ' deleted.');
+      await exceptionsCard(box);
+    })().catch(fail) } }, 'Delete'))));
+  box.replaceChildren(el('h2', {}, 'Policy exceptions ("release and allow")'),
+    table(['id', 'scope', 'by', 'created (UTC)', 'expires', 'note', ''], rows.length ? rows : [emptyRow(7, 'No exceptions.')]));
+}
+
 views.policy = async (root) => {
   const sample = '[spf]\nenabled = true\n\n[spf.actions]\nfail = "reject"\nsoftfail = "quarantine"\n';
   const form = el('form', { id: 'p-form', className: 'card' },
@@ -414,6 +476,9 @@ views.policy = async (root) => {
   root.append(el('h1', {}, 'Policy'), rules, outcomes, el('h2', {}, 'Simulate a candidate'), form, out);
   await rulesInForce(rules);
   await ruleOutcomes(outcomes);
+  const exc = el('div', { id: 'p-exceptions', className: 'card' });
+  outcomes.after(exc);
+  await exceptionsCard(exc);
   form.addEventListener('submit', (ev) => {
     ev.preventDefault();
     const f = formValues(form);

@@ -393,6 +393,49 @@ TEST_P(Backend, RemoteReleaseWorkList) {
   EXPECT_NE(*c, *a);
 }
 
+TEST_P(Backend, PolicyExceptionsAddListDeleteWithTheirUsers) {
+  auto& db = *db_;
+  policy_exception a;
+  a.kind = "sender", a.sender = "bob@ext.test", a.domain = "ext.test";
+  a.created_by = "console:admin", a.created_at = 100, a.note = "vendor invoices";
+  a.queue_id = "QA";
+  policy_exception b;
+  b.kind = "domain_net", b.domain = "ext.test", b.net = "2001:db8::/64";
+  b.created_by = "cli:root", b.created_at = 101, b.expires_at = 5000;
+  auto ia = db.exception_add(a);
+  ASSERT_TRUE(ia) << ia.error().message;
+  auto ib = second()->exception_add(b);
+  ASSERT_TRUE(ib) << ib.error().message;
+  EXPECT_NE(*ia, *ib);
+  auto all = db.exception_list(false);
+  ASSERT_TRUE(all) << all.error().message;
+  ASSERT_EQ(all->size(), 2u);
+  const auto& x = (*all)[0];
+  EXPECT_EQ(x.id, *ia);
+  EXPECT_EQ(x.kind, "sender");
+  EXPECT_EQ(x.sender, "bob@ext.test");
+  EXPECT_EQ(x.created_by, "console:admin");
+  EXPECT_EQ(x.created_at, 100);
+  EXPECT_FALSE(x.expires_at);
+  EXPECT_EQ(x.note, "vendor invoices");
+  EXPECT_EQ(x.queue_id, "QA");
+  EXPECT_EQ((*all)[1].net, "2001:db8::/64");
+  EXPECT_EQ((*all)[1].expires_at, std::optional<std::int64_t>(5000));
+  ASSERT_TRUE(db.exception_delete(*ia, "console:helpdesk", 200));
+  auto twice = db.exception_delete(*ia, "console:admin", 201);
+  ASSERT_FALSE(twice);
+  EXPECT_EQ(twice.error().code, mxg::errc::not_found);
+  auto live = db.exception_list(false);
+  ASSERT_TRUE(live);
+  ASSERT_EQ(live->size(), 1u);
+  EXPECT_EQ(live->front().id, *ib);
+  auto kept = db.exception_list(true);
+  ASSERT_TRUE(kept);
+  ASSERT_EQ(kept->size(), 2u);
+  EXPECT_EQ(kept->front().deleted_by, "console:helpdesk");
+  EXPECT_EQ(kept->front().deleted_at, std::optional<std::int64_t>(200));
+}
+
 TEST_P(Backend, SchemaIsCurrentAfterOpen) {
   auto s = read_schema_state(opts_);
   ASSERT_TRUE(s) << s.error().message;
