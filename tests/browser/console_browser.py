@@ -31,6 +31,7 @@ SRC = os.environ.get("MXG_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "
 sys.path.insert(0, os.path.join(SRC, "tests", "support"))
 from mxg_gateway_harness import (Gateway, Client, Checker, Dnsmasq, wait_for,  # noqa: E402
                                  wait_log, free_port, MXGUARD)
+from console_client import console_passwd, sink_copies as sink_copies_in  # noqa: E402
 
 HERE = os.path.join(SRC, "tests", "browser")
 CHROMIUM = os.environ.get("MXG_CHROMIUM", "/usr/bin/chromium")
@@ -57,10 +58,7 @@ os.makedirs(artifacts)
 
 
 def passwd(user, password, *extra):
-    r = subprocess.run([MXGUARD, "console", "passwd", user, *extra], input=password + "\n",
-                       capture_output=True, text=True, timeout=60)
-    c.eq(r.returncode, 0, f"console passwd {user} exits 0 ({r.stderr.strip()})")
-    return r.stdout
+    return console_passwd(c, user, password, *extra)
 
 
 PASS = {"admin": "admin browser pass", "desk": "desk browser pass"}
@@ -79,13 +77,7 @@ with open(routes, "w") as f:
 
 
 def sink_copies(subject):
-    out = []
-    for p in glob.glob(os.path.join(sink_dir, "*")):
-        with open(p, errors="replace") as f:
-            t = f.read().replace("\r\n", "\n")
-        if f"Subject: {subject}\n" in t:
-            out.append(t)
-    return out
+    return sink_copies_in(sink_dir, subject)
 
 
 def smtp(gw, sender, rcpt, data):

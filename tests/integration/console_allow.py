@@ -13,8 +13,6 @@ whose [spf] quarantines softfail (the SPF record served by dnsmasq):
   - GET/DELETE /api/exceptions list and delete (a deleted exception stops applying at
     once), `mxguard policy exceptions list|delete` on the store.
 Expected answers come from docs/console.md and docs/policy.md, not from running the code."""
-import glob
-import http.client
 import json
 import os
 import subprocess
@@ -24,6 +22,7 @@ import tempfile
 sys.path.insert(0, os.path.join(os.environ.get("MXG_SOURCE_DIR", "."), "tests", "support"))
 from mxg_gateway_harness import (Gateway, Client, Checker, Dnsmasq, wait_for,  # noqa: E402
                                  wait_log, free_port, MXGUARD)
+from console_client import ConsoleApi, console_passwd, sink_copies as sink_copies_in  # noqa: E402,E501
 
 c = Checker()
 
@@ -33,10 +32,7 @@ if not os.path.exists("/usr/sbin/dnsmasq") or not os.path.exists("/usr/sbin/smtp
 
 
 def passwd(user, password, *extra):
-    r = subprocess.run([MXGUARD, "console", "passwd", user, *extra], input=password + "\n",
-                       capture_output=True, text=True, timeout=60)
-    c.eq(r.returncode, 0, f"console passwd {user} exits 0 ({r.stderr})")
-    return r.stdout
+    return console_passwd(c, user, password, *extra)
 
 
 users = (passwd("admin", "admin pass 1") +
@@ -51,51 +47,12 @@ with open(routes, "w") as f:
     f.write(f"* relay:[127.0.0.1]:{sink_port}\n")
 
 
-class Api:
-    def __init__(self):
-        self.cookie = None
-        self.csrf = None
-
-    def call(self, method, path, body=None, csrf=True):
-        conn = http.client.HTTPConnection("127.0.0.1", cport, timeout=60)
-        headers = {}
-        data = None
-        if body is not None:
-            data = json.dumps(body)
-            headers["Content-Type"] = "application/json"
-        if self.cookie:
-            headers["Cookie"] = "mxg_session=" + self.cookie
-        if csrf and self.csrf and method != "GET":
-            headers["X-CSRF-Token"] = self.csrf
-        try:
-            conn.request(method, path, body=data, headers=headers)
-            r = conn.getresponse()
-            raw = r.read()
-            sc = r.getheader("Set-Cookie")
-            try:
-                j = json.loads(raw) if raw else None
-            except ValueError:
-                j = raw.decode(errors="replace")
-            return r.status, j, sc
-        finally:
-            conn.close()
-
-    def login(self, user, password):
-        status, j, sc = self.call("POST", "/api/login", {"user": user, "password": password})
-        if status == 200 and sc:
-            self.cookie = sc.split(";")[0].split("=", 1)[1]
-            self.csrf = j.get("csrf")
-        return status
+def Api():
+    return ConsoleApi(cport)
 
 
 def sink_copies(subject):
-    out = []
-    for p in glob.glob(os.path.join(sink_dir, "*")):
-        with open(p, errors="replace") as f:
-            t = f.read().replace("\r\n", "\n")
-        if f"Subject: {subject}\n" in t:
-            out.append(t)
-    return out
+    return sink_copies_in(sink_dir, subject)
 
 
 def send(gw, source, sender, subject):
@@ -128,17 +85,17 @@ try:
         with Gateway(mode="deliver", top=top, relay=relay) as gw:
             wait_log(gw, "console listening on http://127.0.0.1:")
             admin = Api()
-            c.eq(admin.login("admin", "admin pass 1"), 200, "admin signs in")
+            c.eq(admin.login("admin", "admin pass 1")[0], 200, "admin signs in")
 
             def entry(qid):
-                status, j, _ = admin.call("GET", f"/api/quarantine/{qid}")
+                status, j = admin.call("GET", f"/api/quarantine/{qid}")
                 return (j or {}).get("entry", {}) if status == 200 else {}
 
             def held(qid):
                 return wait_for(lambda: entry(qid).get("status") == "held", f"{qid} held")
 
             def history(qid):
-                status, j, _ = admin.call("GET", f"/api/history?queue_id={qid}&since=1d")
+                status, j = admin.call("GET", f"/api/history?queue_id={qid}&since=1d")
                 msgs = (j or {}).get("messages", []) if status == 200 else []
                 return msgs[0] if msgs else None
 
@@ -147,26 +104,26 @@ try:
 
             # Refusals first: nothing released, nothing added.
             body = {"id": q1, "scope": "sender"}
-            status, j, _ = admin.call("POST", "/api/quarantine/release-allow", body, csrf=False)
+            status, j = admin.call("POST", "/api/quarantine/release-allow", body, csrf=False)
             c.eq(status, 403, f"release-allow without the CSRF token refused 403 ({j})")
             desk = Api()
-            c.eq(desk.login("desk", "desk pass 2"), 200, "helpdesk signs in")
-            status, j, _ = desk.call("POST", "/api/quarantine/release-allow", body)
+            c.eq(desk.login("desk", "desk pass 2")[0], 200, "helpdesk signs in")
+            status, j = desk.call("POST", "/api/quarantine/release-allow", body)
             c.eq(status, 403, f"release-allow is for admins only ({j})")
-            status, j, _ = desk.call("GET", "/api/exceptions")
+            status, j = desk.call("GET", "/api/exceptions")
             c.eq(status, 403, "the exceptions list is for admins only")
-            status, j, _ = admin.call("POST", "/api/quarantine/release-allow",
+            status, j = admin.call("POST", "/api/quarantine/release-allow",
                                       {"id": q1, "scope": "everyone"})
             c.eq(status, 400, f"an unknown scope is refused 400 ({j})")
-            status, j, _ = admin.call("POST", "/api/quarantine/release-allow",
+            status, j = admin.call("POST", "/api/quarantine/release-allow",
                                       {"id": q1, "scope": "domain_net", "net": "0.0.0.0/0"})
             c.eq(status, 400, f"a blanket network is refused 400 ({j})")
             c.eq(entry(q1).get("status"), "held", "still held after the refusals")
-            status, j, _ = admin.call("GET", "/api/exceptions")
+            status, j = admin.call("GET", "/api/exceptions")
             c.eq((status, (j or {}).get("count")), (200, 0), "no exception after the refusals")
 
             # Release and allow this sender.
-            status, j, _ = admin.call("POST", "/api/quarantine/release-allow", body)
+            status, j = admin.call("POST", "/api/quarantine/release-allow", body)
             c.eq(status, 200, f"release-allow (sender) answers 200 ({j})")
             ex1 = (j or {}).get("exception") or {}
             c.ok(j and j["results"][0]["ok"], "the message is released")
@@ -175,7 +132,7 @@ try:
                  "the exception: this sender, made by the console user")
             got = wait_for(lambda: sink_copies("allow one"), "released message delivered")
             c.eq(len(got), 1, "the released message reached smtp-sink")
-            status, j, _ = admin.call("POST", "/api/quarantine/release-allow", body)
+            status, j = admin.call("POST", "/api/quarantine/release-allow", body)
             c.eq(status, 409, f"a second release-allow is refused 409 ({j})")
             c.ok(j and j.get("exception") is None, "  and adds no exception")
             wait_for(lambda: q1 not in gw.messages(), "released message left the queue")
@@ -201,7 +158,7 @@ try:
             c.ok(held(q3), "another sender is still quarantined")
 
             # Release and allow the domain from the client's /24 (the default net).
-            status, j, _ = admin.call("POST", "/api/quarantine/release-allow",
+            status, j = admin.call("POST", "/api/quarantine/release-allow",
                                       {"id": q3, "scope": "domain_net", "net": ""})
             ex2 = (j or {}).get("exception") or {}
             c.eq((status, ex2.get("scope"), ex2.get("domain"), ex2.get("net")),
@@ -216,14 +173,14 @@ try:
             c.ok(held(q5), "from another IP range: quarantined again")
 
             # List and delete.
-            status, j, _ = admin.call("GET", "/api/exceptions")
+            status, j = admin.call("GET", "/api/exceptions")
             ids = [e["id"] for e in (j or {}).get("exceptions", [])]
             c.eq(ids, [ex1.get("id"), ex2.get("id")], "GET /api/exceptions lists both")
-            status, j, _ = admin.call("DELETE", f"/api/exceptions/{ex1.get('id')}", csrf=False)
+            status, j = admin.call("DELETE", f"/api/exceptions/{ex1.get('id')}", csrf=False)
             c.eq(status, 403, "DELETE without the CSRF token refused 403")
-            status, j, _ = admin.call("DELETE", f"/api/exceptions/{ex1.get('id')}")
+            status, j = admin.call("DELETE", f"/api/exceptions/{ex1.get('id')}")
             c.eq(status, 200, f"DELETE /api/exceptions/ID ({j})")
-            status, j, _ = admin.call("DELETE", f"/api/exceptions/{ex1.get('id')}")
+            status, j = admin.call("DELETE", f"/api/exceptions/{ex1.get('id')}")
             c.eq(status, 404, "a second delete answers 404")
             c.ok(wait_log(gw, f"policy exception deleted id={ex1.get('id')} by=console:admin") > 0,
                  "the deletion is logged with the user")

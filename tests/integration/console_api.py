@@ -17,7 +17,6 @@ with a real HTTP client (http.client) against a real `mxguard serve`:
   - logout ends the session.
 Expected answers come from docs/console.md and RFC 7208 (softfail), not from running the
 code."""
-import glob
 import http.client
 import json
 import os
@@ -28,6 +27,7 @@ import tempfile
 sys.path.insert(0, os.path.join(os.environ.get("MXG_SOURCE_DIR", "."), "tests", "support"))
 from mxg_gateway_harness import (Gateway, Client, Checker, Dnsmasq, wait_for,  # noqa: E402
                                  wait_log, free_port, MXGUARD)
+from console_client import ConsoleApi, console_passwd, sink_copies as sink_copies_in  # noqa: E402,E501
 
 c = Checker()
 
@@ -37,11 +37,7 @@ if not os.path.exists("/usr/sbin/dnsmasq") or not os.path.exists("/usr/sbin/smtp
 
 
 def passwd(user, password, *extra):
-    r = subprocess.run([MXGUARD, "console", "passwd", user, *extra], input=password + "\n",
-                       capture_output=True, text=True, timeout=60)
-    c.eq(r.returncode, 0, f"console passwd {user} exits 0 ({r.stderr})")
-    c.ok(password not in r.stdout, f"console passwd {user}: the password itself is not printed")
-    return r.stdout
+    return console_passwd(c, user, password, *extra)
 
 
 users = (passwd("admin", "admin pass 1") +
@@ -60,56 +56,12 @@ with open(routes, "w") as f:
     f.write(f"* relay:[127.0.0.1]:{sink_port}\n")
 
 
-class Api:
-    """One browser: keeps the session cookie and the CSRF token."""
-
-    def __init__(self):
-        self.cookie = None
-        self.csrf = None
-        self.set_cookie = None
-
-    def call(self, method, path, body=None, csrf=True, cookie=True):
-        conn = http.client.HTTPConnection("127.0.0.1", cport, timeout=60)
-        headers = {}
-        data = None
-        if body is not None:
-            data = json.dumps(body)
-            headers["Content-Type"] = "application/json"
-        if cookie and self.cookie:
-            headers["Cookie"] = "mxg_session=" + self.cookie
-        if csrf and self.csrf and method != "GET":
-            headers["X-CSRF-Token"] = self.csrf
-        try:
-            conn.request(method, path, body=data, headers=headers)
-            r = conn.getresponse()
-            raw = r.read()
-            sc = r.getheader("Set-Cookie")
-            if sc:
-                self.set_cookie = sc
-            try:
-                j = json.loads(raw) if raw else None
-            except ValueError:
-                j = raw.decode(errors="replace")
-            return r.status, j
-        finally:
-            conn.close()
-
-    def login(self, user, password):
-        status, j = self.call("POST", "/api/login", {"user": user, "password": password})
-        if status == 200 and self.set_cookie:
-            self.cookie = self.set_cookie.split(";")[0].split("=", 1)[1]
-            self.csrf = j.get("csrf")
-        return status, j
+def Api():
+    return ConsoleApi(cport)
 
 
 def sink_copies(subject):
-    out = []
-    for p in glob.glob(os.path.join(sink_dir, "*")):
-        with open(p, errors="replace") as f:
-            t = f.read().replace("\r\n", "\n")
-        if f"Subject: {subject}\n" in t:
-            out.append(t)
-    return out
+    return sink_copies_in(sink_dir, subject)
 
 
 sink = subprocess.Popen(["/usr/sbin/smtp-sink", "-u", "root", "-d", sink_dir + "/%M.",

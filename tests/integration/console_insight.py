@@ -11,17 +11,15 @@ docs/console.md) with a real HTTP client against a real `mxguard serve`:
   - both are admin-only: a helpdesk user is refused 403, no session 401.
 Expected answers come from the configuration written here, docs/backscatter.md and
 docs/console.md, not from running the code."""
-import http.client
-import json
 import os
 import signal
-import subprocess
 import sys
 
 SRC = os.environ.get("MXG_SOURCE_DIR", ".")
 sys.path.insert(0, os.path.join(SRC, "tests", "support"))
 from mxg_gateway_harness import (Gateway, Client, Checker, Dnsmasq, wait_for,  # noqa: E402
                                  wait_log, free_port, MXGUARD)
+from console_client import ConsoleApi, console_passwd  # noqa: E402,E501
 
 c = Checker()
 if not os.path.exists("/usr/sbin/dnsmasq"):
@@ -30,10 +28,7 @@ if not os.path.exists("/usr/sbin/dnsmasq"):
 
 
 def passwd(user, password, *extra):
-    r = subprocess.run([MXGUARD, "console", "passwd", user, *extra], input=password + "\n",
-                       capture_output=True, text=True, timeout=60)
-    c.eq(r.returncode, 0, f"console passwd {user} exits 0 ({r.stderr})")
-    return r.stdout
+    return console_passwd(c, user, password, *extra)
 
 
 users = passwd("admin", "admin pass 1") + passwd("desk", "desk pass 2", "--role", "helpdesk",
@@ -41,30 +36,8 @@ users = passwd("admin", "admin pass 1") + passwd("desk", "desk pass 2", "--role"
 cport = free_port()
 
 
-class Api:
-    def __init__(self):
-        self.cookie = self.csrf = None
-
-    def call(self, method, path, body=None):
-        conn = http.client.HTTPConnection("127.0.0.1", cport, timeout=90)
-        headers = {"Content-Type": "application/json"} if body is not None else {}
-        if self.cookie:
-            headers["Cookie"] = "mxg_session=" + self.cookie
-        if self.csrf and method != "GET":
-            headers["X-CSRF-Token"] = self.csrf
-        try:
-            conn.request(method, path, body=json.dumps(body) if body is not None else None,
-                         headers=headers)
-            r = conn.getresponse()
-            raw = r.read()
-            sc = r.getheader("Set-Cookie")
-            j = json.loads(raw) if raw else None
-            if path == "/api/login" and r.status == 200 and sc:
-                self.cookie = sc.split(";")[0].split("=", 1)[1]
-                self.csrf = j.get("csrf")
-            return r.status, j
-        finally:
-            conn.close()
+def Api():
+    return ConsoleApi(cport, timeout=90)
 
 
 def send(gw, sender, rcpt, data, helo):
