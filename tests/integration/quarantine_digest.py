@@ -97,6 +97,12 @@ try:
             c.ok(ok, "four softfail messages are in the quarantine")
             gw.cli("quarantine", "--config", gw.config, "release", gone, "--by", "test")
             wait_for(lambda: len(received(sink_dir)) == 1, "the released message delivered")
+            # The index learns of the release through the history writer (batched): wait
+            # until the database the digest reads says so.
+            c.ok(wait_for(lambda: gone not in gw.cli("quarantine", "--config", gw.config,
+                                                      "list").stdout,
+                          "the release recorded in the index"),
+                 "the released message has left the quarantine list")
             before = len(received(sink_dir))
 
             # --dry-run: printed, nothing sent.
