@@ -23,6 +23,7 @@
 #include "base/ascii.hpp"
 #include "base/time.hpp"
 #include "store/history.hpp"
+#include "store/list_column.hpp"
 #include "store/migrations.hpp"
 #include "store/postgres.hpp"
 
@@ -87,24 +88,6 @@ std::string int_array(const std::vector<std::int64_t>& v) {
   std::string out = "{";
   for (std::size_t i = 0; i < v.size(); ++i) out += (i ? "," : "") + std::to_string(v[i]);
   return out + "}";
-}
-
-std::string join(const std::vector<std::string>& v) {
-  std::string out;
-  for (const auto& s : v) out += (out.empty() ? "" : ",") + s;
-  return out;
-}
-
-std::vector<std::string> split(const std::string& s) {
-  std::vector<std::string> out;
-  std::size_t start = 0;
-  while (start <= s.size() && !s.empty()) {
-    auto comma = s.find(',', start);
-    if (comma == std::string::npos) comma = s.size();
-    out.push_back(s.substr(start, comma - start));
-    start = comma + 1;
-  }
-  return out;
 }
 
 // PostgreSQL refuses text that is not UTF-8 (the whole record would be lost); mail
@@ -239,7 +222,7 @@ class pg_history final : public history {
                             m.client_ip,
                             m.helo,
                             m.sender,
-                            join(m.recipients),
+                            join_list(m.recipients),
                             m.message_id,
                             m.subject,
                             m.spf_result,
@@ -774,7 +757,7 @@ class pg_history final : public history {
       m.client_ip = r.text(i, 5);
       m.helo = r.text(i, 6);
       m.sender = r.text(i, 7);
-      m.recipients = split(r.text(i, 8));
+      m.recipients = split_list(r.text(i, 8));
       m.message_id = r.text(i, 9);
       m.subject = r.text(i, 10);
       m.spf_result = r.text(i, 11);

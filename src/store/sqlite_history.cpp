@@ -14,6 +14,7 @@
 #include "base/ascii.hpp"
 #include "base/time.hpp"
 #include "store/history.hpp"
+#include "store/list_column.hpp"
 #include "store/migrations.hpp"
 
 namespace mxg::store {
@@ -36,27 +37,6 @@ constexpr const char* kQuarantineColumns =
   "spf_result,decision,reason,spf_identity,spf_domain,spf_mechanism,rule,reply,size,"          \
   "header_from,dmarc_result,dmarc_policy,dmarc_policy_domain,dmarc_record,dmarc_dkim_aligned," \
   "dmarc_spf_aligned,arc_result,uid,host"
-
-std::string join(const std::vector<std::string>& v) {
-  std::string out;
-  for (const auto& s : v) {
-    if (!out.empty()) out += ',';
-    out += s;
-  }
-  return out;
-}
-
-std::vector<std::string> split(const std::string& s) {
-  std::vector<std::string> out;
-  std::size_t start = 0;
-  while (start <= s.size() && !s.empty()) {
-    auto comma = s.find(',', start);
-    if (comma == std::string::npos) comma = s.size();
-    out.push_back(s.substr(start, comma - start));
-    start = comma + 1;
-  }
-  return out;
-}
 
 // A prepared statement, borrowed from the connection's cache (sqlite_history::
 // prepared): reset and unbound when it goes out of scope, ready for the next use.
@@ -139,7 +119,7 @@ class sqlite_history final : public history {
     if (!s.ok()) return rollback("prepare insert");
     s.bind(1, m.time).bind(2, std::string(to_string(m.dir))).bind(3, m.queue_id);
     s.bind(4, m.listener).bind(5, m.client_ip).bind(6, m.helo).bind(7, m.sender);
-    s.bind(8, join(m.recipients)).bind(9, m.message_id).bind(10, m.subject);
+    s.bind(8, join_list(m.recipients)).bind(9, m.message_id).bind(10, m.subject);
     s.bind(11, m.spf_result).bind(12, m.decision).bind(13, m.reason);
     s.bind(14, m.spf_identity).bind(15, m.spf_domain).bind(16, m.spf_mechanism);
     s.bind(17, m.rule).bind(18, m.reply).bind(19, static_cast<std::int64_t>(m.size));
@@ -491,7 +471,7 @@ class sqlite_history final : public history {
       m.client_ip = s.text(5);
       m.helo = s.text(6);
       m.sender = s.text(7);
-      m.recipients = split(s.text(8));
+      m.recipients = split_list(s.text(8));
       m.message_id = s.text(9);
       m.subject = s.text(10);
       m.spf_result = s.text(11);
