@@ -320,6 +320,12 @@ std::vector<item_result> quarantine_apply(server& srv, quarantine_op op,
   return out;
 }
 
+void release_not_requested(item_result& it, const std::string& why) {
+  it.ok = false;
+  it.error = it.id + ": release not requested of host " + it.pending_host + ": " + why;
+  it.pending_host.clear();
+}
+
 asio::awaitable<result<std::vector<item_result>>> quarantine_act(server& srv, quarantine_op op,
                                                                  std::vector<std::string> ids,
                                                                  std::string by, std::string via,
@@ -349,11 +355,7 @@ asio::awaitable<result<std::vector<item_result>>> quarantine_act(server& srv, qu
   for (std::size_t i = 0, k = 0; i < items.size() && k < errors.size(); ++i) {
     auto& it = items[i];
     if (it.pending_host.empty()) continue;
-    if (!errors[k].empty()) {
-      it.ok = false;
-      it.error = it.id + ": release not requested of host " + it.pending_host + ": " + errors[k];
-      it.pending_host.clear();
-    }
+    if (!errors[k].empty()) release_not_requested(it, errors[k]);
     ++k;
   }
   co_return items;

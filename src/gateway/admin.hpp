@@ -79,6 +79,8 @@ struct item_result {
   // host through the database (remote_release.hpp), not yet done.
   std::string pending_host;
 };
+// A pending item whose remote release request could not be written: an error, saying why.
+void release_not_requested(item_result& it, const std::string& why);
 
 // --- queue ---
 enum class queue_op { hold, release, remove };

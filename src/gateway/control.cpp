@@ -158,11 +158,7 @@ control_response handle_control(server& srv, const control_request& req) {
       if (items[i].pending_host.empty()) continue;
       auto err = request_remote_release_now(h->reader(), **found[i], quarantine_by(req),
                                             static_cast<std::int64_t>(std::time(nullptr)));
-      if (err.empty()) continue;
-      items[i].ok = false;
-      items[i].error =
-          items[i].id + ": release not requested of host " + items[i].pending_host + ": " + err;
-      items[i].pending_host.clear();
+      if (!err.empty()) admin::release_not_requested(items[i], err);
     }
     return render_items(items, quarantine_word(req));
   }
