@@ -127,3 +127,35 @@ rate() {  # port sessions size msgs cgroup [smtp-source options] -> "msgs/s serv
 median() { printf "%s\n" "$@" | grep -v -e fail -e '^-$' | sort -n | awk '{v[NR]=$1} END { if (NR) print v[int((NR+1)/2)]; else print "-" }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (a+0>0 && b+0>0) printf "%.2fx", a/b; else print "-" }'; }
 range() { printf "%s\n" "$@" | tr -d x | grep -v -- - | sort -n | awk 'NR==1{lo=$1} {hi=$1} END { if (NR) printf "%.2f-%.2fx", lo, hi; else print "-" }'; }
+
+# The "variants against off" table of the cost benchmarks (spf_cost.sh, auth_cost.sh):
+# reads the caller's arrays variants, R (msgs/s), C (server CPU ms/msg) and B (machine
+# ms/msg), one value per repetition each; off is the baseline of the same repetition.
+us_diff() {  # A B (ms/msg) -> (A-B) in us, or "-"
+  awk -v a="$1" -v b="$2" 'BEGIN { n = "^[0-9.]+$"; if (a ~ n && b ~ n) printf "%.0f", (a - b) * 1000; else print "-" }'
+}
+per_rep() {  # variant -> "ratios..." and "cpu-diffs-us..." against off of the same repetition
+  local -a rv ro cv co; local i out1="" out2=""
+  read -ra rv <<<"${R[$1]}"; read -ra ro <<<"${R[off]}"; read -ra cv <<<"${C[$1]}"; read -ra co <<<"${C[off]}"
+  for i in "${!rv[@]}"; do
+    out1+="$(ratio "${rv[$i]}" "${ro[$i]}") "
+    out2+="$(us_diff "${cv[$i]}" "${co[$i]}") "
+  done
+  echo "$out1|$out2"
+}
+print_vs_off_table() {
+  local v m c b rr cd extra
+  echo
+  printf "%-8s %9s %13s %15s %9s %17s %15s %19s\n" variant "msgs/s" "CPU ms/msg" "machine ms/msg" "vs off" "per-rep vs off" "CPU us/msg +" "per-rep CPU us +"
+  for v in "${variants[@]}"; do
+    m=$(median ${R[$v]}); c=$(median ${C[$v]}); b=$(median ${B[$v]})
+    if [ "$v" = off ]; then
+      printf "%-8s %9s %13s %15s %9s %17s %15s %19s\n" "$v" "$m" "$c" "$b" "1.00x" "" "" ""
+    else
+      IFS='|' read -r rr cd <<<"$(per_rep "$v")"
+      extra=$(us_diff "$c" "$(median ${C[off]})")
+      printf "%-8s %9s %13s %15s %9s %17s %15s %19s\n" "$v" "$m" "$c" "$b" "$(ratio "$m" "$(median ${R[off]})")" \
+        "$(range $rr)" "$extra" "$(echo $cd | tr ' ' ',')"
+    fi
+  done
+}

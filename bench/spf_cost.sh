@@ -48,7 +48,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 for t in /usr/sbin/dnsmasq /usr/sbin/smtp-source; do
   [ -x "$t" ] || { echo "spf_cost: $t missing" >&2; exit 1; }
 done
-. "$here/smtp_bench_lib.bash"  # spool fs, cgroups, cleanup, port, rate, median, ratio
+. "$here/smtp_bench_lib.bash"  # spool fs, cgroups, cleanup, port, rate, median, ratio, the vs-off table
 . "$here/../tests/support/dnsmasq_lib.sh"
 variants=(off spf mfrom)
 bench_setup "${variants[@]}" dns
@@ -147,32 +147,7 @@ for rep in $(seq "$REPS"); do
 done
 q1=$(dns_queries); d1=$(cg_ns dns)
 
-us_diff() {  # A B (ms/msg) -> (A-B) in us, or "-"
-  awk -v a="$1" -v b="$2" 'BEGIN { n = "^[0-9.]+$"; if (a ~ n && b ~ n) printf "%.0f", (a - b) * 1000; else print "-" }'
-}
-# Per repetition: rate ratio and CPU difference to the baseline of the same repetition.
-per_rep() {  # variant -> "ratios..." and "cpu-diffs-us..."
-  local -a rv ro cv co; local i out1="" out2=""
-  read -ra rv <<<"${R[$1]}"; read -ra ro <<<"${R[off]}"; read -ra cv <<<"${C[$1]}"; read -ra co <<<"${C[off]}"
-  for i in "${!rv[@]}"; do
-    out1+="$(ratio "${rv[$i]}" "${ro[$i]}") "
-    out2+="$(us_diff "${cv[$i]}" "${co[$i]}") "
-  done
-  echo "$out1|$out2"
-}
-echo
-printf "%-8s %9s %13s %15s %9s %17s %15s %19s\n" variant "msgs/s" "CPU ms/msg" "machine ms/msg" "vs off" "per-rep vs off" "CPU us/msg +" "per-rep CPU us +"
-for v in "${variants[@]}"; do
-  m=$(median ${R[$v]}); c=$(median ${C[$v]}); b=$(median ${B[$v]})
-  if [ "$v" = off ]; then
-    printf "%-8s %9s %13s %15s %9s %17s %15s %19s\n" "$v" "$m" "$c" "$b" "1.00x" "" "" ""
-  else
-    IFS='|' read -r rr cd <<<"$(per_rep "$v")"
-    extra=$(us_diff "$c" "$(median ${C[off]})")
-    printf "%-8s %9s %13s %15s %9s %17s %15s %19s\n" "$v" "$m" "$c" "$b" "$(ratio "$m" "$(median ${R[off]})")" \
-      "$(range $rr)" "$extra" "$(echo $cd | tr ' ' ',')"
-  fi
-done
+print_vs_off_table
 echo "DNS queries reaching dnsmasq while measuring: $((q1 - q0)); dnsmasq CPU: $(( (d1 - d0) / 1000000 )) ms"
 sleep 0.5
 for v in spf mfrom; do
