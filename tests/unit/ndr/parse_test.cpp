@@ -122,6 +122,48 @@ TEST(NdrParse, QmailStyleText) {
   EXPECT_EQ(recs[0].original_subject, "hi");
 }
 
+// With no enhanced status code, the pseudo status takes its class from the
+// reply code (RFC 5321 4.2.1: 4yz is transient) also when the notice gives
+// the code as a labelled value ("ERROR_CODE :421").
+TEST(NdrParse, LabelledReplyCodeDecidesTheClass) {
+  const std::string msg =
+      "From: MAILER-DAEMON@mail.example.net\n"
+      "To: alice@example.com\n"
+      "Subject: Undelivered Mail Returned to Sender\n"
+      "\n"
+      "Your message could not be delivered.\n"
+      "\n"
+      "dave@example.org Error, ERROR_CODE :421, ERROR_CODE :, Server not responding.\n";
+  auto recs = parse_message(msg);
+  ASSERT_EQ(recs.size(), 1u);
+  EXPECT_EQ(recs[0].recipient, "dave@example.org");
+  EXPECT_EQ(recs[0].reply_code, "421");
+  ASSERT_FALSE(recs[0].status.empty());
+  EXPECT_EQ(recs[0].status[0], '4');
+  EXPECT_TRUE(recs[0].status_pseudo);
+}
+
+// A listing of the message's envelope ("MAIL FROM: a RCPT TO: b", no angle
+// brackets, RFC 5321 4.1.1.2-4.1.1.3) does not say which command failed.
+TEST(NdrParse, EnvelopeListingIsNotTheFailedCommand) {
+  const std::string msg =
+      "From: MAILER-DAEMON@mail.example.net\n"
+      "To: alice@example.com\n"
+      "Subject: Delivery failure\n"
+      "\n"
+      "Error: Invalid user address\n"
+      "Error message below: 550 - Requested action not taken: no such user here\n"
+      "Message details:\n"
+      "  Subject: Test message\n"
+      "  MAIL FROM: alice@example.com\n"
+      "  RCPT TO: erin@example.org\n";
+  auto recs = parse_message(msg);
+  ASSERT_EQ(recs.size(), 1u);
+  EXPECT_EQ(recs[0].recipient, "erin@example.org");
+  EXPECT_EQ(recs[0].reply_code, "550");
+  EXPECT_EQ(recs[0].smtp_command, "");
+}
+
 // A recipient list written as list items ("* addr"): the same shape as an
 // address alone on its line.
 TEST(NdrParse, BulletedRecipientLine) {
