@@ -179,6 +179,27 @@ TEST(NdrParse, BulletedRecipientLine) {
   EXPECT_EQ(recs[0].recipient_rule, "text:line-starts-with-address");
 }
 
+// The same with a double-dash list mark; the enhanced code given further down
+// the notice (RFC 3463) is the record's status.
+TEST(NdrParse, DoubleDashListItemAndItsCode) {
+  const std::string msg =
+      "From: postmaster@gateway.example.net\nTo: alice@example.com\n"
+      "Subject: Failure notice\n\n"
+      "An email that you attempted to send to the following address could not be delivered:\n"
+      "\n"
+      "-- frank@example.org\n\n"
+      "The problem appears to be :\n\n"
+      "-- Recipient email address is possibly incorrect\n\n"
+      "Additional information follows :\n\n"
+      "-- 5.2.2 Mailbox quota exceeded\n";
+  auto recs = parse_message(msg);
+  ASSERT_EQ(recs.size(), 1u);
+  EXPECT_EQ(recs[0].recipient, "frank@example.org");
+  EXPECT_EQ(recs[0].status, "5.2.2");
+  EXPECT_FALSE(recs[0].status_pseudo);
+  EXPECT_EQ(recs[0].reason, "mailboxfull");
+}
+
 // Recipients named in prose: any <addr> after "to", "for" or "recipient",
 // whatever sentence leads to it; the rule that found each field is recorded.
 TEST(NdrParse, RecipientInProseAndRuleTrace) {
