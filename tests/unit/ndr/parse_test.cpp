@@ -500,5 +500,24 @@ TEST(NdrParse, MboxSplit) {
   EXPECT_EQ(msgs[1].rfind("Subject: two", 0), 0u);
 }
 
+// RFC 4155 From_ lines separate the messages whatever the line ends: an mbox
+// written with CR-only line ends (classic Mac OS) holds two messages too, and
+// each gives its record.
+TEST(NdrParse, MboxWithCrLineEndsIsSplit) {
+  const std::string mbox =
+      with_line_ends("From MAILER-DAEMON Mon Jan  1 00:00:00 2024\n" + kDsn + "\n" +
+                         "From MAILER-DAEMON Mon Jan  1 00:00:01 2024\n" + kDsn,
+                     "\r");
+  EXPECT_EQ(split_messages(with_line_ends("Subject: one\n\nbody\n", "\r")).size(), 1u);
+  const auto msgs = split_messages(mbox);
+  ASSERT_EQ(msgs.size(), 2u);
+  for (const auto& m : msgs) {
+    auto recs = parse_message(m);
+    ASSERT_EQ(recs.size(), 1u);
+    EXPECT_EQ(recs[0].recipient, "bob@example.org");
+    EXPECT_EQ(recs[0].status, "5.1.1");
+  }
+}
+
 }  // namespace
 }  // namespace mxg::ndr
