@@ -23,7 +23,7 @@ inline constexpr int kMaxDirectoryDepth = 32;
 
 void emit(const std::string& name, std::string&& data,
           const std::function<void(input_message&&)>& sink, std::size_t& count) {
-  auto msgs = split_mbox(data);
+  auto msgs = split_messages(data);  // any line ends (RFC 4155 From_ lines)
   if (msgs.size() > 1) {
     for (std::size_t i = 0; i < msgs.size(); ++i) {
       sink({name + "#" + std::to_string(i + 1), std::move(msgs[i])});

@@ -4,7 +4,12 @@
 // ARF report, a message that is not a bounce, hostile input, and mbox splitting.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
 #include <string>
+#include <vector>
 
 #include "ndr/ndr.hpp"
 
@@ -517,6 +522,20 @@ TEST(NdrParse, MboxWithCrLineEndsIsSplit) {
     EXPECT_EQ(recs[0].recipient, "bob@example.org");
     EXPECT_EQ(recs[0].status, "5.1.1");
   }
+  // `mxguard ndr parse FILE` reads such a file as two messages too.
+  const auto path = std::filesystem::temp_directory_path() /
+                    ("ndr-cr-mbox-" + std::to_string(::getpid()) + ".mbox");
+  {
+    std::ofstream out(path, std::ios::binary);
+    out << mbox;
+  }
+  std::vector<std::string> names;
+  auto n = read_inputs(path.string(), [&](input_message&& m) { names.push_back(m.name); });
+  std::filesystem::remove(path);
+  ASSERT_TRUE(n.has_value());
+  EXPECT_EQ(*n, 2u);
+  ASSERT_EQ(names.size(), 2u);
+  EXPECT_TRUE(names[1].ends_with("#2"));
 }
 
 }  // namespace
