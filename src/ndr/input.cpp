@@ -23,7 +23,7 @@ inline constexpr int kMaxDirectoryDepth = 32;
 
 void emit(const std::string& name, std::string&& data,
           const std::function<void(input_message&&)>& sink, std::size_t& count) {
-  auto msgs = split_mbox(data);
+  auto msgs = split_messages(data);  // any line ends (RFC 4155 From_ lines)
   if (msgs.size() > 1) {
     for (std::size_t i = 0; i < msgs.size(); ++i) {
       sink({name + "#" + std::to_string(i + 1), std::move(msgs[i])});
@@ -121,8 +121,16 @@ std::vector<std::string> split_mbox(std::string_view data) {
 }
 
 std::vector<std::string> split_messages(std::string_view data) {
-  // One message unless From_ separator lines (RFC 4155) split it.
-  auto msgs = split_mbox(data);
+  // One message unless From_ separator lines (RFC 4155) split it. An mbox
+  // with CR-only line ends (classic Mac OS) has its From_ lines found after
+  // the line ends are made LF, as every message is read anyway.
+  std::string normalized;
+  std::string_view lines = data;
+  if (data.find('\n') == std::string_view::npos && data.find('\r') != std::string_view::npos) {
+    normalized = text::normalize_newlines(data);
+    lines = normalized;
+  }
+  auto msgs = split_mbox(lines);
   if (msgs.size() <= 1) return {std::string(data)};
   return msgs;
 }

@@ -208,15 +208,30 @@ std::string find_last_status(std::string_view s) {
 }
 
 namespace {
+// Is the number at `i` the value of a field labelled as a code ("Error code:
+// 550", "ERROR_CODE :421", "SMTP code = 421")? Such a value is a reply code
+// whatever punctuation surrounds it.
+bool labelled_code(std::string_view s, std::size_t i) {
+  std::size_t k = i;
+  while (k > 0 && s[k - 1] == ' ') --k;
+  if (k == 0 || (s[k - 1] != ':' && s[k - 1] != '=')) return false;
+  --k;
+  while (k > 0 && s[k - 1] == ' ') --k;
+  if (k < 4) return false;
+  return iequals(s.substr(k - 4, 4), "code");  // "code", "error code", "ERROR_CODE"
+}
+
 std::string reply_code_at(std::string_view s, std::size_t& i) {
   for (; i + 3 <= s.size(); ++i) {
     const char c = s[i];
     if (c != '2' && c != '4' && c != '5') continue;
+    if (!is_digit(s[i + 1]) || !is_digit(s[i + 2])) continue;
+    if (s[i + 1] > '5') continue;
+    if (labelled_code(s, i) && (i + 3 == s.size() || !is_digit(s[i + 3])))
+      return std::string(s.substr(i++, 3));
     if (i > 0 && (std::isalnum(static_cast<unsigned char>(s[i - 1])) || s[i - 1] == '.' ||
                   s[i - 1] == '#' || s[i - 1] == '-' || s[i - 1] == ':' || s[i - 1] == '/'))
       continue;
-    if (!is_digit(s[i + 1]) || !is_digit(s[i + 2])) continue;
-    if (s[i + 1] > '5') continue;
     if (i + 3 < s.size() && s[i + 3] != ' ' && s[i + 3] != '-' && s[i + 3] != '\t' &&
         s[i + 3] != ']' && s[i + 3] != ')')
       continue;
@@ -256,12 +271,17 @@ std::string find_command(std::string_view s) {
       {"after data command", "DATA"},
       {"for text command", "DATA"},
       {"after rcpt to", "RCPT"},
-      {"rcpt to:", "RCPT"},
+      // The command itself carries its path in angle brackets (RFC 5321
+      // 4.1.1.2-4.1.1.3); "RCPT TO: addr" without them is a label of a
+      // message-details listing, not the command that failed.
+      {"rcpt to:<", "RCPT"},
+      {"rcpt to: <", "RCPT"},
       {"rcpt to <", "RCPT"},
       {"rcpt_to", "RCPT"},
       {"in reply to mail from", "MAIL"},
       {"after mail from", "MAIL"},
-      {"mail from:", "MAIL"},
+      {"mail from:<", "MAIL"},
+      {"mail from: <", "MAIL"},
       {"in reply to end of data", "DATA"},
       {"after end of data", "DATA"},
       {"in reply to data", "DATA"},

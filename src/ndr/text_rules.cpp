@@ -195,9 +195,9 @@ bool recipient_line_shape(std::string_view line, candidate& c) {
       }
     }
   }
-  // A list item ("* addr", "- addr", "\u2022 addr") is the same line without
+  // A list item ("* addr", "- addr", "-- addr", "\u2022 addr") is the same line without
   // its list mark.
-  for (std::string_view mark : {"* ", "- ", "\u2022 "}) {
+  for (std::string_view mark : {"* ", "- ", "-- ", "\u2022 "}) {
     if (t.starts_with(mark)) {
       t = text::trim(t.substr(mark.size()));
       break;

@@ -4,7 +4,12 @@
 // ARF report, a message that is not a bounce, hostile input, and mbox splitting.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
 #include <string>
+#include <vector>
 
 #include "ndr/ndr.hpp"
 
@@ -122,6 +127,48 @@ TEST(NdrParse, QmailStyleText) {
   EXPECT_EQ(recs[0].original_subject, "hi");
 }
 
+// With no enhanced status code, the pseudo status takes its class from the
+// reply code (RFC 5321 4.2.1: 4yz is transient) also when the notice gives
+// the code as a labelled value ("ERROR_CODE :421").
+TEST(NdrParse, LabelledReplyCodeDecidesTheClass) {
+  const std::string msg =
+      "From: MAILER-DAEMON@mail.example.net\n"
+      "To: alice@example.com\n"
+      "Subject: Undelivered Mail Returned to Sender\n"
+      "\n"
+      "Your message could not be delivered.\n"
+      "\n"
+      "dave@example.org Error, ERROR_CODE :421, ERROR_CODE :, Server not responding.\n";
+  auto recs = parse_message(msg);
+  ASSERT_EQ(recs.size(), 1u);
+  EXPECT_EQ(recs[0].recipient, "dave@example.org");
+  EXPECT_EQ(recs[0].reply_code, "421");
+  ASSERT_FALSE(recs[0].status.empty());
+  EXPECT_EQ(recs[0].status[0], '4');
+  EXPECT_TRUE(recs[0].status_pseudo);
+}
+
+// A listing of the message's envelope ("MAIL FROM: a RCPT TO: b", no angle
+// brackets, RFC 5321 4.1.1.2-4.1.1.3) does not say which command failed.
+TEST(NdrParse, EnvelopeListingIsNotTheFailedCommand) {
+  const std::string msg =
+      "From: MAILER-DAEMON@mail.example.net\n"
+      "To: alice@example.com\n"
+      "Subject: Delivery failure\n"
+      "\n"
+      "Error: Invalid user address\n"
+      "Error message below: 550 - Requested action not taken: no such user here\n"
+      "Message details:\n"
+      "  Subject: Test message\n"
+      "  MAIL FROM: alice@example.com\n"
+      "  RCPT TO: erin@example.org\n";
+  auto recs = parse_message(msg);
+  ASSERT_EQ(recs.size(), 1u);
+  EXPECT_EQ(recs[0].recipient, "erin@example.org");
+  EXPECT_EQ(recs[0].reply_code, "550");
+  EXPECT_EQ(recs[0].smtp_command, "");
+}
+
 // A recipient list written as list items ("* addr"): the same shape as an
 // address alone on its line.
 TEST(NdrParse, BulletedRecipientLine) {
@@ -135,6 +182,27 @@ TEST(NdrParse, BulletedRecipientLine) {
   ASSERT_EQ(recs.size(), 1u);
   EXPECT_EQ(recs[0].recipient, "dave@example.org");
   EXPECT_EQ(recs[0].recipient_rule, "text:line-starts-with-address");
+}
+
+// The same with a double-dash list mark; the enhanced code given further down
+// the notice (RFC 3463) is the record's status.
+TEST(NdrParse, DoubleDashListItemAndItsCode) {
+  const std::string msg =
+      "From: postmaster@gateway.example.net\nTo: alice@example.com\n"
+      "Subject: Failure notice\n\n"
+      "An email that you attempted to send to the following address could not be delivered:\n"
+      "\n"
+      "-- frank@example.org\n\n"
+      "The problem appears to be :\n\n"
+      "-- Recipient email address is possibly incorrect\n\n"
+      "Additional information follows :\n\n"
+      "-- 5.2.2 Mailbox quota exceeded\n";
+  auto recs = parse_message(msg);
+  ASSERT_EQ(recs.size(), 1u);
+  EXPECT_EQ(recs[0].recipient, "frank@example.org");
+  EXPECT_EQ(recs[0].status, "5.2.2");
+  EXPECT_FALSE(recs[0].status_pseudo);
+  EXPECT_EQ(recs[0].reason, "mailboxfull");
 }
 
 // Recipients named in prose: any <addr> after "to", "for" or "recipient",
@@ -435,6 +503,39 @@ TEST(NdrParse, MboxSplit) {
   EXPECT_EQ(msgs[0].rfind("Subject: one", 0), 0u);
   EXPECT_NE(msgs[0].find("\nFrom the start"), std::string::npos);
   EXPECT_EQ(msgs[1].rfind("Subject: two", 0), 0u);
+}
+
+// RFC 4155 From_ lines separate the messages whatever the line ends: an mbox
+// written with CR-only line ends (classic Mac OS) holds two messages too, and
+// each gives its record.
+TEST(NdrParse, MboxWithCrLineEndsIsSplit) {
+  const std::string mbox =
+      with_line_ends("From MAILER-DAEMON Mon Jan  1 00:00:00 2024\n" + kDsn + "\n" +
+                         "From MAILER-DAEMON Mon Jan  1 00:00:01 2024\n" + kDsn,
+                     "\r");
+  EXPECT_EQ(split_messages(with_line_ends("Subject: one\n\nbody\n", "\r")).size(), 1u);
+  const auto msgs = split_messages(mbox);
+  ASSERT_EQ(msgs.size(), 2u);
+  for (const auto& m : msgs) {
+    auto recs = parse_message(m);
+    ASSERT_EQ(recs.size(), 1u);
+    EXPECT_EQ(recs[0].recipient, "bob@example.org");
+    EXPECT_EQ(recs[0].status, "5.1.1");
+  }
+  // `mxguard ndr parse FILE` reads such a file as two messages too.
+  const auto path = std::filesystem::temp_directory_path() /
+                    ("ndr-cr-mbox-" + std::to_string(::getpid()) + ".mbox");
+  {
+    std::ofstream out(path, std::ios::binary);
+    out << mbox;
+  }
+  std::vector<std::string> names;
+  auto n = read_inputs(path.string(), [&](input_message&& m) { names.push_back(m.name); });
+  std::filesystem::remove(path);
+  ASSERT_TRUE(n.has_value());
+  EXPECT_EQ(*n, 2u);
+  ASSERT_EQ(names.size(), 2u);
+  EXPECT_TRUE(names[1].ends_with("#2"));
 }
 
 }  // namespace

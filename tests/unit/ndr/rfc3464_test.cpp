@@ -101,6 +101,30 @@ TEST(NdrText, StatusReplyAndCommand) {
   }
 }
 
+// A reply code given as the value of a field labelled "code" (RFC 5321 4.2
+// codes are three digits; the label says what the number is), whatever
+// punctuation surrounds it. Unlabelled numbers after ':' stay no code (times,
+// ports, counters).
+TEST(NdrText, LabelledReplyCode) {
+  EXPECT_EQ(text::find_reply_code("Host not reachable, ERROR_CODE :421, ERROR_CODE :"), "421");
+  EXPECT_EQ(text::find_reply_code("Delivery failed. Error code: 552."), "552");
+  EXPECT_EQ(text::find_reply_code("smtp code = 450; try later"), "450");
+  EXPECT_EQ(text::find_reply_code("reply code:5501 is no code"), "");
+  EXPECT_EQ(text::find_reply_code("connected to 192.0.2.1:550, closed"), "");
+  EXPECT_EQ(text::find_reply_code("retry at 10:450 seconds"), "");
+}
+
+// RFC 5321 4.1.1.2-4.1.1.3: the commands carry their path in angle brackets
+// ("RCPT TO:<forward-path>"). A "RCPT TO: addr" line without them is a label
+// in a listing of the message's envelope, not the command a reply answered.
+TEST(NdrText, CommandNeedsItsPathSyntax) {
+  EXPECT_EQ(text::find_command(">>> RCPT To:<bob@example.org>\n<<< 550 5.1.1 unknown"), "RCPT");
+  EXPECT_EQ(text::find_command(">>> MAIL From: <alice@example.com> SIZE=100\n<<< 553 no"), "MAIL");
+  EXPECT_EQ(text::find_command("Message details: Subject: Test MAIL FROM: alice@example.com "
+                               "RCPT TO: bob@example.org From: alice@example.com"),
+            "");
+}
+
 TEST(NdrText, ReceivedIp) {
   EXPECT_EQ(text::find_ip("from mail.example.org (mail.example.org [192.0.2.7]) by mx"),
             "192.0.2.7");
