@@ -1,6 +1,7 @@
 // quarantine.cpp: `mxguard quarantine list|show|release|delete|report` (issue 9
 // section 3): the quarantine index (store/history.hpp, SQLite) with the queued
-// messages it points to.
+// messages it points to; and the release requests of issue 11 (`requests`, `approve`,
+// `deny`): approve and deny go through the running server (approve is its release).
 // Reads (list, show, report) use the index and the queue files directly (SQLite WAL
 // and atomic control-file renames make that safe while the server runs). release and
 // delete go through the running server's control socket when it answers (it owns the
@@ -50,6 +51,7 @@ struct q_args {
   std::string socket = "var/control.sock";
   std::string queue_dir = mxg::queue::kDefaultQueueDir.string();
   std::string by;
+  std::string state = "pending", note;  // requests --state, deny --note
   std::string config;  // issue 14: --config FILE gives the store, socket, queues, host
   mxg::store::options store;
   std::string host_id;
@@ -508,14 +510,85 @@ int cmd_report(const q_args& a, mxg::store::history& h) {
   return kExitOk;
 }
 
+// Issue 11: `quarantine requests [--state S]`: the release requests, newest first, read
+// from the store (the server resolves a pending request whose message left the
+// quarantine when it lists them; here such a one shows the message's state).
+int cmd_requests(const q_args& a, mxg::store::history& h) {
+  const std::string st = a.state == "all" ? "" : a.state;
+  if (!st.empty() && st != "pending" && st != "approved" && st != "denied" && st != "cancelled")
+    return complain(a, "--state: pending, approved, denied, cancelled or all"), kExitUsage;
+  auto reqs = h.request_list(st, 1000);
+  if (!reqs) return complain(a, reqs.error().message), exit_of(reqs.error());
+  auto message_state = [&](const mxg::store::release_request& r) -> std::string {
+    auto e = h.quarantine_get(r.queue_id);
+    if (!e || !*e) return "gone";
+    return status(**e);
+  };
+  if (a.json) {
+    json j{{"requests", json::array()}, {"count", reqs->size()}};
+    for (const auto& r : *reqs)
+      j["requests"].push_back(
+          {{"id", r.id},
+           {"queue_id", r.queue_id},
+           {"host", r.host},
+           {"requested_by", r.requested_by},
+           {"requested_at", when(r.requested_at)},
+           {"comment", r.comment},
+           {"state", r.state},
+           {"decided_by", r.decided_by},
+           {"decided_at", r.decided_at ? json(when(*r.decided_at)) : json(nullptr)},
+           {"note", r.note},
+           {"message", message_state(r)}});
+    std::fputs(mxg::queue::json_text(j).c_str(), stdout);
+    return kExitOk;
+  }
+  std::printf("%-6s %-20s %-20s %-30s %-9s %-9s %-20s %s\n", "REQ", "ID", "REQUESTED", "BY",
+              "STATE", "MESSAGE", "DECIDED BY", "NOTE");
+  for (const auto& r : *reqs)
+    std::printf("%-6lld %-20s %-20s %-30s %-9s %-9s %-20s %s\n", static_cast<long long>(r.id),
+                r.queue_id.c_str(), when(r.requested_at).c_str(), esc(r.requested_by).c_str(),
+                r.state.c_str(), message_state(r).c_str(),
+                esc(r.decided_by.empty() ? "-" : r.decided_by).c_str(),
+                esc(r.note.empty() ? r.comment : r.note).c_str());
+  std::printf("-- %zu requests\n", reqs->size());
+  return kExitOk;
+}
+
+// `quarantine approve|deny REQUEST-ID`: through the running server (an approval is its
+// release: exactly once, remote hosts included).
+int cmd_decide(const q_args& a) {
+  if (a.ids.size() != 1 || a.ids[0].empty() || a.ids[0].size() > 18 ||
+      a.ids[0].find_first_not_of("0123456789") != std::string::npos)
+    return complain(a, "one request id (a number, see `mxguard quarantine requests`)"), kExitUsage;
+  mxg::gateway::control_request req;
+  req.cmd = "quarantine-" + a.cmd;
+  req.args = a.ids;
+  req.by = a.by.empty() ? default_by() : a.by;
+  req.note = a.note;
+  auto r = mxg::gateway::control_call(a.socket, req);
+  if (!r) {
+    complain(a, r.error().message + " (approve and deny need the running server)");
+    return r.error().code == mxg::errc::not_found ? kExitLocked : kExitIo;
+  }
+  std::fputs(r->output.c_str(), stdout);
+  if (!r->error.empty()) {
+    std::string err = r->error;
+    while (!err.empty() && err.back() == '\n') err.pop_back();
+    complain(a, err);
+  }
+  return r->exit;
+}
+
 int run(q_args& a) {
   auto logger = spdlog::stderr_logger_mt("mxguard-quarantine");
   logger->set_level(spdlog::level::warn);
   spdlog::set_default_logger(logger);
   if (!a.config.empty())
     if (auto c = apply_config(a); !c) return complain(a, c.error().message), kExitUsage;
+  if (a.cmd == "approve" || a.cmd == "deny") return cmd_decide(a);
   auto h = open_index(a);
   if (!h) return complain(a, h.error().message), exit_of(h.error());
+  if (a.cmd == "requests") return cmd_requests(a, **h);
   if (a.cmd == "list") return cmd_list(a, **h);
   if (a.cmd == "show") return cmd_show(a, **h);
   if (a.cmd == "report") return cmd_report(a, **h);
@@ -572,6 +645,18 @@ mxg::cli::registration reg(210, [](CLI::App& root, int& exit_code) {
   auto* del = sub("delete", "Delete quarantined messages");
   del->add_option("id", a->ids, "Queue ids")->required();
   del->add_option("--by", a->by, "Who deletes (default $SUDO_USER, $USER or cli)")
+      ->type_name("NAME");
+  auto* reqs = sub("requests", "Release requests (issue 11), newest first");
+  reqs->add_option("--state", a->state, "pending (default), approved, denied, cancelled or all")
+      ->type_name("STATE");
+  auto* appr = sub("approve", "Approve a release request: the message is released (once)");
+  appr->add_option("request", a->ids, "Request id (quarantine requests)")->required()->expected(1);
+  appr->add_option("--by", a->by, "Who approves (default $SUDO_USER, $USER or cli)")
+      ->type_name("NAME");
+  auto* deny = sub("deny", "Deny a release request (the message stays held)");
+  deny->add_option("request", a->ids, "Request id (quarantine requests)")->required()->expected(1);
+  deny->add_option("--note", a->note, "Why (shown to whoever asked)")->type_name("TEXT");
+  deny->add_option("--by", a->by, "Who denies (default $SUDO_USER, $USER or cli)")
       ->type_name("NAME");
   auto* rep = sub("report", "Per sender domain and rule: quarantined, released, top client IPs");
   rep->add_option("--since", a->since, "Period (default 30d)")->type_name("AGE");

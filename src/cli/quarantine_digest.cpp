@@ -3,7 +3,11 @@
 // recipient with held messages (or once for an admin) an RFC 5322 text message listing
 // what was held for them (date, sender, subject, check/rule and reason, queue id) with a
 // link to the console's message page (URL/#quarantine/ID). The link only opens the page:
-// the reader still signs in (nothing in it signs anyone in).
+// the reader still signs in (nothing in it signs anyone in). With --config (whose
+// state_dir holds the console's request key, web/request_token.hpp) a recipient's digest
+// also carries, per message, a release-request link (URL/request/ID?rcpt=..&t=TOKEN,
+// issue 11): it shows that one message's sender, subject and date and files a request
+// an admin approves; it signs nobody in either.
 // Submission: to --smtp HOST:PORT, else through the gateway's routing table ([routing]
 // of --config; no table: the recipient's MX). --dry-run prints the messages instead.
 //   RFC 5322 3.6   From, To, Subject, Date, Message-ID; lines at most 998 octets
@@ -41,6 +45,7 @@
 #include "gateway/config.hpp"
 #include "gateway/preflight.hpp"
 #include "store/history.hpp"
+#include "web/request_token.hpp"
 
 namespace {
 
@@ -53,7 +58,8 @@ constexpr std::size_t kAddressMax = 254;  // RFC 5321 4.5.3.1.3 path, less the b
 struct digest_args {
   std::string since = "1d", config, to_admin, console_url, smtp, from;
   std::string history = "var/history.db";
-  bool dry_run = false;
+  std::string request_key;  // issue 11: the console's request key ("" = no request links)
+  bool dry_run = false, no_request_links = false;
   mxg::cli::dns_flags dns;
 };
 
@@ -166,12 +172,20 @@ digest build(const std::string& to, const std::vector<const quarantine_entry*>& 
     body += "   Id:      " + e->queue_id + "\n";
     if (!a.console_url.empty())
       body += "   Open:    " + a.console_url + "/#quarantine/" + e->queue_id + "\n";
+    if (!a.console_url.empty() && !a.request_key.empty() && !for_admin)
+      body +=
+          "   Ask:     " + mxg::web::request_link(a.console_url, a.request_key, e->queue_id, to) +
+          "\n";
   }
   body += "\n";
   if (!a.console_url.empty())
     body +=
         "The links open the quarantine console; sign in there to release or delete a\n"
         "message. They do not sign you in.\n";
+  if (!a.console_url.empty() && !a.request_key.empty() && !for_admin)
+    body +=
+        "An \"Ask\" link asks an administrator to release that one message to you; it\n"
+        "shows its sender, subject and date only.\n";
   body +=
       "Ask your mail administrator to release a message you expected.\n"
       "-- \nmxguard quarantine digest (automatic message, do not reply)\n";
@@ -279,6 +293,11 @@ int run(digest_args& a) {
       helo = c->listeners.front().hostname;
     if (a.from.empty() && !c->relay.postmaster.empty() && header_safe_address(c->relay.postmaster))
       a.from = c->relay.postmaster;
+    if (!a.console_url.empty() && !a.no_request_links && a.to_admin.empty()) {
+      auto key = mxg::web::load_or_create_request_key(c->state_dir);
+      if (!key) return complain(key.error().message), kExitIo;
+      a.request_key = *key;
+    }
     auto opened = mxg::store::open(mxg::gateway::store_options(*c));
     if (!opened) return complain(opened.error().message), kExitIo;
     h = std::move(*opened);
@@ -377,6 +396,8 @@ mxg::cli::registration reg(212, [](CLI::App& root, int& exit_code) {
       ->type_name("PATH");
   d->add_option("--to-admin", a->to_admin, "One digest of everything to this address")
       ->type_name("ADDR");
+  d->add_flag("--no-request-links", a->no_request_links,
+              "No release-request links (they need --config: its state_dir holds the key)");
   d->add_option("--console-url", a->console_url,
                 "Console base URL for the links (default: [console] listen of --config)")
       ->type_name("URL");

@@ -78,6 +78,8 @@ struct item_result {
   // A release of a message another gateway holds (shared store, issue 14): asked of that
   // host through the database (remote_release.hpp), not yet done.
   std::string pending_host;
+  // Issue 11: not released but filed as release request `request` (an admin decides).
+  std::int64_t request = 0;
 };
 // A pending item whose remote release request could not be written: an error, saying why.
 void release_not_requested(item_result& it, const std::string& why);
@@ -237,6 +239,54 @@ asio::awaitable<result<release_allow_result>> release_allow(server& srv, std::st
                                                             std::optional<std::int64_t> expires_at,
                                                             std::string by, std::string via,
                                                             visibility visible = {});
+
+// --- release requests (issue 11, admin_requests.cpp) ---
+// A helpdesk user whose release needs an admin's approval ([console] approval_domains)
+// or a recipient following the digest's link files a request; an admin approves it (the
+// normal release of quarantine_act: exactly once, remote hosts included, recorded with
+// the admin as `by`) or denies it. Every write is committed before the answer.
+inline constexpr std::size_t kRequestListMax = 1000;
+using approval_rule = std::function<bool(const store::quarantine_entry&)>;
+
+// Files a request for each id (a held message `visible` accepts); a message with a
+// pending request answers that request's id (item_result::request). `by` =
+// "console:USER" or "recipient:ADDRESS".
+asio::awaitable<result<std::vector<item_result>>> request_release(
+    server& srv, std::vector<std::string> ids, std::string by, std::string comment, std::string via,
+    visibility visible = {});
+
+// A release by a user some of whose releases need approval: the ids whose entry
+// `needs_approval` accepts become requests, the others are released (quarantine_act).
+// Results in the order of `ids`.
+asio::awaitable<result<std::vector<item_result>>> release_or_request(
+    server& srv, std::vector<std::string> ids, std::string by, std::string via, visibility visible,
+    approval_rule needs_approval);
+
+struct request_info {
+  store::release_request req;
+  std::optional<store::quarantine_entry> entry;  // nullopt: no index entry (any more)
+};
+// Requests of `state` ("" = all), newest first, at most `limit`, with their index
+// entries. A pending request whose message left the quarantine meanwhile (released,
+// deleted, expired) is resolved first: state "cancelled" with a note saying why.
+asio::awaitable<result<std::vector<request_info>>> requests_list(server& srv, std::string state,
+                                                                 std::size_t limit);
+
+struct request_decision {
+  bool ok = false;
+  std::string error;           // when !ok: "request 3 is approved already", the release's error
+  store::release_request req;  // as it is after the decision
+  item_result release;         // approve: the release's outcome
+};
+// Approves a pending request: claims it (pending -> approved, one admin wins), then
+// releases its message as `by`. If the message is no longer held the request becomes
+// "cancelled" with the reason; any other failure (try again) puts it back to pending.
+// errc::not_found when there is no such request.
+asio::awaitable<result<request_decision>> request_approve(server& srv, std::int64_t id,
+                                                          std::string by, std::string via);
+// Denies a pending request (pending -> denied, with `note`).
+asio::awaitable<result<request_decision>> request_deny(server& srv, std::int64_t id, std::string by,
+                                                       std::string note, std::string via);
 
 }  // namespace admin
 }  // namespace mxg::gateway

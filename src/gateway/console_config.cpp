@@ -69,10 +69,33 @@ std::optional<std::chrono::seconds> parse_idle(const toml::node& n) {
 
 }  // namespace
 
+bool console_config::needs_approval(std::string_view recipients) const {
+  if (approval_domains.empty()) return false;
+  for (const auto& d : approval_domains)
+    if (d == "*") return true;
+  std::size_t start = 0;
+  while (start <= recipients.size()) {
+    auto comma = recipients.find(',', start);
+    if (comma == std::string_view::npos) comma = recipients.size();
+    std::string_view rcpt = recipients.substr(start, comma - start);
+    auto at = rcpt.rfind('@');
+    if (at != std::string_view::npos) {
+      std::string dom(rcpt.substr(at + 1));
+      while (!dom.empty() && (dom.back() == '>' || dom.back() == ' ')) dom.pop_back();
+      for (auto& c : dom) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      for (const auto& d : approval_domains)
+        if (d == dom) return true;
+    }
+    start = comma + 1;
+  }
+  return false;
+}
+
 void read_console_config(const toml::table& t, const std::string& source, console_config& out,
                          std::vector<std::string>& errors) {
   section_reader r{source, errors};
-  r.keys(t, "[console]", {"listen", "tls_cert", "tls_key", "idle_timeout", "users"});
+  r.keys(t, "[console]",
+         {"listen", "tls_cert", "tls_key", "idle_timeout", "users", "approval_domains"});
   r.str(t, "listen", out.listen, "console");
   r.str(t, "tls_cert", out.tls_cert, "console");
   r.str(t, "tls_key", out.tls_key, "console");
@@ -87,6 +110,27 @@ void read_console_config(const toml::table& t, const std::string& source, consol
       out.idle_timeout = *d;
     else
       r.error(*n, "console.idle_timeout must be a duration from 1m to 168h (\"30m\", \"8h\")");
+  }
+  if (const toml::node* n = t.get("approval_domains")) {
+    const toml::array* a = n->as_array();
+    if (!a) r.error(*n, "console.approval_domains must be an array of domain names (or [\"*\"])");
+    if (a)
+      for (const toml::node& e : *a) {
+        auto v = e.value<std::string>();
+        std::string d = v ? *v : "";
+        for (auto& c : d) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        bool ok = !d.empty() && d.size() <= 253;
+        if (ok && d != "*")
+          for (char c : d)
+            ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' ||
+                        c == '_' || static_cast<unsigned char>(c) >= 0x80);
+        if (!ok || d.front() == '.' || d.back() == '.') {
+          r.error(e, "console.approval_domains: '" + (v ? *v : std::string("(not a string)")) +
+                         "' is not a domain name (or \"*\" for every domain)");
+          continue;
+        }
+        out.approval_domains.push_back(d);
+      }
   }
   const toml::node* un = t.get("users");
   if (!un) return;

@@ -14,6 +14,9 @@
 //   [console.users.bob]
 //   role = "helpdesk"
 //   domains = ["example.com"]               # helpdesk: the recipient domains it sees
+//   [console]  (continued)
+//   approval_domains = ["example.com"]      # or ["*"]: a helpdesk release of mail to these
+//                                           # recipient domains is a request an admin approves
 //
 // Security: passwords are only ever stored as argon2id hashes (a plain text password is
 // refused at load); a helpdesk user without domains is refused (it would see nothing,
@@ -22,6 +25,7 @@
 
 #include <chrono>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace mxg::gateway {
@@ -41,7 +45,14 @@ struct console_config {
   std::string tls_cert, tls_key;
   std::chrono::seconds idle_timeout{std::chrono::minutes(30)};
   std::vector<console_user> users;
+  // Issue 11: recipient domains (lower case; "*" = every domain) where a helpdesk user's
+  // release becomes a release request that an admin approves or denies.
+  std::vector<std::string> approval_domains;
   bool enabled() const { return !listen.empty(); }
+  // A helpdesk release of a message with these recipients (comma separated, as the
+  // quarantine index stores them) needs an admin's approval: some recipient's domain is
+  // an approval domain (exact, case-insensitive), or approval_domains holds "*".
+  bool needs_approval(std::string_view recipients) const;
 };
 
 // The reader (read_console_config) is in console_config_toml.hpp, so this header, which

@@ -45,8 +45,8 @@ std::string control_socket_path(const std::string& state_dir) {
 namespace {
 
 json to_json(const control_request& r) {
-  return json{{"cmd", r.cmd},   {"args", r.args}, {"queue", r.queue},
-              {"json", r.json}, {"body", r.body}, {"by", r.by}};
+  return json{{"cmd", r.cmd},   {"args", r.args}, {"queue", r.queue}, {"json", r.json},
+              {"body", r.body}, {"by", r.by},     {"note", r.note}};
 }
 
 control_response error_response(int code, std::string msg) {
@@ -84,6 +84,41 @@ const char* quarantine_word(const control_request& req) {
 
 std::string quarantine_by(const control_request& req) {
   return req.by.empty() ? "control-socket" : req.by;
+}
+
+// Issue 11: `quarantine approve|deny REQUEST-ID` (admin_requests.cpp).
+bool is_request_cmd(const std::string& cmd) {
+  return cmd == "quarantine-approve" || cmd == "quarantine-deny";
+}
+
+std::optional<std::int64_t> request_id_of(const control_request& req) {
+  if (req.args.size() != 1 || req.args[0].empty() || req.args[0].size() > 18) return std::nullopt;
+  for (char c : req.args[0])
+    if (c < '0' || c > '9') return std::nullopt;
+  return std::stoll(req.args[0]);
+}
+
+// "request N: approved (ID released)" / "denied"; the error and exit 1 when refused.
+control_response render_decision(const result<admin::request_decision>& d, const char* word) {
+  if (!d) return error_response(d.error().code == errc::not_found ? 1 : 2, d.error().message);
+  control_response r;
+  const auto& x = *d;
+  if (!x.ok) {
+    r.exit = 1;
+    r.error = x.error +
+              (x.req.state == "cancelled" ? " (request cancelled: the message is no "
+                                            "longer held)"
+                                          : "") +
+              "\n";
+    return r;
+  }
+  r.output = "request " + std::to_string(x.req.id) + ": " + word;
+  if (!x.release.id.empty())
+    r.output += x.release.pending_host.empty() ? " (" + x.release.id + " released)"
+                                               : " (" + x.release.id + " release pending on host " +
+                                                     x.release.pending_host + ")";
+  r.output += "\n";
+  return r;
 }
 
 std::string frame(const control_response& r) {
@@ -290,7 +325,20 @@ asio::awaitable<void> control_server::serve(stream_protocol::socket s) {
     req.json = j.value("json", false);
     req.body = j.value("body", false);
     req.by = j.value("by", "");
-    if (is_quarantine_cmd(req.cmd) && !check_ids(req) && srv_.history()) {
+    req.note = j.value("note", "");
+    if (is_request_cmd(req.cmd)) {
+      auto id = request_id_of(req);
+      if (!id) {
+        resp = error_response(2, req.cmd + ": one request id (a number) is needed");
+      } else if (req.cmd == "quarantine-approve") {
+        auto pending = admin::request_approve(srv_, *id, quarantine_by(req), "control-socket");
+        resp = render_decision(co_await std::move(pending), "approved");
+      } else {
+        auto pending =
+            admin::request_deny(srv_, *id, quarantine_by(req), req.note, "control-socket");
+        resp = render_decision(co_await std::move(pending), "denied");
+      }
+    } else if (is_quarantine_cmd(req.cmd) && !check_ids(req) && srv_.history()) {
       // The index is read on the history writer's thread (admin::quarantine_act).
       auto pending = admin::quarantine_act(srv_, quarantine_op_of(req), req.args,
                                            quarantine_by(req), "control-socket");

@@ -54,6 +54,7 @@ struct control_request {
   bool json = false;
   bool body = false;  // show --body
   std::string by;     // quarantine-*: who asks ("" = "control-socket")
+  std::string note;   // quarantine-deny: why (issue 11 release requests)
 };
 
 struct control_response {

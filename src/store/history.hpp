@@ -138,6 +138,22 @@ struct policy_exception {
   std::string deleted_by;
 };
 
+// Issue 11: a request to release a quarantined message, decided by an admin.
+// requested_by: "console:USER" or "recipient:ADDRESS". state: "pending", "approved",
+// "denied" or "cancelled" (the message left the quarantine before a decision).
+struct release_request {
+  std::int64_t id = 0;
+  std::string queue_id;
+  std::string host;  // the gateway holding the body when asked ("" = this one)
+  std::string requested_by;
+  std::int64_t requested_at = 0;
+  std::string comment;
+  std::string state = "pending";
+  std::string decided_by;
+  std::optional<std::int64_t> decided_at;
+  std::string note;  // the decision's note (why denied, why cancelled)
+};
+
 struct quarantine_query {
   std::int64_t since = 0, until = 0;  // time in [since, until); until 0 = no bound
   std::string domain;                 // sender domain (exact, lower case); "" = any
@@ -219,6 +235,30 @@ class history {
   }
   virtual result<void> exception_delete(std::int64_t /*id*/, const std::string& /*by*/,
                                         std::int64_t /*when*/) {
+    return unsupported();
+  }
+
+  // Issue 11: release requests. add: at most one pending per message; while one is
+  // pending, a second answers the pending one's id (and `created` false). list: of
+  // `state` ("" = every state), newest first, at most `limit` (0 = no limit). get:
+  // nullopt if none. decide: moves it from state `from` to `to` with who, when and a
+  // note; errc::not_found when it is not (or no longer) in `from`: the caller's
+  // exactly-once (two admins approving at once: one wins).
+  struct request_added {
+    std::int64_t id = 0;
+    bool created = false;
+  };
+  virtual result<request_added> request_add(const release_request&) { return unsupported(); }
+  virtual result<std::vector<release_request>> request_list(const std::string& /*state*/,
+                                                            std::size_t /*limit*/) const {
+    return unsupported();
+  }
+  virtual result<std::optional<release_request>> request_get(std::int64_t /*id*/) const {
+    return unsupported();
+  }
+  virtual result<void> request_decide(std::int64_t /*id*/, const std::string& /*from*/,
+                                      const std::string& /*to*/, const std::string& /*by*/,
+                                      std::int64_t /*when*/, const std::string& /*note*/) {
     return unsupported();
   }
 

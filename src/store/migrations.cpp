@@ -195,6 +195,32 @@ constexpr const char* kV5Postgres =
 
 #undef MXG_V5_COLUMNS
 
+// Version 5 -> 6 (issue 11): release requests. A helpdesk user whose release needs an
+// admin's approval ([console] approval_domains), or a recipient following the digest's
+// link, files a request; an admin approves (the normal release, remote paths included)
+// or denies it. state: pending | approved | denied | cancelled (the message was released,
+// deleted or expired before a decision). At most one pending request per message
+// (release_requests_one_pending). `host` is the gateway that held the body when asked.
+#define MXG_V6_COLUMNS                                                                  \
+  "queue_id TEXT NOT NULL, host TEXT NOT NULL DEFAULT '', requested_by TEXT NOT NULL, " \
+  "comment TEXT NOT NULL DEFAULT '', state TEXT NOT NULL DEFAULT 'pending', "           \
+  "decided_by TEXT NOT NULL DEFAULT '', note TEXT NOT NULL DEFAULT '', "
+#define MXG_V6_INDEXES                                                                  \
+  "CREATE INDEX IF NOT EXISTS release_requests_state ON release_requests(state, id);\n" \
+  "CREATE UNIQUE INDEX IF NOT EXISTS release_requests_one_pending ON "                  \
+  "release_requests(queue_id) WHERE state = 'pending';\n"
+
+constexpr const char* kV6Sqlite =
+    "CREATE TABLE IF NOT EXISTS release_requests (id INTEGER PRIMARY KEY, " MXG_V6_COLUMNS
+    "requested_at INTEGER NOT NULL, decided_at INTEGER);\n" MXG_V6_INDEXES;
+
+constexpr const char* kV6Postgres =
+    "CREATE TABLE IF NOT EXISTS release_requests (id BIGSERIAL PRIMARY KEY, " MXG_V6_COLUMNS
+    "requested_at BIGINT NOT NULL, decided_at BIGINT);\n" MXG_V6_INDEXES;
+
+#undef MXG_V6_COLUMNS
+#undef MXG_V6_INDEXES
+
 constexpr std::array kMigrations{
     migration{1, "history, recipients and the quarantine index", kV1Sqlite, kV1Postgres},
     migration{2, "decisions per message, one quarantine index for every reason (issue 9)",
@@ -204,6 +230,7 @@ constexpr std::array kMigrations{
     migration{4, "record uids and hosts, quarantine host, remote releases (issue 14)", kV4Sqlite,
               kV4Postgres},
     migration{5, "policy exceptions of \"release and allow\" (issue 11)", kV5Sqlite, kV5Postgres},
+    migration{6, "release requests and their decisions (issue 11)", kV6Sqlite, kV6Postgres},
 };
 
 }  // namespace

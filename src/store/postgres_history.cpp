@@ -554,6 +554,62 @@ class pg_history final : public history {
     return {};
   }
 
+  // Issue 11: release requests (see history.hpp).
+  result<request_added> request_add(const release_request& q) override {
+    std::lock_guard lock(mu_);
+    // The insert, or the pending request already there (as remote_release_request).
+    auto r =
+        run("WITH i AS (INSERT INTO release_requests(queue_id,host,requested_by,requested_at,"
+            "comment) VALUES($1,$2,$3,$4::bigint,$5) ON CONFLICT (queue_id) WHERE "
+            "state='pending' DO NOTHING RETURNING id) SELECT id, true FROM i UNION ALL SELECT "
+            "id, false FROM release_requests WHERE queue_id=$1 AND state='pending'",
+            {q.queue_id, q.host, q.requested_by, int_text(q.requested_at), q.comment},
+            "release request");
+    if (!r) return std::unexpected(r.error());
+    if (r->rows() == 0) return fail(errc::io_error, "history: release request: no row");
+    return request_added{r->integer(0, 0), r->text(0, 1) == "t"};
+  }
+
+  result<std::vector<release_request>> request_list(const std::string& state,
+                                                    std::size_t limit) const override {
+    std::lock_guard lock(mu_);
+    auto r = self().run(
+        "SELECT id,queue_id,host,requested_by,requested_at,comment,state,decided_by,decided_at,"
+        "note FROM release_requests WHERE ($1::text='' OR state=$1::text) ORDER BY id DESC "
+        "LIMIT $2::bigint",
+        {state, limit ? param(int_text(static_cast<std::int64_t>(limit))) : param()},
+        "release request");
+    if (!r) return std::unexpected(r.error());
+    std::vector<release_request> out;
+    for (int i = 0; i < r->rows(); ++i) out.push_back(read_request(*r, i));
+    return out;
+  }
+
+  result<std::optional<release_request>> request_get(std::int64_t id) const override {
+    std::lock_guard lock(mu_);
+    auto r = self().run(
+        "SELECT id,queue_id,host,requested_by,requested_at,comment,state,decided_by,decided_at,"
+        "note FROM release_requests WHERE id=$1::bigint",
+        {int_text(id)}, "release request");
+    if (!r) return std::unexpected(r.error());
+    if (r->rows() == 0) return std::optional<release_request>();
+    return std::optional<release_request>(read_request(*r, 0));
+  }
+
+  result<void> request_decide(std::int64_t id, const std::string& from, const std::string& to,
+                              const std::string& by, std::int64_t when,
+                              const std::string& note) override {
+    std::lock_guard lock(mu_);
+    auto r =
+        run("UPDATE release_requests SET state=$1, decided_by=$2, decided_at=$3::bigint, note=$4 "
+            "WHERE id=$5::bigint AND state=$6",
+            {to, by, int_text(when), note, int_text(id), from}, "release request");
+    if (!r) return std::unexpected(r.error());
+    if (r->affected() == 0)
+      return fail(errc::not_found, "request " + std::to_string(id) + " is not " + from);
+    return {};
+  }
+
  private:
   // const readers use the connection too (reconnect, statement cache).
   pg_history& self() const { return const_cast<pg_history&>(*this); }
@@ -802,6 +858,16 @@ class pg_history final : public history {
       out[at[k->integer(i, 0)]].dkim.push_back(
           {k->text(i, 1), k->text(i, 2), k->text(i, 3), k->text(i, 4)});
     return out;
+  }
+
+  static release_request read_request(const pg_result& r, int i) {
+    release_request q;
+    q.id = r.integer(i, 0), q.queue_id = r.text(i, 1), q.host = r.text(i, 2);
+    q.requested_by = r.text(i, 3), q.requested_at = r.integer(i, 4), q.comment = r.text(i, 5);
+    q.state = r.text(i, 6), q.decided_by = r.text(i, 7);
+    if (!r.is_null(i, 8)) q.decided_at = r.integer(i, 8);
+    q.note = r.text(i, 9);
+    return q;
   }
 
   static quarantine_entry read_quarantine(const pg_result& r, int i) {

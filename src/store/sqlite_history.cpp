@@ -75,6 +75,17 @@ class stmt {
   sqlite3_stmt* s_ = nullptr;
 };
 
+// A release_requests row in request_list()'s column order.
+release_request read_request(const stmt& s) {
+  release_request r;
+  r.id = s.integer(0), r.queue_id = s.text(1), r.host = s.text(2), r.requested_by = s.text(3);
+  r.requested_at = s.integer(4), r.comment = s.text(5), r.state = s.text(6);
+  r.decided_by = s.text(7);
+  if (!s.is_null(8)) r.decided_at = s.integer(8);
+  r.note = s.text(9);
+  return r;
+}
+
 std::string error_text(sqlite3* db) {
   return sqlite3_errmsg(db);
 }
@@ -251,6 +262,62 @@ class sqlite_history final : public history {
     if (sqlite3_changes(db_) == 0)
       return fail(errc::not_found,
                   "exception " + std::to_string(id) + ": none, or deleted already");
+    return {};
+  }
+
+  // Issue 11: release requests (see history.hpp).
+  result<request_added> request_add(const release_request& r) override {
+    std::lock_guard lock(mu_);
+    stmt s = prepared(
+        "INSERT INTO release_requests(queue_id,host,requested_by,requested_at,comment) "
+        "VALUES(?,?,?,?,?) ON CONFLICT(queue_id) WHERE state='pending' DO NOTHING");
+    s.bind(1, r.queue_id).bind(2, r.host).bind(3, r.requested_by).bind(4, r.requested_at);
+    s.bind(5, r.comment);
+    if (s.step() != SQLITE_DONE) return fail(errc::io_error, "history: " + s.error());
+    const bool created = sqlite3_changes(db_) > 0;
+    stmt p = prepared("SELECT id FROM release_requests WHERE queue_id=? AND state='pending'");
+    p.bind(1, r.queue_id);
+    if (p.step() != SQLITE_ROW) return fail(errc::io_error, "history: " + p.error());
+    return request_added{p.integer(0), created};
+  }
+
+  result<std::vector<release_request>> request_list(const std::string& state,
+                                                    std::size_t limit) const override {
+    std::lock_guard lock(mu_);
+    stmt s = prepared(
+        "SELECT id,queue_id,host,requested_by,requested_at,comment,state,decided_by,decided_at,"
+        "note FROM release_requests WHERE (?1='' OR state=?1) ORDER BY id DESC LIMIT ?2");
+    s.bind(1, state).bind(2, limit ? static_cast<std::int64_t>(limit) : std::int64_t{-1});
+    std::vector<release_request> out;
+    int rc;
+    while ((rc = s.step()) == SQLITE_ROW) out.push_back(read_request(s));
+    if (rc != SQLITE_DONE) return fail(errc::io_error, "history: " + s.error());
+    return out;
+  }
+
+  result<std::optional<release_request>> request_get(std::int64_t id) const override {
+    std::lock_guard lock(mu_);
+    stmt s = prepared(
+        "SELECT id,queue_id,host,requested_by,requested_at,comment,state,decided_by,decided_at,"
+        "note FROM release_requests WHERE id=?");
+    s.bind(1, id);
+    int rc = s.step();
+    if (rc == SQLITE_DONE) return std::optional<release_request>();
+    if (rc != SQLITE_ROW) return fail(errc::io_error, "history: " + s.error());
+    return std::optional<release_request>(read_request(s));
+  }
+
+  result<void> request_decide(std::int64_t id, const std::string& from, const std::string& to,
+                              const std::string& by, std::int64_t when,
+                              const std::string& note) override {
+    std::lock_guard lock(mu_);
+    stmt s = prepared(
+        "UPDATE release_requests SET state=?, decided_by=?, decided_at=?, note=? WHERE id=? AND "
+        "state=?");
+    s.bind(1, to).bind(2, by).bind(3, when).bind(4, note).bind(5, id).bind(6, from);
+    if (s.step() != SQLITE_DONE) return fail(errc::io_error, "history: " + s.error());
+    if (sqlite3_changes(db_) == 0)
+      return fail(errc::not_found, "request " + std::to_string(id) + " is not " + from);
     return {};
   }
 

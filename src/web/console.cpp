@@ -30,6 +30,7 @@
 #include "web/page.hpp"
 #include "web/password.hpp"
 #include "web/request.hpp"
+#include "web/request_token.hpp"
 #include "web/session.hpp"
 
 namespace mxg::web {
@@ -148,6 +149,7 @@ json items_json(const std::vector<admin::item_result>& items, int& status) {
     json j{{"id", i.id}, {"ok", i.ok}};
     if (!i.mode.empty()) j["mode"] = i.mode;
     if (!i.pending_host.empty()) j["pending_host"] = i.pending_host;
+    if (i.request) j["request"] = i.request;  // filed as a release request (issue 11)
     if (!i.ok) j["error"] = i.error;
     all_ok = all_ok && i.ok;
     out.push_back(std::move(j));
@@ -250,6 +252,8 @@ struct console::impl {
   std::map<std::string, console_user> users;
   session_store sessions;
   login_limiter limiter;
+  login_limiter link_limiter;  // issue 11: bad release-request link tokens
+  std::string request_key;     // issue 11: <state_dir>/console-request.key
   std::unique_ptr<httplib::Server> http;
   std::thread thread;
   std::atomic<bool> stopping{false};
@@ -327,6 +331,7 @@ struct console::impl {
     return json{{"user", w.u->name},
                 {"role", gateway::to_string(w.u->role)},
                 {"domains", w.u->domains},
+                {"approval_domains", cfg.approval_domains},
                 {"csrf", w.s.csrf}};
   }
 
@@ -335,6 +340,12 @@ struct console::impl {
   void admin_routes();
   void insight_routes();    // /api/policy, /api/backscatter
   void exception_routes();  // issue 11: "release and allow", policy exceptions
+  void request_routes();    // issue 11: release requests, the recipient's link
+  // The helpdesk release: through approval where [console] approval_domains says so.
+  admin::approval_rule approval_of(const console_user& u) const {
+    if (u.role == console_role::admin || cfg.approval_domains.empty()) return {};
+    return [c = cfg](const store::quarantine_entry& e) { return c.needs_approval(e.recipients); };
+  }
 };
 
 void console::impl::routes() {
@@ -409,6 +420,7 @@ void console::impl::routes() {
   admin_routes();
   insight_routes();
   exception_routes();
+  request_routes();
 }
 
 void console::impl::quarantine_routes() {
@@ -480,7 +492,9 @@ void console::impl::quarantine_routes() {
       }
       auto vis = visibility_of(*w->u);
       std::string who_by = by(*w);
-      auto r = on_io([s, op, ids, who_by, vis] {
+      auto approval = op == gateway::quarantine_op::release ? approval_of(*w->u) : nullptr;
+      auto r = on_io([s, op, ids, who_by, vis, approval] {
+        if (approval) return admin::release_or_request(*s, ids, who_by, "console", vis, approval);
         return admin::quarantine_act(*s, op, ids, who_by, "console", vis);
       });
       if (!r) return send_error(res, 503, "the gateway is stopping or busy");
@@ -504,8 +518,9 @@ void console::impl::quarantine_routes() {
            if (domain.empty()) return send_error(res, 400, "domain: a sender domain is needed");
            auto vis = visibility_of(*w->u);
            std::string who_by = by(*w);
+           auto approval = approval_of(*w->u);
            using R = result<std::vector<admin::item_result>>;
-           auto r = on_io([s, domain, vis, who_by]() -> asio::awaitable<R> {
+           auto r = on_io([s, domain, vis, who_by, approval]() -> asio::awaitable<R> {
              store::quarantine_query q;
              q.domain = domain;
              auto found = co_await admin::quarantine_find(*s, q, vis);
@@ -513,6 +528,11 @@ void console::impl::quarantine_routes() {
              std::vector<std::string> ids;
              for (const auto& e : *found) ids.push_back(e.queue_id);
              if (ids.empty()) co_return std::vector<admin::item_result>{};
+             if (approval) {
+               auto asking =
+                   admin::release_or_request(*s, std::move(ids), who_by, "console", vis, approval);
+               co_return co_await std::move(asking);
+             }
              auto acted = co_await admin::quarantine_act(*s, gateway::quarantine_op::release,
                                                          std::move(ids), who_by, "console", vis);
              co_return acted;
@@ -709,6 +729,9 @@ result<std::unique_ptr<console>> console::start(gateway::server& srv,
   if (!ep) return fail(errc::invalid_argument, "console.listen: " + ep.error().message);
   auto p = std::make_unique<impl>(srv, cfg);
   for (const auto& u : cfg.users) p->users[u.name] = u;
+  auto key = load_or_create_request_key(state_dir);
+  if (!key) return fail(errc::io_error, "console: " + key.error().message);
+  p->request_key = *key;
   if (p->users.empty()) {
     auto u = first_run_admin(state_dir);
     if (!u) return fail(errc::io_error, "console first-run admin: " + u.error().message);
@@ -818,6 +841,229 @@ void console::impl::exception_routes() {
            j["exception"] = (*r)->exception ? exception_json(*(*r)->exception) : json(nullptr);
            send_json(res, status, j);
          });
+}
+
+}  // namespace mxg::web
+
+namespace mxg::web {
+
+namespace {
+
+std::string html_escape(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    switch (c) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        // Control characters (a folded subject's CR LF included) are shown as a space.
+        out += static_cast<unsigned char>(c) < 0x20 || c == 0x7f ? ' ' : c;
+    }
+  }
+  return out;
+}
+
+// The recipient's page: the console's stylesheet, no script, only the given body.
+std::string request_page(const std::string& title, const std::string& body) {
+  return "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+         "<title>" +
+         html_escape(title) +
+         "</title><link rel=\"stylesheet\" href=\"/console.css\"></head>"
+         "<body class=\"request-page\"><main><h1>" +
+         html_escape(title) + "</h1>\n" + body + "\n</main></body></html>\n";
+}
+
+json request_json(const admin::request_info& r) {
+  const auto& q = r.req;
+  return json{{"id", q.id},
+              {"queue_id", q.queue_id},
+              {"host", q.host},
+              {"requested_by", q.requested_by},
+              {"requested_at", q.requested_at},
+              {"requested_text", when(q.requested_at)},
+              {"comment", q.comment},
+              {"state", q.state},
+              {"decided_by", q.decided_by},
+              {"decided_at", opt_time(q.decided_at)},
+              {"note", q.note},
+              {"message", r.entry ? entry_json(*r.entry) : json(nullptr)}};
+}
+
+std::optional<std::int64_t> request_id(const std::string& text) {
+  std::int64_t v = 0;
+  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc{} || p != text.data() + text.size() || v <= 0) return std::nullopt;
+  return v;
+}
+
+}  // namespace
+
+// Issue 11: release requests. The JSON API (signed in) and the recipient's link page
+// (no sign-in: the HMAC token of the digest's link is the only capability).
+void console::impl::request_routes() {
+  auto& h = *http;
+  gateway::server* s = &srv;
+
+  // The requests: an admin sees all, a helpdesk user the ones it filed.
+  h.Get("/api/requests", [this, s](const httplib::Request& req, httplib::Response& res) {
+    auto w = auth(req, res);
+    if (!w) return;
+    std::string state = param(req, "state");
+    if (state == "all") state.clear();
+    if (!state.empty() && state != "pending" && state != "approved" && state != "denied" &&
+        state != "cancelled")
+      return send_error(res, 400, "state: pending, approved, denied, cancelled or all");
+    std::size_t limit = param_count(req, "limit", 200, admin::kRequestListMax);
+    auto r = on_io([s, state, limit] { return admin::requests_list(*s, state, limit); });
+    if (!r) return send_error(res, 503, "the gateway is stopping or busy");
+    if (!*r) return send_error(res, status_of(r->error()), r->error().message);
+    const bool is_admin = w->u->role == console_role::admin;
+    const std::string mine = by(*w);
+    json list = json::array();
+    for (const auto& x : **r)
+      if (is_admin || x.req.requested_by == mine) list.push_back(request_json(x));
+    send_json(res, 200, json{{"requests", list}, {"count", list.size()}});
+  });
+
+  // Files requests explicitly (any signed-in user, for what it sees).
+  h.Post("/api/requests", [this, s](const httplib::Request& req, httplib::Response& res) {
+    auto w = auth(req, res);
+    if (!w) return;
+    auto ids = parse_ids(req.body);
+    if (!ids) return send_error(res, 400, ids.error().message);
+    auto comment = parse_field(req.body, "comment", 500);
+    if (!comment) return send_error(res, 400, comment.error().message);
+    auto vis = visibility_of(*w->u);
+    std::string who_by = by(*w), c = *comment;
+    std::vector<std::string> v = std::move(*ids);
+    auto r = on_io([s, v, who_by, c, vis] {
+      return admin::request_release(*s, v, who_by, c, "console", vis);
+    });
+    if (!r) return send_error(res, 503, "the gateway is stopping or busy");
+    if (!*r) return send_error(res, status_of(r->error()), r->error().message);
+    int status = 200;
+    json items = items_json(**r, status);
+    send_json(res, status, json{{"results", items}});
+  });
+
+  auto decide = [this, s](bool approve) {
+    return [this, s, approve](const httplib::Request& req, httplib::Response& res) {
+      auto w = auth(req, res, true);
+      if (!w) return;
+      auto id = request_id(req.matches[1]);
+      if (!id) return send_error(res, 404, "no such request");
+      auto note = parse_field(req.body.empty() ? std::string_view("{}") : req.body, "note", 500);
+      if (!note) return send_error(res, 400, note.error().message);
+      std::string who_by = by(*w), n = *note;
+      std::int64_t i = *id;
+      auto r = on_io([s, i, who_by, n, approve] {
+        return approve ? admin::request_approve(*s, i, who_by, "console")
+                       : admin::request_deny(*s, i, who_by, n, "console");
+      });
+      if (!r) return send_error(res, 503, "the gateway is stopping or busy");
+      if (!*r) return send_error(res, status_of(r->error()), r->error().message);
+      const auto& d = **r;
+      json j{{"ok", d.ok}, {"request", request_json({d.req, std::nullopt})}};
+      if (!d.ok) j["error"] = d.error;
+      if (!d.release.id.empty()) {
+        int ignored = 200;
+        j["release"] = items_json({d.release}, ignored).front();
+      }
+      send_json(res, d.ok ? 200 : 409, j);
+    };
+  };
+  h.Post(R"(/api/requests/([0-9]{1,18})/approve)", decide(true));
+  h.Post(R"(/api/requests/([0-9]{1,18})/deny)", decide(false));
+
+  // The recipient's link (docs/console.md "Release requests"): GET shows the one
+  // message's sender, subject and date with a form; POST files the request.
+  auto link = [this, s](bool file) {
+    return [this, s, file](const httplib::Request& req, httplib::Response& res) {
+      const std::string id = req.matches[1];
+      std::string rcpt = req.has_param("rcpt") ? req.get_param_value("rcpt") : "";
+      std::string token = req.has_param("t") ? req.get_param_value("t") : "";
+      const std::string& ip = req.remote_addr;
+      auto page = [&res](int status, const std::string& title, const std::string& body) {
+        res.status = status;
+        res.set_content(request_page(title, body), "text/html; charset=utf-8");
+      };
+      if (!link_limiter.allowed(ip, "link:" + id)) {
+        spdlog::warn("console request link rate-limited qid={} ip={}", id, ip);
+        res.set_header("Retry-After", "900");
+        return page(429, "Too many attempts", "<p>Too many wrong links: try again later.</p>");
+      }
+      if (!request_token_ok(request_key, id, rcpt, token)) {
+        link_limiter.failed(ip, "link:" + id);
+        spdlog::warn("console request link refused qid={} ip={}", id, ip);
+        return page(403, "Link not valid",
+                    "<p>This link is not valid. Use the link of your quarantine digest as it "
+                    "came.</p>");
+      }
+      for (auto& c : rcpt) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      admin::visibility vis = [rcpt](const store::quarantine_entry& e) {
+        return is_recipient(e.recipients, rcpt);
+      };
+      if (!file) {
+        auto r = on_io([s, id, vis] { return admin::quarantine_show(*s, id, false, vis); });
+        if (!r) return page(503, "Try again", "<p>The server is busy: try again later.</p>");
+        if (!*r)
+          return page((*r).error().code == errc::not_found ? 404 : 503, "Not found",
+                      "<p>This message is not in the quarantine (any more).</p>");
+        const auto& e = (*r)->entry;
+        std::string body = "<p>A message to <b>" + html_escape(rcpt) +
+                           "</b> is held in quarantine.</p>\n<dl class=\"request-message\">"
+                           "<dt>From</dt><dd>" +
+                           html_escape(e.sender.empty() ? "<>" : e.sender) +
+                           "</dd><dt>Subject</dt><dd>" + html_escape(e.subject) +
+                           "</dd><dt>Date</dt><dd>" + html_escape(when(e.time)) + "</dd></dl>\n";
+        if (e.released_at || e.deleted_at) {
+          body += "<p>It is no longer held (" + html_escape(entry_status(e)) + ").</p>";
+          return page(200, "Release request", body);
+        }
+        body += "<form method=\"post\" action=\"/request/" + html_escape(id) +
+                "\"><input type=\"hidden\" name=\"rcpt\" value=\"" + html_escape(rcpt) +
+                "\"><input type=\"hidden\" name=\"t\" value=\"" + html_escape(token) +
+                "\"><label>Why you need it (optional)<br><textarea name=\"comment\" "
+                "maxlength=\"500\" rows=\"3\"></textarea></label><p><button type=\"submit\">"
+                "Ask for release</button></p></form>\n<p>An administrator decides; if the "
+                "release is approved, the message is delivered to you.</p>";
+        return page(200, "Release request", body);
+      }
+      std::string comment = req.has_param("comment") ? req.get_param_value("comment") : "";
+      if (comment.size() > 500) comment.resize(500);
+      std::vector<std::string> ids{id};
+      const std::string who_by = "recipient:" + rcpt;
+      auto r = on_io([s, ids, who_by, comment, vis] {
+        return admin::request_release(*s, ids, who_by, comment, "request-link", vis);
+      });
+      if (!r || !*r) return page(503, "Try again", "<p>The server is busy: try again later.</p>");
+      const auto& items = **r;
+      if (items.empty() || !items.front().ok)
+        return page(409, "Not filed",
+                    "<p>No request was filed: " +
+                        html_escape(items.empty() ? "no result" : items.front().error) + "</p>");
+      return page(200, "Request filed",
+                  "<p>Your request (number " + std::to_string(items.front().request) +
+                      ") is filed. An administrator decides; if the release is approved, the "
+                      "message is delivered to you.</p>");
+    };
+  };
+  h.Get(R"(/request/([A-Za-z0-9]{1,64}))", link(false));
+  h.Post(R"(/request/([A-Za-z0-9]{1,64}))", link(true));
 }
 
 }  // namespace mxg::web

@@ -12,6 +12,10 @@
 // admin (everything), helpdesk (the quarantine of its domains only: other entries are
 // answered 404 as if absent). Every release and delete is recorded in the quarantine
 // index with "console:USER" and logged.
+// Release requests (issue 11): a helpdesk release in [console] approval_domains files a
+// request an admin approves (/api/requests...); a recipient without an account files one
+// through the digest's link GET/POST /request/ID?rcpt=&t= whose HMAC token
+// (request_token.hpp) is its only capability: no session, no body shown.
 // First run: with [console] on and no user, an admin user "admin" gets a random
 // password written to <state_dir>/console-admin.txt (mode 0600), and the log says so.
 //

@@ -342,7 +342,7 @@ try {
   check(await waitRow(desk, Q.other), 'helpdesk of other.test sees its message');
   check(await desk.locator(`#q-list tr[data-id="${Q.xss}"]`).count() === 0, 'helpdesk of other.test does not see local.test\'s message');
   const visibleNav = await desk.$$eval('#nav a', (as) => as.filter((a) => !a.classList.contains('hidden')).map((a) => a.dataset.view));
-  check(visibleNav.join() === 'quarantine', `helpdesk sees only the quarantine page (${visibleNav})`);
+  check(visibleNav.join() === 'quarantine,requests', `helpdesk sees only the quarantine and its requests (${visibleNav})`);
   await desk.evaluate(() => { location.hash = '#dashboard'; });
   await ready(desk, 'quarantine');
   check(true, 'helpdesk: #dashboard falls back to the quarantine');
@@ -354,6 +354,36 @@ try {
   await desk.click(`#q-list tr[data-id="${Q.other}"] td:nth-child(3)`);
   await desk.waitForSelector('#q-body');
   await shot(desk, 'helpdesk');
+
+  // --- release requests (issue 11): other.test is an approval domain ---
+  await desk.click('#q-release');
+  check((await confirmOk(desk)).includes('Release message'), 'helpdesk release asks for confirmation');
+  await desk.waitForFunction(() => /filed as request \d+/.test(document.getElementById('notice').textContent));
+  const filed = await desk.textContent('#notice');
+  check(/need an admin's approval/.test(filed), `helpdesk release in an approval domain is filed as a request (${filed})`);
+  await desk.evaluate(() => { location.hash = '#requests'; });
+  await ready(desk, 'requests');
+  const deskRow = desk.locator('#r-list tbody tr', { hasText: Q.other });
+  check(await deskRow.count() === 1 && (await deskRow.textContent()).includes('pending'), 'helpdesk sees its request pending');
+  check(await desk.locator('#r-list .r-approve').count() === 0, 'helpdesk has no approve button');
+
+  const { page: adm } = await newPage();
+  await adm.goto(URL0);
+  await ready(adm, 'login');
+  await signIn(adm, 'admin', env.ADMIN_PASS, 'dashboard');
+  await adm.waitForFunction(() => document.getElementById('req-badge').textContent === '1');
+  check(await adm.locator('#req-badge').isVisible(), 'admin: the nav shows 1 pending request');
+  await adm.evaluate(() => { location.hash = '#requests'; });
+  await ready(adm, 'requests');
+  const row = adm.locator('#r-list tbody tr', { hasText: Q.other });
+  check((await row.textContent()).includes('for other.test'), 'admin: the request shows its message\'s subject');
+  await shot(adm, 'requests');
+  await row.locator('.r-approve').click();
+  check((await confirmOk(adm)).includes('Approve request'), 'approve asks for confirmation');
+  await adm.waitForFunction(() => /Request \d+ approved/.test(document.getElementById('notice').textContent));
+  check(true, 'admin approves the request in the page');
+  await adm.waitForFunction(() => document.getElementById('req-badge').classList.contains('hidden'));
+  check(true, 'admin: the badge is gone with no pending request');
 
   // --- across the whole run ---
   check(foreign.length === 0, `no request left for anything but ${ORIGIN} (${foreign.join(' ')})`);

@@ -12,7 +12,9 @@ pages:
   - a POST without the CSRF token (or with a wrong one) from the signed-in page is refused
     403 and releases nothing;
   - the helpdesk user of other.test sees its own domain's message, not local.test's, and
-    no admin page;
+    no admin page; other.test is an approval domain: its release files a request, the
+    admin sees the pending badge and approves it on the Requests page, smtp-sink receives
+    it exactly once;
   - a message whose body carries <script>, <img src=http://...> and a javascript: link is
     shown as text: no dialog, no console side effect, no request to anything but the
     console's origin (the browser's request log), no element made from it;
@@ -129,7 +131,8 @@ try:
                f'[routing]\ntable = "{routes}"\n'
                '[spf]\nenabled = true\nauthserv_id = "mx.test"\ntrusted_networks = []\n'
                '[spf.actions]\nsoftfail = "quarantine"\n'
-               f'[console]\nlisten = "127.0.0.1:{cport}"\n' + users)
+               f'[console]\nlisten = "127.0.0.1:{cport}"\n'
+               'approval_domains = ["other.test"]\n' + users)
         relay = 'local_domains = ["local.test", "other.test"]\ntrusted_networks = []\n'
         with Gateway(mode="deliver", top=top, relay=relay) as gw:
             c.ok(wait_log(gw, "console listening on http://127.0.0.1:") > 0,
@@ -181,7 +184,12 @@ try:
             c.eq(len(sink_copies("browser softfail")), 1, "delivered exactly once")
             c.eq(len(sink_copies("bulk one")) + len(sink_copies("bulk two")), 2,
                  "release all from bulk.test delivered both of its messages")
-            c.eq(sink_copies("for other.test"), [], "the helpdesk message is still held")
+            got = wait_for(lambda: sink_copies("for other.test"), "approved request delivered")
+            c.eq(len(got or []), 1,
+                 "the helpdesk's request, approved by the admin in the page, delivered once")
+            c.ok(wait_log(gw, f"quarantine released qid={qids['other']} by=console:admin "
+                              "via=console request=") > 0,
+                 "the approved release is logged with the admin and the request")
             c.ok(not any("hostile body" in t for t in
                          (open(p, errors="replace").read() for p in glob.glob(sink_dir + "/*"))),
                  "the hostile message is still held (not delivered)")

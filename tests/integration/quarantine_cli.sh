@@ -68,7 +68,7 @@ mxq() { "$MXGUARD" quarantine --history "$db" --queue-dir "$dir/queue" --socket 
 
 # The first command migrates the version-1 index; then the new columns are filled.
 out=$(mxq list) || fail "list exit $?"
-[ "$(sqlite3 "$db" 'PRAGMA user_version')" = 5 ] || fail "not migrated to the current schema (5: policy exceptions)"
+[ "$(sqlite3 "$db" 'PRAGMA user_version')" = 6 ] || fail "not migrated to the current schema (6: release requests)"
 sqlite3 "$db" <<SQL
 UPDATE quarantine SET "check"='spf', spf_result='softfail', client_ip='192.0.2.9', listener='mx',
   size=40, rule='strict brands';

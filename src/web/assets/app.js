@@ -95,8 +95,14 @@ function query(params) {
 function reportResults(what, r) {
   const items = r.results || [];
   const bad = items.filter((x) => !x.ok);
-  const good = items.length - bad.length;
+  // Issue 11: a helpdesk release that needs an admin's approval is filed as a request.
+  const requested = items.filter((x) => x.ok && x.request);
+  const good = items.length - bad.length - requested.length;
   let msg = what + ': ' + good + ' done';
+  if (requested.length) {
+    msg += ', ' + requested.length + ' need an admin\'s approval: filed as request ' + requested.map((x) => x.request).join(', ');
+    updateRequestBadge();
+  }
   if (bad.length) msg += ', ' + bad.length + ' refused (' + bad.map((x) => x.id + ': ' + x.error).join('; ') + ')';
   notice(msg, bad.length > 0);
   return bad.length === 0;
@@ -645,9 +651,94 @@ views.queue = async (root) => {
   await load();
 };
 
+// Release requests (issue 11): an admin sees every request and approves or denies the
+// pending ones; a helpdesk user sees the state of its own.
+views.requests = async (root) => {
+  const form = el('form', { id: 'r-filter', className: 'card filters' },
+    el('label', {}, 'State', el('select', { name: 'state', id: 'r-state' }, ['pending', 'approved', 'denied', 'cancelled', 'all'].map((v) => el('option', { value: v }, v)))),
+    el('button', { type: 'submit', className: 'primary' }, 'Show'));
+  const out = el('div', { id: 'r-list' });
+  const isAdmin = state.me.role === 'admin';
+  root.append(el('h1', {}, 'Release requests'),
+    el('p', { className: 'muted' }, isAdmin
+      ? 'Requests of helpdesk users (releases in approval domains) and of recipients (the digest\'s link). Approving releases the message once.'
+      : 'Your release requests; an admin approves or denies them.'),
+    form, out);
+
+  async function decide(r, approve) {
+    let body = {};
+    if (approve) {
+      if (!(await confirmAction('Approve request ' + r.id + ': release message ' + r.queue_id + ' for delivery?'))) return;
+    } else {
+      const d = el('dialog', { id: 'deny-dialog' });
+      const f = el('form', { method: 'dialog' },
+        el('p', {}, 'Deny request ' + r.id + ' (message ' + r.queue_id + ' stays held)?'),
+        el('label', {}, 'Note (why)', el('input', { name: 'note', id: 'deny-note', size: 40, maxLength: 500 })),
+        el('menu', {}, el('button', { value: 'cancel', id: 'deny-cancel' }, 'Cancel'),
+          el('button', { value: 'ok', id: 'deny-ok', className: 'danger' }, 'Deny')));
+      d.append(f);
+      document.body.append(d);
+      const ok = await new Promise((resolve) => {
+        d.addEventListener('close', () => resolve(d.returnValue === 'ok'), { once: true });
+        d.showModal();
+      });
+      body = { note: String(new FormData(f).get('note') || '') };
+      d.remove();
+      if (!ok) return;
+    }
+    try {
+      const res = await api('POST', '/api/requests/' + r.id + (approve ? '/approve' : '/deny'), body);
+      const rel = res.release;
+      notice('Request ' + r.id + ' ' + res.request.state + (rel && rel.pending_host ? ' (release pending on host ' + rel.pending_host + ')' : ''));
+    } catch (e) {
+      notice('Request ' + r.id + ': ' + (e.data && e.data.error ? e.data.error : e.message), true);
+    }
+    await load();
+    updateRequestBadge();
+  }
+
+  async function load() {
+    const f = formValues(form);
+    const r = await api('GET', '/api/requests' + query({ state: f.state }));
+    const rows = r.requests.map((q) => {
+      const m = q.message;
+      const pending = q.state === 'pending';
+      return el('tr', { data: { id: String(q.id) } },
+        el('td', { className: 'num' }, String(q.id)),
+        el('td', { className: 'nowrap' }, utc(q.requested_at)),
+        el('td', {}, q.requested_by),
+        el('td', { className: 'mono' }, /^[A-Za-z0-9]+$/.test(q.queue_id) ? el('a', { href: '#quarantine/' + q.queue_id }, q.queue_id) : q.queue_id),
+        el('td', {}, m ? (m.sender || '<>') : ''),
+        el('td', {}, m ? m.recipients.join(', ') : ''),
+        el('td', {}, m ? m.subject : '(not in the index)'),
+        el('td', {}, q.comment),
+        el('td', {}, badge(q.state), m && m.status !== 'held' ? el('span', { className: 'muted' }, ' message ' + m.status) : null),
+        el('td', {}, q.decided_by ? q.decided_by + ' ' + utc(q.decided_at) : '', q.note ? el('div', { className: 'muted' }, q.note) : null),
+        el('td', { className: 'nowrap' }, isAdmin && pending ? [
+          el('button', { type: 'button', className: 'primary r-approve', on: { click: () => decide(q, true).catch(fail) } }, 'Approve'),
+          el('button', { type: 'button', className: 'r-deny', on: { click: () => decide(q, false).catch(fail) } }, 'Deny...')] : null));
+    });
+    out.replaceChildren(el('p', { className: 'muted', id: 'r-count' }, r.count + ' request(s), newest first.'),
+      table(['#', 'Requested (UTC)', 'By', 'Queue id', 'Sender', 'Recipients', 'Subject', 'Comment', 'State', 'Decided', ''],
+        rows.length ? rows : [emptyRow(11, 'No request in this state.')]));
+  }
+  form.addEventListener('submit', (ev) => { ev.preventDefault(); load().catch(fail); });
+  await load();
+};
+
+// The pending-request count beside "Requests" (admins).
+function updateRequestBadge() {
+  const b = $('req-badge');
+  if (!state.me || state.me.role !== 'admin') { b.classList.add('hidden'); return; }
+  api('GET', '/api/requests?state=pending').then((r) => {
+    b.textContent = String(r.count);
+    b.classList.toggle('hidden', r.count === 0);
+  }).catch(() => b.classList.add('hidden'));
+}
+
 // ---------- routing and sign-in ----------
 function allowed(view) {
-  return state.me && (state.me.role === 'admin' || view === 'quarantine');
+  return state.me && (state.me.role === 'admin' || view === 'quarantine' || view === 'requests');
 }
 
 async function route() {
@@ -679,6 +770,7 @@ function signedIn(me) {
   $('nav').classList.remove('hidden');
   $('who-box').classList.remove('hidden');
   for (const a of document.querySelectorAll('#nav a')) a.classList.toggle('hidden', a.dataset.admin === '1' && me.role !== 'admin');
+  updateRequestBadge();
   route();
 }
 

@@ -436,6 +436,72 @@ TEST_P(Backend, PolicyExceptionsAddListDeleteWithTheirUsers) {
   EXPECT_EQ(kept->front().deleted_at, std::optional<std::int64_t>(200));
 }
 
+// Issue 11: release requests: one pending per message, listed by state, decided once.
+TEST_P(Backend, ReleaseRequestsOnePendingPerMessageDecidedOnce) {
+  auto& db = *db_;
+  release_request a;
+  a.queue_id = "QA", a.host = "mx-a", a.requested_by = "console:helpdesk";
+  a.requested_at = 100, a.comment = "my invoice";
+  auto ia = db.request_add(a);
+  ASSERT_TRUE(ia) << ia.error().message;
+  EXPECT_TRUE(ia->created);
+  // A second request of the same message while it is pending: the pending one.
+  release_request again = a;
+  again.requested_by = "recipient:bob@example.com", again.requested_at = 101;
+  auto dup = second()->request_add(again);
+  ASSERT_TRUE(dup) << dup.error().message;
+  EXPECT_FALSE(dup->created);
+  EXPECT_EQ(dup->id, ia->id);
+  release_request b;
+  b.queue_id = "QB", b.requested_by = "recipient:bob@example.com", b.requested_at = 102;
+  auto ib = db.request_add(b);
+  ASSERT_TRUE(ib);
+  EXPECT_TRUE(ib->created);
+  EXPECT_NE(ib->id, ia->id);
+
+  auto pending = db.request_list("pending", 0);
+  ASSERT_TRUE(pending) << pending.error().message;
+  ASSERT_EQ(pending->size(), 2u);
+  EXPECT_EQ((*pending)[0].id, ib->id);  // newest first
+  const auto& x = (*pending)[1];
+  EXPECT_EQ(x.queue_id, "QA");
+  EXPECT_EQ(x.host, "mx-a");
+  EXPECT_EQ(x.requested_by, "console:helpdesk");
+  EXPECT_EQ(x.requested_at, 100);
+  EXPECT_EQ(x.comment, "my invoice");
+  EXPECT_EQ(x.state, "pending");
+  EXPECT_FALSE(x.decided_at);
+
+  // Approved once; a second approval (another admin, another connection) is refused.
+  ASSERT_TRUE(db.request_decide(ia->id, "pending", "approved", "console:admin", 200, ""));
+  auto twice = second()->request_decide(ia->id, "pending", "approved", "console:other", 201, "");
+  ASSERT_FALSE(twice);
+  EXPECT_EQ(twice.error().code, mxg::errc::not_found);
+  auto denied = db.request_decide(ia->id, "pending", "denied", "console:other", 201, "no");
+  ASSERT_FALSE(denied);
+  ASSERT_TRUE(db.request_decide(ib->id, "pending", "denied", "console:admin", 202, "phishing"));
+  auto got = db.request_get(ia->id);
+  ASSERT_TRUE(got && *got);
+  EXPECT_EQ((*got)->state, "approved");
+  EXPECT_EQ((*got)->decided_by, "console:admin");
+  EXPECT_EQ((*got)->decided_at, std::optional<std::int64_t>(200));
+  auto none = db.request_get(999999);
+  ASSERT_TRUE(none);
+  EXPECT_FALSE(*none);
+  auto d = db.request_list("denied", 10);
+  ASSERT_TRUE(d);
+  ASSERT_EQ(d->size(), 1u);
+  EXPECT_EQ(d->front().note, "phishing");
+  EXPECT_EQ(db.request_list("pending", 0)->size(), 0u);
+  EXPECT_EQ(db.request_list("", 1)->size(), 1u);  // the limit
+  EXPECT_EQ(db.request_list("", 0)->size(), 2u);
+  // Decided, the message may be asked for again.
+  auto ic = db.request_add(a);
+  ASSERT_TRUE(ic);
+  EXPECT_TRUE(ic->created);
+  EXPECT_NE(ic->id, ia->id);
+}
+
 TEST_P(Backend, SchemaIsCurrentAfterOpen) {
   auto s = read_schema_state(opts_);
   ASSERT_TRUE(s) << s.error().message;

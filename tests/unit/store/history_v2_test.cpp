@@ -129,7 +129,7 @@ TEST(HistoryV2, MigratesVersionOneAndKeepsRows) {
   sqlite3_stmt* st = nullptr;
   ASSERT_EQ(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, nullptr), SQLITE_OK);
   ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
-  EXPECT_EQ(sqlite3_column_int(st, 0), 5);  // migrated on through version 5 (issue 11)
+  EXPECT_EQ(sqlite3_column_int(st, 0), 6);  // migrated on through version 6 (issue 11)
   sqlite3_finalize(st);
   sqlite3_close(db);
 }

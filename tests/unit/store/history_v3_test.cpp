@@ -198,7 +198,7 @@ TEST(HistoryV3, MigratesVersionTwoAndKeepsRows) {
       expect_auth_fields(msgs->front(), authenticated(500, "QNEW"));
     }
   }
-  EXPECT_EQ(user_version(path), 5);  // on through version 5 (issue 11)
+  EXPECT_EQ(user_version(path), 6);  // on through version 6 (issue 11)
 }
 
 TEST(HistoryV3, PruneRemovesDkimRowsWithTheirMessage) {

@@ -106,3 +106,48 @@ TEST(ConsoleConfig, PreflightChecksTheTlsFilesAtTheirLine) {
   for (const auto& p : preflight(*c)) all += p + "\n";
   EXPECT_NE(all.find("c.toml:6: tls_cert /nonexistent/console.pem"), std::string::npos) << all;
 }
+
+// Issue 11: release requests. approval_domains names the recipient domains where a
+// helpdesk release needs an admin's approval; "*" is every domain.
+TEST(ConsoleConfig, ApprovalDomainsDecideWhichReleasesNeedApproval) {
+  std::string text = std::string(kListener) +
+                     "[console]\nlisten = \"127.0.0.1:8025\"\n"
+                     "approval_domains = [\"Example.COM\", \"b.test\"]\n";
+  auto c = parse_config(text, "c.toml");
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->console.approval_domains, (std::vector<std::string>{"example.com", "b.test"}));
+  EXPECT_TRUE(c->console.needs_approval("bob@example.com"));
+  EXPECT_TRUE(c->console.needs_approval("x@other.test,Bob@EXAMPLE.com"));  // any recipient
+  EXPECT_FALSE(c->console.needs_approval("bob@sub.example.com"));          // exact domain
+  EXPECT_FALSE(c->console.needs_approval("bob@example.com.evil"));
+  EXPECT_FALSE(c->console.needs_approval("bob@other.test"));
+  EXPECT_FALSE(c->console.needs_approval(""));
+
+  auto all =
+      parse_config(std::string(kListener) +
+                       "[console]\nlisten = \"127.0.0.1:8025\"\napproval_domains = [\"*\"]\n",
+                   "c.toml");
+  ASSERT_TRUE(all) << all.error().message;
+  EXPECT_TRUE(all->console.needs_approval("anyone@anywhere.test"));
+
+  auto none =
+      parse_config(std::string(kListener) + "[console]\nlisten = \"127.0.0.1:8025\"\n", "c.toml");
+  ASSERT_TRUE(none);
+  EXPECT_FALSE(none->console.needs_approval("bob@example.com"));  // off by default
+}
+
+TEST(ConsoleConfig, BadApprovalDomainsAreReportedAtTheirLine) {
+  std::string m = errors_of(std::string(kListener) +              // 1-2
+                            "[console]\n"                         // 3
+                            "listen = \"127.0.0.1:8025\"\n"       // 4
+                            "approval_domains = [\"ok.test\",\n"  // 5
+                            "  \"bob@example.com\",\n"            // 6
+                            "  7]\n");                            // 7
+  EXPECT_NE(m.find("c.toml:6: console.approval_domains: 'bob@example.com' is not a domain"),
+            std::string::npos)
+      << m;
+  EXPECT_NE(m.find("c.toml:7: console.approval_domains"), std::string::npos) << m;
+  std::string s = errors_of(std::string(kListener) +
+                            "[console]\nlisten = \"127.0.0.1:8025\"\napproval_domains = \"*\"\n");
+  EXPECT_NE(s.find("c.toml:5: console.approval_domains must be an array"), std::string::npos) << s;
+}

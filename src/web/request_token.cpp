@@ -1,0 +1,152 @@
+// request_token.cpp: see request_token.hpp.
+#include "web/request_token.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+
+#include "queue/queue_id.hpp"
+
+namespace mxg::web {
+
+namespace {
+
+// Domain separation: this key signs nothing else, and a later format gets a new tag.
+constexpr std::string_view kTag = "mxguard release request v1";
+
+std::string to_hex(const unsigned char* p, std::size_t n) {
+  static const char* digits = "0123456789abcdef";
+  std::string out;
+  out.reserve(n * 2);
+  for (std::size_t i = 0; i < n; ++i) {
+    out += digits[p[i] >> 4];
+    out += digits[p[i] & 15];
+  }
+  return out;
+}
+
+char lower(char c) {
+  return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+}
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (auto& c : out) c = lower(c);
+  return out;
+}
+
+result<std::string> read_key(const std::string& path) {
+  std::ifstream in(path);
+  std::string hex;
+  if (!in || !std::getline(in, hex))
+    return fail(errc::io_error, path + ": cannot read the request key");
+  if (hex.size() != kRequestKeyBytes * 2 ||
+      hex.find_first_not_of("0123456789abcdef") != std::string::npos)
+    return fail(errc::io_error,
+                path + ": not a request key (64 hex digits); delete it to make one");
+  return hex;
+}
+
+}  // namespace
+
+result<std::string> load_or_create_request_key(const std::string& state_dir) {
+  const std::string path = state_dir + "/" + kRequestKeyFile;
+  if (::access(path.c_str(), F_OK) == 0) return read_key(path);
+  unsigned char raw[kRequestKeyBytes];
+  if (RAND_bytes(raw, sizeof raw) != 1) return fail(errc::internal, "no random bytes for the key");
+  std::string text = to_hex(raw, sizeof raw) + "\n";
+  // Written whole under a temporary name, then linked: a reader never sees half a key,
+  // and of two processes making one at once the first link wins.
+  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0) return fail(errc::io_error, tmp + ": " + std::strerror(errno));
+  ::fchmod(fd, 0600);
+  bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+  ok = ::fsync(fd) == 0 && ok;
+  ::close(fd);
+  if (!ok) {
+    ::unlink(tmp.c_str());
+    return fail(errc::io_error, tmp + ": write failed");
+  }
+  int linked = ::link(tmp.c_str(), path.c_str());
+  int link_errno = errno;
+  ::unlink(tmp.c_str());
+  if (linked != 0 && link_errno != EEXIST)
+    return fail(errc::io_error, path + ": " + std::strerror(link_errno));
+  return read_key(path);
+}
+
+std::string request_token(std::string_view key, std::string_view queue_id,
+                          std::string_view recipient) {
+  std::string msg(kTag);
+  msg += '\0';
+  msg += queue_id;
+  msg += '\0';
+  msg += lower(recipient);
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+       reinterpret_cast<const unsigned char*>(msg.data()), msg.size(), mac, &len);
+  return to_hex(mac, len);
+}
+
+bool request_token_ok(std::string_view key, std::string_view queue_id, std::string_view recipient,
+                      std::string_view token) {
+  if (key.empty() || !queue::queue_id::valid(std::string(queue_id))) return false;
+  if (recipient.empty() || recipient.size() > kRecipientMax) return false;
+  if (token.size() != kRequestTokenHex) return false;
+  std::string t = lower(token);
+  if (t.find_first_not_of("0123456789abcdef") != std::string::npos) return false;
+  const std::string want = request_token(key, queue_id, recipient);
+  return CRYPTO_memcmp(want.data(), t.data(), want.size()) == 0;
+}
+
+std::string url_encode(std::string_view s) {
+  static const char* digits = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : s) {
+    if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+        c == '.' || c == '_' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += digits[c >> 4];
+      out += digits[c & 15];
+    }
+  }
+  return out;
+}
+
+std::string request_link(std::string_view base, std::string_view key, std::string_view queue_id,
+                         std::string_view recipient) {
+  std::string out(base);
+  out += "/request/";
+  out += queue_id;
+  out += "?rcpt=" + url_encode(lower(recipient));
+  out += "&t=" + request_token(key, queue_id, recipient);
+  return out;
+}
+
+bool is_recipient(std::string_view recipients, std::string_view recipient) {
+  if (recipient.empty()) return false;
+  const std::string want = lower(recipient);
+  std::size_t start = 0;
+  while (start <= recipients.size()) {
+    auto comma = recipients.find(',', start);
+    if (comma == std::string_view::npos) comma = recipients.size();
+    if (lower(recipients.substr(start, comma - start)) == want) return true;
+    start = comma + 1;
+  }
+  return false;
+}
+
+}  // namespace mxg::web
