@@ -107,7 +107,7 @@ env=${env%_}
 out=$(mxq list) || fail "B list exit $?"
 grep -q "^$id .* hold .*drj@drj.test" <<<"$out" || fail "B list: $out"
 out=$(mxq show "$id" --body) || fail "B show exit $?"
-grep -q "pending *one@drj.test" <<<"$out" || fail "B show: $out"
+grep -q "one@drj.test pending" <<<"$out" || fail "B show: $out"
 grep -q "Single file body" <<<"$out" || fail "B show --body: $out"
 grep -q "mxguard-end" <<<"$out" && fail "B show --body prints the envelope: $out"
 before=$(sha256sum <"$q/messages/$id.msg")
