@@ -10,6 +10,7 @@
 #                        -> "msgs/s server-CPU-ms/msg machine-busy-ms/msg"
 #   median V..., ratio A B, range R...
 #   PIN, srv_pin/gen_pin CMD..., machine_line, loadavg (see below)
+#   pf_start CGROUP      a private Postfix (sets PFP, HAVE_PF); lat PORT SESS SIZE MSGS CGROUP
 # Everything listens on 127.0.0.1 high ports and is stopped by the trap.
 
 ulimit -n 65536 2>/dev/null || ulimit -n 30000 2>/dev/null || true
@@ -99,6 +100,7 @@ bench_cleanup() {
   local p n t
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
   declare -F bench_cleanup_hook >/dev/null && bench_cleanup_hook
+  pf_stop
   sleep 0.5
   if [ -w "$CG" ]; then
     for n in "${cg_names[@]}"; do
@@ -158,4 +160,51 @@ print_vs_off_table() {
         "$(range $rr)" "$extra" "$(echo $cd | tr ' ' ',')"
     fi
   done
+}
+
+# pf_start CGROUP: a private Postfix (Debian's) on a loopback port with its normal durable
+# queue and default_transport = discard, in cgroup CGROUP; sets PFP (its port) and HAVE_PF
+# (1 when it answers). Stopped by the cleanup trap.
+pf_start() {
+  local pfcg=$1
+  PFP=$(port)
+  pf="$tmp/postfix"
+  mkdir -p "$pf" "$tmp/pfspool" "$tmp/pfdata"
+  chown postfix "$tmp/pfdata"
+  sed -e "s/^smtp      inet  n       -       y       -       -       smtpd/127.0.0.1:$PFP inet n - n - - smtpd/" \
+      -e 's/^\(smtp\|submission\|smtps\) *inet.*//' /etc/postfix/master.cf > "$pf/master.cf"
+  grep -q "^127.0.0.1:$PFP" "$pf/master.cf" || echo "127.0.0.1:$PFP inet n - n - - smtpd" >> "$pf/master.cf"
+  cat > "$pf/main.cf" <<EOF
+compatibility_level = 3.6
+queue_directory = $tmp/pfspool
+data_directory = $tmp/pfdata
+inet_interfaces = 127.0.0.1
+inet_protocols = ipv4
+myhostname = bench.test
+mydestination =
+mynetworks = 127.0.0.0/8
+default_transport = discard
+relay_transport = discard
+local_transport = discard
+smtpd_relay_restrictions = permit_mynetworks, reject
+smtpd_client_connection_count_limit = 0
+smtpd_client_connection_rate_limit = 0
+default_process_limit = 200
+maillog_file = /dev/stdout
+EOF
+  # start-fg: master in the foreground (its log on stdout), stopped by `postfix stop`
+  cg_run "$pfcg" postfix -c "$pf" start-fg > "$tmp/postfix.log" 2>&1 &
+  if wait_port "$PFP"; then HAVE_PF=1; else HAVE_PF=0; echo "postfix: could not start a private instance:" >&2; tail -3 "$tmp/postfix.log" >&2; fi
+}
+pf_stop() { [ -f "$tmp/postfix/main.cf" ] && postfix -c "$tmp/postfix" stop >/dev/null 2>&1; }
+
+# End of DATA -> 250 latency from client-side timestamps ($LATENCY: bench/tools/smtp_latency.cpp).
+lat() {  # port sessions size msgs cgroup -> "rate p50 p99 cpu-ms/msg"
+  local c0 c1 out
+  c0=$(cg_ns "$5")
+  out=$(gen_pin "$LATENCY" 127.0.0.1 "$1" "$2" "$4" "$3" 2>/dev/null) || { echo "fail fail fail fail"; return; }
+  c1=$(cg_ns "$5")
+  echo "$out $c0 $c1 $4" | awk '{ for (i = 1; i <= 8; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+    c = ($10 > $9) ? sprintf("%.3f", ($10-$9)/1e6/$11) : "-"
+    printf "%s %s %s %s", v["rate"], v["p50_ms"], v["p99_ms"], c }'
 }

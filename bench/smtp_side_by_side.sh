@@ -16,6 +16,8 @@
 #   --pin (or PIN=1): servers on the first half of the cores, load generators on the
 #   other half (taskset); every table names the core count and the load average.
 #   LATENCY=path/to/smtp_latency (default: next to MXGUARD in bench/), LAT_MSGS (2000).
+#   QUEUE_FORMAT=split|single: mxguard's [queue] format (docs/queue.md; default split).
+#   The A/B of the two formats side by side is bench/queue_format_ab.sh.
 set -uo pipefail
 for a in "$@"; do
   case $a in
@@ -33,12 +35,13 @@ IDLE=${IDLE:-10000}  # 0: skip the idle-connection measurement
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$here/smtp_bench_lib.bash"  # spool fs, cgroups, cleanup, port, rate, median, ratio
 bench_setup mxg pf sink
-bench_cleanup_hook() { [ -f "$tmp/postfix/main.cf" ] && postfix -c "$tmp/postfix" stop >/dev/null 2>&1; }
 
 # ---- mxguard (and a second listener without fsync, for the analysis row only)
 MXP=$(port); MXNP=$(port)
 cat > "$tmp/mxguard.toml" <<EOF
 state_dir = "$tmp/mxg"
+[queue]
+format = "${QUEUE_FORMAT:-split}"
 [log]
 file = "$tmp/mxguard.log"
 [relay]
@@ -64,36 +67,8 @@ SKP=$(port)
 cg_run sink /usr/sbin/smtp-sink -u nobody -c "127.0.0.1:$SKP" 1024 >/dev/null 2>&1 & pids+=($!)
 wait_port "$SKP" || exit 1
 
-# ---- private postfix
-PFP=$(port)
-pf="$tmp/postfix"
-mkdir -p "$pf" "$tmp/pfspool" "$tmp/pfdata"
-chown postfix "$tmp/pfdata"
-sed -e "s/^smtp      inet  n       -       y       -       -       smtpd/127.0.0.1:$PFP inet n - n - - smtpd/" \
-    -e 's/^\(smtp\|submission\|smtps\) *inet.*//' /etc/postfix/master.cf > "$pf/master.cf"
-grep -q "^127.0.0.1:$PFP" "$pf/master.cf" || echo "127.0.0.1:$PFP inet n - n - - smtpd" >> "$pf/master.cf"
-cat > "$pf/main.cf" <<EOF
-compatibility_level = 3.6
-queue_directory = $tmp/pfspool
-data_directory = $tmp/pfdata
-inet_interfaces = 127.0.0.1
-inet_protocols = ipv4
-myhostname = bench.test
-mydestination =
-mynetworks = 127.0.0.0/8
-default_transport = discard
-relay_transport = discard
-local_transport = discard
-smtpd_relay_restrictions = permit_mynetworks, reject
-smtpd_client_connection_count_limit = 0
-smtpd_client_connection_rate_limit = 0
-default_process_limit = 200
-maillog_file = /dev/stdout
-EOF
-# start-fg: master in the foreground (its log on stdout), stopped by `postfix stop`
-cg_run pf postfix -c "$pf" start-fg > "$tmp/postfix.log" 2>&1 &
-if wait_port "$PFP"; then HAVE_PF=1; else HAVE_PF=0; echo "postfix: could not start a private instance:" >&2; tail -3 "$tmp/postfix.log" >&2; fi
-
+# ---- private postfix (smtp_bench_lib.bash pf_start: sets PFP and HAVE_PF)
+pf_start pf
 echo "SMTP gateway side by side: $(machine_line), load average $(loadavg), $(uname -r), fs ${BENCH_FS} ($(findmnt -n -o FSTYPE,OPTIONS --target "$tmp" | cut -c1-40)), settle ${SETTLE}s, $(postconf -d mail_version 2>/dev/null), $("$MXGUARD" --version)"
 # Each case runs REPS times, the three servers in turn (the order rotates between
 # repetitions, so no server always runs right after another's burst of I/O); the table
@@ -138,19 +113,10 @@ echo "CPU per message ($(machine_line)), load average now $(loadavg)"
 echo "(ms, medians of the same runs): each server's own processes (cpuacct cgroup), then the whole machine busy (all processes, kernel threads, interrupts; includes smtp-source)"
 printf "%-18s %10s %10s %10s %12s %12s %12s\n" case mxguard postfix smtp-sink "machine:mxg" "machine:pf" "machine:sink"
 for row in "${cpu_rows[@]}"; do echo "$row"; done
-queued=$(ls "$tmp/mxg/queue/bench/messages" 2>/dev/null | grep -c '\.ctl$')
+queued=$(ls "$tmp/mxg/queue/bench/messages" 2>/dev/null | grep -c '\.\(ctl\|msg\)$')
 echo "mxguard messages in its queue after the run: $queued"
 
 # ---- latency from the end of DATA to the 250 (client-side timestamps), 1 KB x 20 sessions
-lat() {  # port sessions size msgs cgroup -> "rate p50 p99 cpu-ms/msg"
-  local c0 c1 out
-  c0=$(cg_ns "$5")
-  out=$(gen_pin "$LATENCY" 127.0.0.1 "$1" "$2" "$4" "$3" 2>/dev/null) || { echo "fail fail fail fail"; return; }
-  c1=$(cg_ns "$5")
-  echo "$out $c0 $c1 $4" | awk '{ for (i = 1; i <= 8; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
-    c = ($10 > $9) ? sprintf("%.3f", ($10-$9)/1e6/$11) : "-"
-    printf "%s %s %s %s", v["rate"], v["p50_ms"], v["p99_ms"], c }'
-}
 if [ -x "$LATENCY" ]; then
   LS=${LAT_SESSIONS:-20}
   echo

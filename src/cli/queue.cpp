@@ -142,8 +142,7 @@ void release_quarantine(const queue_args& a, const queue_dir& q, const envelope&
 
 queue_dir* find_message(opened& o, const queue_id& id) {
   for (auto& q : o.queues) {
-    std::error_code ec;
-    if (fs::exists(q->control_path(id), ec)) return q.get();
+    if (q->contains(id)) return q.get();
   }
   return nullptr;
 }

@@ -92,8 +92,7 @@ int queue_run_offline(const std::vector<mxg::queue::queue_dir*>& queues,
     }
     bool found = false;
     for (std::size_t i = 0; i < queues.size() && !found; ++i) {
-      std::error_code ec;
-      if (std::filesystem::exists(queues[i]->control_path(*id), ec)) {
+      if (queues[i]->contains(*id)) {
         per_queue[i].push_back(*id);
         found = true;
       }

@@ -33,8 +33,7 @@ std::int64_t now_s() {
 // (whose operation then reports it missing).
 queue::queue_dir* queue_of(const std::vector<queue::queue_dir*>& qs, const queue::queue_id& id) {
   for (auto* q : qs) {
-    std::error_code ec;
-    if (std::filesystem::exists(q->control_path(id), ec)) return q;
+    if (q->contains(id)) return q;
   }
   return qs.empty() ? nullptr : qs.front();
 }

@@ -386,7 +386,7 @@ result<config> parse_config(std::string_view text, const std::string& source) {
                 "relay",     "routing",  "limits",         "timeouts",      "listener",
                 "tls",       "hostname", "backscatter",    "history",       "dns",
                 "spf",       "dkim",     "dmarc",          "quarantine",    "policy_service",
-                "dnsbl",     "console",  "store"});
+                "dnsbl",     "console",  "store",          "queue"});
   r.str(root, "state_dir", c.state_dir);
   r.str(root, "control_socket", c.control_socket);
   r.note(root, "state_dir", c.origin, "state_dir");
@@ -494,6 +494,18 @@ result<config> parse_config(std::string_view text, const std::string& source) {
       r.error(t->source(), "[backscatter] needs our_domains or relay.local_domains");
   }
 
+  if (auto* t = r.table(root, "queue")) {
+    r.check_keys(*t, "[queue]", {"format"});
+    if (const toml::node* f = t->get("format")) {
+      auto s = f->value<std::string>();
+      auto qf = s ? queue::parse_queue_format(*s)
+                  : result<queue::queue_format>(fail(errc::parse_error, "type"));
+      if (!qf)
+        r.error(f->source(), "[queue] format must be \"split\" or \"single\"");
+      else
+        c.queue_format = *qf;
+    }
+  }
   if (auto* t = r.table(root, "history")) {
     r.check_keys(*t, "[history]", {"enabled", "path", "retention"});
     r.boolean(*t, "enabled", c.history.enabled);

@@ -25,6 +25,7 @@
 #include "policy/dnsbl.hpp"
 #include "policy/spf_policy.hpp"
 #include "queue/envelope.hpp"
+#include "queue/queue_dir.hpp"
 #include "store/history.hpp"
 
 namespace mxg::gateway {
@@ -162,7 +163,10 @@ struct config {
   std::string control_socket;  // default: <state_dir>/control.sock
   std::chrono::milliseconds drain_timeout = kDefaultDrainTimeout;
   std::chrono::milliseconds queue_run_interval{0};  // 0: no periodic queue runs
-  std::string routing_table;                        // file parsed by src/delivery
+  // [queue] format: how new messages are written (docs/queue.md "Queue formats");
+  // both formats are always read.
+  queue::queue_format queue_format = queue::kQueueFormatDefault;
+  std::string routing_table;  // file parsed by src/delivery
   relay_config relay;
   backscatter_config backscatter;        // [backscatter]: BATV at RCPT, bounce judgement after DATA
   history_config history;                // [history]

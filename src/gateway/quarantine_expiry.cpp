@@ -56,8 +56,7 @@ queue::queue_dir* quarantine_queue(const store::quarantine_entry& e,
   auto id = queue::queue_id::parse(e.queue_id);
   if (!id) return nullptr;
   for (auto* q : all) {
-    std::error_code ec;
-    if (std::filesystem::exists(q->control_path(*id), ec)) return q;
+    if (q->contains(*id)) return q;
   }
   return nullptr;
 }

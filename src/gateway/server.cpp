@@ -169,15 +169,18 @@ result<void> server::apply(config c, bool initial) {
     queue::options o;
     o.dir = key;
     o.fsync = l.fsync;
+    o.format = c.queue_format;
     auto q = queue::queue_dir::open(o);
     if (!q) return std::unexpected(q.error());
     if (auto lk = (*q)->lock(); !lk)
       return fail(lk.error().code, "queue " + key + ": " + lk.error().message);
     auto rec = (*q)->recover();
     if (!rec) return std::unexpected(rec.error());
-    spdlog::info("queue dir={} messages={} tmp_removed={} orphans_removed={} corrupt={}", key,
-                 rec->messages.size(), rec->tmp_removed, rec->orphan_data_removed,
-                 rec->corrupt.size());
+    spdlog::info(
+        "queue dir={} format={} messages={} split={} single={} tmp_removed={} orphans_removed={} "
+        "corrupt={}",
+        key, queue::to_string(o.format), rec->messages.size(), rec->split_messages,
+        rec->single_messages, rec->tmp_removed, rec->orphan_data_removed, rec->corrupt.size());
     auto* p = q->get();
     fresh.emplace(key, std::move(*q));
     return p;

@@ -10,6 +10,7 @@
 #include "queue/queue_dir.hpp"
 
 #include "base/thread_name.hpp"
+#include "queue/message_file.hpp"
 #include "queue/report.hpp"
 
 #include <dirent.h>
@@ -42,7 +43,9 @@ constexpr const char* kCorruptDir = "corrupt";
 constexpr const char* kLockFile = "lock";
 constexpr std::string_view kDataSuffix = ".data";
 constexpr std::string_view kCtlSuffix = ".ctl";
-constexpr int kBeginAttempts = 3;  // id collisions (another process) before giving up
+constexpr std::string_view kMsgSuffix = ".msg";  // format B: data + envelope + end marker
+constexpr std::string_view kStSuffix = ".st";    // format B: the current envelope, if changed
+constexpr int kBeginAttempts = 3;                // id collisions (another process) before giving up
 constexpr std::string_view kSparePrefix = "spare-";  // spare-<pid>-<n> in tmp/
 
 // "spare-<pid>-": the names of this process's spare files start with it.
@@ -105,6 +108,29 @@ result<std::string> read_file(const fs::path& p, std::size_t max) {
   return out;
 }
 
+// Reads exactly n bytes at offset (short file: errc::parse_error).
+result<std::string> pread_exact(int fd, const fs::path& p, std::uint64_t off, std::size_t n) {
+  std::string out(n, '\0');
+  std::size_t got = 0;
+  while (got < n) {
+    ssize_t r = ::pread(fd, out.data() + got, n - got, static_cast<off_t>(off + got));
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      return std::unexpected(io_fail(p, "cannot read", errno));
+    }
+    if (r == 0) return fail(errc::parse_error, p.string() + ": shorter than its end marker says");
+    got += static_cast<std::size_t>(r);
+  }
+  return out;
+}
+
+struct fd_closer {
+  int fd;
+  ~fd_closer() {
+    if (fd >= 0) ::close(fd);
+  }
+};
+
 // Names of the regular entries of a directory.
 result<std::vector<std::string>> list_dir(const fs::path& dir) {
   DIR* d = ::opendir(dir.c_str());
@@ -140,6 +166,18 @@ result<void> ensure_dir(const fs::path& p) {
 
 }  // namespace
 
+// ---------------------------------------------------------------- queue_format
+
+const char* to_string(queue_format f) noexcept {
+  return f == queue_format::single ? "single" : "split";
+}
+
+result<queue_format> parse_queue_format(std::string_view s) {
+  if (s == "split") return queue_format::split;
+  if (s == "single") return queue_format::single;
+  return fail(errc::invalid_argument, "queue format must be \"split\" or \"single\"");
+}
+
 // ---------------------------------------------------------------- file_ops
 
 file_ops file_ops::system() {
@@ -165,6 +203,8 @@ struct queue_dir::pending {
   envelope env;
   std::string data;               // bytes still to write into the data file
   bool open_data = false;         // a writer creates tmp/<id>.data (convenience commit)
+  bool single = false;            // format B: one file, tmp/data_tmp -> messages/<id>.msg
+  bool msg_committed = false;     // format B: renamed into messages/<id>.msg
   std::string data_tmp, ctl_tmp;  // names under tmp/
   int data_fd = -1;
   int ctl_fd = -1;
@@ -400,6 +440,7 @@ void queue_dir::run_first(pending* p) {
     p->close_files();
     return hand_to_dir_syncer(std::unique_ptr<pending>(p));
   }
+  if (p->single) return run_single(p);
   prepare_one(*p);
   if (p->err || !opts_.fsync) {
     publish_one(*p);
@@ -418,6 +459,36 @@ void queue_dir::run_first(pending* p) {
   sync_cv_.notify_one();
   if (auto r = sync_fd(p->data_fd); !r) p->data_sync_err = r.error();
   finish_if_last(p);
+}
+
+// Format B: one file, one fsync, one rename. The envelope goes after the data (the
+// session decides its last fields at the end of DATA), then the end marker.
+void queue_dir::run_single(pending* p) {
+  std::unique_ptr<pending> owned(p);
+  const std::string tmp = tmp_prefix_ + p->data_tmp;
+  const std::string msg = msgs_prefix_ + p->id.str() + std::string(kMsgSuffix);
+  auto run = [&]() -> result<void> {
+    if (p->open_data) {
+      p->data_fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+      if (p->data_fd < 0) return std::unexpected(io_fail(tmp, "cannot create", errno));
+      std::string all = std::move(p->data);
+      all += format_message_tail(p->env);
+      return write_all(p->data_fd, all);
+    }
+    return write_all(p->data_fd, format_message_tail(p->env));
+  };
+  auto r = run();
+  if (r) r = sync_fd(p->data_fd);
+  if (!r) {
+    p->fail(r.error());
+  } else {
+    p->close_files();
+    if (opts_.ops.rename(tmp.c_str(), msg.c_str(), true) != 0)
+      p->fail(io_fail(msg, "cannot rename into", errno));
+    else
+      p->msg_committed = true;
+  }
+  hand_to_dir_syncer(std::move(owned));
 }
 
 void queue_dir::finish_if_last(pending* p) {
@@ -536,6 +607,7 @@ void queue_dir::commit(message_writer msg, envelope env, commit_callback done) {
   p->id = msg.id_;
   p->data_fd = std::exchange(msg.fd_, -1);
   p->data_tmp = std::move(msg.tmp_name_);
+  p->single = opts_.format == queue_format::single;
   env.id = p->id;
   env.size = msg.size_;
   p->env = std::move(env);
@@ -551,6 +623,7 @@ queue_id queue_dir::commit(envelope env, std::string data, commit_callback done)
   p->env = std::move(env);
   p->data = std::move(data);
   p->open_data = true;
+  p->single = opts_.format == queue_format::single;
   p->data_tmp = p->id.str() + std::string(kDataSuffix);
   p->done = std::move(done);
   queue_id id = p->id;
@@ -654,7 +727,7 @@ void queue_dir::finish_round(std::vector<std::unique_ptr<pending>>& batch) {
 
   // 4. One directory fsync for every message renamed since the last one.
   bool any = false;
-  for (const auto& p : batch) any = any || p->ctl_committed;
+  for (const auto& p : batch) any = any || p->ctl_committed || p->msg_committed;
   if (any) {
     if (auto r = sync_dir(msgs); !r) {
       for (auto& p : batch)
@@ -673,6 +746,10 @@ void queue_dir::finish_round(std::vector<std::unique_ptr<pending>>& batch) {
     }
     if (p.data_committed) {
       ::unlink(data_path(p.id).c_str());
+      undo = true;
+    }
+    if (p.msg_committed) {
+      ::unlink(message_path(p.id).c_str());
       undo = true;
     }
     if (!p.ctl_tmp.empty()) ::unlink(tmp_ctl(p).c_str());
@@ -713,7 +790,92 @@ fs::path queue_dir::control_path(const queue_id& id) const {
   return opts_.dir / kMessagesDir / (id.str() + std::string(kCtlSuffix));
 }
 
+fs::path queue_dir::message_path(const queue_id& id) const {
+  return opts_.dir / kMessagesDir / (id.str() + std::string(kMsgSuffix));
+}
+
+fs::path queue_dir::state_path(const queue_id& id) const {
+  return opts_.dir / kMessagesDir / (id.str() + std::string(kStSuffix));
+}
+
+bool queue_dir::contains(const queue_id& id) const {
+  return ::access(control_path(id).c_str(), F_OK) == 0 ||
+         ::access(message_path(id).c_str(), F_OK) == 0;
+}
+
+// Both formats are read; the one this queue writes is tried first.
 result<envelope> queue_dir::load(const queue_id& id) const {
+  bool single_first = opts_.format == queue_format::single;
+  auto r = single_first ? load_single(id, true) : load_split(id);
+  if (r || r.error().code != errc::not_found) return r;
+  return single_first ? load_split(id) : load_single(id, true);
+}
+
+result<envelope> queue_dir::load_single(const queue_id& id, bool with_state) const {
+  const fs::path p = message_path(id);
+  fd_closer f{::open(p.c_str(), O_RDONLY | O_CLOEXEC)};
+  if (f.fd < 0) {
+    if (errno == ENOENT)
+      return fail(errc::not_found, "no message " + id.str() + " in queue " + opts_.dir.string());
+    return std::unexpected(io_fail(p, "cannot open", errno));
+  }
+  struct stat st {};
+  if (::fstat(f.fd, &st) != 0) return std::unexpected(io_fail(p, "cannot stat", errno));
+  const auto size = static_cast<std::uint64_t>(st.st_size);
+  auto bad = [&](const error& e) { return fail(errc::parse_error, p.string() + ": " + e.message); };
+  if (size < kTrailerSize)
+    return fail(errc::parse_error, p.string() + ": no end marker (file too short)");
+  auto tail = pread_exact(f.fd, p, size - kTrailerSize, kTrailerSize);
+  if (!tail) return std::unexpected(tail.error());
+  auto t = parse_trailer(*tail);
+  if (!t) return bad(t.error());
+  if (t->id != id)
+    return fail(errc::parse_error, p.string() + ": holds id " + t->id.str() + ", not its name");
+  if (t->env_offset > size || t->env_length > size - t->env_offset ||
+      t->env_length > kControlFileMax)
+    return fail(errc::parse_error,
+                p.string() + ": end marker: offset and length do not match the file size");
+  auto text = pread_exact(f.fd, p, t->env_offset, t->env_length);
+  if (!text) return std::unexpected(text.error());
+  auto env = parse_message_envelope(*t, *text, size);
+  if (!env) return bad(env.error());
+  if (!with_state) return env;
+  // The .st file, when there is one, is the message's current envelope.
+  const fs::path sp = state_path(id);
+  auto stext = read_file(sp, kControlFileMax);
+  if (!stext) {
+    if (stext.error().code == errc::not_found) return env;
+    return std::unexpected(stext.error());
+  }
+  auto cur = parse_control(*stext);
+  if (!cur) return fail(errc::parse_error, sp.string() + ": " + cur.error().message);
+  if (cur->id != id || cur->size != env->size)
+    return fail(errc::parse_error, sp.string() + ": id or size differ from " + p.string());
+  return cur;
+}
+
+result<std::string> queue_dir::read_single_data(const queue_id& id) const {
+  const fs::path p = message_path(id);
+  fd_closer f{::open(p.c_str(), O_RDONLY | O_CLOEXEC)};
+  if (f.fd < 0) {
+    if (errno == ENOENT) return fail(errc::not_found, "no such file " + p.string());
+    return std::unexpected(io_fail(p, "cannot open", errno));
+  }
+  struct stat st {};
+  if (::fstat(f.fd, &st) != 0) return std::unexpected(io_fail(p, "cannot stat", errno));
+  const auto size = static_cast<std::uint64_t>(st.st_size);
+  if (size < kTrailerSize)
+    return fail(errc::parse_error, p.string() + ": no end marker (file too short)");
+  auto tail = pread_exact(f.fd, p, size - kTrailerSize, kTrailerSize);
+  if (!tail) return std::unexpected(tail.error());
+  auto t = parse_trailer(*tail);
+  if (!t) return fail(errc::parse_error, p.string() + ": " + t.error().message);
+  if (t->env_offset > size - kTrailerSize)
+    return fail(errc::parse_error, p.string() + ": end marker: offset beyond the file");
+  return pread_exact(f.fd, p, 0, static_cast<std::size_t>(t->env_offset));
+}
+
+result<envelope> queue_dir::load_split(const queue_id& id) const {
   auto text = read_file(control_path(id), kControlFileMax);
   if (!text) {
     if (text.error().code == errc::not_found)
@@ -729,7 +891,12 @@ result<envelope> queue_dir::load(const queue_id& id) const {
 }
 
 result<std::string> queue_dir::read_data(const queue_id& id) const {
-  return read_file(data_path(id), static_cast<std::size_t>(-1));
+  bool single_first = opts_.format == queue_format::single;
+  auto r =
+      single_first ? read_single_data(id) : read_file(data_path(id), static_cast<std::size_t>(-1));
+  if (r || r.error().code != errc::not_found) return r;
+  return single_first ? read_file(data_path(id), static_cast<std::size_t>(-1))
+                      : read_single_data(id);
 }
 
 result<std::vector<listed_message>> queue_dir::list() const {
@@ -738,6 +905,7 @@ result<std::vector<listed_message>> queue_dir::list() const {
   std::vector<listed_message> out;
   for (const auto& n : *names) {
     auto id = id_of(n, kCtlSuffix);
+    if (!id) id = id_of(n, kMsgSuffix);
     if (!id) continue;
     out.push_back({*id, load(*id)});
   }
@@ -751,7 +919,10 @@ result<std::vector<id_key>> queue_dir::ids() const {
   std::vector<id_key> out;
   while (auto* e = ::readdir(d)) {
     std::string_view n = e->d_name;
-    if (n.size() != kQueueIdLength + kCtlSuffix.size() || !n.ends_with(kCtlSuffix)) continue;
+    static_assert(kCtlSuffix.size() == kMsgSuffix.size());
+    if (n.size() != kQueueIdLength + kCtlSuffix.size() ||
+        !(n.ends_with(kCtlSuffix) || n.ends_with(kMsgSuffix)))
+      continue;
     std::string_view id = n.substr(0, kQueueIdLength);
     if (!queue_id::valid(id)) continue;
     id_key k;
@@ -760,6 +931,7 @@ result<std::vector<id_key>> queue_dir::ids() const {
   }
   ::closedir(d);
   std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());  // an id in both formats
   return out;
 }
 
@@ -786,12 +958,16 @@ result<recovery_report> queue_dir::recover() {
 
   auto names = list_dir(msgs);
   if (!names) return std::unexpected(names.error());
-  std::set<queue_id> datas, ctls;
+  std::set<queue_id> datas, ctls, msgfiles, states;
   for (const auto& n : *names) {
     if (auto id = id_of(n, kDataSuffix)) {
       datas.insert(*id);
     } else if (auto id2 = id_of(n, kCtlSuffix)) {
       ctls.insert(*id2);
+    } else if (auto id3 = id_of(n, kMsgSuffix)) {
+      msgfiles.insert(*id3);
+    } else if (auto id4 = id_of(n, kStSuffix)) {
+      states.insert(*id4);
     } else {
       spdlog::warn("queue={} ignoring unknown file messages/{}", opts_.dir.string(),
                    escape_value(n));
@@ -799,9 +975,11 @@ result<recovery_report> queue_dir::recover() {
   }
 
   bool changed = rep.tmp_removed > 0;
-  auto quarantine = [&](const queue_id& id, const std::string& why) {
-    std::string reason = "messages/" + id.str() + std::string(kCtlSuffix) + ": " + why;
-    for (std::string_view suffix : {kCtlSuffix, kDataSuffix}) {
+  auto quarantine_files = [&](const queue_id& id, std::string_view main_suffix,
+                              std::initializer_list<std::string_view> suffixes,
+                              const std::string& why) {
+    std::string reason = "messages/" + id.str() + std::string(main_suffix) + ": " + why;
+    for (std::string_view suffix : suffixes) {
       std::string name = id.str() + std::string(suffix);
       fs::path from = msgs / name;
       fs::path to = corrupt / name;
@@ -813,6 +991,9 @@ result<recovery_report> queue_dir::recover() {
     spdlog::error("qid={} queue={} moved to corrupt/: {}", id.str(), opts_.dir.string(), reason);
     rep.corrupt.push_back(std::move(reason));
     changed = true;
+  };
+  auto quarantine = [&](const queue_id& id, const std::string& why) {
+    quarantine_files(id, kCtlSuffix, {kCtlSuffix, kDataSuffix}, why);
   };
 
   for (const auto& id : ctls) {
@@ -832,7 +1013,46 @@ result<recovery_report> queue_dir::recover() {
       continue;
     }
     rep.messages.push_back(std::move(*env));
+    ++rep.split_messages;
   }
+  // Format B: a .msg file is resumed only with a valid end marker and envelope (and a
+  // valid .st file when there is one); anything else goes to corrupt/ with its .st.
+  for (const auto& id : msgfiles) {
+    if (ctls.contains(id)) {
+      quarantine_files(id, kMsgSuffix, {kMsgSuffix, kStSuffix},
+                       "the same id is also queued as " + id.str() + std::string(kCtlSuffix));
+      continue;
+    }
+    auto env = load_single(id, true);
+    if (!env) {
+      quarantine_files(id, kMsgSuffix, {kMsgSuffix, kStSuffix}, env.error().message);
+      continue;
+    }
+    rep.messages.push_back(std::move(*env));
+    ++rep.single_messages;
+  }
+  // State files whose .msg file is gone (removed first, or never committed): garbage.
+  for (const auto& id : states) {
+    if (msgfiles.contains(id)) continue;
+    if (::unlink(state_path(id).c_str()) == 0) {
+      ++rep.orphan_data_removed;
+      changed = true;
+      spdlog::info("qid={} queue={} removed state file without message file", id.str(),
+                   opts_.dir.string());
+    }
+  }
+  std::sort(rep.messages.begin(), rep.messages.end(),
+            [](const envelope& a, const envelope& b) { return a.id < b.id; });
+  if (opts_.format == queue_format::single && rep.split_messages > 0)
+    spdlog::info(
+        "queue={} holds {} message(s) in the split format (.data + .ctl): read and delivered "
+        "as they are; new messages are written in the single format (.msg)",
+        opts_.dir.string(), rep.split_messages);
+  if (opts_.format == queue_format::split && rep.single_messages > 0)
+    spdlog::info(
+        "queue={} holds {} message(s) in the single format (.msg): read and delivered as they "
+        "are; new messages are written in the split format (.data + .ctl)",
+        opts_.dir.string(), rep.single_messages);
   // Data files whose control file never landed: the message was never acknowledged.
   for (const auto& id : datas) {
     if (ctls.contains(id)) continue;
@@ -848,7 +1068,7 @@ result<recovery_report> queue_dir::recover() {
     if (!rep.corrupt.empty())
       if (auto r = sync_dir(corrupt); !r) return std::unexpected(r.error());
   }
-  return rep;  // ids were sorted by the std::set
+  return rep;
 }
 
 // ---------------------------------------------------------------- one message
@@ -865,12 +1085,20 @@ result<void> queue_dir::write_file_synced(const fs::path& path, std::string_view
 
 result<void> queue_dir::update(const envelope& env) {
   std::lock_guard meta(meta_mu_);
-  const fs::path ctl = control_path(env.id);
-  if (::access(ctl.c_str(), F_OK) != 0)
-    return fail(errc::not_found, "no message " + env.id.str() + " in queue " + opts_.dir.string());
+  // Format A rewrites the control file; format B writes the .st file (the .msg file
+  // holding the message and its first envelope is never rewritten).
+  fs::path ctl = control_path(env.id);
+  std::string_view suffix = kCtlSuffix;
+  if (::access(ctl.c_str(), F_OK) != 0) {
+    if (::access(message_path(env.id).c_str(), F_OK) != 0)
+      return fail(errc::not_found,
+                  "no message " + env.id.str() + " in queue " + opts_.dir.string());
+    ctl = state_path(env.id);
+    suffix = kStSuffix;
+  }
   static std::atomic<unsigned> counter{0};
   fs::path tmp = opts_.dir / kTmpDir /
-                 (env.id.str() + std::string(kCtlSuffix) + "-u" + std::to_string(::getpid()) + "-" +
+                 (env.id.str() + std::string(suffix) + "-u" + std::to_string(::getpid()) + "-" +
                   std::to_string(counter++));
   if (auto r = write_file_synced(tmp, format_control(env)); !r) return r;
   if (opts_.ops.rename(tmp.c_str(), ctl.c_str(), false) != 0) {
@@ -945,6 +1173,22 @@ bool queue_dir::recycle(const fs::path& file, bool must_exist, int& err) {
 
 result<void> queue_dir::remove(const queue_id& id) {
   std::lock_guard meta(meta_mu_);
+  if (::access(control_path(id).c_str(), F_OK) != 0 &&
+      ::access(message_path(id).c_str(), F_OK) == 0) {
+    // Format B: the .msg file first (that uncommits the message), then its .st file;
+    // a crash in between leaves an orphan .st, which the start-up scan removes.
+    int e = 0;
+    if (!recycle(message_path(id), true, e)) {
+      if (e == 0 && ::unlink(message_path(id).c_str()) != 0) e = errno;
+      if (e == ENOENT)
+        return fail(errc::not_found, "no message " + id.str() + " in queue " + opts_.dir.string());
+      if (e != 0) return std::unexpected(io_fail(message_path(id), "cannot remove", e));
+    }
+    if (::unlink(state_path(id).c_str()) != 0 && errno != ENOENT)
+      spdlog::warn("qid={} cannot remove state file: {}", id.str(), errno_text(errno));
+    spdlog::info("qid={} queue={} deleted", id.str(), opts_.dir.string());
+    return sync_dir(opts_.dir / kMessagesDir);
+  }
   // Control file first: that uncommits the message (an unlink or a rename out).
   int e = 0;
   if (!recycle(control_path(id), true, e)) {

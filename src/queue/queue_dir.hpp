@@ -70,6 +70,20 @@ inline constexpr std::size_t kWriterBuffer = 64 * 1024;  // message_writer buffe
 inline constexpr std::size_t kSpareFilesDefault = 64;
 inline const std::filesystem::path kDefaultQueueDir = "var/queue";  // relative to cwd
 
+// How new messages are written (docs/queue.md, "Queue formats"); both are always read,
+// side by side, so a queue written in one format is delivered by a server set to the
+// other (an upgrade loses nothing).
+//   split  (A): messages/<id>.data + messages/<id>.ctl; the control file's rename commits
+//   single (B): messages/<id>.msg = data + envelope + end marker (message_file.hpp), one
+//               fsync, its rename commits; mutable state in messages/<id>.st when changed
+enum class queue_format { split, single };
+// TODO(queue-format): single measured better on CPU and fsyncs (docs/queue.md "Format
+// decision"); flip once the tests that read .ctl files directly use the harness's
+// format-neutral Gateway.messages() and an idle-machine A/B confirms p99.
+inline constexpr queue_format kQueueFormatDefault = queue_format::split;
+const char* to_string(queue_format f) noexcept;
+result<queue_format> parse_queue_format(std::string_view s);  // "split" | "single"
+
 // System calls the writer uses, replaceable to inject faults in tests. Each returns
 // what the system call returns and sets errno like it.
 struct file_ops {
@@ -87,6 +101,7 @@ struct options {
   std::size_t max_batch = kCommitBatchMax;
   std::size_t sync_threads = kSyncThreadsDefault;
   std::size_t spare_files = kSpareFilesDefault;  // 0: create files when needed
+  queue_format format = kQueueFormatDefault;     // how new messages are written
   file_ops ops = file_ops::system();
 };
 
@@ -136,7 +151,10 @@ class message_writer {
 struct recovery_report {
   std::vector<envelope> messages;       // valid messages, in id order: resume these
   std::size_t tmp_removed = 0;          // orphans of interrupted writes removed from tmp/
-  std::size_t orphan_data_removed = 0;  // data files whose control file never landed
+  std::size_t orphan_data_removed = 0;  // data files whose control file never landed,
+                                        // state files (.st) whose .msg file is gone
+  std::size_t split_messages = 0;       // valid messages in format A (.data + .ctl)
+  std::size_t single_messages = 0;      // valid messages in format B (.msg)
   std::vector<std::string> corrupt;     // one line per file moved to corrupt/ (and why)
 };
 
@@ -209,12 +227,18 @@ class queue_dir {
   result<std::vector<id_key>> ids() const;
 
   // ---- one message ----
+  // Both formats: the .st file's envelope when there is one (format B).
   result<envelope> load(const queue_id& id) const;
   result<std::string> read_data(const queue_id& id) const;
-  std::filesystem::path data_path(const queue_id& id) const;
-  std::filesystem::path control_path(const queue_id& id) const;
+  // Whether the message is committed here (either format).
+  bool contains(const queue_id& id) const;
+  std::filesystem::path data_path(const queue_id& id) const;     // A: <id>.data
+  std::filesystem::path control_path(const queue_id& id) const;  // A: <id>.ctl
+  std::filesystem::path message_path(const queue_id& id) const;  // B: <id>.msg
+  std::filesystem::path state_path(const queue_id& id) const;    // B: <id>.st
   // Rewrites the control file atomically (tmp + fsync + rename + directory fsync),
   // e.g. after a delivery attempt updated recipient statuses. env.id must exist.
+  // Format B: writes messages/<id>.st the same way (the .msg file is never rewritten).
   result<void> update(const envelope& env);
   // mode := hold / deliver (release also makes deferred recipients pending and clears
   // next_attempt, so the message goes out on the next run).
@@ -223,6 +247,7 @@ class queue_dir {
   // same rewrite (report.hpp); *was_quarantined says whether it was.
   result<envelope> release(const queue_id& id, bool* was_quarantined = nullptr);
   // Deletes the message: control file first (that uncommits it), then the data.
+  // Format B: the .msg file first (that uncommits it), then the .st file.
   result<void> remove(const queue_id& id);
 
  private:
@@ -253,6 +278,11 @@ class queue_dir {
   void hand_to_dir_syncer(std::unique_ptr<pending> p);
   void prepare_one(pending& p);  // write the control file, start writeback (one message)
   void publish_one(pending& p);  // close, rename data then control (after the fsyncs)
+  void run_single(pending* p);   // format B: append envelope + end marker, fsync, rename
+  result<envelope> load_split(const queue_id& id) const;
+  // Format B: the envelope of the .msg file, then the .st file's when with_state.
+  result<envelope> load_single(const queue_id& id, bool with_state) const;
+  result<std::string> read_single_data(const queue_id& id) const;
   // A spare file (fd and name under tmp/), or nullopt when none is ready.
   std::optional<std::pair<int, std::string>> take_spare();
   std::size_t spare_low_water() const noexcept;   // half the target: a refill starts below it

@@ -4,7 +4,9 @@ Many sessions send messages with a unique token; a token is recorded only when t
 client got 250 after DATA. The server is killed with SIGKILL at random moments
 (3 times) and restarted. At the end every recorded token is in the queue, intact,
 and nothing is half-visible: every data file in messages/ has its control file
-with the end marker, and the offline `mxguard queue list` finds nothing unreadable.
+with the end marker (format A), every .msg file its valid end marker (format B), and
+the offline `mxguard queue list` finds nothing unreadable. The queue format is
+$MXG_QUEUE_FORMAT (tests/CMakeLists.txt runs this test with "split" and "single").
 Bounded: 200 messages, 3 kills."""
 import json
 import os
@@ -16,7 +18,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.join(os.environ.get("MXG_SOURCE_DIR", "."), "tests", "support"))
-from mxg_gateway_harness import Gateway, Checker  # noqa: E402
+from mxg_gateway_harness import Gateway, Checker, parse_msg_file  # noqa: E402
 
 TOTAL = 200
 WORKERS = 10
@@ -96,13 +98,21 @@ try:
                 text = f.read()
             if not text.rstrip("\n").endswith(f"end: {qid}"):
                 half.append(name)
-    c.eq([h for h in half if h.endswith(".ctl")], [], "every control file has its end marker")
+        if ext == "msg":
+            with open(os.path.join(d, name), "rb") as f:
+                if parse_msg_file(f.read()) is None:
+                    half.append(name)
+    c.eq([h for h in half if h.endswith((".ctl", ".msg"))], [],
+         "every control file / message file has its end marker")
+    want_ext = ".msg" if os.environ.get("MXG_QUEUE_FORMAT") == "single" else ".ctl"
+    c.ok(any(n.endswith(want_ext) for n in os.listdir(d)),
+         f"the queue holds {want_ext} files (format {os.environ.get('MXG_QUEUE_FORMAT', 'default')})")
     r = gw.cli("queue", "--offline", "--queue-dir", gw.queue, "--json", "list", check=False)
     c.eq(r.returncode, 0, f"offline queue list exit ({r.stderr[-200:]!r})")
     try:
         j = json.loads(r.stdout)
         c.eq(j.get("unreadable", []), [], "offline list: nothing unreadable")
-        c.eq(j.get("count"), len([n for n in os.listdir(d) if n.endswith(".ctl")]),
+        c.eq(j.get("count"), len([n for n in os.listdir(d) if n.endswith((".ctl", ".msg"))]),
              "offline list counts every committed message")
     except ValueError:
         c.ok(False, f"queue list --json output is JSON: {r.stdout[:200]!r}")

@@ -2,7 +2,9 @@
 # queue_cli.sh: `mxguard queue` offline on a queue directory written by hand in the
 # documented format (docs/queue.md): list, show [--body], --json, hold, release,
 # delete, refusal of a control file without end marker, and refusal to change a queue
-# whose lock another process holds. Bounded: no daemon, no network.
+# whose lock another process holds; then the same for a format B message file
+# (messages/<id>.msg: data, envelope, end marker; its .st state file) written by hand.
+# Bounded: no daemon, no network.
 set -euo pipefail
 : "${MXGUARD:?MXGUARD must name the mxguard binary}"
 dir=$(mktemp -d)
@@ -94,4 +96,34 @@ mxq delete "$id" >/dev/null || fail "delete"
 [ -z "$(ls -A "$q/messages")" ] || fail "files left after delete: $(ls "$q/messages")"
 out=$(mxq list) || fail "empty list exit $?"
 grep -q -- "-- 0 messages" <<<"$out" || fail "empty list: $out"
+
+# ---- format B (docs/queue.md "Queue formats"): one file, the envelope after the data,
+# then "mxguard-end: ID OFFSET(16 hex) LENGTH(8 hex)"
+id=00661A2B3C4D5A3FB0
+body=$'subject: one file\r\n\r\nSingle file body\r\n'
+env=$(printf 'mxguard-queue: 1\nid: %s\ncreated: 2026-11-28T03:16:40Z\nsender: drj@drj.test\nrecipient: pending one@drj.test\nclient-ip: 127.0.0.1\nhelo: localhost\nlistener: capture\nmode: hold\nsize: %d\nend: %s\n_' "$id" "${#body}" "$id")
+env=${env%_}
+{ printf '%s' "$body"; printf '%s' "$env"; printf 'mxguard-end: %s %016x %08x\n' "$id" "${#body}" "${#env}"; } >"$q/messages/$id.msg"
+out=$(mxq list) || fail "B list exit $?"
+grep -q "^$id .* hold .*drj@drj.test" <<<"$out" || fail "B list: $out"
+out=$(mxq show "$id" --body) || fail "B show exit $?"
+grep -q "one@drj.test pending" <<<"$out" || fail "B show: $out"
+grep -q "Single file body" <<<"$out" || fail "B show --body: $out"
+grep -q "mxguard-end" <<<"$out" && fail "B show --body prints the envelope: $out"
+before=$(sha256sum <"$q/messages/$id.msg")
+mxq release "$id" >/dev/null || fail "B release"
+grep -q "^mode: deliver$" "$q/messages/$id.st" || fail "B release did not write the .st file"
+[ "$(sha256sum <"$q/messages/$id.msg")" = "$before" ] || fail "B release rewrote the .msg file"
+mxq show "$id" | grep -q "deliver" || fail "B show after release"
+# a copy cut inside its end marker is unreadable (exit 1)
+bad=00661A2B3C4D5A3FB1
+head -c -2 "$q/messages/$id.msg" >"$q/messages/$bad.msg"
+set +e
+out=$(mxq list 2>&1); rc=$?
+set -e
+[ $rc -eq 1 ] || fail "B list with unreadable exit $rc"
+grep -q "$bad *unreadable: .*end marker" <<<"$out" || fail "B unreadable: $out"
+rm "$q/messages/$bad.msg"
+mxq delete "$id" >/dev/null || fail "B delete"
+[ -z "$(ls -A "$q/messages")" ] || fail "B files left after delete: $(ls "$q/messages")"
 echo "queue_cli: OK"

@@ -6,6 +6,7 @@ read the queue directory, and clean up. Everything is bounded in time.
 import hashlib
 import hmac
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -51,10 +52,34 @@ def free_port():
     return port
 
 
+MSG_TRAILER = re.compile(rb"mxguard-end: ([0-9A-F]{18}) ([0-9a-f]{16}) ([0-9a-f]{8})\n\Z")
+MSG_TRAILER_SIZE = 58
+
+
+def parse_msg_file(raw):
+    """A format B queue file (src/queue/message_file.hpp) -> (envelope text, message bytes),
+    or None when its end marker is missing or does not match the file."""
+    m = MSG_TRAILER.match(raw[-MSG_TRAILER_SIZE:]) if len(raw) >= MSG_TRAILER_SIZE else None
+    if not m:
+        return None
+    off, length = int(m.group(2), 16), int(m.group(3), 16)
+    if off + length + MSG_TRAILER_SIZE != len(raw):
+        return None
+    ctl = raw[off:off + length].decode(errors="replace")
+    if not ctl.endswith(f"end: {m.group(1).decode()}\n"):
+        return None
+    return ctl, raw[:off]
+
+
 class Gateway:
     """A running mxguard serve. `listener` and `top` are extra TOML lines."""
 
-    def __init__(self, mode="hold", listener="", top="", relay=None, tls=False, log_format="text"):
+    def __init__(self, mode="hold", listener="", top="", relay=None, tls=False, log_format="text",
+                 queue_format=None):
+        # [queue] format: "split" (A) or "single" (B); default: $MXG_QUEUE_FORMAT, else the
+        # server's default (tests/CMakeLists.txt runs the queue tests with both).
+        queue_format = queue_format or os.environ.get("MXG_QUEUE_FORMAT", "")
+        queue_lines = f'[queue]\nformat = "{queue_format}"\n' if queue_format else ""
         self.tmp = tempfile.mkdtemp(prefix="mxg-gw-")
         self.port = free_port()
         self.state = os.path.join(self.tmp, "var")
@@ -75,7 +100,7 @@ class Gateway:
         tls_lines = f'tls_cert = "{self.cert}"\ntls_key = "{self.key}"\n' if tls else ""
         with open(self.config, "w") as f:
             f.write(f'state_dir = "{self.state}"\nhostname = "mx.test"\ndrain_timeout = "10s"\n{top}\n'
-                    f'[log]\nformat = "{log_format}"\nfile = "{self.log}"\nlevel = "info"\n'
+                    f'{queue_lines}[log]\nformat = "{log_format}"\nfile = "{self.log}"\nlevel = "info"\n'
                     f'[relay]\n{relay}\n'
                     f'[listener.test]\naddress = "127.0.0.1:{self.port}"\n'
                     f'delivery_mode = "{mode}"\nqueue_dir = "{self.queue}"\n{tls_lines}{listener}\n')
@@ -141,12 +166,26 @@ class Gateway:
             return ""
 
     def messages(self):
-        """{id: (control text, data bytes)} of committed messages."""
+        """{id: (control text, data bytes)} of committed messages, in either queue format
+        (docs/queue.md): .ctl + .data, or one .msg (data, envelope, end marker) whose
+        envelope a .st file replaces when present."""
         out = {}
         d = os.path.join(self.queue, "messages")
         if not os.path.isdir(d):
             return out
         for name in os.listdir(d):
+            if name.endswith(".msg"):
+                qid = name[:-4]
+                with open(os.path.join(d, name), "rb") as f:
+                    parsed = parse_msg_file(f.read())
+                if parsed is None:
+                    continue  # never committed whole: the scanner moves it to corrupt/
+                ctl, data = parsed
+                st = os.path.join(d, qid + ".st")
+                if os.path.exists(st):
+                    with open(st, errors="replace") as f:
+                        ctl = f.read()
+                out[qid] = (ctl, data)
             if name.endswith(".ctl"):
                 qid = name[:-4]
                 with open(os.path.join(d, name), errors="replace") as f:

@@ -95,6 +95,21 @@ data_total = "1h"
   EXPECT_EQ(prod->tmo.data_min_rate, 500u);
 }
 
+// Issue 13 section 2: [queue] format picks how new messages are written.
+TEST(GatewayConfig, QueueFormat) {
+  auto dflt = parse_config("[listener.a]\naddress = \"127.0.0.1:25\"\n", "t.toml");
+  ASSERT_TRUE(dflt) << dflt.error().message;
+  EXPECT_EQ(dflt->queue_format, queue::kQueueFormatDefault);
+  for (auto [text, want] : {std::pair{"single", queue::queue_format::single},
+                            std::pair{"split", queue::queue_format::split}}) {
+    auto c = parse_config(std::string("[queue]\nformat = \"") + text +
+                              "\"\n[listener.a]\naddress = \"127.0.0.1:25\"\n",
+                          "t.toml");
+    ASSERT_TRUE(c) << c.error().message;
+    EXPECT_EQ(c->queue_format, want);
+  }
+}
+
 // Issue 16: [relay] postmaster (RFC 5321 4.5.1) and a listener's v6only.
 TEST(GatewayConfig, PostmasterAndV6only) {
   auto c = parse_config(R"(
@@ -159,6 +174,12 @@ INSTANTIATE_TEST_SUITE_P(
         bad_case{"[listener.a]\naddress = \"127.0.0.1:25\"\n[listener.a.timeouts]\n"
                  "data_min_rate = -1\n",
                  "bad.toml:4: 'data_min_rate'"},
+        bad_case{"[queue]\nformat = \"onefile\"\n[listener.a]\naddress = \"127.0.0.1:25\"\n",
+                 "bad.toml:2: [queue] format must be \"split\" or \"single\""},
+        bad_case{"[queue]\nformat = 1\n[listener.a]\naddress = \"127.0.0.1:25\"\n",
+                 "bad.toml:2: [queue] format"},
+        bad_case{"[queue]\nfromat = \"single\"\n[listener.a]\naddress = \"127.0.0.1:25\"\n",
+                 "bad.toml:2: unknown key 'fromat'"},
         bad_case{"state_dir = \n", "bad.toml:1:"},  // TOML syntax error
         bad_case{"state_dir = \"x\"\n", "no [listener.NAME] table"}));
 

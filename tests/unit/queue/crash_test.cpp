@@ -41,9 +41,10 @@ std::string make_data(std::uint64_t seq) {
   return s;
 }
 
-[[noreturn]] void child_main(const fs::path& dir, int wfd) {
+[[noreturn]] void child_main(const fs::path& dir, queue_format format, int wfd) {
   options o;
   o.dir = dir;
+  o.format = format;
   auto q = queue_dir::open(o);
   if (!q || !(*q)->lock()) _exit(2);
   std::atomic<std::uint64_t> seq{static_cast<std::uint64_t>(::getpid()) * 1000000};
@@ -78,7 +79,11 @@ std::string make_data(std::uint64_t seq) {
   _exit(0);
 }
 
-TEST(QueueCrash, KillNineNeverLosesACommittedMessage) {
+// Both queue formats (issue 13 section 2): split (A, .data + .ctl) and single (B, .msg).
+class QueueCrash : public ::testing::TestWithParam<queue_format> {};
+
+TEST_P(QueueCrash, KillNineNeverLosesACommittedMessage) {
+  const queue_format format = GetParam();
   test::temp_dir t;
   const fs::path dir = t.path() / "q";
   std::random_device rd;
@@ -96,7 +101,7 @@ TEST(QueueCrash, KillNineNeverLosesACommittedMessage) {
     ASSERT_GE(pid, 0);
     if (pid == 0) {
       ::close(fds[0]);
-      child_main(dir, fds[1]);
+      child_main(dir, format, fds[1]);
     }
     ::close(fds[1]);
     // Wait for a random number of commits (0..40), then a random extra delay, then kill.
@@ -138,6 +143,7 @@ TEST(QueueCrash, KillNineNeverLosesACommittedMessage) {
     // Restart: recovery must find every reported message whole, and nothing else odd.
     options o;
     o.dir = dir;
+    o.format = format;
     auto q = queue_dir::open(o);
     ASSERT_TRUE(q);
     ASSERT_TRUE((*q)->lock());
@@ -159,13 +165,19 @@ TEST(QueueCrash, KillNineNeverLosesACommittedMessage) {
       EXPECT_EQ(*data, make_data(std::stoull(*e.find_extra("seq")))) << e.id.str();
     }
     EXPECT_TRUE(test::entries(dir / "tmp").empty());
-    EXPECT_EQ(test::entries(dir / "messages").size(), 2 * rep->messages.size());
+    // A: a .data and a .ctl per message; B: one .msg (no .st: nothing was updated).
+    EXPECT_EQ(test::entries(dir / "messages").size(),
+              (format == queue_format::split ? 2 : 1) * rep->messages.size());
     total_seen = rep->messages.size();
   }
   EXPECT_GE(total_seen, reported.size());
   RecordProperty("reported_committed", static_cast<int>(reported.size()));
   RecordProperty("in_queue", static_cast<int>(total_seen));
 }
+
+INSTANTIATE_TEST_SUITE_P(Formats, QueueCrash,
+                         ::testing::Values(queue_format::split, queue_format::single),
+                         [](const auto& info) { return std::string(to_string(info.param)); });
 
 }  // namespace
 }  // namespace mxg::queue
