@@ -90,10 +90,6 @@ struct frame_result {
   std::optional<diagnostic> diag;
 };
 
-// Thrown by context::query() when an answer is not ready (not in the cache): the pass
-// stops, the caller fetches the answer and runs the next pass (see evaluator.hpp).
-struct answer_pending {};
-
 // What one check keeps across its passes: the identity, the fixed %{t} and deadline, and
 // every answer of the previous pass in query order, replayed by the next one.
 struct check_state {
@@ -121,6 +117,10 @@ struct context {
   outcome& out;
   net::ip_address ip;  // unmapped
   std::size_t next_answer = 0;  // position in st.answers
+  // An answer was not ready: the pass stops (every caller of query() returns at once,
+  // without acting on a partial result); the next pass fetches it (evaluator.hpp). A
+  // flag rather than an exception: unwinding cost more than the whole check.
+  bool stopped = false;
   bool ptr_names_known = false;
   std::vector<std::string> validated;  // %{p}: names whose address lookup gave the client
 
@@ -153,9 +153,9 @@ struct context {
 
   // The answer to the next query of this check: replayed from the previous pass, or
   // ready at once (resolver::query_now, a cache hit), or else the pass stops
-  // (answer_pending). Answers are shared, read-only, and kept in st.answers for the whole
+  // (nullptr, `stopped`). Answers are shared, read-only, and kept in st.answers for the whole
   // check, so the reference stays valid: a cache hit costs no copy of the records.
-  const dns::answer& query(int depth, std::string_view domain, std::string_view name,
+  const dns::answer* query(int depth, std::string_view domain, std::string_view name,
                            dns::rrtype type) {
     if (next_answer == st.answers.size()) {
       if (std::chrono::steady_clock::now() > st.deadline) {  // 4.6.4 overall time limit
@@ -168,17 +168,18 @@ struct context {
       } else {
         st.missing_name.assign(name);
         st.missing_type = type;
-        throw answer_pending{};
+        stopped = true;
+        return nullptr;
       }
     }
     const check_state::step& s = st.answers[next_answer++];
     const dns::answer& a = *s.ans;
     if (s.late) {
       note(depth, domain, trace_event::kind::note, std::string(name), a.detail);
-      return a;
+      return &a;
     }
     ++out.dns_queries;
-    if (!opt.trace) return a;
+    if (!opt.trace) return &a;
     trace_event ev;
     ev.what = trace_event::kind::query;
     ev.depth = depth;
@@ -190,7 +191,7 @@ struct context {
     if (!a.detail.empty()) ev.detail += " (" + a.detail + ")";
     for (const auto& r : a.records) ev.answers.push_back(r.to_string());
     out.trace.push_back(std::move(ev));
-    return a;
+    return &a;
   }
 };
 
@@ -247,7 +248,9 @@ std::vector<std::string> validated_names(context& c, int depth,
                                                           std::string_view want, bool& dns_error,
                                                           bool& was_void) {
   std::vector<std::string> found;
-  const dns::answer& ans = c.query(depth, domain, c.ip.reverse_name(), dns::rrtype::ptr);
+  const dns::answer* ans_p = c.query(depth, domain, c.ip.reverse_name(), dns::rrtype::ptr);
+  if (!ans_p) return found;
+  const dns::answer& ans = *ans_p;
   dns_error = ans.st == dns::status::timeout || ans.st == dns::status::servfail;
   was_void = ans.is_void();
   if (!ans.ok()) return found;
@@ -263,7 +266,9 @@ std::vector<std::string> validated_names(context& c, int depth,
                  iequals(name.substr(name.size() - want.size()), want));
       if (!ok) continue;
     }
-    const dns::answer& a = c.query(depth, domain, name, c.addr_type());
+    const dns::answer* a_p = c.query(depth, domain, name, c.addr_type());
+    if (!a_p) return found;
+    const dns::answer& a = *a_p;
     if (!a.ok()) continue;  // 5.5: a DNS error skips the name
     for (const auto& ar : a.records) {
       if (ar.addr == c.ip) {
@@ -279,6 +284,7 @@ void ensure_ptr_names(context& c, int depth, std::string_view domain) {
   if (c.ptr_names_known) return;
   bool err = false, was_void = false;
   c.validated = validated_names(c, depth, domain, {}, err, was_void);
+  if (c.stopped) return;
   c.ptr_names_known = true;
 }
 
@@ -353,15 +359,19 @@ std::string frame_runner::explanation(const record& rec, std::string_view domain
   // RFC 7208 6.2: any problem with exp= means "proceed as if no exp modifier was given".
   if (const modifier* exp = rec.exp()) {
     if (exp->uses_p_macro) ensure_ptr_names(c_, depth, domain);
+    if (c_.stopped) return {};
     std::string name, why;
     bool valid = false;
     if (target_name(c_, exp->value, domain, name, valid, why) && valid) {
-      const dns::answer& a = c_.query(depth, domain, name, dns::rrtype::txt);
+      const dns::answer* a_p = c_.query(depth, domain, name, dns::rrtype::txt);
+      if (!a_p) return {};
+      const dns::answer& a = *a_p;
       if (a.ok() && a.records.size() == 1) {
         std::string raw = a.records[0].joined_text();
         macro_check facts;
         if (!check_macro_string(raw, macro_context::explanation, &facts)) {
           if (facts.uses_p) ensure_ptr_names(c_, depth, domain);
+          if (c_.stopped) return {};
           auto e2 = c_.env(domain);
           if (c_.ptr_names_known) e2.validated_ptr = pick_ptr(c_, domain);
           if (!expand(raw, macro_context::explanation, e2, text)) return text;
@@ -379,6 +389,7 @@ std::string frame_runner::explanation(const record& rec, std::string_view domain
   const auto& def = c_.opt.default_explanation;
   if (!check_macro_string(def, macro_context::explanation, &facts)) {
     if (facts.uses_p) ensure_ptr_names(c_, depth, domain);
+    if (c_.stopped) return {};
     if (c_.ptr_names_known) env.validated_ptr = pick_ptr(c_, domain);
     if (!expand(def, macro_context::explanation, env, text)) return text;
   }
@@ -411,6 +422,7 @@ frame_runner::term_outcome frame_runner::eval(const mechanism& m,
     return t;
   }
   if (m.uses_p_macro) ensure_ptr_names(c_, depth, domain);
+  if (c_.stopped) return t;
   std::string target, why;
   bool valid = false;
   if (!target_name(c_, m.domain_spec, domain, target, valid, why)) {
@@ -424,6 +436,7 @@ frame_runner::term_outcome frame_runner::eval(const mechanism& m,
       // RFC 7208 5.2: pass -> match; fail/softfail/neutral -> no match;
       // temperror -> temperror; permerror or none -> permerror.
       frame_result r = run(target, depth + 1, true);
+      if (c_.stopped) return t;
       switch (r.res) {
         case result::pass:
           t.m = match::yes;
@@ -457,7 +470,9 @@ frame_runner::term_outcome frame_runner::eval(const mechanism& m,
       }
       // 5.7: exists always asks for A, whatever the client's family.
       auto type = m.kind == mechanism_kind::exists ? dns::rrtype::a : c_.addr_type();
-      const dns::answer& a = c_.query(depth, domain, target, type);
+      const dns::answer* a_p = c_.query(depth, domain, target, type);
+      if (!a_p) return t;
+      const dns::answer& a = *a_p;
       if (a.st == dns::status::timeout || a.st == dns::status::servfail) {
         t.m = match::temperror;
         t.problem = "DNS " + std::string(dns::to_string(a.st)) + " for " + target + " " +
@@ -481,7 +496,9 @@ frame_runner::term_outcome frame_runner::eval(const mechanism& m,
         c_.note(depth, domain, trace_event::kind::note, std::string(m.text), why);
         return t;
       }
-      const dns::answer& a = c_.query(depth, domain, target, dns::rrtype::mx);
+      const dns::answer* a_p = c_.query(depth, domain, target, dns::rrtype::mx);
+      if (!a_p) return t;
+      const dns::answer& a = *a_p;
       if (a.st == dns::status::timeout || a.st == dns::status::servfail) {
         t.m = match::temperror;
         t.problem = "DNS " + std::string(dns::to_string(a.st)) + " for " + target + " MX";
@@ -503,7 +520,9 @@ frame_runner::term_outcome frame_runner::eval(const mechanism& m,
         std::string_view host = mxr.target;
         if (!host.empty() && host.back() == '.') host.remove_suffix(1);
         if (host.empty()) continue;  // null MX (RFC 7505)
-        const dns::answer& h = c_.query(depth, domain, host, c_.addr_type());
+        const dns::answer* h_p = c_.query(depth, domain, host, c_.addr_type());
+        if (!h_p) return t;
+        const dns::answer& h = *h_p;
         if (h.st == dns::status::timeout || h.st == dns::status::servfail) {
           t.m = match::temperror;
           t.problem = "DNS " + std::string(dns::to_string(h.st)) + " for " + std::string(host);
@@ -525,6 +544,7 @@ frame_runner::term_outcome frame_runner::eval(const mechanism& m,
       }
       bool err = false, was_void = false;
       auto names = validated_names(c_, depth, domain, target, err, was_void);
+      if (c_.stopped) return t;
       if (was_void && !count_void(t)) return t;
       // 5.5: a DNS error on the PTR lookup means no match.
       t.m = names.empty() ? match::no : match::yes;
@@ -546,7 +566,9 @@ frame_result frame_runner::run(std::string_view domain, int depth, bool in_inclu
   }
   if (domain.back() == '.') domain.remove_suffix(1);
   // RFC 7208 4.4: the TXT lookup; 4.5: exactly one record beginning "v=spf1".
-  const dns::answer& ans = c_.query(depth, domain, domain, dns::rrtype::txt);
+  const dns::answer* ans_p = c_.query(depth, domain, domain, dns::rrtype::txt);
+  if (!ans_p) return fr;
+  const dns::answer& ans = *ans_p;
   if (ans.st == dns::status::timeout || ans.st == dns::status::servfail) {
     fr.res = result::temperror;
     fr.problem =
@@ -581,6 +603,7 @@ frame_result frame_runner::run(std::string_view domain, int depth, bool in_inclu
   const record& rec = *parsed;
   for (const auto& m : rec.mechanisms()) {
     term_outcome t = eval(m, domain, depth);
+    if (c_.stopped) return fr;
     if (c_.opt.trace) {
       const char* what = t.m == match::yes         ? "match"
                          : t.m == match::no        ? "no match"
@@ -608,6 +631,7 @@ frame_result frame_runner::run(std::string_view domain, int depth, bool in_inclu
     // inside an include (5.2).
     if (fr.res == result::fail && !in_include)
       fr.explanation = explanation(rec, domain, depth);
+    if (c_.stopped) return fr;
     return fr;
   }
   // 6.1: redirect applies only when no mechanism matched (and "all" was absent).
@@ -621,6 +645,7 @@ frame_result frame_runner::run(std::string_view domain, int depth, bool in_inclu
       return fr;
     }
     if (red->uses_p_macro) ensure_ptr_names(c_, depth, domain);
+    if (c_.stopped) return fr;
     std::string target, why;
     bool valid = false;
     if (!target_name(c_, red->value, domain, target, valid, why)) {
@@ -630,6 +655,7 @@ frame_result frame_runner::run(std::string_view domain, int depth, bool in_inclu
     }
     c_.note(depth, domain, trace_event::kind::term, fr.mechanism, "redirect to " + target);
     frame_result r = run(target, depth + 1, in_include);
+    if (c_.stopped) return r;
     if (r.res == result::none) {  // 6.1: no record at the target is a permerror
       r.res = result::permerror;
       r.problem = "redirect=" + target + " has no SPF record" +
@@ -693,12 +719,8 @@ bool run_pass(dns::resolver& res, const options& opt, check_state& st, outcome& 
   out = outcome{};
   context c(res, opt, st, out);
   frame_runner fr(c);
-  frame_result r;
-  try {
-    r = fr.run(st.domain, 0, false);
-  } catch (const answer_pending&) {
-    return false;
-  }
+  frame_result r = fr.run(st.domain, 0, false);
+  if (c.stopped) return false;
   out.result = r.res;
   out.identity = st.id;
   out.domain = st.domain;
