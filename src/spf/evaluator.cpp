@@ -115,7 +115,7 @@ struct context {
   const options& opt;
   check_state& st;
   outcome& out;
-  net::ip_address ip;  // unmapped
+  net::ip_address ip;           // unmapped
   std::size_t next_answer = 0;  // position in st.answers
   // An answer was not ready: the pass stops (every caller of query() returns at once,
   // without acting on a partial result); the next pass fetches it (evaluator.hpp). A
@@ -243,10 +243,8 @@ bool target_name(context& c, std::string_view spec, std::string_view current, st
 // RFC 7208 5.5 / 7.3: the PTR names of the client whose address lookup gives the client
 // back (at most ptr_name_limit names are looked at). `want` filters candidate names
 // (empty: all); used for both the ptr mechanism and %{p}.
-std::vector<std::string> validated_names(context& c, int depth,
-                                                          std::string_view domain,
-                                                          std::string_view want, bool& dns_error,
-                                                          bool& was_void) {
+std::vector<std::string> validated_names(context& c, int depth, std::string_view domain,
+                                         std::string_view want, bool& dns_error, bool& was_void) {
   std::vector<std::string> found;
   const dns::answer* ans_p = c.query(depth, domain, c.ip.reverse_name(), dns::rrtype::ptr);
   if (!ans_p) return found;
@@ -352,8 +350,7 @@ class frame_runner {
   context& c_;
 };
 
-std::string frame_runner::explanation(const record& rec, std::string_view domain,
-                                                       int depth) {
+std::string frame_runner::explanation(const record& rec, std::string_view domain, int depth) {
   std::string text;
   auto env = c_.env(domain);
   // RFC 7208 6.2: any problem with exp= means "proceed as if no exp modifier was given".
@@ -396,9 +393,8 @@ std::string frame_runner::explanation(const record& rec, std::string_view domain
   return def;
 }
 
-frame_runner::term_outcome frame_runner::eval(const mechanism& m,
-                                                               std::string_view domain,
-                                                               int depth) {
+frame_runner::term_outcome frame_runner::eval(const mechanism& m, std::string_view domain,
+                                              int depth) {
   term_outcome t;
   const bool v4 = c_.ip.is_v4();
   switch (m.kind) {
@@ -571,8 +567,7 @@ frame_result frame_runner::run(std::string_view domain, int depth, bool in_inclu
   const dns::answer& ans = *ans_p;
   if (ans.st == dns::status::timeout || ans.st == dns::status::servfail) {
     fr.res = result::temperror;
-    fr.problem =
-        "DNS " + std::string(dns::to_string(ans.st)) + " looking up the SPF record of " +
+    fr.problem = "DNS " + std::string(dns::to_string(ans.st)) + " looking up the SPF record of " +
                  std::string(domain);
     return fr;
   }
@@ -629,8 +624,7 @@ frame_result frame_runner::run(std::string_view domain, int depth, bool in_inclu
     fr.res = qualifier_result(m.qual);
     // 6.2: the explanation comes from the record that produced the fail, never from
     // inside an include (5.2).
-    if (fr.res == result::fail && !in_include)
-      fr.explanation = explanation(rec, domain, depth);
+    if (fr.res == result::fail && !in_include) fr.explanation = explanation(rec, domain, depth);
     if (c_.stopped) return fr;
     return fr;
   }

@@ -333,8 +333,8 @@ class never_ready : public dns::resolver {
 std::string trace_text(const spf::outcome& o) {
   std::string s;
   for (const auto& e : o.trace) {
-    s += std::to_string(static_cast<int>(e.what)) + "|" + std::to_string(e.depth) + "|" +
-         e.domain + "|" + e.text + "|" + e.detail + "|";
+    s += std::to_string(static_cast<int>(e.what)) + "|" + std::to_string(e.depth) + "|" + e.domain +
+         "|" + e.text + "|" + e.detail + "|";
     for (const auto& a : e.answers) s += a + ";";
     s += "\n";
   }
