@@ -21,6 +21,9 @@ class cached_backend final : public dns::resolver {
                                                                    dns::rrtype type) override {
     return cache_.query_shared(std::move(name), type);
   }
+  std::shared_ptr<const dns::answer> query_now(std::string_view name, dns::rrtype type) override {
+    return cache_.query_now(name, type);
+  }
 
  private:
   std::unique_ptr<dns::resolver> backend_;

@@ -27,6 +27,11 @@ CLI::App* group(CLI::App& root, const std::string& name, const std::string& desc
 
 }  // namespace mxg::cli
 
+// XXX: start-up costs ~40 M instructions (docs/benchmarks.md "Synchronous evaluation over
+// cached answers"): 75 % is the dynamic loader relocating the 21 linked libraries, 6 %
+// OpenSSL's init run by libcpp-httplib's constructor, 8 % building every subcommand's
+// CLI11 options below. Lazy init does not help; fewer linked libraries would (static
+// linking, or the gateway's libraries in a plugin that only `serve` loads).
 int main(int argc, char** argv) {
   CLI::App app{"mxguard " MXG_VERSION
                " - mail-hygiene gateway: SPF policy, capture and routing, backscatter"};

@@ -103,18 +103,31 @@ asio::awaitable<answer> caching_resolver::query(std::string name, rrtype type) {
   co_return *a;
 }
 
-asio::awaitable<std::shared_ptr<const answer>> caching_resolver::query_shared(std::string name,
-                                                                              rrtype type) {
-  // normalize_name() in place (no allocation); key "name/type".
-  if (!name.empty() && name.back() == '.') name.pop_back();
-  for (char& ch : name) ch = ascii::to_lower(ch);
-  std::string key;
+namespace {
+// The cache key "name/type" of normalize_name(name), built in `key` (no other allocation).
+void make_key(std::string& key, std::string_view name, rrtype type) {
+  if (!name.empty() && name.back() == '.') name.remove_suffix(1);
   key.reserve(name.size() + 6);
-  key = name;
+  key.assign(name);
+  for (char& ch : key) ch = ascii::to_lower(ch);
   key += '/';
   char num[8];
   auto conv = std::to_chars(num, num + sizeof num, static_cast<unsigned>(type));
   key.append(num, conv.ptr);
+}
+}  // namespace
+
+std::shared_ptr<const answer> caching_resolver::query_now(std::string_view name, rrtype type) {
+  make_key(key_buf_, name, type);
+  return lookup(key_buf_);
+}
+
+asio::awaitable<std::shared_ptr<const answer>> caching_resolver::query_shared(std::string name,
+                                                                              rrtype type) {
+  std::string key;
+  make_key(key, name, type);
+  if (!name.empty() && name.back() == '.') name.pop_back();
+  for (char& ch : name) ch = ascii::to_lower(ch);
 
   if (auto hit = lookup(key)) co_return hit;
 

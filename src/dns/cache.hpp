@@ -24,6 +24,7 @@
 #include <list>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 
 #include "dns/resolver.hpp"
@@ -62,6 +63,8 @@ class caching_resolver : public resolver {
   asio::awaitable<answer> query(std::string name, rrtype type) override;
   asio::awaitable<std::shared_ptr<const answer>> query_shared(std::string name,
                                                               rrtype type) override;
+  // A cache hit, counted as one (nothing is sent upstream and nothing coalesced).
+  std::shared_ptr<const answer> query_now(std::string_view name, rrtype type) override;
 
   const cache_counters& counters() const { return counters_; }
   std::size_t size() const { return index_.size(); }
@@ -88,6 +91,7 @@ class caching_resolver : public resolver {
   std::list<entry> lru_;  // front: most recently used
   std::unordered_map<std::string, std::list<entry>::iterator> index_;
   std::unordered_map<std::string, std::shared_ptr<inflight>> inflight_;
+  std::string key_buf_;  // query_now's key, reused
 };
 
 }  // namespace mxg::dns

@@ -26,6 +26,8 @@ class memory_zone : public resolver {
   std::size_t size() const;
 
   asio::awaitable<answer> query(std::string name, rrtype type) override;
+  // Always ready: the zone answers at once.
+  std::shared_ptr<const answer> query_now(std::string_view name, rrtype type) override;
   answer lookup(std::string_view name, rrtype type) const;  // synchronous form
 
  private:

@@ -12,6 +12,10 @@ asio::awaitable<std::shared_ptr<const answer>> resolver::query_shared(std::strin
   co_return std::make_shared<const answer>(co_await query(std::move(name), type));
 }
 
+std::shared_ptr<const answer> resolver::query_now(std::string_view, rrtype) {
+  return nullptr;
+}
+
 const char* to_string(rrtype t) {
   switch (t) {
     case rrtype::a:

@@ -94,6 +94,10 @@ class resolver {
   // out its entry without copying the records. The default wraps query().
   virtual asio::awaitable<std::shared_ptr<const answer>> query_shared(std::string name,
                                                                       rrtype type);
+  // The answer when it is ready at once, without waiting and without sending a query (a
+  // cache hit, an in-memory zone); nullptr otherwise (then ask query_shared). The default
+  // is nullptr. `name` as for query().
+  virtual std::shared_ptr<const answer> query_now(std::string_view name, rrtype type);
 };
 
 // Lower-case, strip one final dot. Does not validate.

@@ -90,17 +90,37 @@ struct frame_result {
   std::optional<diagnostic> diag;
 };
 
-// Per-check state shared by all frames of one check.
-struct context {
-  context(dns::resolver& r, const options& o, outcome& ou, net::ip_address client)
-      : res(r), opt(o), out(ou), ip(client) {}
-  dns::resolver& res;
-  const options& opt;
-  outcome& out;
+// What one check keeps across its passes: the identity, the fixed %{t} and deadline, and
+// every answer of the previous pass in query order, replayed by the next one.
+struct check_state {
   net::ip_address ip;  // unmapped
-  std::string sender, local, sender_domain, helo;
+  std::string domain, sender, local, sender_domain, helo;
+  identity id = identity::mailfrom;
   std::int64_t now = 0;
   std::chrono::steady_clock::time_point deadline;
+  struct step {
+    std::shared_ptr<const dns::answer> ans;
+    bool late = false;  // made up because the time limit had passed (4.6.4)
+  };
+  std::vector<step> answers;
+  std::string missing_name;  // after a pass that stopped: the query to send
+  dns::rrtype missing_type = dns::rrtype::txt;
+};
+
+// Per-pass state shared by all frames of one check.
+struct context {
+  context(dns::resolver& r, const options& o, check_state& s, outcome& ou)
+      : res(r), opt(o), st(s), out(ou), ip(s.ip) {}
+  dns::resolver& res;
+  const options& opt;
+  check_state& st;
+  outcome& out;
+  net::ip_address ip;           // unmapped
+  std::size_t next_answer = 0;  // position in st.answers
+  // An answer was not ready: the pass stops (every caller of query() returns at once,
+  // without acting on a partial result); the next pass fetches it (evaluator.hpp). A
+  // flag rather than an exception: unwinding cost more than the whole check.
+  bool stopped = false;
   bool ptr_names_known = false;
   std::vector<std::string> validated;  // %{p}: names whose address lookup gave the client
 
@@ -108,14 +128,14 @@ struct context {
 
   macro_env env(std::string_view domain) const {
     macro_env e;
-    e.sender = sender;
-    e.local_part = local;
-    e.sender_domain = sender_domain;
+    e.sender = st.sender;
+    e.local_part = st.local;
+    e.sender_domain = st.sender_domain;
     e.domain = domain;
-    e.helo = helo;
+    e.helo = st.helo;
     e.receiver = opt.receiver;
     e.ip = ip;
-    e.now = now;
+    e.now = st.now;
     return e;
   }
 
@@ -131,31 +151,47 @@ struct context {
     out.trace.push_back(std::move(ev));
   }
 
-  // Answers are shared, read-only: a cache hit costs no copy of the records.
-  asio::awaitable<std::shared_ptr<const dns::answer>> query(int depth, std::string_view domain,
-                                                            std::string name, dns::rrtype type) {
-    if (std::chrono::steady_clock::now() > deadline) {  // 4.6.4 overall time limit
-      auto late = std::make_shared<dns::answer>();
-      late->st = dns::status::timeout;
-      late->detail = "SPF evaluation time limit reached (RFC 7208 4.6.4)";
-      note(depth, domain, trace_event::kind::note, name, late->detail);
-      co_return late;
+  // The answer to the next query of this check: replayed from the previous pass, or
+  // ready at once (resolver::query_now, a cache hit), or else the pass stops
+  // (nullptr, `stopped`). Answers are shared, read-only, and kept in st.answers for the whole
+  // check, so the reference stays valid: a cache hit costs no copy of the records.
+  const dns::answer* query(int depth, std::string_view domain, std::string_view name,
+                           dns::rrtype type) {
+    if (next_answer == st.answers.size()) {
+      if (std::chrono::steady_clock::now() > st.deadline) {  // 4.6.4 overall time limit
+        auto late = std::make_shared<dns::answer>();
+        late->st = dns::status::timeout;
+        late->detail = "SPF evaluation time limit reached (RFC 7208 4.6.4)";
+        st.answers.push_back({std::move(late), true});
+      } else if (auto a = res.query_now(name, type)) {
+        st.answers.push_back({std::move(a), false});
+      } else {
+        st.missing_name.assign(name);
+        st.missing_type = type;
+        stopped = true;
+        return nullptr;
+      }
+    }
+    const check_state::step& s = st.answers[next_answer++];
+    const dns::answer& a = *s.ans;
+    if (s.late) {
+      note(depth, domain, trace_event::kind::note, std::string(name), a.detail);
+      return &a;
     }
     ++out.dns_queries;
-    if (!opt.trace) co_return co_await res.query_shared(std::move(name), type);
+    if (!opt.trace) return &a;
     trace_event ev;
     ev.what = trace_event::kind::query;
     ev.depth = depth;
     ev.domain = std::string(domain);
-    ev.text = name;
+    ev.text = std::string(name);
     ev.type = type;
-    auto a = co_await res.query_shared(std::move(name), type);
-    ev.status = a->st;
-    ev.detail = std::string(dns::to_string(type)) + " " + dns::to_string(a->st);
-    if (!a->detail.empty()) ev.detail += " (" + a->detail + ")";
-    for (const auto& r : a->records) ev.answers.push_back(r.to_string());
+    ev.status = a.st;
+    ev.detail = std::string(dns::to_string(type)) + " " + dns::to_string(a.st);
+    if (!a.detail.empty()) ev.detail += " (" + a.detail + ")";
+    for (const auto& r : a.records) ev.answers.push_back(r.to_string());
     out.trace.push_back(std::move(ev));
-    co_return a;
+    return &a;
   }
 };
 
@@ -207,16 +243,15 @@ bool target_name(context& c, std::string_view spec, std::string_view current, st
 // RFC 7208 5.5 / 7.3: the PTR names of the client whose address lookup gives the client
 // back (at most ptr_name_limit names are looked at). `want` filters candidate names
 // (empty: all); used for both the ptr mechanism and %{p}.
-asio::awaitable<std::vector<std::string>> validated_names(context& c, int depth,
-                                                          std::string_view domain,
-                                                          std::string_view want, bool& dns_error,
-                                                          bool& was_void) {
+std::vector<std::string> validated_names(context& c, int depth, std::string_view domain,
+                                         std::string_view want, bool& dns_error, bool& was_void) {
   std::vector<std::string> found;
-  auto ans_ptr = co_await c.query(depth, domain, c.ip.reverse_name(), dns::rrtype::ptr);
-  const dns::answer& ans = *ans_ptr;
+  const dns::answer* ans_p = c.query(depth, domain, c.ip.reverse_name(), dns::rrtype::ptr);
+  if (!ans_p) return found;
+  const dns::answer& ans = *ans_p;
   dns_error = ans.st == dns::status::timeout || ans.st == dns::status::servfail;
   was_void = ans.is_void();
-  if (!ans.ok()) co_return found;
+  if (!ans.ok()) return found;
   int n = 0;
   for (const auto& r : ans.records) {
     if (n++ >= c.opt.ptr_name_limit) break;  // 4.6.4: the rest are ignored
@@ -229,8 +264,9 @@ asio::awaitable<std::vector<std::string>> validated_names(context& c, int depth,
                  iequals(name.substr(name.size() - want.size()), want));
       if (!ok) continue;
     }
-    auto a_ptr = co_await c.query(depth, domain, std::string(name), c.addr_type());
-    const dns::answer& a = *a_ptr;
+    const dns::answer* a_p = c.query(depth, domain, name, c.addr_type());
+    if (!a_p) return found;
+    const dns::answer& a = *a_p;
     if (!a.ok()) continue;  // 5.5: a DNS error skips the name
     for (const auto& ar : a.records) {
       if (ar.addr == c.ip) {
@@ -239,13 +275,14 @@ asio::awaitable<std::vector<std::string>> validated_names(context& c, int depth,
       }
     }
   }
-  co_return found;
+  return found;
 }
 
-asio::awaitable<void> ensure_ptr_names(context& c, int depth, std::string_view domain) {
-  if (c.ptr_names_known) co_return;
+void ensure_ptr_names(context& c, int depth, std::string_view domain) {
+  if (c.ptr_names_known) return;
   bool err = false, was_void = false;
-  c.validated = co_await validated_names(c, depth, domain, {}, err, was_void);
+  c.validated = validated_names(c, depth, domain, {}, err, was_void);
+  if (c.stopped) return;
   c.ptr_names_known = true;
 }
 
@@ -289,7 +326,7 @@ class frame_runner {
  public:
   frame_runner(context& c) : c_(c) {}
 
-  asio::awaitable<frame_result> run(std::string domain, int depth, bool in_include);
+  frame_result run(std::string_view domain, int depth, bool in_include);
 
  private:
   enum class match { yes, no, temperror, permerror };
@@ -298,8 +335,8 @@ class frame_runner {
     std::string problem;
   };
 
-  asio::awaitable<term_outcome> eval(const mechanism& m, const std::string& domain, int depth);
-  asio::awaitable<std::string> explanation(const record& rec, const std::string& domain, int depth);
+  term_outcome eval(const mechanism& m, std::string_view domain, int depth);
+  std::string explanation(const record& rec, std::string_view domain, int depth);
   bool count_void(term_outcome& t) {
     ++c_.out.void_lookups;
     if (c_.out.void_lookups > c_.opt.void_lookup_limit) {
@@ -313,26 +350,28 @@ class frame_runner {
   context& c_;
 };
 
-asio::awaitable<std::string> frame_runner::explanation(const record& rec, const std::string& domain,
-                                                       int depth) {
+std::string frame_runner::explanation(const record& rec, std::string_view domain, int depth) {
   std::string text;
   auto env = c_.env(domain);
   // RFC 7208 6.2: any problem with exp= means "proceed as if no exp modifier was given".
   if (const modifier* exp = rec.exp()) {
-    if (exp->uses_p_macro) co_await ensure_ptr_names(c_, depth, domain);
+    if (exp->uses_p_macro) ensure_ptr_names(c_, depth, domain);
+    if (c_.stopped) return {};
     std::string name, why;
     bool valid = false;
     if (target_name(c_, exp->value, domain, name, valid, why) && valid) {
-      auto a_ptr = co_await c_.query(depth, domain, name, dns::rrtype::txt);
-      const dns::answer& a = *a_ptr;
+      const dns::answer* a_p = c_.query(depth, domain, name, dns::rrtype::txt);
+      if (!a_p) return {};
+      const dns::answer& a = *a_p;
       if (a.ok() && a.records.size() == 1) {
         std::string raw = a.records[0].joined_text();
         macro_check facts;
         if (!check_macro_string(raw, macro_context::explanation, &facts)) {
-          if (facts.uses_p) co_await ensure_ptr_names(c_, depth, domain);
+          if (facts.uses_p) ensure_ptr_names(c_, depth, domain);
+          if (c_.stopped) return {};
           auto e2 = c_.env(domain);
           if (c_.ptr_names_known) e2.validated_ptr = pick_ptr(c_, domain);
-          if (!expand(raw, macro_context::explanation, e2, text)) co_return text;
+          if (!expand(raw, macro_context::explanation, e2, text)) return text;
         }
         c_.note(depth, domain, trace_event::kind::note, "exp=" + std::string(exp->value),
                 "explanation string invalid; default used");
@@ -346,28 +385,28 @@ asio::awaitable<std::string> frame_runner::explanation(const record& rec, const 
   macro_check facts;
   const auto& def = c_.opt.default_explanation;
   if (!check_macro_string(def, macro_context::explanation, &facts)) {
-    if (facts.uses_p) co_await ensure_ptr_names(c_, depth, domain);
+    if (facts.uses_p) ensure_ptr_names(c_, depth, domain);
+    if (c_.stopped) return {};
     if (c_.ptr_names_known) env.validated_ptr = pick_ptr(c_, domain);
-    if (!expand(def, macro_context::explanation, env, text)) co_return text;
+    if (!expand(def, macro_context::explanation, env, text)) return text;
   }
-  co_return def;
+  return def;
 }
 
-asio::awaitable<frame_runner::term_outcome> frame_runner::eval(const mechanism& m,
-                                                               const std::string& domain,
-                                                               int depth) {
+frame_runner::term_outcome frame_runner::eval(const mechanism& m, std::string_view domain,
+                                              int depth) {
   term_outcome t;
   const bool v4 = c_.ip.is_v4();
   switch (m.kind) {
     case mechanism_kind::all:
       t.m = match::yes;
-      co_return t;
+      return t;
     case mechanism_kind::ip4:
       t.m = (v4 && c_.ip.same_prefix(m.network, m.cidr4)) ? match::yes : match::no;
-      co_return t;
+      return t;
     case mechanism_kind::ip6:
       t.m = (!v4 && c_.ip.same_prefix(m.network, m.cidr6)) ? match::yes : match::no;
-      co_return t;
+      return t;
     default:
       break;
   }
@@ -376,22 +415,24 @@ asio::awaitable<frame_runner::term_outcome> frame_runner::eval(const mechanism& 
     t.m = match::permerror;
     t.problem = "more than " + std::to_string(c_.opt.dns_term_limit) +
                 " DNS-querying terms (include, a, mx, ptr, exists, redirect; RFC 7208 4.6.4)";
-    co_return t;
+    return t;
   }
-  if (m.uses_p_macro) co_await ensure_ptr_names(c_, depth, domain);
+  if (m.uses_p_macro) ensure_ptr_names(c_, depth, domain);
+  if (c_.stopped) return t;
   std::string target, why;
   bool valid = false;
   if (!target_name(c_, m.domain_spec, domain, target, valid, why)) {
     t.m = match::permerror;
     t.problem = "macro expansion failed: " + why;
-    co_return t;
+    return t;
   }
   const unsigned prefix = v4 ? m.cidr4 : m.cidr6;
   switch (m.kind) {
     case mechanism_kind::include: {
       // RFC 7208 5.2: pass -> match; fail/softfail/neutral -> no match;
       // temperror -> temperror; permerror or none -> permerror.
-      frame_result r = co_await run(target, depth + 1, true);
+      frame_result r = run(target, depth + 1, true);
+      if (c_.stopped) return t;
       switch (r.res) {
         case result::pass:
           t.m = match::yes;
@@ -415,51 +456,53 @@ asio::awaitable<frame_runner::term_outcome> frame_runner::eval(const mechanism& 
           t.problem = r.problem;
           break;
       }
-      co_return t;
+      return t;
     }
     case mechanism_kind::a:
     case mechanism_kind::exists: {
       if (!valid) {  // 4.3 by analogy: a name that cannot be queried does not match
         c_.note(depth, domain, trace_event::kind::note, std::string(m.text), why);
-        co_return t;
+        return t;
       }
       // 5.7: exists always asks for A, whatever the client's family.
       auto type = m.kind == mechanism_kind::exists ? dns::rrtype::a : c_.addr_type();
-      auto a_ptr = co_await c_.query(depth, domain, target, type);
-      const dns::answer& a = *a_ptr;
+      const dns::answer* a_p = c_.query(depth, domain, target, type);
+      if (!a_p) return t;
+      const dns::answer& a = *a_p;
       if (a.st == dns::status::timeout || a.st == dns::status::servfail) {
         t.m = match::temperror;
         t.problem = "DNS " + std::string(dns::to_string(a.st)) + " for " + target + " " +
                     dns::to_string(type);
-        co_return t;
+        return t;
       }
       if (a.is_void() || a.records.empty()) {
         count_void(t);
-        co_return t;
+        return t;
       }
       if (m.kind == mechanism_kind::exists) {
         t.m = match::yes;
-        co_return t;
+        return t;
       }
       for (const auto& r : a.records)
         if (r.addr.same_prefix(c_.ip, prefix)) t.m = match::yes;
-      co_return t;
+      return t;
     }
     case mechanism_kind::mx: {
       if (!valid) {
         c_.note(depth, domain, trace_event::kind::note, std::string(m.text), why);
-        co_return t;
+        return t;
       }
-      auto a_ptr = co_await c_.query(depth, domain, target, dns::rrtype::mx);
-      const dns::answer& a = *a_ptr;
+      const dns::answer* a_p = c_.query(depth, domain, target, dns::rrtype::mx);
+      if (!a_p) return t;
+      const dns::answer& a = *a_p;
       if (a.st == dns::status::timeout || a.st == dns::status::servfail) {
         t.m = match::temperror;
         t.problem = "DNS " + std::string(dns::to_string(a.st)) + " for " + target + " MX";
-        co_return t;
+        return t;
       }
       if (a.is_void() || a.records.empty()) {
         count_void(t);
-        co_return t;
+        return t;
       }
       // 4.6.4: more than 10 MX records is a permerror.
       if (static_cast<int>(a.records.size()) > c_.opt.mx_name_limit) {
@@ -467,76 +510,79 @@ asio::awaitable<frame_runner::term_outcome> frame_runner::eval(const mechanism& 
         t.problem = target + " has " + std::to_string(a.records.size()) +
                     " MX records, more than " + std::to_string(c_.opt.mx_name_limit) +
                     " (RFC 7208 4.6.4)";
-        co_return t;
+        return t;
       }
       for (const auto& mxr : a.records) {
         std::string_view host = mxr.target;
         if (!host.empty() && host.back() == '.') host.remove_suffix(1);
         if (host.empty()) continue;  // null MX (RFC 7505)
-        auto h_ptr = co_await c_.query(depth, domain, std::string(host), c_.addr_type());
-        const dns::answer& h = *h_ptr;
+        const dns::answer* h_p = c_.query(depth, domain, host, c_.addr_type());
+        if (!h_p) return t;
+        const dns::answer& h = *h_p;
         if (h.st == dns::status::timeout || h.st == dns::status::servfail) {
           t.m = match::temperror;
           t.problem = "DNS " + std::string(dns::to_string(h.st)) + " for " + std::string(host);
-          co_return t;
+          return t;
         }
         for (const auto& r : h.records) {
           if (r.addr.same_prefix(c_.ip, prefix)) {
             t.m = match::yes;
-            co_return t;
+            return t;
           }
         }
       }
-      co_return t;
+      return t;
     }
     case mechanism_kind::ptr: {
       if (!valid) {
         c_.note(depth, domain, trace_event::kind::note, std::string(m.text), why);
-        co_return t;
+        return t;
       }
       bool err = false, was_void = false;
-      auto names = co_await validated_names(c_, depth, domain, target, err, was_void);
-      if (was_void && !count_void(t)) co_return t;
+      auto names = validated_names(c_, depth, domain, target, err, was_void);
+      if (c_.stopped) return t;
+      if (was_void && !count_void(t)) return t;
       // 5.5: a DNS error on the PTR lookup means no match.
       t.m = names.empty() ? match::no : match::yes;
-      co_return t;
+      return t;
     }
     default:
       break;
   }
-  co_return t;
+  return t;
 }
 
-asio::awaitable<frame_result> frame_runner::run(std::string domain, int depth, bool in_include) {
+frame_result frame_runner::run(std::string_view domain, int depth, bool in_include) {
   frame_result fr;
   fr.res = result::none;
   if (!valid_domain(domain)) {
-    fr.problem = "\"" + domain + "\" is not a valid domain name (RFC 7208 4.3)";
-    c_.note(depth, domain, trace_event::kind::note, domain, fr.problem);
-    co_return fr;
+    fr.problem = "\"" + std::string(domain) + "\" is not a valid domain name (RFC 7208 4.3)";
+    c_.note(depth, domain, trace_event::kind::note, std::string(domain), fr.problem);
+    return fr;
   }
-  if (domain.back() == '.') domain.pop_back();
+  if (domain.back() == '.') domain.remove_suffix(1);
   // RFC 7208 4.4: the TXT lookup; 4.5: exactly one record beginning "v=spf1".
-  auto ans_ptr = co_await c_.query(depth, domain, domain, dns::rrtype::txt);
-  const dns::answer& ans = *ans_ptr;
+  const dns::answer* ans_p = c_.query(depth, domain, domain, dns::rrtype::txt);
+  if (!ans_p) return fr;
+  const dns::answer& ans = *ans_p;
   if (ans.st == dns::status::timeout || ans.st == dns::status::servfail) {
     fr.res = result::temperror;
-    fr.problem =
-        "DNS " + std::string(dns::to_string(ans.st)) + " looking up the SPF record of " + domain;
-    co_return fr;
+    fr.problem = "DNS " + std::string(dns::to_string(ans.st)) + " looking up the SPF record of " +
+                 std::string(domain);
+    return fr;
   }
   // 4.5 selection and 4.6 parse, done once per cached TXT answer (see select_record).
   std::shared_ptr<const selected_record> sel = select_record(ans);
   if (sel->count == 0) {
-    fr.problem = "no SPF record at " + domain;
-    c_.note(depth, domain, trace_event::kind::note, domain, fr.problem);
-    co_return fr;
+    fr.problem = "no SPF record at " + std::string(domain);
+    c_.note(depth, domain, trace_event::kind::note, std::string(domain), fr.problem);
+    return fr;
   }
   if (sel->count > 1) {
     fr.res = result::permerror;
-    fr.problem = std::to_string(sel->count) + " SPF records at " + domain +
+    fr.problem = std::to_string(sel->count) + " SPF records at " + std::string(domain) +
                  " (there must be exactly one, RFC 7208 4.5)";
-    co_return fr;
+    return fr;
   }
   const parse_result& parsed = *sel->parsed;
   if (c_.opt.trace)
@@ -547,11 +593,12 @@ asio::awaitable<frame_result> frame_runner::run(std::string domain, int depth, b
     fr.problem = parsed.error().to_string();
     fr.mechanism = parsed.error().term;  // the offending term decided the result
     fr.diag = parsed.error();
-    co_return fr;
+    return fr;
   }
   const record& rec = *parsed;
   for (const auto& m : rec.mechanisms()) {
-    term_outcome t = co_await eval(m, domain, depth);
+    term_outcome t = eval(m, domain, depth);
+    if (c_.stopped) return fr;
     if (c_.opt.trace) {
       const char* what = t.m == match::yes         ? "match"
                          : t.m == match::no        ? "no match"
@@ -567,19 +614,19 @@ asio::awaitable<frame_result> frame_runner::run(std::string domain, int depth, b
     if (t.m == match::temperror) {
       fr.res = result::temperror;
       fr.problem = std::move(t.problem);
-      co_return fr;
+      return fr;
     }
     if (t.m == match::permerror) {
       fr.res = result::permerror;
       fr.problem = std::move(t.problem);
-      co_return fr;
+      return fr;
     }
     fr.res = qualifier_result(m.qual);
     // 6.2: the explanation comes from the record that produced the fail, never from
     // inside an include (5.2).
-    if (fr.res == result::fail && !in_include)
-      fr.explanation = co_await explanation(rec, domain, depth);
-    co_return fr;
+    if (fr.res == result::fail && !in_include) fr.explanation = explanation(rec, domain, depth);
+    if (c_.stopped) return fr;
+    return fr;
   }
   // 6.1: redirect applies only when no mechanism matched (and "all" was absent).
   if (const modifier* red = rec.redirect()) {
@@ -589,29 +636,31 @@ asio::awaitable<frame_result> frame_runner::run(std::string domain, int depth, b
       fr.problem = "more than " + std::to_string(c_.opt.dns_term_limit) +
                    " DNS-querying terms (include, a, mx, ptr, exists, redirect; RFC 7208 4.6.4)";
       c_.note(depth, domain, trace_event::kind::term, fr.mechanism, "permerror: " + fr.problem);
-      co_return fr;
+      return fr;
     }
-    if (red->uses_p_macro) co_await ensure_ptr_names(c_, depth, domain);
+    if (red->uses_p_macro) ensure_ptr_names(c_, depth, domain);
+    if (c_.stopped) return fr;
     std::string target, why;
     bool valid = false;
     if (!target_name(c_, red->value, domain, target, valid, why)) {
       fr.res = result::permerror;
       fr.problem = "macro expansion failed: " + why;
-      co_return fr;
+      return fr;
     }
     c_.note(depth, domain, trace_event::kind::term, fr.mechanism, "redirect to " + target);
-    frame_result r = co_await run(target, depth + 1, in_include);
+    frame_result r = run(target, depth + 1, in_include);
+    if (c_.stopped) return r;
     if (r.res == result::none) {  // 6.1: no record at the target is a permerror
       r.res = result::permerror;
       r.problem = "redirect=" + target + " has no SPF record" +
                   (r.problem.empty() ? std::string() : " (" + r.problem + ")");
       r.mechanism = fr.mechanism;
     }
-    co_return r;
+    return r;
   }
   fr.res = result::neutral;  // 4.7: no match, no redirect
   fr.mechanism = "default";
-  co_return fr;
+  return fr;
 }
 
 }  // namespace
@@ -625,51 +674,86 @@ bool valid_domain(std::string_view d) {
   return valid_labels(d);
 }
 
-asio::awaitable<outcome> evaluator::check(request req) const {
-  std::string domain, sender;
-  identity id = identity::mailfrom;
-  if (req.sender.empty()) {
-    // RFC 7208 2.4: the null sender: check the HELO identity as postmaster@<helo>.
-    id = identity::helo;
-    domain = req.helo;
-    sender = "postmaster@" + req.helo;
-  } else {
-    auto at = req.sender.rfind('@');
-    if (at == std::string::npos) {
-      domain = req.sender;
-      sender = "postmaster@" + req.sender;
-    } else {
-      domain = req.sender.substr(at + 1);
-      sender = at == 0 ? "postmaster" + req.sender : req.sender;  // 4.3 empty local part
-    }
-  }
-  auto o = co_await check_host(req.ip, std::move(domain), std::move(sender), req.helo);
-  o.identity = id;
-  co_return o;
+namespace {
+
+check_state start_check(const options& opt, net::ip_address ip, std::string domain,
+                        std::string sender, std::string helo, identity id) {
+  check_state st;
+  st.answers.reserve(8);  // most checks make fewer queries
+  st.ip = ip.unmapped();
+  auto at = sender.rfind('@');
+  st.local = at == std::string::npos ? std::string("postmaster") : sender.substr(0, at);
+  if (st.local.empty()) st.local = "postmaster";
+  st.sender_domain = at == std::string::npos ? sender : sender.substr(at + 1);
+  st.sender = std::move(sender);
+  st.helo = std::move(helo);
+  st.domain = std::move(domain);
+  st.id = id;
+  st.now = opt.now ? opt.now : static_cast<std::int64_t>(std::time(nullptr));
+  st.deadline = std::chrono::steady_clock::now() + opt.time_limit;
+  return st;
 }
 
-asio::awaitable<outcome> evaluator::check_host(net::ip_address ip, std::string domain,
-                                               std::string sender, std::string helo) const {
-  outcome out;
-  context c(res_, opt_, out, ip.unmapped());
-  auto at = sender.rfind('@');
-  c.local = at == std::string::npos ? std::string("postmaster") : sender.substr(0, at);
-  if (c.local.empty()) c.local = "postmaster";
-  c.sender_domain = at == std::string::npos ? sender : sender.substr(at + 1);
-  c.sender = std::move(sender);
-  c.helo = std::move(helo);
-  c.now = opt_.now ? opt_.now : static_cast<std::int64_t>(std::time(nullptr));
-  c.deadline = std::chrono::steady_clock::now() + opt_.time_limit;
-  out.domain = domain;
+// RFC 7208 2.4, 4.3: the identity checked and its <domain> and <sender>.
+check_state start_check(const options& opt, const request& req) {
+  if (req.sender.empty())  // 2.4: the null sender: the HELO identity as postmaster@<helo>
+    return start_check(opt, req.ip, req.helo, "postmaster@" + req.helo, req.helo, identity::helo);
+  auto at = req.sender.rfind('@');
+  if (at == std::string::npos)
+    return start_check(opt, req.ip, req.sender, "postmaster@" + req.sender, req.helo,
+                       identity::mailfrom);
+  return start_check(opt, req.ip, req.sender.substr(at + 1),
+                     at == 0 ? "postmaster" + req.sender : req.sender,  // 4.3 empty local part
+                     req.helo, identity::mailfrom);
+}
+
+// One pass of check_host() over the answers at hand. True: `out` is the outcome. False:
+// an answer was not ready (st.missing_name/type); `out` is to be discarded.
+bool run_pass(dns::resolver& res, const options& opt, check_state& st, outcome& out) {
+  out = outcome{};
+  context c(res, opt, st, out);
   frame_runner fr(c);
-  frame_result r = co_await fr.run(std::move(domain), 0, false);
+  frame_result r = fr.run(st.domain, 0, false);
+  if (c.stopped) return false;
   out.result = r.res;
+  out.identity = st.id;
+  out.domain = st.domain;
   out.mechanism = std::move(r.mechanism);
   out.explanation = std::move(r.explanation);
   out.problem = std::move(r.problem);
   out.diag = std::move(r.diag);
-  out.sender = std::move(c.sender);
+  out.sender = st.sender;
+  return true;
+}
+
+// Passes until one finishes, fetching the missing answer between two passes.
+asio::awaitable<outcome> run_check(dns::resolver& res, const options& opt, check_state st) {
+  outcome out;
+  while (!run_pass(res, opt, st, out)) {
+    auto a = co_await res.query_shared(std::move(st.missing_name), st.missing_type);
+    st.answers.push_back({std::move(a), false});
+  }
   co_return out;
+}
+
+}  // namespace
+
+std::optional<outcome> evaluator::check_now(const request& req) const {
+  check_state st = start_check(opt_, req);
+  outcome out;
+  if (!run_pass(res_, opt_, st, out)) return std::nullopt;
+  return out;
+}
+
+asio::awaitable<outcome> evaluator::check(request req) const {
+  return run_check(res_, opt_, start_check(opt_, req));
+}
+
+asio::awaitable<outcome> evaluator::check_host(net::ip_address ip, std::string domain,
+                                               std::string sender, std::string helo) const {
+  return run_check(res_, opt_,
+                   start_check(opt_, ip, std::move(domain), std::move(sender), std::move(helo),
+                               identity::mailfrom));
 }
 
 }  // namespace mxg::spf

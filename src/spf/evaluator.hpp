@@ -15,6 +15,14 @@
 // semantics, none -> permerror (6.1); exp= and a configurable default explanation
 // (6.2), never taken from an include; IPv4-mapped IPv6 clients treated as IPv4 (5);
 // DNS errors -> temperror (2.6.6, 5); macros with the validated %{p} (7).
+//
+// Evaluation in passes: check_host() itself is plain synchronous code that takes each
+// answer from dns::resolver::query_now() (a cache hit). When an answer is not ready the
+// pass stops; check() sends that one query (query_shared, co_await) and runs the next
+// pass, which replays the answers of the previous pass in order (so the result is the
+// one a straight run would give, time limit included) and goes on from there. A check
+// whose answers are all cached, the common case, is one pass with no suspension and no
+// coroutine frame per term; check_now() is that pass alone.
 #pragma once
 
 #include <asio/awaitable.hpp>
@@ -99,6 +107,11 @@ class evaluator {
   // Selects the identity (MAIL FROM, or HELO for the null sender) and runs check_host().
   // Takes the request by value: the coroutine may start after the caller's temporaries die.
   asio::awaitable<outcome> check(request req) const;
+
+  // The same check when every answer it needs is ready at once (resolver::query_now, a
+  // cache hit): the outcome, without suspending; std::nullopt when one is not, and then
+  // check() gives it (nothing is sent to the DNS here).
+  std::optional<outcome> check_now(const request& req) const;
 
   // check_host(<ip>, <domain>, <sender>) of RFC 7208 4 with an explicit domain.
   asio::awaitable<outcome> check_host(net::ip_address ip, std::string domain, std::string sender,

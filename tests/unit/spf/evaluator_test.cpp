@@ -9,6 +9,7 @@
 #include <asio/co_spawn.hpp>
 #include <asio/io_context.hpp>
 
+#include "dns/cache.hpp"
 #include "dns/memory_zone.hpp"
 #include "spf/received_spf.hpp"
 
@@ -306,6 +307,89 @@ TEST(SpfEvaluator, SyntaxErrorNamesTheTerm) {
   auto zone = make_zone();
   auto o = run(zone, "192.0.2.1", "u@typo.example", "h");
   EXPECT_EQ(o.mechanism, "ipv4:64.8.71.111");
+}
+
+}  // namespace
+
+namespace {
+
+// A resolver that never has an answer ready at once (like c-ares without a cache): every
+// query of a check goes through the evaluator's passes (evaluator.hpp "Evaluation in
+// passes"), each pass replaying the answers of the one before. It answers from the zone
+// and counts the queries sent.
+class never_ready : public dns::resolver {
+ public:
+  explicit never_ready(const dns::memory_zone& z) : z_(z) {}
+  asio::awaitable<dns::answer> query(std::string name, dns::rrtype type) override {
+    ++sent;
+    co_return z_.lookup(name, type);
+  }
+  int sent = 0;
+
+ private:
+  const dns::memory_zone& z_;
+};
+
+std::string trace_text(const spf::outcome& o) {
+  std::string s;
+  for (const auto& e : o.trace) {
+    s += std::to_string(static_cast<int>(e.what)) + "|" + std::to_string(e.depth) + "|" + e.domain +
+         "|" + e.text + "|" + e.detail + "|";
+    for (const auto& a : e.answers) s += a + ";";
+    s += "\n";
+  }
+  return s;
+}
+
+TEST(SpfEvaluator, AnswersFetchedBetweenPassesGiveTheSameOutcome) {
+  // The same check, once with every answer at hand (the zone) and once with none (each
+  // one fetched, then the check replayed): the same result, term, explanation, counters
+  // and trace, and exactly one query sent per query of the check (replayed answers are
+  // never asked again).
+  auto zone = make_zone();
+  for (const auto& c : kCases) {
+    SCOPED_TRACE(std::string(c.ip) + " " + c.sender + " " + c.helo);
+    never_ready slow(zone);
+    auto direct = run(zone, c.ip, c.sender, c.helo, true);
+    auto fetched = run(slow, c.ip, c.sender, c.helo, true);
+    EXPECT_EQ(fetched.result, direct.result);
+    EXPECT_EQ(fetched.mechanism, direct.mechanism);
+    EXPECT_EQ(fetched.explanation, direct.explanation);
+    EXPECT_EQ(fetched.problem, direct.problem);
+    EXPECT_EQ(fetched.dns_terms, direct.dns_terms);
+    EXPECT_EQ(fetched.void_lookups, direct.void_lookups);
+    EXPECT_EQ(fetched.dns_queries, direct.dns_queries);
+    EXPECT_EQ(slow.sent, direct.dns_queries);
+    EXPECT_EQ(trace_text(fetched), trace_text(direct));
+  }
+}
+
+TEST(SpfEvaluator, CheckNowNeedsEveryAnswerCached) {
+  // check_now() answers only from what is ready at once: before the cache holds the
+  // answers it gives nothing (and sends nothing); after check() fetched them it gives
+  // the outcome check() gave.
+  auto zone = make_zone();
+  never_ready slow(zone);
+  dns::caching_resolver cache(slow);
+  spf::evaluator ev(cache);
+  spf::request req{*net::ip_address::parse("198.51.100.2"), "u@mx.example", "h"};
+  EXPECT_FALSE(ev.check_now(req).has_value());
+  EXPECT_EQ(slow.sent, 0);
+  asio::io_context io;
+  spf::outcome out;
+  asio::co_spawn(io, ev.check(req), [&](std::exception_ptr e, spf::outcome r) {
+    if (e) std::rethrow_exception(e);
+    out = std::move(r);
+  });
+  io.run();
+  ASSERT_EQ(out.result, result::pass);
+  EXPECT_EQ(slow.sent, 4);  // TXT, MX, A of mx1, A of mx2
+  auto again = ev.check_now(req);
+  ASSERT_TRUE(again.has_value());
+  EXPECT_EQ(again->result, result::pass);
+  EXPECT_EQ(again->mechanism, "mx");
+  EXPECT_EQ(again->dns_queries, 4);
+  EXPECT_EQ(slow.sent, 4);
 }
 
 }  // namespace
