@@ -130,7 +130,8 @@ int run_add(const exc_args& a) {
   } else if (a.expires != "never") {
     auto age = parse_age(a.expires);
     if (!age || *age <= 0 || *age > policy::kMaxExpiry) {
-      std::fprintf(stderr, "mxguard: --expires: want a duration (30d, 12h) up to 3650d, or never\n");
+      std::fprintf(stderr,
+                   "mxguard: --expires: want a duration (30d, 12h) up to 3650d, or never\n");
       return kExitUsage;
     }
     e.expires_at = e.created_at + *age;
