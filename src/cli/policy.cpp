@@ -3,8 +3,10 @@
 // transactions through a candidate [spf] section (--policy FILE) and prints what would
 // change; --reevaluate runs SPF again through DNS (RFC 7208 check_host via
 // policy::evaluate_spf, --dns/--zone like `spf check`) for the stored client IP, sender
-// and HELO instead of trusting the stored results. suggest proposes exceptions,
-// stricter rules and broken-record flags with evidence and [[spf.rule]] snippets; it
+// and HELO instead of trusting the stored results. The policy exceptions of the store
+// ("release and allow", issue 11) are applied to the candidate's decisions as the
+// gateway applies them and counted; --no-exceptions shows the raw rules. suggest proposes
+// exceptions, stricter rules and broken-record flags with evidence and [[spf.rule]] snippets; it
 // never changes a configuration. With --dns/--zone it asks the SPF linter (spf/lint.hpp)
 // about permerror domains.
 // Exit: 0 ok, 2 usage error (bad flags, unreadable policy, no history database).
@@ -47,6 +49,7 @@ struct policy_args {
   std::string since = "30d";
   bool reevaluate = false;
   bool json = false;
+  bool no_exceptions = false;
   std::string check = "spf";  // simulate: "spf" ([spf]) or "dmarc" ([dmarc])
   std::size_t top = kTextDomains;
   std::size_t min_pass = 20;
@@ -68,7 +71,9 @@ std::string date(std::int64_t t) {
 struct loaded {
   std::vector<store::message_record> records;
   std::vector<store::quarantine_entry> quarantine;
+  policy::exception_set exceptions;  // the store's live and expired ones (not deleted)
   std::int64_t since = 0;
+  std::int64_t now = 0;
 };
 
 result<loaded> load_history(const policy_args& a) {
@@ -93,6 +98,12 @@ result<loaded> load_history(const policy_args& a) {
   auto qs = (*h)->quarantine_find(qq);
   if (!qs) return std::unexpected(qs.error());
   l.quarantine = std::move(*qs);
+  l.now = static_cast<std::int64_t>(std::time(nullptr));
+  if (!a.no_exceptions) {
+    auto ex = (*h)->exception_list(false);
+    if (!ex && ex.error().code != errc::unsupported) return std::unexpected(ex.error());
+    if (ex) l.exceptions = policy::exception_set(std::move(*ex));
+  }
   return l;
 }
 
@@ -135,6 +146,9 @@ json simulation_json(const policy::simulation& s) {
                             {"released", d.released},
                             {"ips", std::move(ips)}});
   }
+  j["excepted"] = s.excepted;
+  j["by_exception"] = json::object();
+  for (const auto& [id, n] : s.by_exception) j["by_exception"][std::to_string(id)] = n;
   return j;
 }
 
@@ -152,6 +166,15 @@ void print_simulation(const policy::simulation& s, const policy_args& a, std::in
                 not_reevaluated);
   if (s.trusted)
     std::printf("  %zu from the candidate's trusted networks (SPF skipped)\n", s.trusted);
+  if (a.no_exceptions)
+    std::printf("  policy exceptions not applied (--no-exceptions): the raw rules\n");
+  else if (s.excepted) {
+    std::string ids;
+    for (const auto& [id, n] : s.by_exception)
+      ids += (ids.empty() ? "" : ", ") + std::to_string(id) + " (" + std::to_string(n) + ")";
+    std::printf("  %zu decisions changed to tag by policy exceptions: %s\n", s.excepted,
+                ids.c_str());
+  }
   std::printf("\ntransitions:\n");
   std::size_t changed = 0;
   for (const auto& [t, n] : s.transitions) {
@@ -196,6 +219,10 @@ void print_simulation(const policy::simulation& s, const policy_args& a, std::in
   }
 }
 
+const policy::exception_set* exceptions_of(const policy_args& a, const loaded& l) {
+  return a.no_exceptions ? nullptr : &l.exceptions;
+}
+
 int run_simulate_dmarc(const policy_args& a) {
   if (a.reevaluate) {
     std::fprintf(stderr,
@@ -213,7 +240,8 @@ int run_simulate_dmarc(const policy_args& a) {
     std::fprintf(stderr, "mxguard policy simulate: %s\n", l.error().message.c_str());
     return kExitUsage;
   }
-  policy::simulation s = policy::simulate_dmarc(*candidate, l->records, l->quarantine);
+  policy::simulation s =
+      policy::simulate_dmarc(*candidate, l->records, l->quarantine, exceptions_of(a, *l), l->now);
   if (a.json)
     std::printf("%s\n", simulation_json(s).dump(2).c_str());
   else
@@ -236,7 +264,8 @@ int run_simulate(const policy_args& a) {
   policy::simulation s;
   std::size_t not_reevaluated = 0;
   if (!a.reevaluate) {
-    s = policy::simulate(*candidate, l->records, l->quarantine);
+    s = policy::simulate(*candidate, l->records, l->quarantine, nullptr, exceptions_of(a, *l),
+                         l->now);
   } else {
     asio::io_context io;
     auto res = a.dns.make(io.get_executor());
@@ -268,7 +297,7 @@ int run_simulate(const policy_args& a) {
       recs.push_back(*j.rec);
       facts.push_back(std::move(j.facts));
     }
-    s = policy::simulate(*candidate, recs, l->quarantine, &facts);
+    s = policy::simulate(*candidate, recs, l->quarantine, &facts, exceptions_of(a, *l), l->now);
   }
   if (a.json)
     std::printf("%s\n", simulation_json(s).dump(2).c_str());
@@ -408,10 +437,13 @@ cli::registration reg(150, [](CLI::App& root, int& exit_code) {
       ->type_name("AGE");
   sim->add_flag("--reevaluate", sim_args->reevaluate,
                 "Run SPF again through DNS for the stored client IP, sender and HELO");
+  sim->add_flag("--no-exceptions", sim_args->no_exceptions,
+                "Do not apply the store's policy exceptions (\"release and allow\"): the raw "
+                "rules' decisions");
   sim->add_option("--top", sim_args->top, "Domains listed in text output (default 50)");
   sim->add_flag("--json", sim_args->json,
                 "JSON: {transitions: {\"from->to\": n}, domains: [{domain, messages, from, to, "
-                "released, ips}]}");
+                "released, ips}], excepted: n, by_exception: {\"ID\": n}}");
   sim_args->dns.add_to(sim);
   sim->callback([sim_args, &exit_code] { exit_code = run_simulate(*sim_args); });
 

@@ -80,8 +80,8 @@ int serve(const serve_opts& o) {
     std::fprintf(stderr, "mxguard serve: %s\n", r.error().message.c_str());
     return 71;  // EX_OSERR
   }
-  // The web console ([console], issue 11): its own threads over the admin API.
-  // XXX: [console] is read at start only; a SIGHUP reload does not change its users.
+  // The web console ([console], issue 11): its own threads over the admin API. A
+  // SIGHUP reloads its users (web::console::reload); listen and TLS need a restart.
   std::unique_ptr<mxg::web::console> console;
   if (srv.cfg().console.enabled()) {
     auto con = mxg::web::console::start(srv, srv.cfg().console, srv.cfg().state_dir);
@@ -91,10 +91,17 @@ int serve(const serve_opts& o) {
     }
     console = std::move(*con);
   }
+  srv.on_reload = [&console](const config& next) {
+    if (console)
+      console->reload(next.console, next.state_dir);
+    else if (next.console.enabled())
+      spdlog::warn("reload: [console] listen added; restart to start the console");
+  };
   pthread_sigmask(SIG_SETMASK, &before, nullptr);  // the server's handlers take them now
   // Log records of one event loop turn leave in one write (base/log.hpp).
   mxg::log::set_flush_scheduler([&io](std::function<void()> f) { asio::post(io, std::move(f)); });
   io.run();
+  srv.on_reload = nullptr;
   mxg::log::set_flush_scheduler({});  // before io goes: flush per record again
   if (console) console->stop();
   spdlog::info("stopped");

@@ -511,7 +511,7 @@ asio::awaitable<result<hourly_counts>> dashboard(server& srv, std::size_t hours)
 // --- policy ---
 
 asio::awaitable<result<policy::simulation>> simulate_spf(server& srv, std::string candidate,
-                                                         std::int64_t since) {
+                                                         std::int64_t since, bool exceptions) {
   policy::spf_policy_config cfg;
   {
     toml::table root;
@@ -534,7 +534,7 @@ asio::awaitable<result<policy::simulation>> simulate_spf(server& srv, std::strin
   history_writer* hw = srv.history();
   if (!hw) co_return fail(errc::unsupported, "history: disabled in this daemon");
   using R = result<policy::simulation>;
-  auto run = [cfg, since](store::history& db) -> R {
+  auto run = [cfg, since, exceptions](store::history& db) -> R {
     store::history_query q;
     q.since = since;
     q.dir = store::direction::inbound;
@@ -548,7 +548,14 @@ asio::awaitable<result<policy::simulation>> simulate_spf(server& srv, std::strin
     if (!qs) return std::unexpected(qs.error());
     // XXX: the simulation itself runs on the history writer's thread (pure CPU over the
     // records); a large history delays the writes queued behind it.
-    return policy::simulate(cfg, *recs, *qs);
+    std::optional<policy::exception_set> exc;
+    if (exceptions) {
+      auto ex = db.exception_list(false);
+      if (!ex) return std::unexpected(ex.error());
+      exc.emplace(std::move(*ex));
+    }
+    return policy::simulate(cfg, *recs, *qs, nullptr, exc ? &*exc : nullptr,
+                            static_cast<std::int64_t>(std::time(nullptr)));
   };
   asio::any_io_executor ex = co_await asio::this_coro::executor;
   auto pending = hw->async_call(run, R(fail(errc::temporary, "history queue full: try again")), ex,

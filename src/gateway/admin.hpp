@@ -181,9 +181,11 @@ asio::awaitable<result<hourly_counts>> dashboard(server& srv, std::size_t hours)
 // --- policy ---
 // `policy simulate` of a candidate [spf] section (TOML text, with or without the
 // [spf] header) over the inbound history since `since`. errc::parse_error with
-// "candidate:LINE: ..." lines when the candidate is not a valid [spf].
+// "candidate:LINE: ..." lines when the candidate is not a valid [spf]. The store's
+// policy exceptions are applied (and counted) unless `exceptions` is false.
 asio::awaitable<result<policy::simulation>> simulate_spf(server& srv, std::string candidate,
-                                                         std::int64_t since);
+                                                         std::int64_t since,
+                                                         bool exceptions = true);
 // The linter's checklist for a domain (looked up with the server's resolver) or a
 // record given as text (exactly one of them non-empty).
 asio::awaitable<result<std::string>> spf_lint(server& srv, std::string domain, std::string record);

@@ -14,6 +14,7 @@
 #include <asio/use_awaitable.hpp>
 
 #include <array>
+#include <ctime>
 
 #include "gateway/transport.hpp"
 #include "net/ip_address.hpp"
@@ -237,6 +238,7 @@ asio::awaitable<result<std::string>> policy_service::answer(const policy::policy
   ++stats_.evaluations;
   policy::spf_request sreq;
   sreq.ip = ip->unmapped();
+  const std::string sreq_ip = sreq.ip.to_string();
   sreq.sender = req->sender;
   sreq.helo = req->helo_name;
   std::string receiver = receiver_;
@@ -250,6 +252,13 @@ asio::awaitable<result<std::string>> policy_service::answer(const policy::policy
                   field(req->client_address), field(req->instance), x.what());
     co_return fail(errc::internal, std::string("internal error: ") + x.what());
   }
+  if (!e.skipped && exceptions_)
+    if (auto exc = exceptions_()) {
+      const auto now = static_cast<std::int64_t>(std::time(nullptr));
+      if (const auto* x = policy::except_spf(e.dec, *exc, req->sender, sreq_ip, now))
+        spdlog::info("policy-service client={} sender=<{}> exception={} scope={} action=tag",
+                     field(req->client_address), field(req->sender), x->id, x->kind);
+    }
   std::string rspf = e.skipped ? std::string() : policy::received_spf_field(e, receiver);
   std::string act = policy::spf_policy_action(e, rspf);
   std::string res_name = e.skipped ? "skipped" : spf::to_string(e.facts.result);

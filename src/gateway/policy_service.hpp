@@ -10,6 +10,10 @@
 // the cached one: DUNNO after a PREPEND or HOLD (one Received-SPF per message), the same
 // refusal after a reject or defer. A malformed request or an internal error closes the
 // connection without a reply (Postfix then defers the mail: 451 4.3.5).
+// Policy exceptions (issue 11, policy/exception.hpp): a quarantine or reject of a sender
+// that a live exception covers becomes a tag (PREPEND Received-SPF), rule
+// "exception:<id>", through the same except_spf() as the gateway's sessions, from the
+// server's snapshot (set_exceptions()).
 // Trusted networks: only [spf] trusted_networks/trusted_forwarders skip SPF here (the
 // relay's trusted networks are the gateway's, not the MTA's; put permit_mynetworks
 // before check_policy_service in Postfix instead).
@@ -27,12 +31,14 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
 
 #include "base/result.hpp"
 #include "dns/resolver.hpp"
+#include "policy/exception.hpp"
 #include "policy/policy_protocol.hpp"
 #include "policy/spf_policy.hpp"
 
@@ -67,6 +73,11 @@ class policy_service {
   void stop();
   // A new [spf] configuration for the next requests; the per-message cache is dropped.
   void reconfigure(std::shared_ptr<const policy::spf_policy_config> cfg);
+  // Where the live policy exceptions come from (the server's snapshot, read on the io
+  // thread per evaluation); none: no exceptions.
+  void set_exceptions(std::function<policy::exception_snapshot()> source) {
+    exceptions_ = std::move(source);
+  }
   // The receiver name in Received-SPF (RFC 7208 9.1); default: gethostname().
   void set_receiver(std::string name) { receiver_ = std::move(name); }
 
@@ -84,6 +95,7 @@ class policy_service {
   dns::resolver& res_;
   std::shared_ptr<const policy::spf_policy_config> cfg_;
   std::string receiver_;
+  std::function<policy::exception_snapshot()> exceptions_;
   std::unique_ptr<asio::ip::tcp::acceptor> acceptor_;
   std::uint16_t port_ = 0;
   bool stopped_ = true;

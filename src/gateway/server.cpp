@@ -140,6 +140,7 @@ result<void> server::start(config c) {
         io_, *resolver_, std::make_shared<const policy::spf_policy_config>(cfg_.spf));
     if (!listeners_.empty() && !listeners_.front()->state->cfg->hostname.empty())
       policy_->set_receiver(listeners_.front()->state->cfg->hostname);
+    policy_->set_exceptions([this] { return exceptions_; });
     if (auto pr = policy_->start(cfg_.policy_service.listen); !pr) return pr;
     spdlog::info("policy service listen={}", cfg_.policy_service.listen);
   }
@@ -147,7 +148,7 @@ result<void> server::start(config c) {
   housekeeping_timer_.async_wait([this](const asio::error_code& ec) {
     if (!ec) housekeeping();
   });
-  refresh_exceptions();
+  refresh_exceptions("start");
   // The line tests and service managers wait for: everything is set up.
   spdlog::info("ready listeners={} delivery={}", listeners_.size(),
                delivery_->state().on ? "on" : "off");
@@ -477,6 +478,8 @@ void server::reload() {
     spdlog::warn("reload: [policy_service] listen added; restart to start the service");
   }
   if (delivery_) delivery_->set_routes(std::move(*routes));
+  refresh_exceptions("reload");  // e.g. after `mxguard policy exceptions add`
+  if (on_reload) on_reload(cfg_);
   const bool delivering = delivery_ && delivery_->state().on;
   spdlog::info("reload done listeners={} delivery={}", listeners_.size(),
                delivering ? "on" : "off");
@@ -505,7 +508,7 @@ void server::housekeeping() {
   });
 }
 
-void server::refresh_exceptions() {
+void server::refresh_exceptions(const char* why) {
   if (!history_ || draining_) return;
   using R = std::optional<std::vector<store::policy_exception>>;
   history_->async_call(
@@ -515,12 +518,20 @@ void server::refresh_exceptions() {
         return v ? R(std::move(*v)) : R();
       },
       R(), io_.get_executor(),
-      [this](R v) {
-        if (v) exceptions_ = std::make_shared<const policy::exception_set>(std::move(*v));
+      [this, why](R v) {
+        if (!v) return;
+        if (why) {
+          const auto now = static_cast<std::int64_t>(std::time(nullptr));
+          std::size_t live = 0;
+          for (const auto& e : *v) live += policy::live(e, now) ? 1 : 0;
+          spdlog::info("policy exceptions loaded live={} expired={} ({})", live, v->size() - live,
+                       why);
+        }
+        exceptions_ = std::make_shared<const policy::exception_set>(std::move(*v));
       });
   exceptions_timer_.expires_after(kExceptionRefresh);
   exceptions_timer_.async_wait([this](const asio::error_code& ec) {
-    if (!ec) refresh_exceptions();
+    if (!ec) refresh_exceptions(nullptr);
   });
 }
 

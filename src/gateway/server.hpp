@@ -134,10 +134,11 @@ class server {
   // Issue 11: the live policy exceptions ("release and allow"), an in-memory snapshot
   // read by sessions on the io thread (never null). refresh_exceptions() re-reads them
   // on the history writer's thread (after the writes queued so far) and swaps the
-  // snapshot; it runs at start, every kExceptionRefresh; a change
+  // snapshot; it runs at start, on SIGHUP (then it logs "policy exceptions loaded
+  // live=N expired=M (why)"), every kExceptionRefresh; a change
   // made through the admin API sets it (set_exceptions) before it answers.
   policy::exception_snapshot exceptions() const { return exceptions_; }
-  void refresh_exceptions();
+  void refresh_exceptions(const char* why = nullptr);
   void set_exceptions(std::vector<store::policy_exception> live) {
     exceptions_ = std::make_shared<const policy::exception_set>(std::move(live));
   }
@@ -164,6 +165,10 @@ class server {
 
   std::string config_path;  // empty: embedded default
   std::string listen_override, mode_override;
+  // Called on the io thread by a successful SIGHUP reload with the new configuration,
+  // before "reload done" is logged (serve.cpp reloads the web console's [console] users;
+  // the gateway never includes src/web/).
+  std::function<void(const config&)> on_reload;
 
  private:
   struct listener_rt;

@@ -459,9 +459,8 @@ asio::awaitable<smtp::reply> driver::auth_result() {
   if (const auto* txn = sess_.current(); txn && o->dmarc) {
     const auto now = static_cast<std::int64_t>(std::time(nullptr));
     auto exc = srv_.exceptions();
-    if (const auto* e =
-            exc->find_dmarc(txn->sender.address(), client_ip_, o->dmarc->from_domain, now);
-        e && policy::apply(d, *e))
+    if (const auto* e = policy::except_dmarc(d, *exc, txn->sender.address(), client_ip_,
+                                             o->dmarc->from_domain, now))
       spdlog::info("dmarc sid={} exception={} scope={} action=tag", sid_, e->id, e->kind);
   }
   decisions_.add(d);

@@ -44,9 +44,9 @@ asio::awaitable<void> spf_step::run(std::shared_ptr<state> st,
     st->eval.dec = policy::decide(setup->cfg, st->eval.facts);
     spdlog::error("spf sid={} internal error: {}", sid, e.what());
   }
-  if (exc && !exc->empty() && !st->eval.skipped) {
+  if (exc && !st->eval.skipped) {
     const auto now = static_cast<std::int64_t>(std::time(nullptr));
-    if (const auto* e = exc->find_spf(sender, client_ip, now); e && policy::apply(st->eval.dec, *e))
+    if (const auto* e = policy::except_spf(st->eval.dec, *exc, sender, client_ip, now))
       spdlog::info("spf sid={} exception={} scope={} action=tag", sid, e->id, e->kind);
   }
   st->done = true;

@@ -18,12 +18,16 @@ std::string domain_of(std::string_view address) {
   return ascii::lower(address.substr(at + 1));
 }
 
+}  // namespace
+
 bool live(const store::policy_exception& e, std::int64_t now) {
   if (e.deleted_at) return false;
   return !e.expires_at || now < *e.expires_at;
 }
 
-}  // namespace
+bool expired(const store::policy_exception& e, std::int64_t now) {
+  return !e.deleted_at && e.expires_at && now >= *e.expires_at;
+}
 
 result<void> normalize_scope(store::policy_exception& e) {
   if (e.kind == "sender") {
@@ -92,6 +96,22 @@ bool apply(decision& d, const store::policy_exception& e) {
   d.reason = "excepted (would " + was + ": " + d.reason + ")";
   d.header = "X-Mxguard-Policy: " + d.check + " " + d.reason;
   return true;
+}
+
+const store::policy_exception* except_spf(decision& d, const exception_set& s,
+                                          std::string_view sender, std::string_view client_ip,
+                                          std::int64_t now) {
+  if (s.empty()) return nullptr;
+  const auto* e = s.find_spf(sender, client_ip, now);
+  return e && apply(d, *e) ? e : nullptr;
+}
+
+const store::policy_exception* except_dmarc(decision& d, const exception_set& s,
+                                            std::string_view sender, std::string_view client_ip,
+                                            std::string_view from_domain, std::int64_t now) {
+  if (s.empty()) return nullptr;
+  const auto* e = s.find_dmarc(sender, client_ip, from_domain, now);
+  return e && apply(d, *e) ? e : nullptr;
 }
 
 const store::policy_exception* exception_set::find_spf(std::string_view sender,

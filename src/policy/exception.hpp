@@ -8,8 +8,10 @@
 // and for DMARC only when the RFC5322.From domain equals the scope's sender domain
 // (RFC 9989 alignment is exactly what a forged From breaks: an exception for an
 // envelope sender must not wave a forged From through).
-// The gateway consults an in-memory snapshot (exception_set), never the database per
-// message.
+// The gateway (its SMTP sessions and the Postfix policy service) consults an in-memory
+// snapshot (exception_set), never the database per message; `policy simulate` reads the
+// exceptions from the store. All of them change a decision through except_spf() /
+// except_dmarc(), so the three cannot drift apart.
 #pragma once
 
 #include <cstdint>
@@ -23,6 +25,14 @@
 #include "store/history.hpp"
 
 namespace mxg::policy {
+
+// The lifetime of a new exception when none is given (the console's release-and-allow
+// dialog and `mxguard policy exceptions add`): it stops applying after that, and is
+// listed as expired until deleted. "never" is accepted by both for no expiry.
+inline constexpr std::int64_t kDefaultExpiry = 30 * 86400;
+inline constexpr const char* kDefaultExpiryText = "30d";
+// The longest lifetime that can be given (ten years).
+inline constexpr std::int64_t kMaxExpiry = 3650LL * 86400;
 
 // Validates and normalizes a new exception's scope: kind "sender" needs `sender` (an
 // address with a domain); kind "domain_net" needs `domain` and `net` (a CIDR; host
@@ -45,6 +55,23 @@ bool dmarc_matches(const store::policy_exception& e, std::string_view sender,
 // "exception:<id>", the reason keeps what was excepted. Other actions are unchanged.
 // Returns true when it changed `d`.
 bool apply(decision& d, const store::policy_exception& e);
+
+// Live at `now`: not deleted, and no expiry or an expiry after `now`.
+bool live(const store::policy_exception& e, std::int64_t now);
+// Expired at `now` (and not deleted): listed as expired, never applied.
+bool expired(const store::policy_exception& e, std::int64_t now);
+
+class exception_set;
+// The one place an exception changes a decision: the first exception of `s` whose scope
+// covers (sender, client_ip) at `now` (for DMARC: and whose domain is `from_domain`)
+// applied to `d` (apply()). Returns the exception that changed `d`, or null (no match,
+// or `d` is not a quarantine/reject).
+const store::policy_exception* except_spf(decision& d, const exception_set& s,
+                                          std::string_view sender, std::string_view client_ip,
+                                          std::int64_t now);
+const store::policy_exception* except_dmarc(decision& d, const exception_set& s,
+                                            std::string_view sender, std::string_view client_ip,
+                                            std::string_view from_domain, std::int64_t now);
 
 // An immutable snapshot of the live exceptions (shared between threads by pointer).
 class exception_set {

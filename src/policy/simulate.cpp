@@ -119,6 +119,7 @@ struct judged {
   bool skip = false;
   bool trusted = false;
   std::string from, to, domain;
+  std::optional<std::int64_t> exception;  // the exception that changed `to`
 };
 
 // The counting shared by the [spf] and [dmarc] simulations.
@@ -145,6 +146,10 @@ simulation run_simulation(const std::vector<store::message_record>& records,
       continue;
     }
     if (j.trusted) ++s.trusted;
+    if (j.exception) {
+      ++s.excepted;
+      ++s.by_exception[*j.exception];
+    }
     ++s.records;
     ++s.transitions[j.from + "->" + j.to];
     if (j.from == j.to) continue;
@@ -196,7 +201,8 @@ std::string reason_value(std::string_view reason, std::string_view key) {
 simulation simulate(const spf_policy_config& candidate,
                     const std::vector<store::message_record>& records,
                     const std::vector<store::quarantine_entry>& quarantine,
-                    const std::vector<std::optional<spf_facts>>* reevaluated) {
+                    const std::vector<std::optional<spf_facts>>* reevaluated,
+                    const exception_set* exceptions, std::int64_t now) {
   return run_simulation(records, quarantine, [&](std::size_t i, const store::message_record& m) {
     judged j;
     std::optional<spf_facts> f;
@@ -213,7 +219,15 @@ simulation simulate(const spf_policy_config& candidate,
                   in_any(candidate.trusted_forwarders, m.client_ip);
     }
     j.from = recorded_spf_action(m);
-    j.to = j.trusted ? "accept" : to_string(decide(candidate, *f).action);
+    if (j.trusted) {
+      j.to = "accept";
+    } else {
+      decision d = decide(candidate, *f);
+      if (exceptions)
+        if (const auto* e = except_spf(d, *exceptions, m.sender, m.client_ip, now))
+          j.exception = e->id;
+      j.to = to_string(d.action);
+    }
     j.domain = f ? f->domain : clean_domain(store::sender_domain(m.sender));
     return j;
   });
@@ -263,7 +277,8 @@ std::string recorded_dmarc_action(const store::message_record& m) {
 
 simulation simulate_dmarc(const dmarc_policy_config& candidate,
                           const std::vector<store::message_record>& records,
-                          const std::vector<store::quarantine_entry>& quarantine) {
+                          const std::vector<store::quarantine_entry>& quarantine,
+                          const exception_set* exceptions, std::int64_t now) {
   return run_simulation(records, quarantine, [&](std::size_t, const store::message_record& m) {
     judged j;
     auto f = dmarc_facts_from_record(m);
@@ -272,7 +287,11 @@ simulation simulate_dmarc(const dmarc_policy_config& candidate,
       return j;
     }
     j.from = recorded_dmarc_action(m);
-    j.to = to_string(decide(candidate, *f).action);
+    decision d = decide(candidate, *f);
+    if (exceptions)
+      if (const auto* e = except_dmarc(d, *exceptions, m.sender, m.client_ip, f->from_domain, now))
+        j.exception = e->id;
+    j.to = to_string(d.action);
     j.domain = f->from_domain;
     return j;
   });

@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "policy/dmarc_policy.hpp"
+#include "policy/exception.hpp"
 #include "policy/spf_policy.hpp"
 #include "store/history.hpp"
 
@@ -74,15 +75,23 @@ struct simulation {
   std::size_t trusted = 0;                         // skipped by the candidate's trusted networks
   std::size_t would_reject = 0;                    // changed to reject
   std::size_t would_reject_released = 0;
+  // Issue 11: decisions of the candidate that a policy exception changed (to a tag) when
+  // the simulation was given the exceptions, per exception id too.
+  std::size_t excepted = 0;
+  std::map<std::int64_t, std::size_t> by_exception;
 };
 
 // `reevaluated`, when given, holds fresh facts for records[i] (nullopt: SPF skipped for
 // a trusted client, the decision is accept) and replaces the stored results; the
 // records must then have been evaluated by the caller (policy simulate --reevaluate).
+// `exceptions`, when given, are applied to the candidate's decision of every record as
+// the gateway applies them (except_spf(), live at `now`): the excepted ones count as
+// "tag" and in `excepted`. Without them the raw rule's decision is shown.
 simulation simulate(const spf_policy_config& candidate,
                     const std::vector<store::message_record>& records,
                     const std::vector<store::quarantine_entry>& quarantine,
-                    const std::vector<std::optional<spf_facts>>* reevaluated = nullptr);
+                    const std::vector<std::optional<spf_facts>>* reevaluated = nullptr,
+                    const exception_set* exceptions = nullptr, std::int64_t now = 0);
 
 // --- [dmarc] (issue 10 section 4) ---
 // The same simulation over the stored DMARC results (message_record's header_from,
@@ -95,9 +104,12 @@ simulation simulate(const spf_policy_config& candidate,
 // The DMARC facts a stored record was decided on, or nullopt when it has none.
 std::optional<dmarc_facts> dmarc_facts_from_record(const store::message_record& m);
 std::string recorded_dmarc_action(const store::message_record& m);
+// `exceptions`: as simulate(), with except_dmarc() (the record's From domain must be the
+// exception's domain).
 simulation simulate_dmarc(const dmarc_policy_config& candidate,
                           const std::vector<store::message_record>& records,
-                          const std::vector<store::quarantine_entry>& quarantine);
+                          const std::vector<store::quarantine_entry>& quarantine,
+                          const exception_set* exceptions = nullptr, std::int64_t now = 0);
 
 // --- suggest ---
 

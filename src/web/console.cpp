@@ -21,6 +21,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <utility>
 
 #include "gateway/admin.hpp"
 #include "gateway/config.hpp"
@@ -248,8 +249,22 @@ struct console::impl {
       : srv(s), cfg(c), sessions(c.idle_timeout) {}
 
   gateway::server& srv;
-  gateway::console_config cfg;
-  std::map<std::string, console_user> users;
+  gateway::console_config cfg;  // as started (listen and TLS do not reload)
+  using user_map = std::map<std::string, console_user>;
+  // The users in force: swapped whole by a reload (reload()), read by the handlers.
+  std::shared_ptr<const user_map> users() const {
+    std::lock_guard lk(users_mu);
+    return users_now;
+  }
+  // [console] approval_domains in force: swapped by a reload like the users.
+  std::shared_ptr<const gateway::console_config> approvals() const {
+    std::lock_guard lk(users_mu);
+    return approvals_now;
+  }
+  mutable std::mutex users_mu;
+  std::shared_ptr<const user_map> users_now = std::make_shared<const user_map>();
+  std::shared_ptr<const gateway::console_config> approvals_now =
+      std::make_shared<const gateway::console_config>(cfg);
   session_store sessions;
   login_limiter limiter;
   login_limiter link_limiter;  // issue 11: bad release-request link tokens
@@ -264,6 +279,7 @@ struct console::impl {
   struct who {
     session s;
     const console_user* u = nullptr;
+    std::shared_ptr<const user_map> map;  // keeps *u alive across a reload
   };
 
   // Runs the awaitable that f() returns on the io thread and waits for its value;
@@ -291,8 +307,9 @@ struct console::impl {
       send_error(res, 401, "sign in first");
       return std::nullopt;
     }
-    auto it = users.find(s->user);
-    if (it == users.end()) {
+    auto map = users();
+    auto it = map->find(s->user);
+    if (it == map->end()) {
       sessions.erase(s->id);
       send_error(res, 401, "sign in first");
       return std::nullopt;
@@ -307,7 +324,7 @@ struct console::impl {
       send_error(res, 403, "for admin users only");
       return std::nullopt;
     }
-    return who{*s, &it->second};
+    return who{*s, &it->second, map};
   }
 
   // What a user may see of the quarantine (empty: everything).
@@ -331,7 +348,7 @@ struct console::impl {
     return json{{"user", w.u->name},
                 {"role", gateway::to_string(w.u->role)},
                 {"domains", w.u->domains},
-                {"approval_domains", cfg.approval_domains},
+                {"approval_domains", approvals()->approval_domains},
                 {"csrf", w.s.csrf}};
   }
 
@@ -343,8 +360,9 @@ struct console::impl {
   void request_routes();    // issue 11: release requests, the recipient's link
   // The helpdesk release: through approval where [console] approval_domains says so.
   admin::approval_rule approval_of(const console_user& u) const {
-    if (u.role == console_role::admin || cfg.approval_domains.empty()) return {};
-    return [c = cfg](const store::quarantine_entry& e) { return c.needs_approval(e.recipients); };
+    auto c = approvals();
+    if (u.role == console_role::admin || c->approval_domains.empty()) return {};
+    return [c](const store::quarantine_entry& e) { return c->needs_approval(e.recipients); };
   }
 };
 
@@ -384,9 +402,10 @@ void console::impl::routes() {
       res.set_header("Retry-After", "900");
       return send_error(res, 429, "too many failed logins: try again later");
     }
-    auto it = users.find(l->user);
+    auto map = users();
+    auto it = map->find(l->user);
     bool ok = false;
-    if (it == users.end())
+    if (it == map->end())
       verify_dummy(l->password);
     else
       ok = verify_password(it->second.password_hash, l->password);
@@ -400,7 +419,7 @@ void console::impl::routes() {
     spdlog::info("console login user={} role={} ip={}", l->user,
                  gateway::to_string(it->second.role), ip);
     res.set_header("Set-Cookie", cookie(s.id));
-    send_json(res, 200, me(who{s, &it->second}));
+    send_json(res, 200, me(who{s, &it->second, map}));
   });
 
   h.Post("/api/logout", [this](const httplib::Request& req, httplib::Response& res) {
@@ -598,7 +617,11 @@ void console::impl::admin_routes() {
     auto age = parse_age(since_text ? *since_text : "");
     std::int64_t since = now_s() - (age ? *age : 30 * 86400);
     std::string c = *cand;
-    auto r = on_io([s, c, since] { return admin::simulate_spf(*s, c, since); });
+    // {"no_exceptions": true}: the raw rules, without the policy exceptions.
+    const json body = json::parse(req.body, nullptr, false);
+    const bool exc = !(body.is_object() && body.contains("no_exceptions") &&
+                       body["no_exceptions"].is_boolean() && body["no_exceptions"].get<bool>());
+    auto r = on_io([s, c, since, exc] { return admin::simulate_spf(*s, c, since, exc); });
     if (!r) return send_error(res, 503, "the gateway is stopping or busy");
     if (!*r) return send_error(res, status_of(r->error()), r->error().message);
     const auto& sim = **r;
@@ -617,6 +640,8 @@ void console::impl::admin_routes() {
                    {"would_reject", sim.would_reject},
                    {"would_reject_released", sim.would_reject_released},
                    {"transitions", sim.transitions},
+                   {"excepted", sim.excepted},
+                   {"exceptions_applied", exc},
                    {"domains", domains}});
   });
 
@@ -722,23 +747,77 @@ void console::stop() {
   if (p_->thread.joinable()) p_->thread.join();
 }
 
+namespace {
+
+// The users of [console.users], or the first-run admin when there is none.
+result<console::impl::user_map> users_of(const gateway::console_config& cfg,
+                                         const std::string& state_dir) {
+  console::impl::user_map m;
+  for (const auto& u : cfg.users) m[u.name] = u;
+  if (m.empty()) {
+    auto u = first_run_admin(state_dir);
+    if (!u) return fail(errc::io_error, "console first-run admin: " + u.error().message);
+    m[u->name] = *u;
+    spdlog::warn("console: no [console.users]; first-run user admin, password in {}/{}", state_dir,
+                 kFirstRunFile);
+  }
+  return m;
+}
+
+}  // namespace
+
+void console::reload(const gateway::console_config& cfg, const std::string& state_dir) {
+  impl& p = *p_;
+  if (cfg.listen != p.cfg.listen)
+    spdlog::warn("reload: [console] listen changed ({} -> {}); restart to move the console",
+                 p.cfg.listen, cfg.listen.empty() ? "off" : cfg.listen);
+  if (cfg.tls_cert != p.cfg.tls_cert || cfg.tls_key != p.cfg.tls_key)
+    spdlog::warn("reload: [console] tls_cert/tls_key changed; restart to use them");
+  auto users = users_of(cfg, state_dir);
+  if (!users) {
+    spdlog::error("reload: [console] users not changed: {}", users.error().message);
+    return;
+  }
+  auto next = std::make_shared<const impl::user_map>(std::move(*users));
+  std::shared_ptr<const impl::user_map> before;
+  auto approvals = std::make_shared<const gateway::console_config>(cfg);
+  {
+    std::lock_guard lk(p.users_mu);
+    before = std::exchange(p.users_now, next);
+    p.approvals_now = std::move(approvals);
+  }
+  // A removed user, or one whose password changed, is signed out at once; a role or
+  // domains change applies to its next request (auth() reads the users in force).
+  std::size_t added = 0, removed = 0, changed = 0;
+  for (const auto& [name, u] : *before) {
+    auto it = next->find(name);
+    if (it != next->end() && it->second.password_hash == u.password_hash) {
+      if (it->second.role != u.role || it->second.domains != u.domains) ++changed;
+      continue;
+    }
+    std::size_t ended = p.sessions.erase_user(name);
+    ++(it == next->end() ? removed : changed);
+    spdlog::info("console user {} user={} sessions_ended={}",
+                 it == next->end() ? "removed" : "password changed", name, ended);
+  }
+  for (const auto& [name, u] : *next) added += before->contains(name) ? 0 : 1;
+  p.sessions.set_idle(cfg.idle_timeout);
+  spdlog::info("console reloaded users={} added={} removed={} changed={}", next->size(), added,
+               removed, changed);
+}
+
 result<std::unique_ptr<console>> console::start(gateway::server& srv,
                                                 const gateway::console_config& cfg,
                                                 const std::string& state_dir) {
   auto ep = gateway::parse_endpoint(cfg.listen);
   if (!ep) return fail(errc::invalid_argument, "console.listen: " + ep.error().message);
   auto p = std::make_unique<impl>(srv, cfg);
-  for (const auto& u : cfg.users) p->users[u.name] = u;
   auto key = load_or_create_request_key(state_dir);
   if (!key) return fail(errc::io_error, "console: " + key.error().message);
   p->request_key = *key;
-  if (p->users.empty()) {
-    auto u = first_run_admin(state_dir);
-    if (!u) return fail(errc::io_error, "console first-run admin: " + u.error().message);
-    p->users[u->name] = *u;
-    spdlog::warn("console: no [console.users]; first-run user admin, password in {}/{}", state_dir,
-                 kFirstRunFile);
-  }
+  auto users = users_of(cfg, state_dir);
+  if (!users) return std::unexpected(users.error());
+  p->users_now = std::make_shared<const impl::user_map>(std::move(*users));
   if (!cfg.tls_cert.empty()) {
     auto tls = std::make_unique<httplib::SSLServer>(cfg.tls_cert.c_str(), cfg.tls_key.c_str());
     if (!tls->is_valid())
@@ -792,6 +871,7 @@ void console::impl::exception_routes() {
            {"created_at", e.created_at},
            {"created_text", when(e.created_at)},
            {"expires_at", e.expires_at ? json(*e.expires_at) : json(nullptr)},
+           {"expired", policy::expired(e, now_s())},
            {"note", e.note},
            {"queue_id", e.queue_id}};
     return j;
@@ -817,30 +897,39 @@ void console::impl::exception_routes() {
     if (!*r) return send_error(res, status_of(r->error()), r->error().message);
     send_json(res, 200, json{{"id", id}, {"deleted", true}});
   });
-  h.Post("/api/quarantine/release-allow",
-         [this, s, exception_json](const httplib::Request& req, httplib::Response& res) {
-           auto w = auth(req, res, true);
-           if (!w) return;
-           auto id = parse_field(req.body, "id", 64);
-           auto scope = parse_field(req.body, "scope", 32);
-           auto net = parse_field(req.body, "net", 64);
-           auto note = parse_field(req.body, "note", 500);
-           for (const auto* f : {&id, &scope, &net, &note})
-             if (!*f) return send_error(res, 400, f->error().message);
-           if (*scope != "sender" && *scope != "domain_net")
-             return send_error(res, 400, "scope: \"sender\" or \"domain_net\"");
-           std::string who_by = by(*w), i = *id, sc = *scope, n = *net, no = *note;
-           auto r = on_io([s, i, sc, n, no, who_by] {
-             return admin::release_allow(*s, i, sc, n, no, std::nullopt, who_by, "console");
-           });
-           if (!r) return send_error(res, 503, "the gateway is stopping or busy");
-           if (!*r) return send_error(res, status_of(r->error()), r->error().message);
-           int status = 200;
-           json items = items_json({(*r)->release}, status);
-           json j{{"results", items}};
-           j["exception"] = (*r)->exception ? exception_json(*(*r)->exception) : json(nullptr);
-           send_json(res, status, j);
-         });
+  h.Post("/api/quarantine/release-allow", [this, s, exception_json](const httplib::Request& req,
+                                                                    httplib::Response& res) {
+    auto w = auth(req, res, true);
+    if (!w) return;
+    auto id = parse_field(req.body, "id", 64);
+    auto scope = parse_field(req.body, "scope", 32);
+    auto net = parse_field(req.body, "net", 64);
+    auto note = parse_field(req.body, "note", 500);
+    auto expires = parse_field(req.body, "expires", 32);  // "30d" (default), "never"
+    for (const auto* f : {&id, &scope, &net, &note, &expires})
+      if (!*f) return send_error(res, 400, f->error().message);
+    if (*scope != "sender" && *scope != "domain_net")
+      return send_error(res, 400, "scope: \"sender\" or \"domain_net\"");
+    std::optional<std::int64_t> until;
+    if (*expires != "never") {
+      auto age = expires->empty() ? std::optional<std::int64_t>(policy::kDefaultExpiry)
+                                  : parse_age(*expires);
+      if (!age || *age <= 0 || *age > policy::kMaxExpiry)
+        return send_error(res, 400, "expires: a duration (30d, 12h) up to 3650d, or \"never\"");
+      until = now_s() + *age;
+    }
+    std::string who_by = by(*w), i = *id, sc = *scope, n = *net, no = *note;
+    auto r = on_io([s, i, sc, n, no, until, who_by] {
+      return admin::release_allow(*s, i, sc, n, no, until, who_by, "console");
+    });
+    if (!r) return send_error(res, 503, "the gateway is stopping or busy");
+    if (!*r) return send_error(res, status_of(r->error()), r->error().message);
+    int status = 200;
+    json items = items_json({(*r)->release}, status);
+    json j{{"results", items}};
+    j["exception"] = (*r)->exception ? exception_json(*(*r)->exception) : json(nullptr);
+    send_json(res, status, j);
+  });
 }
 
 }  // namespace mxg::web

@@ -52,6 +52,11 @@ class console {
                                                 const std::string& state_dir);
   ~console();
   void stop();
+  // SIGHUP (issue 11): the users, their roles, domains and passwords and idle_timeout
+  // of a new [console] take effect; sessions of removed users, or of users whose
+  // password changed, end at once. listen and TLS changes are logged and need a
+  // restart. Called on the gateway's io thread.
+  void reload(const gateway::console_config& cfg, const std::string& state_dir);
   // "http://127.0.0.1:8025" (https with TLS).
   const std::string& url() const;
 

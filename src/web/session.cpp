@@ -41,6 +41,16 @@ void session_store::erase(const std::string& id) {
   by_id_.erase(id);
 }
 
+std::size_t session_store::erase_user(const std::string& user) {
+  std::lock_guard lk(mu_);
+  return std::erase_if(by_id_, [&](const auto& kv) { return kv.second.user == user; });
+}
+
+void session_store::set_idle(std::chrono::seconds idle) {
+  std::lock_guard lk(mu_);
+  idle_ = idle;
+}
+
 std::size_t session_store::size() const {
   std::lock_guard lk(mu_);
   return by_id_.size();

@@ -38,6 +38,11 @@ class session_store {
   // idle too long (then it is removed).
   std::optional<session> find(const std::string& id);
   void erase(const std::string& id);
+  // Ends every session of `user` (a user removed, or its password changed, by a reload);
+  // answers how many.
+  std::size_t erase_user(const std::string& user);
+  // A new idle limit for the sessions from now on (a reload of idle_timeout).
+  void set_idle(std::chrono::seconds idle);
   std::size_t size() const;
 
  private:

@@ -9,7 +9,8 @@ whose [spf] quarantines softfail (the SPF record served by dnsmasq):
     rule "exception:<id>"; another sender of the domain is still quarantined;
   - release-allow with the domain_net scope (default: the client's /24) covers another
     sender of the domain from that /24, not from another range (quarantined again);
-  - without the CSRF token: 403; a helpdesk user: 403; a bad scope or a too wide net: 400;
+  - without the CSRF token: 403; a helpdesk user: 403; a bad scope, a too wide net or an
+    expiry that is not a duration: 400; an exception expires after 30 days by default;
   - GET/DELETE /api/exceptions list and delete (a deleted exception stops applying at
     once), `mxguard policy exceptions list|delete` on the store.
 Expected answers come from docs/console.md and docs/policy.md, not from running the code."""
@@ -118,6 +119,9 @@ try:
             status, j = admin.call("POST", "/api/quarantine/release-allow",
                                       {"id": q1, "scope": "domain_net", "net": "0.0.0.0/0"})
             c.eq(status, 400, f"a blanket network is refused 400 ({j})")
+            status, j = admin.call("POST", "/api/quarantine/release-allow",
+                                      {"id": q1, "scope": "sender", "expires": "forever"})
+            c.eq(status, 400, f"an expiry that is not a duration is refused 400 ({j})")
             c.eq(entry(q1).get("status"), "held", "still held after the refusals")
             status, j = admin.call("GET", "/api/exceptions")
             c.eq((status, (j or {}).get("count")), (200, 0), "no exception after the refusals")
@@ -130,6 +134,9 @@ try:
             c.eq((ex1.get("scope"), ex1.get("sender"), ex1.get("domain"), ex1.get("created_by")),
                  ("sender", "carol@soft.test", "soft.test", "console:admin"),
                  "the exception: this sender, made by the console user")
+            life = (ex1.get("expires_at") or 0) - (ex1.get("created_at") or 0)
+            c.ok(abs(life - 30 * 86400) < 60 and ex1.get("expired") is False,
+                 f"  it expires after the default 30 days ({life} s), not expired")
             got = wait_for(lambda: sink_copies("allow one"), "released message delivered")
             c.eq(len(got), 1, "the released message reached smtp-sink")
             status, j = admin.call("POST", "/api/quarantine/release-allow", body)

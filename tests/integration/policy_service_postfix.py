@@ -16,7 +16,13 @@ Cases:
     with 550 5.7.23, and nothing is delivered;
   - a pass with two recipients is delivered once to both, with Received-SPF exactly
     once (the second recipient's answer is DUNNO from the per-instance cache);
-  - an exception domain (rule all = "accept") with a fail record is delivered.
+  - an exception domain (rule all = "accept") with a fail record is delivered;
+  - policy exceptions (issue 11, docs/policy-service.md): after
+    `mxguard policy exceptions add` (brand.example.test from 127.0.0.3/32) and SIGHUP,
+    the softfail sender of case 1 from 127.0.0.3 is accepted with Received-SPF (PREPEND,
+    the exception's tag) and delivered, the log names rule exception:ID; the same
+    sender from 127.0.0.4 (outside the net) is still refused 550 5.7.23, and so is one
+    from 127.0.0.6 whose exception has expired.
 Needs root (Postfix's master), /usr/sbin/postfix, dnsmasq; exits 77 (skip) with the
 reason when a peer is missing or Postfix cannot start. Every wait has a deadline;
 Postfix, dnsmasq, the sink and mxguard are stopped in a finally block.
@@ -230,6 +236,42 @@ def main():
 
         check(not any("Subject: softfail" in m for m in sink_messages(sink_dir)),
               "nothing of the refused message was delivered")
+
+        # 4. policy exceptions, from the gateway's snapshot (taken in on SIGHUP).
+        hist = os.path.join(gw.state, "history.db")
+        r = gw.cli("policy", "exceptions", "add", "--history", hist, "--scope", "domain_net",
+                   "--domain", "brand.example.test", "--net", "127.0.0.3/32", "--by", "test")
+        exc_id = int(r.stdout.split()[1])
+        gw.cli("policy", "exceptions", "add", "--history", hist, "--scope", "domain_net",
+               "--domain", "brand.example.test", "--net", "127.0.0.6/32", "--by", "test",
+               "--expires-at", str(int(time.time()) - 3600))
+        seen = gw.log_text().count("policy exceptions loaded")
+        gw.proc.send_signal(signal.SIGHUP)
+        wait_for("the exceptions loaded on SIGHUP",
+                 lambda: gw.log_text().count("policy exceptions loaded") > seen)
+        check("policy exceptions loaded live=1 expired=1 (reload)" in gw.log_text(),
+              "SIGHUP loads one live and one expired exception")
+        refused = send(postfix.port, "127.0.0.3", "client.example.test", "news@brand.example.test",
+                       ["a@our.test"], "excepted")
+        check(refused == {}, f"the excepted softfail sender is accepted: {refused}")
+        msgs = wait_for("the excepted message at the sink",
+                        lambda: [m for m in sink_messages(sink_dir) if "Subject: excepted" in m])
+        rspf = re.findall(r"^Received-SPF:.*", msgs[0], re.M | re.I)
+        check(len(rspf) == 1 and rspf[0].startswith("Received-SPF: softfail"),
+              f"the excepted message carries Received-SPF: softfail once: {rspf}")
+        for source, what in (("127.0.0.4", "outside the exception's net"),
+                             ("127.0.0.6", "whose exception expired")):
+            refused = send(postfix.port, source, "client.example.test",
+                           "news@brand.example.test", ["a@our.test"], "not excepted " + source)
+            check(len(refused) == 1 and all(c == 550 and t.startswith("5.7.23")
+                                            for c, t in refused.values()),
+                  f"the same sender {what} is still refused 550 5.7.23: {refused}")
+        log = gw.log_text()
+        check(re.search(rf"policy-service .*exception={exc_id} scope=domain_net action=tag", log)
+              is not None, "the log names the exception")
+        check(re.search(rf"policy-service .*sender=<news@brand\.example\.test>.*"
+                        rf"rule=exception:{exc_id}.*action=\"PREPEND Received-SPF: softfail",
+                        log) is not None, "the decision's rule is exception:ID, the action PREPEND")
         log = gw.log_text()
         check(re.search(r"policy-service .*sender=<alice@pass\.example\.test>.*cached=yes "
                         r"action=DUNNO", log) is not None,

@@ -98,7 +98,8 @@ grep -q "203.0.113.5 (3, repeats)" <<<"$out" || fail "sample IP"
 python3 - "$dir/sim.json" <<'PY' || fail "simulate --json"
 import json, sys
 j = json.load(open(sys.argv[1]))
-assert sorted(j) == ["domains", "transitions"], sorted(j)
+assert sorted(j) == ["by_exception", "domains", "excepted", "transitions"], sorted(j)
+assert (j["excepted"], j["by_exception"]) == (0, {}), j  # no exception in the store yet
 assert j["transitions"] == {"quarantine->reject": 3, "reject->accept": 1,
                             "accept->accept": 3}, j["transitions"]
 d = j["domains"]
@@ -147,6 +148,31 @@ p = s[("permerror", "broken.example")]
 assert "lint" in p and "ip4" in p["lint"]["fix"], p
 assert ("exception", "ups.com") in s, list(s)
 PY
+
+# Policy exceptions of the store (issue 11) apply as in the gateway: ups.com from
+# 203.0.113.0/24 turns the candidate's reject of rows 1-3 into a tag; --no-exceptions
+# shows the raw rule again. An expired exception (partner.example) changes nothing.
+out=$("$MXGUARD" policy exceptions add --history "$db" --scope domain_net --domain ups.com \
+  --net 203.0.113.0/24 --by test) || fail "exceptions add"
+exc=$(awk '{print $2}' <<<"$out")
+"$MXGUARD" policy exceptions add --history "$db" --scope sender --sender g@partner.example \
+  --expires-at $((now - 10)) --by test >/dev/null || fail "exceptions add (expired)"
+out=$("$MXGUARD" policy simulate --policy "$dir/candidate.toml" --history "$db" --since 30d)
+echo "$out"
+grep -q "3 decisions changed to tag by policy exceptions: $exc (3)" <<<"$out" \
+  || fail "excepted count"
+grep -Eq "quarantine +-> tag +3" <<<"$out" || fail "quarantine -> tag 3"
+grep -Eq "reject +-> accept +1" <<<"$out" || fail "reject -> accept 1 (expired exception)"
+grep -q "would be rejected (newly): 0" <<<"$out" || fail "nothing newly rejected"
+"$MXGUARD" policy simulate --policy "$dir/candidate.toml" --history "$db" --json >"$dir/exc.json"
+python3 - "$dir/exc.json" "$exc" <<'PY' || fail "simulate --json with exceptions"
+import json, sys
+j = json.load(open(sys.argv[1]))
+assert (j["excepted"], j["by_exception"]) == (3, {sys.argv[2]: 3}), j
+PY
+out=$("$MXGUARD" policy simulate --policy "$dir/candidate.toml" --history "$db" --no-exceptions)
+grep -q "policy exceptions not applied" <<<"$out" || fail "--no-exceptions says so"
+grep -Eq "quarantine +-> reject +3" <<<"$out" || fail "--no-exceptions: the raw rule"
 
 # Usage errors: a bad candidate names FILE:LINE; a missing database is not created.
 printf '[spf]\n[spf.actions]\nsoftfial = "reject"\n' >"$dir/bad.toml"

@@ -361,6 +361,7 @@ views.quarantine = async (root, openId) => {
       radio('sender', 'this sender: ' + e.sender, true),
       radio('domain_net', 'this sender domain ' + e.sender_domain + ' from the network:', false),
       el('label', {}, 'Network (CIDR)', netInput),
+      el('label', {}, 'Allow for', el('input', { name: 'expires', id: 'allow-expires', size: 8, value: '30d', title: '30d, 12h, ... or never' })),
       el('label', {}, 'Note', el('input', { name: 'note', id: 'allow-note', size: 30 })),
       el('p', { className: 'muted' }, 'DMARC is excepted only when the From domain is ' + e.sender_domain + '.'),
       el('menu', {}, el('button', { value: 'cancel', id: 'allow-cancel' }, 'Cancel'),
@@ -374,7 +375,7 @@ views.quarantine = async (root, openId) => {
     const f = new FormData(form);
     d.remove();
     if (!ok) return;
-    const body = { id: e.id, scope: f.get('scope'), net: f.get('scope') === 'domain_net' ? f.get('net') : '', note: f.get('note') || '' };
+    const body = { id: e.id, scope: f.get('scope'), net: f.get('scope') === 'domain_net' ? f.get('net') : '', note: f.get('note') || '', expires: f.get('expires') || '' };
     const r = await api('POST', '/api/quarantine/release-allow', body);
     if (reportResults('Release and allow', r) && r.exception)
       notice('Released; exception ' + r.exception.id + ' added for ' +
@@ -457,7 +458,7 @@ async function exceptionsCard(box) {
   const r = await api('GET', '/api/exceptions');
   const rows = r.exceptions.map((x) => el('tr', { data: { id: String(x.id) } },
     el('td', { className: 'num' }, String(x.id)), el('td', {}, x.scope === 'sender' ? 'sender ' + x.sender : 'domain ' + x.domain + ' from ' + x.net),
-    el('td', {}, x.created_by), el('td', { className: 'nowrap' }, x.created_text), el('td', {}, x.expires_at ? utc(x.expires_at) : ''), el('td', {}, x.note),
+    el('td', {}, x.created_by), el('td', { className: 'nowrap' }, x.created_text), el('td', { className: x.expired ? 'muted' : '' }, x.expires_at ? (x.expired ? 'expired ' : '') + utc(x.expires_at) : 'never'), el('td', {}, x.note),
     el('td', {}, el('button', { type: 'button', className: 'exc-delete', on: { click: () => (async () => {
       if (!(await confirmAction('Delete exception ' + x.id + '? Mail in its scope is decided by the policy again.'))) return;
       await api('DELETE', '/api/exceptions/' + x.id);

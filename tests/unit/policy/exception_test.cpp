@@ -91,6 +91,52 @@ TEST(Exception, ExpiredOrDeletedNeverMatches) {
   EXPECT_FALSE(scope_matches(e, "bob@ext.test", "192.0.2.1", 1));
 }
 
+TEST(Exception, ExceptSpfAppliesTheFirstLiveCoveringExceptionAtTheGivenClock) {
+  // An exception that expires at t=1000 (set at creation, no sleeping): it changes a
+  // quarantine before, nothing at and after its expiry; listed as expired then.
+  auto e = domain_net("ext.test", "192.0.2.0/24", 7);
+  e.expires_at = 1000;
+  exception_set set({e});
+  auto quarantined = [] {
+    decision d;
+    d.check = "spf";
+    d.action = verdict::quarantine;
+    d.rule = "default";
+    d.reason = "spf=softfail";
+    return d;
+  };
+  decision d = quarantined();
+  const auto* x = except_spf(d, set, "a@ext.test", "192.0.2.9", 999);
+  ASSERT_NE(x, nullptr);
+  EXPECT_EQ(x->id, 7);
+  EXPECT_EQ(d.action, verdict::tag);
+  EXPECT_EQ(d.rule, "exception:7");
+  EXPECT_FALSE(expired(e, 999));
+  d = quarantined();
+  EXPECT_EQ(except_spf(d, set, "a@ext.test", "192.0.2.9", 1000), nullptr);
+  EXPECT_EQ(d.action, verdict::quarantine);
+  EXPECT_TRUE(expired(e, 1000));
+  EXPECT_FALSE(live(e, 1000));
+  // Outside the network, or a tempfail: unchanged, null.
+  d = quarantined();
+  EXPECT_EQ(except_spf(d, set, "a@ext.test", "198.51.100.9", 10), nullptr);
+  EXPECT_EQ(d.action, verdict::quarantine);
+  d.action = verdict::tempfail;
+  EXPECT_EQ(except_spf(d, set, "a@ext.test", "192.0.2.9", 10), nullptr);
+  EXPECT_EQ(d.action, verdict::tempfail);
+  // A deleted exception is neither live nor expired.
+  e.deleted_at = 5;
+  EXPECT_FALSE(expired(e, 2000));
+  // DMARC: only for the scope's From domain.
+  decision r;
+  r.check = "dmarc";
+  r.action = verdict::reject;
+  EXPECT_EQ(except_dmarc(r, set, "a@ext.test", "192.0.2.9", "other.test", 10), nullptr);
+  EXPECT_EQ(r.action, verdict::reject);
+  ASSERT_NE(except_dmarc(r, set, "a@ext.test", "192.0.2.9", "ext.test", 10), nullptr);
+  EXPECT_EQ(r.action, verdict::tag);
+}
+
 TEST(Exception, DmarcCoversOnlyAFromDomainEqualToTheScopesDomain) {
   auto e = sender_scope("bob@ext.test");
   EXPECT_TRUE(dmarc_matches(e, "bob@ext.test", "192.0.2.1", "ext.test", 0));

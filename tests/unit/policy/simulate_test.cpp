@@ -229,6 +229,35 @@ TEST(PolicySimulate, ReevaluatedFactsReplaceStoredOnes) {
   EXPECT_EQ(s.would_reject_released, 1u);  // q2 only
 }
 
+TEST(PolicySimulate, PolicyExceptionsAreAppliedAndCounted) {
+  // Exceptions of the store: #9 i@other.example (softfail, 192.0.2.30) by sender, and
+  // ups.com from 203.0.113.0/24 (#1 #2 #3; #14 comes from 203.0.113.9, inside too).
+  // One expired exception for fedex.com changes nothing (and #6 passes anyway).
+  store::policy_exception by_sender, by_net, old;
+  by_sender.id = 11, by_sender.kind = "sender", by_sender.sender = "i@other.example";
+  by_net.id = 12, by_net.kind = "domain_net", by_net.domain = "ups.com";
+  by_net.net = "203.0.113.0/24";
+  old.id = 13, old.kind = "sender", old.sender = "d@mail.ups.com", old.expires_at = 50;
+  for (auto* e : {&by_sender, &by_net, &old}) ASSERT_TRUE(normalize_scope(*e));
+  exception_set set({by_sender, by_net, old});
+  auto s = simulate(candidate(), history(), quarantine(), nullptr, &set, 100);
+  // quarantine->reject of ups.com #1 #2 #3 #14 becomes quarantine->tag (4); #9
+  // quarantine->quarantine becomes quarantine->tag (1); #4 (the expired exception's
+  // sender) stays quarantine->reject.
+  EXPECT_EQ(s.excepted, 5u);
+  const std::map<std::int64_t, std::size_t> by{{11, 1}, {12, 4}};
+  EXPECT_EQ(s.by_exception, by);
+  EXPECT_EQ(s.transitions.at("quarantine->tag"), 5u);
+  EXPECT_EQ(s.transitions.at("quarantine->reject"), 3u);      // #4 #5 #16
+  EXPECT_EQ(s.transitions.at("quarantine->quarantine"), 1u);  // #13
+  EXPECT_EQ(s.would_reject, 3u);
+  EXPECT_EQ(s.would_reject_released, 0u);
+  // Without the exceptions: the raw rule (as HandCountedScenario).
+  auto raw = simulate(candidate(), history(), quarantine(), nullptr, nullptr, 100);
+  EXPECT_EQ(raw.excepted, 0u);
+  EXPECT_EQ(raw.transitions.at("quarantine->reject"), 7u);
+}
+
 // --- suggest ---
 
 namespace {
