@@ -40,6 +40,26 @@ std::string gone_reason(const std::optional<store::quarantine_entry>& e) {
   return "";
 }
 
+// One decision on a pending request (approve's claim, deny), on the writer thread: a
+// conditional update, so of two admins deciding at once one wins and the other is told
+// the state it found; the row as it is afterwards.
+result<request_decision> decide_pending(store::history& db, std::int64_t id, const char* to,
+                                        const std::string& by, std::int64_t now,
+                                        const std::string& note) {
+  request_decision d;
+  auto got = db.request_get(id);
+  if (!got) return std::unexpected(got.error());
+  if (!*got) return fail(errc::not_found, "request " + std::to_string(id) + ": no such request");
+  if (auto r = db.request_decide(id, "pending", to, by, now, note); r) {
+    d.ok = true;
+    if (auto again = db.request_get(id); again && *again) got = std::move(again);
+  } else {
+    d.error = "request " + std::to_string(id) + " is " + (*got)->state + " already";
+  }
+  d.req = std::move(**got);
+  return d;
+}
+
 }  // namespace
 
 asio::awaitable<result<std::vector<item_result>>> request_release(
@@ -185,19 +205,7 @@ asio::awaitable<result<request_decision>> request_approve(server& srv, std::int6
   // The claim: pending -> approved by this admin; the row as it is afterwards.
   using C = result<request_decision>;
   auto claim = [id, by, now](store::history& db) -> C {
-    request_decision d;
-    auto got = db.request_get(id);
-    if (!got) return std::unexpected(got.error());
-    if (!*got) return fail(errc::not_found, "request " + std::to_string(id) + ": no such request");
-    auto r = db.request_decide(id, "pending", "approved", by, now, "");
-    if (r) {
-      d.ok = true;
-      if (auto again = db.request_get(id); again && *again) got = std::move(again);
-    } else {
-      d.error = "request " + std::to_string(id) + " is " + (*got)->state + " already";
-    }
-    d.req = std::move(**got);
-    return d;
+    return decide_pending(db, id, "approved", by, now, "");
   };
   auto claiming = (*hw)->async_write(claim, ex, asio::use_awaitable);
   result<C> claimed = co_await std::move(claiming);
@@ -251,18 +259,7 @@ asio::awaitable<result<request_decision>> request_deny(server& srv, std::int64_t
   const std::int64_t now = now_s();
   using C = result<request_decision>;
   auto deny = [id, by, note, now](store::history& db) -> C {
-    request_decision d;
-    auto got = db.request_get(id);
-    if (!got) return std::unexpected(got.error());
-    if (!*got) return fail(errc::not_found, "request " + std::to_string(id) + ": no such request");
-    if (auto r = db.request_decide(id, "pending", "denied", by, now, note); r) {
-      d.ok = true;
-      if (auto again = db.request_get(id); again && *again) got = std::move(again);
-    } else {
-      d.error = "request " + std::to_string(id) + " is " + (*got)->state + " already";
-    }
-    d.req = std::move(**got);
-    return d;
+    return decide_pending(db, id, "denied", by, now, note);
   };
   auto denying = (*hw)->async_write(deny, ex, asio::use_awaitable);
   result<C> r = co_await std::move(denying);

@@ -37,17 +37,7 @@ using test::temp_dir;
 using test::unfinished;
 using strings = std::vector<std::string>;
 
-envelope make_env(std::string rcpt = "user@drj.test") {
-  envelope e;
-  e.created = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
-  e.sender = "drj@drj.test";
-  e.recipients.push_back({std::move(rcpt), rcpt_status::pending, "", std::nullopt});
-  e.client_ip = "127.0.0.1";
-  e.helo = "localhost";
-  e.listener = "test";
-  e.mode = delivery_mode::hold;
-  return e;
-}
+using test::make_env;
 
 const std::string kMessage =
     "Received: from localhost ([127.0.0.1])\r\n"

@@ -1,11 +1,17 @@
-// temp_dir.hpp: a scratch directory for the queue tests, removed at the end.
+// temp_dir.hpp: a scratch directory for the queue tests, removed at the end, and the
+// sample envelope both queue formats' tests store.
 #pragma once
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
+#include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <string>
+#include <vector>
+
+#include "queue/envelope.hpp"
 
 namespace mxg::queue::test {
 
@@ -52,6 +58,19 @@ inline std::vector<std::string> unfinished(const std::filesystem::path& dir) {
     out.push_back(n);
   }
   return out;
+}
+
+// One held message from drj@drj.test to rcpt, received now from 127.0.0.1.
+inline envelope make_env(std::string rcpt = "user@drj.test") {
+  envelope e;
+  e.created = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
+  e.sender = "drj@drj.test";
+  e.recipients.push_back({std::move(rcpt), rcpt_status::pending, "", std::nullopt});
+  e.client_ip = "127.0.0.1";
+  e.helo = "localhost";
+  e.listener = "test";
+  e.mode = delivery_mode::hold;
+  return e;
 }
 
 }  // namespace mxg::queue::test
