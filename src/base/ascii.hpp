@@ -91,4 +91,16 @@ inline bool iequals(std::string_view a, std::string_view b) {
   return true;
 }
 
+// Lower-case hex of bytes, two digits each (keys, tokens, MACs).
+inline std::string hex_lower(std::string_view bytes) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(bytes.size() * 2);
+  for (unsigned char c : bytes) {
+    out += kDigits[c >> 4];
+    out += kDigits[c & 15];
+  }
+  return out;
+}
+
 }  // namespace mxg::ascii

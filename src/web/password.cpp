@@ -6,6 +6,8 @@
 #include <cstdlib>
 #include <mutex>
 
+#include "base/ascii.hpp"
+
 namespace mxg::web {
 
 namespace {
@@ -51,14 +53,7 @@ std::string random_token(std::size_t bytes) {
   init();
   std::string raw(bytes, '\0');
   randombytes_buf(raw.data(), raw.size());
-  static const char* hex = "0123456789abcdef";
-  std::string out;
-  out.reserve(bytes * 2);
-  for (unsigned char c : raw) {
-    out += hex[c >> 4];
-    out += hex[c & 15];
-  }
-  return out;
+  return ascii::hex_lower(raw);
 }
 
 std::string random_password() {

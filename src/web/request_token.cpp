@@ -14,6 +14,7 @@
 #include <cstring>
 #include <fstream>
 
+#include "base/ascii.hpp"
 #include "queue/queue_id.hpp"
 
 namespace mxg::web {
@@ -22,27 +23,6 @@ namespace {
 
 // Domain separation: this key signs nothing else, and a later format gets a new tag.
 constexpr std::string_view kTag = "mxguard release request v1";
-
-std::string to_hex(const unsigned char* p, std::size_t n) {
-  static const char* digits = "0123456789abcdef";
-  std::string out;
-  out.reserve(n * 2);
-  for (std::size_t i = 0; i < n; ++i) {
-    out += digits[p[i] >> 4];
-    out += digits[p[i] & 15];
-  }
-  return out;
-}
-
-char lower(char c) {
-  return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out) c = lower(c);
-  return out;
-}
 
 result<std::string> read_key(const std::string& path) {
   std::ifstream in(path);
@@ -63,7 +43,7 @@ result<std::string> load_or_create_request_key(const std::string& state_dir) {
   if (::access(path.c_str(), F_OK) == 0) return read_key(path);
   unsigned char raw[kRequestKeyBytes];
   if (RAND_bytes(raw, sizeof raw) != 1) return fail(errc::internal, "no random bytes for the key");
-  std::string text = to_hex(raw, sizeof raw) + "\n";
+  std::string text = ascii::hex_lower({reinterpret_cast<const char*>(raw), sizeof raw}) + "\n";
   // Written whole under a temporary name, then linked: a reader never sees half a key,
   // and of two processes making one at once the first link wins.
   const std::string tmp = path + ".tmp." + std::to_string(::getpid());
@@ -91,12 +71,12 @@ std::string request_token(std::string_view key, std::string_view queue_id,
   msg += '\0';
   msg += queue_id;
   msg += '\0';
-  msg += lower(recipient);
+  msg += ascii::lower(recipient);
   unsigned char mac[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
        reinterpret_cast<const unsigned char*>(msg.data()), msg.size(), mac, &len);
-  return to_hex(mac, len);
+  return ascii::hex_lower({reinterpret_cast<const char*>(mac), len});
 }
 
 bool request_token_ok(std::string_view key, std::string_view queue_id, std::string_view recipient,
@@ -104,7 +84,7 @@ bool request_token_ok(std::string_view key, std::string_view queue_id, std::stri
   if (key.empty() || !queue::queue_id::valid(std::string(queue_id))) return false;
   if (recipient.empty() || recipient.size() > kRecipientMax) return false;
   if (token.size() != kRequestTokenHex) return false;
-  std::string t = lower(token);
+  std::string t = ascii::lower(token);
   if (t.find_first_not_of("0123456789abcdef") != std::string::npos) return false;
   const std::string want = request_token(key, queue_id, recipient);
   return CRYPTO_memcmp(want.data(), t.data(), want.size()) == 0;
@@ -131,19 +111,19 @@ std::string request_link(std::string_view base, std::string_view key, std::strin
   std::string out(base);
   out += "/request/";
   out += queue_id;
-  out += "?rcpt=" + url_encode(lower(recipient));
+  out += "?rcpt=" + url_encode(ascii::lower(recipient));
   out += "&t=" + request_token(key, queue_id, recipient);
   return out;
 }
 
 bool is_recipient(std::string_view recipients, std::string_view recipient) {
   if (recipient.empty()) return false;
-  const std::string want = lower(recipient);
+  const std::string want = ascii::lower(recipient);
   std::size_t start = 0;
   while (start <= recipients.size()) {
     auto comma = recipients.find(',', start);
     if (comma == std::string_view::npos) comma = recipients.size();
-    if (lower(recipients.substr(start, comma - start)) == want) return true;
+    if (ascii::lower(recipients.substr(start, comma - start)) == want) return true;
     start = comma + 1;
   }
   return false;
