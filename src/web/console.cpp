@@ -1,8 +1,6 @@
 // console.cpp: see console.hpp. The endpoints are listed in docs/console.md.
 #include "web/console.hpp"
 
-#include <fcntl.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <httplib.h>
@@ -225,13 +223,7 @@ result<console_user> first_run_admin(const std::string& state_dir) {
         "# Set users with `mxguard console passwd NAME`, then delete this file.\n"
         "user: admin\npassword: " +
         password + "\n";
-    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (fd < 0) return fail(errc::io_error, path + ": " + std::strerror(errno));
-    ::fchmod(fd, 0600);
-    bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
-    ok = ::fsync(fd) == 0 && ok;
-    ::close(fd);
-    if (!ok) return fail(errc::io_error, path + ": write failed");
+    if (auto w = write_secret_file(path, text); !w) return std::unexpected(w.error());
   }
   auto h = hash_password(password);
   if (!h) return std::unexpected(h.error());

@@ -1,9 +1,14 @@
 // password.cpp: see password.hpp.
 #include "web/password.hpp"
 
+#include <fcntl.h>
 #include <sodium.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <mutex>
 
 #include "base/ascii.hpp"
@@ -68,6 +73,17 @@ std::string random_password() {
 bool tokens_equal(std::string_view a, std::string_view b) {
   init();
   return a.size() == b.size() && !a.empty() && sodium_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+result<void> write_secret_file(const std::string& path, std::string_view text) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0) return fail(errc::io_error, path + ": " + std::strerror(errno));
+  ::fchmod(fd, 0600);
+  bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+  ok = ::fsync(fd) == 0 && ok;
+  ::close(fd);
+  if (!ok) return fail(errc::io_error, path + ": write failed");
+  return {};
 }
 
 }  // namespace mxg::web

@@ -29,5 +29,8 @@ std::string random_token(std::size_t bytes = kTokenBytes);
 std::string random_password();
 // Constant-time comparison of two tokens.
 bool tokens_equal(std::string_view a, std::string_view b);
+// Writes `text` to `path` as a secret: created 0600 (also when it existed with another
+// mode), never through a symlink, fsynced; errors name the path.
+result<void> write_secret_file(const std::string& path, std::string_view text);
 
 }  // namespace mxg::web

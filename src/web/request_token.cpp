@@ -1,8 +1,6 @@
 // request_token.cpp: see request_token.hpp.
 #include "web/request_token.hpp"
 
-#include <fcntl.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
@@ -16,6 +14,7 @@
 
 #include "base/ascii.hpp"
 #include "queue/queue_id.hpp"
+#include "web/password.hpp"
 
 namespace mxg::web {
 
@@ -47,15 +46,9 @@ result<std::string> load_or_create_request_key(const std::string& state_dir) {
   // Written whole under a temporary name, then linked: a reader never sees half a key,
   // and of two processes making one at once the first link wins.
   const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-  if (fd < 0) return fail(errc::io_error, tmp + ": " + std::strerror(errno));
-  ::fchmod(fd, 0600);
-  bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
-  ok = ::fsync(fd) == 0 && ok;
-  ::close(fd);
-  if (!ok) {
+  if (auto w = write_secret_file(tmp, text); !w) {
     ::unlink(tmp.c_str());
-    return fail(errc::io_error, tmp + ": write failed");
+    return std::unexpected(w.error());
   }
   int linked = ::link(tmp.c_str(), path.c_str());
   int link_errno = errno;
