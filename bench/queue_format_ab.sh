@@ -18,6 +18,8 @@
 # Usage: MXGUARD=build/mxguard bash bench/queue_format_ab.sh [--pin]
 #   REPS (5), MSGS (2000), LAT_MSGS (2000), LAT_SESSIONS (20), STRACE_MSGS (1000),
 #   QUEUE_BENCH (build/bench/bench_queue_bench: run first, queue_dir alone, if built).
+#   MXGUARD_OLD=path: a fifth server "old", an earlier mxguard binary with format
+#   "single", in the same rotation (a before/after of a change to the commit path).
 set -uo pipefail
 for a in "$@"; do
   case $a in
@@ -35,7 +37,10 @@ STRACE_MSGS=${STRACE_MSGS:-1000}
 [ -x /usr/sbin/smtp-source ] || { echo "smtp-source (postfix) not installed" >&2; exit 77; }
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$here/smtp_bench_lib.bash"
-bench_setup split single pf sink
+MXGUARD_OLD=${MXGUARD_OLD:-}
+mxgs=(split single)
+[ -n "$MXGUARD_OLD" ] && mxgs+=(old)
+bench_setup "${mxgs[@]}" pf sink
 
 # ---- queue_dir alone (bench/queue_bench.cpp, fsync on, queue on the same spool fs):
 # messages committed per second and the process's CPU per message, 1 and 20 writers.
@@ -67,12 +72,14 @@ print("%.0f %.1f %.2f %.2f" % (b["msgs/s"], b["cpu_us/msg"], b["fsyncs/msg"], b[
 fi
 
 declare -A PORT MXPID
-for f in split single; do
+for f in "${mxgs[@]}"; do
   PORT[$f]=$(port)
+  fmt=$f bin=$MXGUARD
+  [ "$f" = old ] && fmt=single bin=$MXGUARD_OLD
   cat > "$tmp/$f.toml" <<CONF
 state_dir = "$tmp/$f"
 [queue]
-format = "$f"
+format = "$fmt"
 [log]
 file = "$tmp/$f.log"
 [relay]
@@ -85,7 +92,7 @@ address = "127.0.0.1:${PORT[$f]}"
 delivery_mode = "hold"
 fsync = true
 CONF
-  cg_run "$f" "$MXGUARD" serve --config "$tmp/$f.toml" & pids+=($!)
+  cg_run "$f" "$bin" serve --config "$tmp/$f.toml" & pids+=($!)
   MXPID[$f]=$!
   wait_port "${PORT[$f]}" || exit 1
 done
@@ -93,8 +100,8 @@ PORT[sink]=$(port)
 cg_run sink /usr/sbin/smtp-sink -u nobody -c "127.0.0.1:${PORT[sink]}" 1024 >/dev/null 2>&1 & pids+=($!)
 wait_port "${PORT[sink]}" || exit 1
 pf_start pf
-servers=(split single sink)
-[ "$HAVE_PF" = 1 ] && servers=(split single pf sink)
+servers=("${mxgs[@]}" sink)
+[ "$HAVE_PF" = 1 ] && servers=("${mxgs[@]}" pf sink)
 PORT[pf]=${PFP:-0}
 
 echo "Queue format A/B: $(machine_line), load average $(loadavg), $(uname -r), fs ${BENCH_FS} ($(findmnt -n -o FSTYPE,OPTIONS --target "$tmp" | cut -c1-40)), $(postconf -d mail_version 2>/dev/null), $("$MXGUARD" --version)"
@@ -118,11 +125,11 @@ for c in "1024 20" "1024 1"; do
     printf "%-7s %9s %12s %15s   %s| %s\n" "$who" "$(median ${R[$who]})" "$(median ${C[$who]})" \
       "$(median ${B[$who]})" "${R[$who]}" "${C[$who]}"
   done
-  for who in single pf sink; do
+  for who in single old pf sink; do
     [ -n "${R[$who]:-}" ] || continue
     echo "  split/$who: msgs/s $(ratio "$(median ${R[split]})" "$(median ${R[$who]})"), CPU $(ratio "$(median ${C[split]})" "$(median ${C[$who]})")"
   done
-  for who in pf sink; do
+  for who in old pf sink; do
     [ -n "${R[$who]:-}" ] || continue
     echo "  single/$who: msgs/s $(ratio "$(median ${R[single]})" "$(median ${R[$who]})"), CPU $(ratio "$(median ${C[single]})" "$(median ${C[$who]})")"
   done
@@ -156,7 +163,7 @@ if [ "${STRACE:-1}" = 1 ] && command -v strace >/dev/null; then
   echo
   echo "System calls per message (strace -c -f, 1 KB x 20 sessions, $STRACE_MSGS messages; all threads)"
   printf "%-7s %8s %8s %8s %8s %8s %8s %8s %8s\n" server total fsync rename openat write pwrite64 close futex
-  for f in split single; do
+  for f in "${mxgs[@]}"; do
     strace -c -f -qq -o "$tmp/strace-$f.txt" -p "${MXPID[$f]}" 2>/dev/null & sp=$!
     sleep 1
     /usr/sbin/smtp-source -s 20 -m "$STRACE_MSGS" -l 1024 -f src@bench.test -t dst@bench.test "127.0.0.1:${PORT[$f]}" >/dev/null 2>&1
@@ -168,6 +175,6 @@ if [ "${STRACE:-1}" = 1 ] && command -v strace >/dev/null; then
             calls["openat"] / n, calls["write"] / n, calls["pwrite64"] / n, calls["close"] / n, calls["futex"] / n }' "$tmp/strace-$f.txt"
   done
 fi
-for f in split single; do
+for f in "${mxgs[@]}"; do
   echo "$f: messages in its queue after the run: $(ls "$tmp/$f/queue/bench/messages" | grep -c '\.\(ctl\|msg\)$')"
 done

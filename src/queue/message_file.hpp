@@ -14,9 +14,10 @@
 //
 // The reader finds the envelope from the trailer at the file's tail (one pread of
 // kTrailerSize bytes, one of the envelope), so loading an envelope never reads the
-// message. The file is written under tmp/, fsynced once and renamed into messages/:
-// the rename is the commit point; a file whose trailer, envelope or sizes do not
-// agree is never resumed (the scanner moves it to corrupt/).
+// message. The file is written under tmp/, renamed into messages/ and then fsynced
+// together with the directory (queue_dir.hpp): the end marker is the commit point; a
+// file whose trailer, envelope or sizes do not agree (a write a crash interrupted
+// before its 250, or damage) is never resumed (the scanner moves it to corrupt/).
 //
 // Security: the trailer and the envelope are parsed strictly (fuzz/queue_message_file.cpp):
 // the trailer must repeat the envelope's id, its offset must equal the envelope's

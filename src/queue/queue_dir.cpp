@@ -201,10 +201,13 @@ file_ops file_ops::system() {
 struct queue_dir::pending {
   queue_id id;
   envelope env;
-  std::string data;               // bytes still to write into the data file
-  bool open_data = false;         // a writer creates tmp/<id>.data (convenience commit)
-  bool single = false;            // format B: one file, tmp/data_tmp -> messages/<id>.msg
-  bool msg_committed = false;     // format B: renamed into messages/<id>.msg
+  std::string data;            // bytes still to write into the data file
+  bool open_data = false;      // a writer creates tmp/<id>.data (convenience commit)
+  bool single = false;         // format B: one file, tmp/data_tmp -> messages/<id>.msg
+  bool msg_committed = false;  // format B: renamed into messages/<id>.msg
+  // Format B with fsync: renamed first, then the file's fsync (writer) and the
+  // directory's (directory syncer) run at the same time; the later one finishes.
+  bool single_concurrent = false;
   std::string data_tmp, ctl_tmp;  // names under tmp/
   int data_fd = -1;
   int ctl_fd = -1;
@@ -214,7 +217,7 @@ struct queue_dir::pending {
   // The two file fsyncs run on two writer threads at once (see run_first); the one that
   // finishes last renames. Each side records its own failure until then.
   std::atomic<int> left{0};
-  std::optional<error> data_sync_err, ctl_sync_err;
+  std::optional<error> data_sync_err, ctl_sync_err, dir_sync_err;
   commit_callback done;
 
   void close_files() {
@@ -321,6 +324,9 @@ result<void> queue_dir::start() {
   }
   if (::access(opts_.dir.c_str(), W_OK | X_OK) != 0)
     return std::unexpected(io_fail(opts_.dir, "queue directory not writable:", errno));
+  // messages/ stays open for its fsyncs: one open and close less per commit round.
+  msgs_fd_ = ::open(msgs_dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (msgs_fd_ < 0) return std::unexpected(io_fail(msgs_dir_, "cannot open directory", errno));
   dir_syncer_ = std::thread([this] { dir_sync_loop(); });
   if (opts_.spare_files > 0) spare_thread_ = std::thread([this] { spare_loop(); });
   std::size_t workers = std::max<std::size_t>(opts_.sync_threads, 1);
@@ -352,6 +358,7 @@ queue_dir::~queue_dir() {
     ::unlink((opts_.dir / kTmpDir / name).c_str());
   }
   if (lock_fd_ >= 0) ::close(lock_fd_);
+  if (msgs_fd_ >= 0) ::close(msgs_fd_);
 }
 
 result<void> queue_dir::lock() {
@@ -398,6 +405,18 @@ result<void> queue_dir::sync_fd(int fd) {
     int e = errno;
     return fail(io_code(e), "queue " + opts_.dir.string() + ": fsync failed: " + errno_text(e));
   }
+  return {};
+}
+
+result<void> queue_dir::sync_msgs_dir() {
+  if (!opts_.fsync) return {};
+  int r = opts_.ops.fsync(msgs_fd_);
+  int e = errno;
+  {
+    std::lock_guard lk(stats_mu_);
+    ++stats_.dir_syncs;
+  }
+  if (r != 0) return std::unexpected(io_fail(msgs_dir_, "cannot fsync directory", e));
   return {};
 }
 
@@ -461,8 +480,14 @@ void queue_dir::run_first(pending* p) {
   finish_if_last(p);
 }
 
-// Format B: one file, one fsync, one rename. The envelope goes after the data (the
-// session decides its last fields at the end of DATA), then the end marker.
+// Format B: one file, one journal commit. The envelope goes after the data (the
+// session decides its last fields at the end of DATA), then the end marker. The file
+// is renamed into messages/ *before* it is fsynced, so that its fsync (here) and the
+// directory's (the directory syncer, for every message renamed since its last one)
+// run at the same time and wait for the same journal commit; fsyncing the file first
+// and the directory after the rename waited for two commits in a row. The end marker
+// is the commit point (message_file.hpp): the 250 waits for both fsyncs, and a file
+// under messages/ whose trailer does not agree with its size is never resumed.
 void queue_dir::run_single(pending* p) {
   std::unique_ptr<pending> owned(p);
   const std::string tmp = tmp_prefix_ + p->data_tmp;
@@ -477,18 +502,55 @@ void queue_dir::run_single(pending* p) {
     }
     return write_all(p->data_fd, format_message_tail(p->env));
   };
-  auto r = run();
-  if (r) r = sync_fd(p->data_fd);
-  if (!r) {
+  if (auto r = run(); !r) {
     p->fail(r.error());
-  } else {
-    p->close_files();
-    if (opts_.ops.rename(tmp.c_str(), msg.c_str(), true) != 0)
-      p->fail(io_fail(msg, "cannot rename into", errno));
-    else
-      p->msg_committed = true;
+    return hand_to_dir_syncer(std::move(owned));
   }
-  hand_to_dir_syncer(std::move(owned));
+  if (opts_.ops.rename(tmp.c_str(), msg.c_str(), true) != 0) {
+    p->fail(io_fail(msg, "cannot rename into", errno));
+    return hand_to_dir_syncer(std::move(owned));
+  }
+  p->msg_committed = true;
+  if (!opts_.fsync) {
+    p->close_files();
+    return hand_to_dir_syncer(std::move(owned));
+  }
+  p->single_concurrent = true;
+  p->left.store(2, std::memory_order_relaxed);
+  hand_to_dir_syncer(std::move(owned));  // the directory fsync starts meanwhile
+  if (auto r = sync_fd(p->data_fd); !r) p->data_sync_err = r.error();
+  ::close(std::exchange(p->data_fd, -1));
+  finish_single(p);
+}
+
+// Format B: called by the writer after the file's fsync and by the directory syncer
+// after the directory's; the second one reports (and, on failure, removes the file).
+void queue_dir::finish_single(pending* p) {
+  if (p->left.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
+  std::unique_ptr<pending> owned(p);
+  if (p->data_sync_err)
+    p->err = std::move(p->data_sync_err);
+  else if (p->dir_sync_err)
+    p->err = std::move(p->dir_sync_err);
+  if (p->err) {
+    ::unlink(message_path(p->id).c_str());
+    (void)sync_msgs_dir();
+  }
+  {
+    std::lock_guard lk(stats_mu_);
+    (p->err ? stats_.failures : stats_.messages) += 1;
+  }
+  report(*p);
+}
+
+void queue_dir::report(pending& p) {
+  if (p.err) {
+    spdlog::warn("qid={} queue={} commit failed: {}", p.id.str(), opts_.dir.string(),
+                 p.err->message);
+    if (p.done) p.done(std::unexpected(*p.err));
+  } else {
+    if (p.done) p.done(p.id);
+  }
 }
 
 void queue_dir::finish_if_last(pending* p) {
@@ -721,7 +783,6 @@ void queue_dir::dir_sync_loop() {
 }
 
 void queue_dir::finish_round(std::vector<std::unique_ptr<pending>>& batch) {
-  const fs::path& msgs = msgs_dir_;
   auto tmp_data = [&](const pending& p) { return tmp_prefix_ + p.data_tmp; };
   auto tmp_ctl = [&](const pending& p) { return tmp_prefix_ + p.ctl_tmp; };
 
@@ -729,10 +790,25 @@ void queue_dir::finish_round(std::vector<std::unique_ptr<pending>>& batch) {
   bool any = false;
   for (const auto& p : batch) any = any || p->ctl_committed || p->msg_committed;
   if (any) {
-    if (auto r = sync_dir(msgs); !r) {
-      for (auto& p : batch)
-        if (!p->err) p->err = r.error();
+    if (auto r = sync_msgs_dir(); !r) {
+      for (auto& p : batch) {
+        if (p->single_concurrent)
+          p->dir_sync_err = r.error();
+        else if (!p->err)
+          p->err = r.error();
+      }
     }
+  }
+  // Format B messages whose file fsync may still be running: the later side reports.
+  std::erase_if(batch, [&](std::unique_ptr<pending>& p) {
+    if (!p->single_concurrent) return false;
+    finish_single(p.release());
+    return true;
+  });
+  if (batch.empty()) {
+    std::lock_guard lk(stats_mu_);
+    ++stats_.rounds;
+    return;
   }
 
   // 5. Clean up the failed ones: nothing of them stays visible.
@@ -755,7 +831,7 @@ void queue_dir::finish_round(std::vector<std::unique_ptr<pending>>& batch) {
     if (!p.ctl_tmp.empty()) ::unlink(tmp_ctl(p).c_str());
     if (!p.data_tmp.empty()) ::unlink(tmp_data(p).c_str());
   }
-  if (undo) (void)sync_dir(msgs);
+  if (undo) (void)sync_msgs_dir();
 
   std::size_t ok = 0;
   for (const auto& p : batch) ok += p->err ? 0 : 1;
@@ -768,16 +844,7 @@ void queue_dir::finish_round(std::vector<std::unique_ptr<pending>>& batch) {
   }
 
   // 6. Only now tell the sessions.
-  for (auto& pp : batch) {
-    pending& p = *pp;
-    if (p.err) {
-      spdlog::warn("qid={} queue={} commit failed: {}", p.id.str(), opts_.dir.string(),
-                   p.err->message);
-      if (p.done) p.done(std::unexpected(*p.err));
-    } else {
-      if (p.done) p.done(p.id);
-    }
-  }
+  for (auto& pp : batch) report(*pp);
 }
 
 // ---------------------------------------------------------------- scanner

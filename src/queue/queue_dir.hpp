@@ -23,6 +23,12 @@
 //   5. only then report success (the server answers 250).
 // On any failure (ENOSPC, EIO, ...) the message's files are removed from tmp/ and
 // messages/ and the callback gets an error: the server answers 451 4.3.0.
+// Format B (single, message_file.hpp): 1. the data streams into a spare file under
+// tmp/; 2. the envelope and the end marker are appended; 3. the file is renamed into
+// messages/; 4. its fsync (writer) and the fsync of messages/ (directory syncer) run at
+// the same time, so both wait for one journal commit; 5. success when both are done.
+// The end marker is the commit point: a file whose trailer does not agree is never
+// resumed. On failure the file is removed from messages/ (and that directory fsynced).
 // Group commit: concurrent fsyncs of the writers share journal commits; a directory
 // syncer thread runs steps 4-5 for every message renamed since its last directory
 // fsync (up to options::max_batch), while the writers already sync and rename the
@@ -30,7 +36,7 @@
 // counts rounds and messages.
 //
 // Threads: commit() may be called from any thread; callbacks run on the directory syncer
-// thread (post them back to your io_context). All other members are synchronous and
+// or a writer thread (post them back to your io_context). All other members are synchronous and
 // thread-safe with respect to the writers; they do blocking file I/O.
 //
 // Security: queue files are created 0600; ids from outside (CLI, file names) are
@@ -268,6 +274,7 @@ class queue_dir {
   void submit(std::unique_ptr<pending> p);
   result<void> sync_fd(int fd);
   result<void> sync_dir(const std::filesystem::path& dir);
+  result<void> sync_msgs_dir();  // fsync of messages/ through msgs_fd_ (commit path)
   result<void> write_all(int fd, std::string_view bytes);
   result<void> write_file_synced(const std::filesystem::path& tmp, std::string_view bytes);
   // Writer threads: steps 1-3 (run_first, then finish_if_last on whichever of the two
@@ -276,9 +283,11 @@ class queue_dir {
   void run_first(pending* p);
   void finish_if_last(pending* p);
   void hand_to_dir_syncer(std::unique_ptr<pending> p);
-  void prepare_one(pending& p);  // write the control file, start writeback (one message)
-  void publish_one(pending& p);  // close, rename data then control (after the fsyncs)
-  void run_single(pending* p);   // format B: append envelope + end marker, fsync, rename
+  void prepare_one(pending& p);    // write the control file, start writeback (one message)
+  void publish_one(pending& p);    // close, rename data then control (after the fsyncs)
+  void run_single(pending* p);     // format B: append envelope + end marker, rename, fsync
+  void finish_single(pending* p);  // format B: the later of the file and directory fsyncs
+  void report(pending& p);         // the commit callback (and the log line of a failure)
   result<envelope> load_split(const queue_id& id) const;
   // Format B: the envelope of the .msg file, then the .st file's when with_state.
   result<envelope> load_single(const queue_id& id, bool with_state) const;
@@ -294,6 +303,7 @@ class queue_dir {
   options opts_;
   std::filesystem::path msgs_dir_;        // <dir>/messages
   std::string tmp_prefix_, msgs_prefix_;  // "<dir>/tmp/", "<dir>/messages/" (commit path)
+  int msgs_fd_ = -1;                      // messages/, open for its fsyncs
   id_generator ids_;
   // update/hold/release/remove of one message are read-check-write sequences; the
   // delivery scheduler runs them on a pool thread (net::offload) while the control
