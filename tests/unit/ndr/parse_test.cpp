@@ -184,6 +184,35 @@ TEST(NdrParse, BulletedRecipientLine) {
   EXPECT_EQ(recs[0].recipient_rule, "text:line-starts-with-address");
 }
 
+// A notice whose only words are the sentence that introduces the list of
+// recipients ("... failed permanently:", a lead-in ending with ':') says
+// nothing about why: no diagnostic, reason "undefined" (not "onhold", which is
+// an error text no rule reads), a permanent pseudo status.
+TEST(NdrParse, LeadInAloneIsNoDiagnostic) {
+  const std::string msg =
+      "From: MAILER-DAEMON@mail.example.net\nTo: alice@example.com\n"
+      "Subject: Delivery Status Notification (Failure)\n\n"
+      "This is an automatically generated Delivery Status Notification.\n\n"
+      "Delivery to the following recipients failed permanently:\n\n"
+      "   * dave@example.org\n\n\n";
+  auto recs = parse_message(msg);
+  ASSERT_EQ(recs.size(), 1u);
+  EXPECT_EQ(recs[0].recipient, "dave@example.org");
+  EXPECT_EQ(recs[0].diagnostic, "");
+  EXPECT_EQ(recs[0].reason, "undefined");
+  EXPECT_TRUE(recs[0].status_pseudo);
+  EXPECT_EQ(recs[0].status, "5.0.900");
+  // An error text above the address (Notes) is still the diagnostic.
+  const std::string notes =
+      "From: MAILER-DAEMON@mail.example.net\nTo: alice@example.com\n"
+      "Subject: Delivery Status Notification (Failure)\n\n"
+      "Your message could not be delivered: quota problem in the directory\n\n"
+      "   * dave@example.org\n\n\n";
+  recs = parse_message(notes);
+  ASSERT_EQ(recs.size(), 1u);
+  EXPECT_NE(recs[0].diagnostic, "");
+}
+
 // The same with a double-dash list mark; the enhanced code given further down
 // the notice (RFC 3463) is the record's status.
 TEST(NdrParse, DoubleDashListItemAndItsCode) {
