@@ -183,7 +183,8 @@ constexpr std::string_view kExpiredOutcome =
 const reason_table kTables[] = {
   {"userunknown", {
     // frames: a mailbox noun and a "does not exist" condition (RFC 3463 X.1.1)
-    "{user|mailbox|recipient|addressee|account|local part|the address|this address|email address|e-mail address}~{unknown|not found|does not exist|doesn't exist|not exist|could not be found|couldn't be found|no longer exists}",
+    // (a user that "doesn't have a/an ... account" on the host is one that does not exist there)
+    "{user|mailbox|recipient|addressee|account|local part|the address|this address|email address|e-mail address}~{unknown|not found|does not exist|doesn't exist|not exist|could not be found|couldn't be found|no longer exists|doesn't have a|does not have a|doesn't have an|does not have an}",
     "{no such|no|unknown|nonexistent|non-existent|non existent} {user|mailbox|recipient|addressee|account|local part|e-mail address|email address|address}",
     "user unknown", "unknown user", "mail.local: unknown user",
     "invalid final delivery userid", "no such user", "no such mailbox", "no such recipient",
@@ -202,7 +203,7 @@ const reason_table kTables[] = {
     "account*does not exist", "that domain or user isn't in my list of allowed rcpthosts",
     "non*existent user", "nonexistent user",
     "the email account that you tried to reach does not exist", "there is no one at this address",
-    "this user doesn't have a * account", "user missing home directory", "requested action not taken: mailbox unavailable",
+    "user missing home directory", "requested action not taken: mailbox unavailable",
     "recipient not ok", "not a local address",
     "invalid recipient", "unknown e*mail address",
     "badrcptto", "validrcptto", "rcpt <* does not exist", "user (*) unknown", "<*> not found",

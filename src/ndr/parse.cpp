@@ -383,12 +383,16 @@ void finish(record& r, std::string_view fallback_command_text) {
   if (!is_status_code(in_diag)) in_diag.clear();
   std::string status_rule;
   const std::string field_status = r.status;
+  const std::string preset_status_rule = r.status_rule;
   r.status = prefer_status(r.status, in_diag, r.reply_code, status_rule);
   if (!field_status.empty() && rule_disabled(status_rule)) {
     r.status = field_status;
     status_rule = "dsn";
   }
-  if (!r.status.empty()) r.status_rule = status_rule;
+  if (!r.status.empty())
+    r.status_rule = status_rule == "dsn" && preset_status_rule.starts_with("dsn:")
+                        ? preset_status_rule
+                        : status_rule;
   if (r.smtp_command.empty()) r.smtp_command = text::find_command(r.diagnostic);
   if (r.smtp_command.empty()) {
     // Reporting MTAs (and remote MTAs) whose unqualified refusals are answers
@@ -517,6 +521,36 @@ std::string complete_multiline_reply(const std::string& diag, std::string_view b
     if (n >= 2) return text::squeeze(out);
   }
   return diag;
+}
+
+// RFC 3463 3.5, X.4.7 "Delivery time expired": "If possible, the code for the
+// actual problem found when delivery was attempted should be returned rather
+// than this code." When a DSN's Status is X.4.7 and its Diagnostic-Code or the
+// notification text (before the returned message) records the attempts'
+// replies with one other code of the same class ("554 4.4.7 Message expired
+// ... <421 4.4.2 Connection timed out>", "returned '441 4.4.1 Error
+// encountered ...'"), that code is the status. Several different codes:
+// nothing is chosen.
+std::string actual_problem_code(std::string_view status, std::string_view notice) {
+  if (status.size() != 5 || status.substr(1) != ".4.7") return {};
+  const auto end = find_original_start(notice);
+  if (end != std::string_view::npos) notice = notice.substr(0, end);
+  notice = notice.substr(0, std::min<std::size_t>(notice.size(), 64 * 1024));
+  std::string found;
+  for (int guard = 0; guard < 256; ++guard) {
+    const auto code = text::find_status(notice);
+    if (code.empty()) break;
+    if (code[0] == status[0] && code.substr(1) != ".4.7") {
+      if (found.empty())
+        found = code;
+      else if (found != code)
+        return {};
+    }
+    const auto at = notice.find(code);
+    if (at == std::string_view::npos) break;
+    notice.remove_prefix(at + code.size());
+  }
+  return found;
 }
 
 std::string text_about(std::string_view body, std::string_view addr) {
@@ -796,6 +830,11 @@ std::vector<record> parse_message(std::string_view raw) {
           r.diagnostic = text::squeeze(rest.substr(0, std::min<std::size_t>(rest.size(), 2000)));
         }
         r.diagnostic = complete_multiline_reply(r.diagnostic, st.body);
+        if (auto code = actual_problem_code(r.status, r.diagnostic + "\n" + st.body);
+            !code.empty()) {
+          r.status = code;
+          r.status_rule = "dsn:x.4.7-attempt";
+        }
         r.smtp_command = text::find_command(r.diagnostic);
         if (r.smtp_command.empty()) r.smtp_command = text::find_command(about);
       }

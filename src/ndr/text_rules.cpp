@@ -551,6 +551,14 @@ text_result parse_text_bounce(const text_input& in) {
              pos = all.find(recips[0].address))
           all.erase(pos, recips[0].address.size());
         d = text::squeeze(all);
+        // Only the sentence that introduces the list of recipients ("Delivery
+        // to the following recipients failed permanently:", a list marker
+        // after it): a lead-in, not an error text. The notice says nothing
+        // about why.
+        std::string_view rest = text::trim(d);
+        while (!rest.empty() && (rest.back() == '*' || rest.back() == '-' || rest.back() == ' '))
+          rest.remove_suffix(1);
+        if (!rest.empty() && rest.back() == ':') d.clear();
       }
     }
   }

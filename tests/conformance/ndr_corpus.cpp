@@ -2,8 +2,8 @@
 //   ../shared/conformance/bounces/        (Sisimai set-of-emails, expected.jsonl)
 //   ../shared/conformance/bounces-flufl/  (flufl.bounce test data)
 // Prints a per-field accuracy table and FAILS when, on the Sisimai corpus,
-// recipient < 98 %, status < 96.8 %, reason < 89.9 %, when leave-one-family-out
-// recipient < 98 %, status < 93.4 %, reason < 85.4 %, or a not-bounce file
+// recipient < 98 %, status < 97.1 %, reason < 90.1 %, when leave-one-family-out
+// recipient < 98 %, status < 94.5 %, reason < 86.4 %, or a not-bounce file
 // yields a record. A crash fails the test by itself.
 //
 // Scoring (also in docs/ndr.md):
@@ -469,12 +469,12 @@ int main() {
   // Full corpus, and leave-one-family-out floors (the measured figures minus
   // about one point: a rule change that fits the corpus and loses generality
   // shows here first).
-  const bool full_ok = recipient.pct() >= 98.0 && status.pct() >= 96.8 && reason.pct() >= 89.9;
-  const bool lofo_ok = lofo_r.pct() >= 98.0 && lofo_s.pct() >= 93.4 && lofo_re.pct() >= 85.4;
+  const bool full_ok = recipient.pct() >= 98.0 && status.pct() >= 97.1 && reason.pct() >= 90.1;
+  const bool lofo_ok = lofo_r.pct() >= 98.0 && lofo_s.pct() >= 94.5 && lofo_re.pct() >= 86.4;
   bool pass = full_ok && lofo_ok && not_bounce.ok == not_bounce.total;
   std::printf(
-      "\nthresholds: recipient >= 98%%, status >= 96.8%%, reason >= 89.9%%; leave-one-family-out "
-      "recipient >= 98%%, status >= 93.4%%, reason >= 85.4%%; not-bounce clean: %s\n",
+      "\nthresholds: recipient >= 98%%, status >= 97.1%%, reason >= 90.1%%; leave-one-family-out "
+      "recipient >= 98%%, status >= 94.5%%, reason >= 86.4%%; not-bounce clean: %s\n",
       pass ? "PASS" : "FAIL");
   return pass ? 0 : 1;
 }

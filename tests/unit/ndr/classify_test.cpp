@@ -294,6 +294,9 @@ TEST(NdrVocabulary, PhraseToReason) {
       {"The mailbox bob@example.org does not exist", "userunknown"},
       {"550 No such recipient here", "userunknown"},
       {"Recipient could not be found in the directory", "userunknown"},
+      // a user without an account on the host is one that does not exist there
+      {"550 This user doesn't have an example.org account", "userunknown"},
+      {"550 The user does not have a mailbox on this server", "userunknown"},
       // X.1.2 bad destination system
       {"Domain example.invalid does not exist", "hostunknown"},
       {"550 Unknown domain", "hostunknown"},
@@ -398,6 +401,25 @@ TEST(NdrVocabulary, SpecificCodesBeforePhrases) {
 
 // A frame is one rule: switching it off (leave-one-family-out) takes all its
 // wordings away at once.
+TEST(NdrVocabulary, AccountConditionIsPartOfTheMailboxFrame) {
+  // "doesn't have a ... account" is read by the one mailbox frame (noun
+  // "user", condition "doesn't have a"), not by a sentence of its own; the
+  // same text after the message was accepted (no command) is "filtered".
+  std::string rule;
+  EXPECT_EQ(
+      classify(facts("", "550", "550 This user doesn't have a example.org account", "RCPT"), &rule),
+      "userunknown");
+  EXPECT_TRUE(rule.starts_with("phrase:userunknown:{user|")) << rule;
+  EXPECT_EQ(
+      classify(facts("", "", "This user doesn't have a example.org account (b@example.org)", "")),
+      "filtered");
+  // "does not have a" about a host's PTR record is not a mailbox condition
+  EXPECT_NE(
+      classify(facts("", "550", "The IP address sending this message does not have a PTR record",
+                     "RCPT")),
+      "userunknown");
+}
+
 TEST(NdrVocabulary, FrameIsOneRule) {
   const auto f = facts("", "", "The mailbox bob@example.org does not exist", "RCPT");
   std::string rule;

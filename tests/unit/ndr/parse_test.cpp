@@ -184,6 +184,35 @@ TEST(NdrParse, BulletedRecipientLine) {
   EXPECT_EQ(recs[0].recipient_rule, "text:line-starts-with-address");
 }
 
+// A notice whose only words are the sentence that introduces the list of
+// recipients ("... failed permanently:", a lead-in ending with ':') says
+// nothing about why: no diagnostic, reason "undefined" (not "onhold", which is
+// an error text no rule reads), a permanent pseudo status.
+TEST(NdrParse, LeadInAloneIsNoDiagnostic) {
+  const std::string msg =
+      "From: MAILER-DAEMON@mail.example.net\nTo: alice@example.com\n"
+      "Subject: Delivery Status Notification (Failure)\n\n"
+      "This is an automatically generated Delivery Status Notification.\n\n"
+      "Delivery to the following recipients failed permanently:\n\n"
+      "   * dave@example.org\n\n\n";
+  auto recs = parse_message(msg);
+  ASSERT_EQ(recs.size(), 1u);
+  EXPECT_EQ(recs[0].recipient, "dave@example.org");
+  EXPECT_EQ(recs[0].diagnostic, "");
+  EXPECT_EQ(recs[0].reason, "undefined");
+  EXPECT_TRUE(recs[0].status_pseudo);
+  EXPECT_EQ(recs[0].status, "5.0.900");
+  // An error text above the address (Notes) is still the diagnostic.
+  const std::string notes =
+      "From: MAILER-DAEMON@mail.example.net\nTo: alice@example.com\n"
+      "Subject: Delivery Status Notification (Failure)\n\n"
+      "Your message could not be delivered: quota problem in the directory\n\n"
+      "   * dave@example.org\n\n\n";
+  recs = parse_message(notes);
+  ASSERT_EQ(recs.size(), 1u);
+  EXPECT_NE(recs[0].diagnostic, "");
+}
+
 // The same with a double-dash list mark; the enhanced code given further down
 // the notice (RFC 3463) is the record's status.
 TEST(NdrParse, DoubleDashListItemAndItsCode) {
@@ -399,6 +428,46 @@ TEST(NdrParse, FirstLineOfAMultiLineReplyIsCompletedFromTheTranscript) {
             "authentication checks. The message has been blocked. More information at the help "
             "page.");
   EXPECT_EQ(recs[0].reason, "authfailure");
+}
+
+TEST(NdrParse, ExpiredStatusYieldsToTheCodeOfTheAttempts) {
+  // RFC 3463 3.5, X.4.7 "Delivery time expired": "If possible, the code for
+  // the actual problem found when delivery was attempted should be returned
+  // rather than this code." The notification lists the attempts' replies.
+  auto dsn = [](const std::string& notice, const std::string& diag) {
+    return "From: MAILER-DAEMON@mx.example.net\nTo: alice@example.com\nSubject: Undeliverable\n"
+           "MIME-Version: 1.0\nContent-Type: multipart/report; report-type=delivery-status; "
+           "boundary=\"B9\"\n\n--B9\nContent-Type: text/plain\n\n" +
+           notice +
+           "\n\n--B9\nContent-Type: message/delivery-status\n\n"
+           "Reporting-MTA: dns; mx.example.net\n\nFinal-Recipient: rfc822; bob@example.org\n"
+           "Action: failed\nStatus: 4.4.7\nDiagnostic-Code: smtp; " +
+           diag + "\n\n--B9--\n";
+  };
+  auto recs = parse_message(
+      dsn("Delivery has failed to these recipients: bob@example.org\n\n"
+          "Remote Server at mx.example.org returned '550 4.4.7 QUEUE.Expired; message expired'\n"
+          "Remote Server at mx.example.org returned '441 4.4.1 Error encountered while "
+          "communicating with primary target IP address'",
+          "550 4.4.7 QUEUE.Expired; message expired"));
+  ASSERT_EQ(recs.size(), 1u);
+  EXPECT_EQ(recs[0].status, "4.4.1");
+  EXPECT_EQ(recs[0].status_rule, "dsn:x.4.7-attempt");
+  EXPECT_EQ(recs[0].reason, "expired");
+  // the attempt's reply inside the Diagnostic-Code itself
+  recs = parse_message(dsn("Your message could not be delivered.",
+                           "554 4.4.7 Message expired: unable to deliver in 840 minutes."
+                           "<421 4.4.2 Connection timed out>"));
+  ASSERT_EQ(recs.size(), 1u);
+  EXPECT_EQ(recs[0].status, "4.4.2");
+  // no other code, or several different ones: X.4.7 stays
+  recs = parse_message(dsn("Your message could not be delivered.", "Envelope expired"));
+  ASSERT_EQ(recs.size(), 1u);
+  EXPECT_EQ(recs[0].status, "4.4.7");
+  recs = parse_message(
+      dsn("Attempts: 421 4.4.2 timed out; 450 4.2.0 try later", "4.4.7 message expired"));
+  ASSERT_EQ(recs.size(), 1u);
+  EXPECT_EQ(recs[0].status, "4.4.7");
 }
 
 TEST(NdrParse, ProgramRecipientFailureIsTheLocalMailers) {
