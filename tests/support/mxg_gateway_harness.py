@@ -61,7 +61,7 @@ MSG_TRAILER_SIZE = 58
 # (data, envelope, end marker) and messages/<id>.st once its state changed.
 QUEUE_FORMATS = ("split", "single")
 # What the server writes when [queue] format is not set (kQueueFormatDefault).
-DEFAULT_QUEUE_FORMAT = "split"
+DEFAULT_QUEUE_FORMAT = "single"
 QUEUE_SUFFIXES = (".ctl", ".data", ".msg", ".st")  # every file of a committed message
 
 
