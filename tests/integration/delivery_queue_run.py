@@ -7,8 +7,8 @@ Peers, all on 127.0.0.1 high ports, stopped at the end, bounded in time:
     (temp* -> 450, perm* -> 550, else 250), offering STARTTLS with a self-signed cert.
 Messages are put in a fresh queue directory by hand in the documented format
 (src/queue/envelope.hpp; tests/support/mxg_gateway_harness.write_queue_message writes
-$MXG_QUEUE_FORMAT, else the server's default queue format), then `mxguard queue run` runs with a sendmail-style routing
-table. Checked (issue 3 section 5, RFC 5321, RFC 3464):
+$MXG_QUEUE_FORMAT, else the server's default queue format), then `mxguard queue run`
+runs with a sendmail-style routing table. Checked (issue 3 section 5, RFC 5321, RFC 3464):
   1. routing by sender domain: `@aicpa.org relay:[127.0.0.1]:SINK` -> smtp-sink got it,
      dot-stuffing round trip, the message left the queue;
   2. per-recipient results in one transaction: 250 delivered, 450 deferred with a next

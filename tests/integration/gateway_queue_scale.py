@@ -22,8 +22,9 @@ import socket
 import sys
 
 sys.path.insert(0, os.path.join(os.environ.get("MXG_SOURCE_DIR", "."), "tests", "support"))
-from mxg_gateway_harness import (Gateway, Client, Checker, free_port, other_queue_format,  # noqa: E402
-                                 queue_message, queue_message_files, wait_for)
+from mxg_gateway_harness import (  # noqa: E402
+    Gateway, Client, Checker, free_port, other_queue_format, queue_message,
+    queue_message_files, wait_for)
 from queue_fill import fill  # noqa: E402
 
 PER_QUEUE = 1500
