@@ -120,7 +120,7 @@ send_rate() {  # variant msgs -> "msgs/s server-CPU-ms/msg machine-busy-ms/msg" 
 count() { awk -v re="$2" '$0 ~ re { n++ } END { print n + 0 }' "$1" 2>/dev/null; }
 auth_pass() { count "$tmp/$1.log" "auth sid=[^ ]* dkim=pass:bench.test arc=none dmarc=pass "; }
 any_auth() { count "$tmp/$1.log" "auth sid="; }
-queued() { find "$tmp/$1/queue" -name '*.ctl' 2>/dev/null | wc -l; }
+queued() { find "$tmp/$1/queue" \( -name '*.ctl' -o -name '*.msg' \) 2>/dev/null | wc -l; }  # either queue format
 
 # ---- are the messages really DKIM/DMARC-checked? (fail otherwise)
 for v in "${variants[@]}"; do

@@ -2,8 +2,8 @@
 # queue_list_latency.sh: issue 16 item 5. `mxguard queue list` through the control
 # socket of a running `mxguard serve` whose queue holds N small held messages, while
 # THREADS parallel SMTP clients each open a connection every INTERVAL seconds and time
-# the greeting (bench/greeting_probe.py). The queue is filled by writing control and
-# data files directly (tests/support/queue_fill.py, the documented format), so 100k
+# the greeting (bench/greeting_probe.py). The queue is filled by writing its files
+# directly (tests/support/queue_fill.py, the documented default format), so 100k
 # messages take seconds, not an SMTP run.
 # Prints, for a BASE-second window without a listing and for the listing itself
 # (text, then --json): greeting latency p50/p99/max, the wall time of the list command,

@@ -52,7 +52,7 @@ EOF
   kill -TERM "$pid"
   wait "$pid"
   local q
-  q=$(ls "$tmp/state/queue/bench/messages" 2>/dev/null | grep -c '\.ctl$')
+  q=$(ls "$tmp/state/queue/bench/messages" 2>/dev/null | grep -c -E '\.(ctl|msg)$')  # either queue format
   echo "messages queued: $q of $n" >&2
   awk '/^(summary|totals):/ { print $2; exit }' "$out"
   [ "${KEEP:-0}" = 1 ] && cp "$out" "$BENCH_DIR/"

@@ -106,7 +106,7 @@ send() { rate "${P[$1]}" "$SESSIONS" "$SIZE" "$2" "$1" -M "$HELO"; }
 count() { awk -v re="$2" '$0 ~ re { n++ } END { print n + 0 }' "$1" 2>/dev/null; }
 spf_lines() { count "$tmp/$1.log" "spf sid=[^ ]* result=$2 "; }
 any_spf_lines() { count "$tmp/$1.log" "spf sid="; }
-queued() { find "$tmp/$1/queue" -name '*.ctl' 2>/dev/null | wc -l; }
+queued() { find "$tmp/$1/queue" \( -name '*.ctl' -o -name '*.msg' \) 2>/dev/null | wc -l; }  # either queue format
 
 # ---- are the messages really SPF-checked? (fail otherwise)
 for v in "${variants[@]}"; do

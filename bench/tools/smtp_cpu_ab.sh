@@ -43,7 +43,7 @@ for rep in $(seq "$REPS"); do
       extra=$(awk -v n="$MSGS" '/sys_enter/{s=$1} /context-switches/{c=$1} END{printf " syscalls/msg %.1f cs/msg %.1f", s/n, c/n}' "$d/perf.txt")
     fi
     kill "$pid"; wait "$pid" 2>/dev/null
-    q=$(ls "$d/state/queue/bench/messages" | grep -c '\.ctl$')
+    q=$(ls "$d/state/queue/bench/messages" | grep -c -E '\.(ctl|msg)$')  # either queue format
     awk -v b="$b" -v c0="$c0" -v c1="$c1" -v t0="$t0" -v t1="$t1" -v n="$MSGS" -v q="$q" \
         -v la="$(cut -d' ' -f1-3 /proc/loadavg)" -v hz="$(getconf CLK_TCK)" -v x="$extra" \
       'BEGIN{printf "%-40s rate %6.0f/s cpu %.3f ms/msg queued %d load %s%s\n", b, n/(t1-t0), (c1-c0)*1000/hz/n, q, la, x}'

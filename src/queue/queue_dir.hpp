@@ -83,10 +83,9 @@ inline const std::filesystem::path kDefaultQueueDir = "var/queue";  // relative 
 //   single (B): messages/<id>.msg = data + envelope + end marker (message_file.hpp), one
 //               fsync, its rename commits; mutable state in messages/<id>.st when changed
 enum class queue_format { split, single };
-// TODO(queue-format): single measured better on CPU and fsyncs (docs/queue.md "Format
-// decision"); flip once the tests that read .ctl files directly use the harness's
-// format-neutral Gateway.messages() and an idle-machine A/B confirms p99.
-inline constexpr queue_format kQueueFormatDefault = queue_format::split;
+// The default is single (docs/queue.md "Format decision": half the file fsyncs, less
+// CPU per message); split is still written when configured, and both are always read.
+inline constexpr queue_format kQueueFormatDefault = queue_format::single;
 const char* to_string(queue_format f) noexcept;
 result<queue_format> parse_queue_format(std::string_view s);  // "split" | "single"
 

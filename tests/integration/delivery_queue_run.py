@@ -5,13 +5,14 @@ Peers, all on 127.0.0.1 high ports, stopped at the end, bounded in time:
   - postfix's smtp-sink, dumping each received message to a file (-d);
   - tests/support/delivery_smtpd.py, a scripted server answering RCPT per recipient
     (temp* -> 450, perm* -> 550, else 250), offering STARTTLS with a self-signed cert.
-Messages are put in a fresh queue directory as control+data files in the format of
-src/queue/envelope.hpp, then `mxguard queue run` runs with a sendmail-style routing
-table. Checked (issue 3 section 5, RFC 5321, RFC 3464):
+Messages are put in a fresh queue directory by hand in the documented format
+(src/queue/envelope.hpp; tests/support/mxg_gateway_harness.write_queue_message writes
+$MXG_QUEUE_FORMAT, else the server's default queue format), then `mxguard queue run`
+runs with a sendmail-style routing table. Checked (issue 3 section 5, RFC 5321, RFC 3464):
   1. routing by sender domain: `@aicpa.org relay:[127.0.0.1]:SINK` -> smtp-sink got it,
      dot-stuffing round trip, the message left the queue;
   2. per-recipient results in one transaction: 250 delivered, 450 deferred with a next
-     attempt in the control file, 550 failed -> an RFC 3464 DSN queued to the envelope
+     attempt in the envelope, 550 failed -> an RFC 3464 DSN queued to the envelope
      sender with the null reverse-path (parsed with python's email package);
   3. null sender + permanent failure -> no DSN (RFC 5321 4.5.5);
   4. --no-dsn -> no DSN;
@@ -36,6 +37,8 @@ import time
 
 MXGUARD = os.environ.get("MXGUARD", "mxguard")
 SRC = os.environ.get("MXG_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "..", ".."))
+sys.path.insert(0, os.path.join(SRC, "tests", "support"))
+from mxg_gateway_harness import write_queue_message  # noqa: E402
 FAILURES = []
 
 
@@ -76,7 +79,6 @@ def new_id():
 def put(qdir, sender, rcpts, subject, body="Just a test!\r\n", mode="deliver", age=0):
     """Writes a message into the queue like the server does (envelope.hpp format)."""
     qid = new_id()
-    os.makedirs(os.path.join(qdir, "messages"), exist_ok=True)
     data = ("Received: from test (localhost [127.0.0.1])\r\n\tby mxguard; test\r\n"
             "From: <%s>\r\nTo: %s\r\nSubject: %s\r\nMessage-ID: <%s@test>\r\n\r\n%s"
             % (sender or "mailer-daemon@test", ", ".join(rcpts), subject, qid, body)).encode()
@@ -86,10 +88,7 @@ def put(qdir, sender, rcpts, subject, body="Just a test!\r\n", mode="deliver", a
     ctl += ("client-ip: 127.0.0.1\nclient-name:\nhelo: localhost\nlistener: test\nsession:\n"
             "mode: %s\nattempts: 0\nnext-attempt:\nsize: %d\nbody: 7bit\nsmtputf8: no\nend: %s\n"
             % (mode, len(data), qid))
-    with open(os.path.join(qdir, "messages", qid + ".data"), "wb") as f:
-        f.write(data)
-    with open(os.path.join(qdir, "messages", qid + ".ctl"), "w") as f:
-        f.write(ctl)
+    write_queue_message(qdir, qid, ctl, data)
     return qid
 
 

@@ -68,17 +68,13 @@ def send(gw, sender, rcpts, data, helo="client.test"):
 
 
 def ctl_of(gw, qid):
-    # Delivery may remove the envelope at any moment: a missing file reads as "".
-    try:
-        with open(os.path.join(gw.queue, "messages", qid + ".ctl"), errors="replace") as f:
-            return f.read()
-    except FileNotFoundError:
-        return ""
+    # Delivery may remove the message at any moment: a missing one reads as "".
+    return gw.envelope(qid)
 
 
 def data_of(gw, qid):
-    p = os.path.join(gw.queue, "messages", qid + ".data")
-    return open(p, "rb").read().decode(errors="replace") if os.path.exists(p) else ""
+    m = gw.message(qid)
+    return m[1].decode(errors="replace") if m else ""
 
 
 c = Checker()
@@ -118,7 +114,7 @@ try:
         code, _, q2 = send(gw, "", [tagged], PLAIN_BOUNCE)
         c.eq(code, 250, "bounce to a valid BATV address accepted")
         ctl2 = ctl_of(gw, q2 or "-")
-        c.ok("recipient: pending user@local.test\n" in ctl2, f"tag stripped in .ctl: {ctl2!r}")
+        c.ok("recipient: pending user@local.test\n" in ctl2, f"tag stripped in the envelope: {ctl2!r}")
         c.ok(f"x-batv-recipients: {tagged}" in ctl2, "tagged form kept in an extra field")
         c.ok("\nmode: queueonly\n" in ctl2, "not quarantined")
         arow = wait_for(lambda: rows(gw, "SELECT decision FROM messages WHERE queue_id=?", (q2,)),

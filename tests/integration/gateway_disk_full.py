@@ -5,7 +5,8 @@ skipped, without it). Clients send 40 KB messages without SIZE (so nothing is re
 at MAIL) until the disk is full: every message is answered either 250 or 4yz, never
 5yz and never 250 without being there; once full, the server answers 452 4.3.1 (RFC
 3463: mail system full). Every message answered 250 is in the queue intact (either
-queue format: $MXG_QUEUE_FORMAT), no half-written file is visible in messages/, and
+queue format: $MXG_QUEUE_FORMAT, else the default; each format's files are checked by
+its own commit rule), no half-written file is visible in messages/, and
 after a restart on the full disk the start-up scan keeps every one of them. Bounded:
 at most 100 messages."""
 import os
@@ -93,6 +94,9 @@ try:
             elif n.endswith(".data") and not os.path.exists(p[:-5] + ".ctl"):
                 half.append(n)
         c.eq(half, [], f"{when}: nothing half-written in messages/")
+        want_ext = ".msg" if gw.queue_format == "single" else ".ctl"
+        c.ok(any(n.endswith(want_ext) for n in os.listdir(d)),
+             f"{when}: the queue holds {want_ext} files (format {gw.queue_format})")
 
     check_queue("full disk")
     gw.kill9()

@@ -3,7 +3,9 @@
 
 A server with three listeners: `test` and `third` share one queue, `second` has its
 own. A few thousand held messages are written into both queues before it starts
-(tests/support/queue_fill.py, the documented file format). Checks:
+(tests/support/queue_fill.py, the documented file formats): the shared queue in the
+format the server writes ($MXG_QUEUE_FORMAT, else its default), the second queue in the
+other one, so every run lists and changes messages of both formats. Checks:
   1. online `queue list` (text and --json) covers every listener's queue, each
      message once (the shared queue is not listed twice), and prints exactly what
      the offline mode prints;
@@ -20,7 +22,9 @@ import socket
 import sys
 
 sys.path.insert(0, os.path.join(os.environ.get("MXG_SOURCE_DIR", "."), "tests", "support"))
-from mxg_gateway_harness import Gateway, Client, Checker, free_port, wait_for  # noqa: E402
+from mxg_gateway_harness import (  # noqa: E402
+    Gateway, Client, Checker, free_port, other_queue_format, queue_message,
+    queue_message_files, wait_for)
 from queue_fill import fill  # noqa: E402
 
 PER_QUEUE = 1500
@@ -35,8 +39,9 @@ with open(gw.config, "a") as f:  # [listener.test] is the file's last section
             f'\n[listener.third]\naddress = "127.0.0.1:{port3}"\ndelivery_mode = "hold"\n'
             f'queue_dir = "{q1}"\n')
 
-ids1 = fill(q1, PER_QUEUE, "test")
-ids2 = fill(q2, PER_QUEUE, "second", start_micros=int(ids1[-1][:13], 16) + 1)
+ids1 = fill(q1, PER_QUEUE, "test", fmt=gw.queue_format)
+ids2 = fill(q2, PER_QUEUE, "second", start_micros=int(ids1[-1][:13], 16) + 1,
+            fmt=other_queue_format(gw.queue_format))
 all_ids = set(ids1) | set(ids2)
 
 
@@ -131,13 +136,10 @@ try:
     r = mx("--json", "show", m)
     c.ok(r.returncode == 0 and json.loads(r.stdout)["queue"] == os.path.realpath(q2),
          "online show --json names its queue")
-    ctlfile = os.path.join(q2, "messages", m + ".ctl")
-    with open(ctlfile) as f:
-        f.read()
+    c.ok(queue_message(q2, m) is not None, f"{m} is in the second queue's files")
     r = mx("hold", m)
     c.ok(r.returncode == 0 and f"{m}: held" in r.stdout, f"online hold: {r.stdout!r} {r.stderr!r}")
-    with open(ctlfile) as f:
-        c.ok("\nmode: hold\n" in f.read(), "the control file says hold")
+    c.ok("\nmode: hold\n" in (queue_message(q2, m) or ("",))[0], "the envelope says hold")
     # release hands the message to delivery at once (it may leave the queue): the
     # answer and the server's log say it was released in the second queue.
     r = mx("release", m)
@@ -151,7 +153,7 @@ try:
          f"run found it in the second queue (a held message stays): {r.stdout!r}")
     d = ids2[9]
     r = mx("delete", d)
-    c.ok(r.returncode == 0 and not os.path.exists(os.path.join(q2, "messages", d + ".ctl")),
+    c.ok(r.returncode == 0 and queue_message_files(q2, d) == [],
          f"online delete of a second-queue message: {r.stderr!r}")
     r = mx("--listener", "second", "list")
     c.ok(r.returncode == 0 and f"-- {PER_QUEUE - 1} messages" in r.stdout

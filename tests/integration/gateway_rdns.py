@@ -3,7 +3,7 @@
 `mxguard serve` (issue 3 leftover), through the server's resolver ([dns] servers) and
 a real DNS server (dnsmasq on a loopback port):
   - 127.0.0.1 has PTR good.rdns.test and good.rdns.test has A 127.0.0.1 (forward
-    confirmed): "from client.test (good.rdns.test [127.0.0.1])", client-name in .ctl;
+    confirmed): "from client.test (good.rdns.test [127.0.0.1])", client-name in the envelope;
   - 127.0.0.2 has PTR liar.rdns.test whose A is 192.0.2.7 (not confirmed):
     "(unknown [127.0.0.2])";
   - a DNS server that never answers: the greeting is not delayed, and the Received

@@ -64,9 +64,8 @@ with Gateway(mode="hold", relay=RELAY, listener=LISTENER) as gw:
         c.eq(envelope_rcpts(ctl), ["hostmaster@local.test"],
              f"{qid}: queued for hostmaster@local.test only, never a bare Postmaster")
     for qid in list(msgs):
-        for ext in (".ctl", ".data", ".msg", ".st"):  # either queue format
-            if os.path.exists(os.path.join(gw.queue, "messages", qid + ext)):
-                os.remove(os.path.join(gw.queue, "messages", qid + ext))
+        for name in gw.message_files(qid):  # either queue format
+            os.remove(os.path.join(gw.queue, "messages", name))
 
     # --- SIZE above the free space of the queue: 452 4.3.1 before the body
     cl = session(gw.port)

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # quarantine_cli.sh: `mxguard quarantine` offline (issue 9 section 3) on a state
-# directory built by hand: queued messages in the documented format (docs/queue.md)
+# directory built by hand: queued messages in the documented format (docs/queue.md;
+# tests/support/queue_put.py writes $MXG_QUEUE_FORMAT, else the default format)
 # marked quarantined ("quarantine: <reason>", queue/report.hpp), and a history.db
 # created with the first release's schema (version 1) by the sqlite3 CLI, so the first
 # command also migrates it. Checks list filters, show --body, release exactly once
-# (a second release exits 1 and leaves the control file alone), delete, release
+# (a second release exits 1 and leaves the message's files alone), delete, release
 # --domain, report ordering and JSON, and refusal under a foreign queue lock; then
 # online: `mxguard serve` (hold mode) owns the queue and a release goes through its
 # control socket, once.
@@ -21,15 +22,16 @@ cleanup() {
 }
 trap cleanup EXIT; [ -n "${KEEP:-}" ] && trap - EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
+src=${MXG_SOURCE_DIR:-$(dirname "$0")/../..}
 
 q="$dir/queue/mx"
 mkdir -p "$q/messages"
 A=00661A2B3C4D5A3F01 B=00661A2B3C4D5A3F02 C=00661A2B3C4D5A3F03 D=00661A2B3C4D5A3F04
 now=$(date +%s)
 msg() {  # id sender
-  printf 'Subject: about %s\r\n\r\nbody of %s\r\n' "$1" "$1" >"$q/messages/$1.data"
-  local size; size=$(wc -c <"$q/messages/$1.data")
-  cat >"$q/messages/$1.ctl" <<CTL
+  printf 'Subject: about %s\r\n\r\nbody of %s\r\n' "$1" "$1" >"$dir/$1.body"
+  local size; size=$(wc -c <"$dir/$1.body")
+  /usr/bin/python3 "$src/tests/support/queue_put.py" "$q" "$1" "$dir/$1.body" >/dev/null <<CTL
 mxguard-queue: 1
 id: $1
 created: 2026-11-28T03:16:40Z
@@ -44,6 +46,10 @@ x-quarantine: spf softfail
 end: $1
 CTL
 }
+# The envelope as `mxguard queue show` prints it (either queue format), and a checksum
+# of every file of a message.
+qshow() { "$MXGUARD" queue --offline --queue-dir "$dir/queue" show "$1"; }
+files_sum() { cat "$q/messages/$1".* | md5sum; }
 msg $A a@ups.com
 msg $B b@ups.com
 msg $C c@ups.com
@@ -106,22 +112,23 @@ assert j["message"]["mode"]=="hold", j
 # release: once
 out=$(mxq release $A --by alice) || fail "release exit $?"
 grep -q "^$A: released" <<<"$out" || fail "release: $out"
-grep -q "^mode: deliver$" "$q/messages/$A.ctl" || fail "release did not change mode"
-grep -q "^x-quarantine-released: " "$q/messages/$A.ctl" || fail "release did not mark the control file"
+out=$(qshow $A) || fail "queue show $A"
+grep -q "^mode: *deliver$" <<<"$out" || fail "release did not change mode: $out"
+grep -q "^x-quarantine-released: " <<<"$out" || fail "release did not mark the envelope: $out"
 [ "$(sqlite3 "$db" "SELECT released_by FROM quarantine WHERE queue_id='$A'")" = alice ] || fail "released_by"
-sum=$(md5sum <"$q/messages/$A.ctl")
+sum=$(files_sum $A)
 set +e
 err=$(mxq release $A --by bob 2>&1 >/dev/null); rc=$?
 set -e
 [ $rc -eq 1 ] || fail "second release exit $rc"
 grep -q "already released" <<<"$err" || fail "second release said: $err"
-[ "$(md5sum <"$q/messages/$A.ctl")" = "$sum" ] || fail "second release touched the control file"
+[ "$(files_sum $A)" = "$sum" ] || fail "second release touched the message's files"
 [ "$(sqlite3 "$db" "SELECT released_by FROM quarantine WHERE queue_id='$A'")" = alice ] || fail "released_by changed"
 
 # delete
 out=$(mxq delete $B) || fail "delete exit $?"
 grep -q "^$B: deleted" <<<"$out" || fail "delete: $out"
-[ ! -e "$q/messages/$B.ctl" ] && [ ! -e "$q/messages/$B.data" ] || fail "delete left files"
+[ -z "$(ls "$q/messages" | grep "^$B\.")" ] || fail "delete left files: $(ls "$q/messages")"
 [ -n "$(sqlite3 "$db" "SELECT deleted_at FROM quarantine WHERE queue_id='$B'")" ] || fail "deleted_at"
 set +e
 mxq release $B 2>/dev/null; rc=$?
@@ -138,7 +145,7 @@ set +e
 mxq release $C 2>/dev/null; rc=$?
 set -e
 [ $rc -eq 75 ] || fail "release under a foreign lock exit $rc"
-grep -q "^mode: hold$" "$q/messages/$C.ctl" || fail "released under a foreign lock"
+qshow $C | grep -q "^mode: *hold$" || fail "released under a foreign lock"
 kill "$lockpid"; wait "$lockpid" 2>/dev/null || true; lockpid=
 
 # release --domain: the open ones of that domain (C only now)
@@ -167,7 +174,7 @@ out=$(mxq report --since 1d --json) || fail "report --since"
 /usr/bin/python3 -c 'import json,sys; assert len(json.loads(sys.argv[1])["groups"])==1' "$out" || fail "report --since: $out"
 
 # online: the server (default listener queue <state>/queue/capture) holds the queue
-# lock; release goes through the control socket, the queue found by its control file
+# lock; release goes through the control socket, the queue found by its message files
 E=00661A2B3C4D5A3F05
 msg $E e@ups.com
 sqlite3 "$db" "INSERT INTO quarantine(queue_id,time,sender,recipients,\"check\",listener,sender_domain) VALUES('$E', $now, 'e@ups.com', 'user@our.test', 'spf', 'mx', 'ups.com')"

@@ -4,6 +4,9 @@
 # delete, refusal of a control file without end marker, and refusal to change a queue
 # whose lock another process holds; then the same for a format B message file
 # (messages/<id>.msg: data, envelope, end marker; its .st state file) written by hand.
+# Both formats on purpose (docs/queue.md "Queue formats"): the first part writes and
+# reads format A's files (.data + .ctl, rewritten in place by hold/release) directly,
+# whatever the default format; the second part format B's (.msg, .st).
 # Bounded: no daemon, no network.
 set -euo pipefail
 : "${MXGUARD:?MXGUARD must name the mxguard binary}"
@@ -15,6 +18,7 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 
 q="$dir/queue/capture"
 mkdir -p "$q/messages"
+# ---- format A (split): .data, then the control file with its end marker
 id=00661A2B3C4D5A3F9C
 printf 'subject: test of the capture-only instance\r\n\r\nJust a test!\r\n-Dr J\r\n' >"$q/messages/$id.data"
 size=$(wc -c <"$q/messages/$id.data")

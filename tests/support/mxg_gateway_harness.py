@@ -56,6 +56,129 @@ MSG_TRAILER = re.compile(rb"mxguard-end: ([0-9A-F]{18}) ([0-9a-f]{16}) ([0-9a-f]
 MSG_TRAILER_SIZE = 58
 
 
+# The queue formats (docs/queue.md "Queue formats", src/queue/queue_dir.hpp):
+# split (A): messages/<id>.data + messages/<id>.ctl; single (B): messages/<id>.msg
+# (data, envelope, end marker) and messages/<id>.st once its state changed.
+QUEUE_FORMATS = ("split", "single")
+# What the server writes when [queue] format is not set (kQueueFormatDefault).
+DEFAULT_QUEUE_FORMAT = "single"
+QUEUE_SUFFIXES = (".ctl", ".data", ".msg", ".st")  # every file of a committed message
+
+
+def current_queue_format(explicit=None):
+    """The queue format a test runs with: `explicit`, else $MXG_QUEUE_FORMAT (tests/
+    CMakeLists.txt runs the queue tests once per format), else the server's default."""
+    f = explicit or os.environ.get("MXG_QUEUE_FORMAT") or DEFAULT_QUEUE_FORMAT
+    if f not in QUEUE_FORMATS:
+        raise ValueError(f"unknown queue format {f!r}")
+    return f
+
+
+def other_queue_format(f):
+    return "split" if f == "single" else "single"
+
+
+def format_msg_file(qid, ctl, data):
+    """The bytes of a format B file (src/queue/message_file.hpp): the message, its
+    envelope (a whole control file ending in "end: ID"), then the trailer
+    "mxguard-end: ID OFFSET(16 hex) LENGTH(8 hex)\n"."""
+    ctl = ctl.encode() if isinstance(ctl, str) else ctl
+    data = data.encode() if isinstance(data, str) else data
+    return data + ctl + b"mxguard-end: %s %016x %08x\n" % (qid.encode(), len(data), len(ctl))
+
+
+def _write_new(path, content):
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        os.write(fd, content)
+    finally:
+        os.close(fd)
+
+
+def write_queue_message(qdir, qid, ctl, data, fmt=None):
+    """Puts a committed message into queue directory `qdir` by hand, in format `fmt`
+    (default: current_queue_format()): .data then .ctl (A), or one .msg (B). `ctl` is the
+    control file text (src/queue/envelope.hpp), with its "end: ID" line."""
+    fmt = current_queue_format(fmt)
+    msgs = os.path.join(qdir, "messages")
+    os.makedirs(msgs, exist_ok=True)
+    ctl = ctl.encode() if isinstance(ctl, str) else ctl
+    data = data.encode() if isinstance(data, str) else data
+    stem = os.path.join(msgs, qid)
+    if fmt == "single":
+        _write_new(stem + ".msg", format_msg_file(qid, ctl, data))
+    else:
+        _write_new(stem + ".data", data)
+        _write_new(stem + ".ctl", ctl)  # the control file commits format A
+
+
+def queue_messages(qdir):
+    """{id: (control text, data bytes)} of the committed messages of queue directory
+    `qdir`, in either format: .ctl + .data, or one .msg whose envelope a .st file
+    replaces when present. A message removed while this reads is left out."""
+    out = {}
+    d = os.path.join(qdir, "messages")
+    if not os.path.isdir(d):
+        return out
+    for name in os.listdir(d):
+        try:
+            if name.endswith(".msg"):
+                qid = name[:-4]
+                with open(os.path.join(d, name), "rb") as f:
+                    parsed = parse_msg_file(f.read())
+                if parsed is None:
+                    continue  # never committed whole: the scanner moves it to corrupt/
+                ctl, data = parsed
+                try:
+                    with open(os.path.join(d, qid + ".st"), errors="replace") as f:
+                        ctl = f.read()
+                except FileNotFoundError:
+                    if not os.path.exists(os.path.join(d, name)):
+                        continue  # removed meanwhile (.msg first, then .st)
+                out[qid] = (ctl, data)
+            elif name.endswith(".ctl"):
+                qid = name[:-4]
+                with open(os.path.join(d, name), errors="replace") as f:
+                    ctl = f.read()
+                with open(os.path.join(d, qid + ".data"), "rb") as f:
+                    data = f.read()
+                out[qid] = (ctl, data)
+        except FileNotFoundError:
+            continue  # delivered or deleted meanwhile
+    return out
+
+
+def queue_message(qdir, qid):
+    """(control text, data bytes) of one committed message in either format, or None."""
+    d = os.path.join(qdir, "messages")
+    try:
+        if os.path.exists(os.path.join(d, qid + ".msg")):
+            with open(os.path.join(d, qid + ".msg"), "rb") as f:
+                parsed = parse_msg_file(f.read())
+            if parsed is None:
+                return None
+            ctl, data = parsed
+            try:
+                with open(os.path.join(d, qid + ".st"), errors="replace") as f:
+                    ctl = f.read()
+            except FileNotFoundError:
+                if not os.path.exists(os.path.join(d, qid + ".msg")):
+                    return None  # removed meanwhile (.msg first, then .st)
+            return ctl, data
+        with open(os.path.join(d, qid + ".ctl"), errors="replace") as f:
+            ctl = f.read()
+        with open(os.path.join(d, qid + ".data"), "rb") as f:
+            return ctl, f.read()
+    except FileNotFoundError:
+        return None
+
+
+def queue_message_files(qdir, qid):
+    """The names of the files of message `qid` in messages/ (either format)."""
+    d = os.path.join(qdir, "messages")
+    return sorted(qid + s for s in QUEUE_SUFFIXES if os.path.exists(os.path.join(d, qid + s)))
+
+
 def parse_msg_file(raw):
     """A format B queue file (src/queue/message_file.hpp) -> (envelope text, message bytes),
     or None when its end marker is missing or does not match the file."""
@@ -76,10 +199,12 @@ class Gateway:
 
     def __init__(self, mode="hold", listener="", top="", relay=None, tls=False, log_format="text",
                  queue_format=None):
-        # [queue] format: "split" (A) or "single" (B); default: $MXG_QUEUE_FORMAT, else the
-        # server's default (tests/CMakeLists.txt runs the queue tests with both).
-        queue_format = queue_format or os.environ.get("MXG_QUEUE_FORMAT", "")
-        queue_lines = f'[queue]\nformat = "{queue_format}"\n' if queue_format else ""
+        # [queue] format: "split" (A) or "single" (B); default: $MXG_QUEUE_FORMAT, else
+        # none, so the server writes its default (tests/CMakeLists.txt runs the queue
+        # tests with both). self.queue_format is the format the server writes.
+        named = queue_format or os.environ.get("MXG_QUEUE_FORMAT", "")
+        queue_lines = f'[queue]\nformat = "{named}"\n' if named else ""
+        self.queue_format = current_queue_format(named or None)
         self.tmp = tempfile.mkdtemp(prefix="mxg-gw-")
         self.port = free_port()
         self.state = os.path.join(self.tmp, "var")
@@ -169,31 +294,20 @@ class Gateway:
         """{id: (control text, data bytes)} of committed messages, in either queue format
         (docs/queue.md): .ctl + .data, or one .msg (data, envelope, end marker) whose
         envelope a .st file replaces when present."""
-        out = {}
-        d = os.path.join(self.queue, "messages")
-        if not os.path.isdir(d):
-            return out
-        for name in os.listdir(d):
-            if name.endswith(".msg"):
-                qid = name[:-4]
-                with open(os.path.join(d, name), "rb") as f:
-                    parsed = parse_msg_file(f.read())
-                if parsed is None:
-                    continue  # never committed whole: the scanner moves it to corrupt/
-                ctl, data = parsed
-                st = os.path.join(d, qid + ".st")
-                if os.path.exists(st):
-                    with open(st, errors="replace") as f:
-                        ctl = f.read()
-                out[qid] = (ctl, data)
-            if name.endswith(".ctl"):
-                qid = name[:-4]
-                with open(os.path.join(d, name), errors="replace") as f:
-                    ctl = f.read()
-                with open(os.path.join(d, qid + ".data"), "rb") as f:
-                    data = f.read()
-                out[qid] = (ctl, data)
-        return out
+        return queue_messages(self.queue)
+
+    def message(self, qid):
+        """(control text, data bytes) of one committed message (either format), or None."""
+        return queue_message(self.queue, qid)
+
+    def envelope(self, qid):
+        """The current envelope (control file text) of message `qid`; "" when it is not
+        (or no longer) in the queue."""
+        m = queue_message(self.queue, qid)
+        return m[0] if m else ""
+
+    def message_files(self, qid):
+        return queue_message_files(self.queue, qid)
 
     def cli(self, *args, check=True):
         r = subprocess.run([MXGUARD, *args], capture_output=True, timeout=60, text=True)

@@ -100,6 +100,7 @@ TEST(GatewayConfig, QueueFormat) {
   auto dflt = parse_config("[listener.a]\naddress = \"127.0.0.1:25\"\n", "t.toml");
   ASSERT_TRUE(dflt) << dflt.error().message;
   EXPECT_EQ(dflt->queue_format, queue::kQueueFormatDefault);
+  EXPECT_EQ(dflt->queue_format, queue::queue_format::single);  // docs/queue.md "Format decision"
   for (auto [text, want] : {std::pair{"single", queue::queue_format::single},
                             std::pair{"split", queue::queue_format::split}}) {
     auto c = parse_config(std::string("[queue]\nformat = \"") + text +

@@ -1,7 +1,8 @@
 // queue_dir_test.cpp: the durable writer (visible only after success, nothing left
 // behind by a failed write/fsync/rename), group commit (fewer fsync rounds than
 // messages), the start-up scanner (orphans removed, refused files quarantined) and
-// hold/release/update/remove.
+// hold/release/update/remove. These are format A's tests (split: <id>.data + <id>.ctl),
+// whatever the default format; single_format_test.cpp tests format B.
 #include "queue/queue_dir.hpp"
 
 #include <fcntl.h>
@@ -47,6 +48,7 @@ std::unique_ptr<queue_dir> open_queue(const fs::path& dir, file_ops ops = file_o
                                       bool fsync = true) {
   options o;
   o.dir = dir;
+  o.format = queue_format::split;  // this file tests format A's files
   o.fsync = fsync;
   o.ops = std::move(ops);
   auto q = queue_dir::open(std::move(o));
@@ -136,6 +138,7 @@ TEST(QueueDir, AbandonedWriterLeavesNothing) {
   temp_dir t;
   options o;
   o.dir = t.path();
+  o.format = queue_format::split;
   o.spare_files = 0;  // tmp/ holds exactly the files of messages being written
   auto q = queue_dir::open(std::move(o));
   ASSERT_TRUE(q);
