@@ -80,8 +80,9 @@ inline const std::filesystem::path kDefaultQueueDir = "var/queue";  // relative 
 // side by side, so a queue written in one format is delivered by a server set to the
 // other (an upgrade loses nothing).
 //   split  (A): messages/<id>.data + messages/<id>.ctl; the control file's rename commits
-//   single (B): messages/<id>.msg = data + envelope + end marker (message_file.hpp), one
-//               fsync, its rename commits; mutable state in messages/<id>.st when changed
+//   single (B): messages/<id>.msg = data + envelope + end marker (message_file.hpp),
+//               renamed, then fsynced with the directory in one journal commit; the end
+//               marker commits; mutable state in messages/<id>.st when changed
 enum class queue_format { split, single };
 // The default is single (docs/queue.md "Format decision": half the file fsyncs, less
 // CPU per message); split is still written when configured, and both are always read.
