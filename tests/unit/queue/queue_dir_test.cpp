@@ -26,6 +26,7 @@
 #include <set>
 #include <thread>
 
+#include "faults.hpp"
 #include "queue/report.hpp"
 #include "temp_dir.hpp"
 
@@ -38,7 +39,13 @@ using test::temp_dir;
 using test::unfinished;
 using strings = std::vector<std::string>;
 
+using test::dir_fsync_fails;
+using test::fail_with;
+using test::fsync_fails;
 using test::make_env;
+using test::rename_fails;
+using test::short_writes_then;
+using test::write_fails;
 
 const std::string kMessage =
     "Received: from localhost ([127.0.0.1])\r\n"
@@ -310,56 +317,28 @@ TEST(QueueDir, FailuresLeaveNothingVisible) {
     std::function<void(file_ops&)> inject;
     errc code = errc::io_error;  // ENOSPC/EDQUOT: no_space (the server answers 452 4.3.1)
   };
-  auto fail_with = [](int e) {
-    errno = e;
-    return -1;
-  };
   const tc cases[] = {
-      {"write ENOSPC",
-       [&](file_ops& o) {
-         o.write = [&](int, const void*, std::size_t) -> long { return fail_with(ENOSPC); };
-       },
-       errc::no_space},
+      {"write ENOSPC", [](file_ops& o) { write_fails(o, ENOSPC); }, errc::no_space},
       {"second write EIO (control file)",
-       [&](file_ops& o) {
+       [](file_ops& o) {
          auto n = std::make_shared<int>(0);
-         o.write = [n, &fail_with](int fd, const void* b, std::size_t len) -> long {
+         o.write = [n](int fd, const void* b, std::size_t len) -> long {
            return ++*n == 2 ? fail_with(EIO) : ::write(fd, b, len);
          };
        }},
-      {"short writes then ENOSPC",
-       [&](file_ops& o) {
-         auto n = std::make_shared<int>(0);
-         o.write = [n, &fail_with](int fd, const void* b, std::size_t len) -> long {
-           return ++*n > 3 ? fail_with(ENOSPC) : ::write(fd, b, std::min<std::size_t>(len, 7));
-         };
-       },
+      {"short writes then ENOSPC", [](file_ops& o) { short_writes_then(o, 3, ENOSPC); },
        errc::no_space},
-      {"file fsync EIO", [&](file_ops& o) { o.fsync = [&](int) { return fail_with(EIO); }; }},
-      {"directory fsync EIO",
-       [&](file_ops& o) {
-         o.fsync = [&](int fd) {
-           struct stat st {};
-           ::fstat(fd, &st);
-           return S_ISDIR(st.st_mode) ? fail_with(EIO) : ::fsync(fd);
-         };
-       }},
-      {"data rename fails",
-       [&](file_ops& o) {
-         o.rename = [&](const char*, const char*, bool) { return fail_with(EXDEV); };
-       }},
+      {"file fsync EIO", [](file_ops& o) { fsync_fails(o, EIO); }},
+      {"directory fsync EIO", [](file_ops& o) { dir_fsync_fails(o, EIO); }},
+      {"data rename fails", [](file_ops& o) { rename_fails(o, EXDEV); }},
       {"control rename fails",
-       [&](file_ops& o) {
-         o.rename = [&, sys = file_ops::system().rename](const char* f, const char* to, bool nr) {
+       [](file_ops& o) {
+         o.rename = [sys = file_ops::system().rename](const char* f, const char* to, bool nr) {
            return std::string_view(to).ends_with(".ctl") ? fail_with(ENOSPC) : sys(f, to, nr);
          };
        },
        errc::no_space},
-      {"write EDQUOT",
-       [&](file_ops& o) {
-         o.write = [&](int, const void*, std::size_t) -> long { return fail_with(EDQUOT); };
-       },
-       errc::no_space},
+      {"write EDQUOT", [](file_ops& o) { write_fails(o, EDQUOT); }, errc::no_space},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.name);
@@ -381,10 +360,7 @@ TEST(QueueDir, FailuresLeaveNothingVisible) {
 TEST(QueueDir, FailedStreamingAppendFailsTheCommit) {
   temp_dir t;
   file_ops ops = file_ops::system();
-  ops.write = [](int, const void*, std::size_t) -> long {
-    errno = ENOSPC;
-    return -1;
-  };
+  write_fails(ops, ENOSPC);
   auto q = open_queue(t.path(), ops);
   auto w = q->begin();
   ASSERT_TRUE(w);

@@ -17,6 +17,7 @@
 #include <future>
 #include <mutex>
 
+#include "faults.hpp"
 #include "queue/message_file.hpp"
 #include "queue/queue_dir.hpp"
 #include "temp_dir.hpp"
@@ -30,7 +31,13 @@ using test::temp_dir;
 using test::unfinished;
 using strings = std::vector<std::string>;
 
+using test::dir_fsync_fails;
+using test::fail_with;
+using test::fsync_fails;
 using test::make_env;
+using test::rename_fails;
+using test::short_writes_then;
+using test::write_fails;
 
 const std::string kMessage =
     "Received: from localhost ([127.0.0.1])\r\n"
@@ -249,43 +256,18 @@ TEST(SingleFormat, RenameThenFileAndDirectoryFsyncTogetherThenCallback) {
 // Disk full and other failures at each step: an error (ENOSPC: no_space, the server
 // answers 452), nothing visible, nothing left in tmp/.
 TEST(SingleFormat, FailuresLeaveNothingVisible) {
-  auto fail_with = [](int e) {
-    errno = e;
-    return -1;
-  };
   struct tc {
     const char* name;
     std::function<void(file_ops&)> inject;
     errc code = errc::io_error;
   };
   const tc cases[] = {
-      {"write ENOSPC",
-       [&](file_ops& o) {
-         o.write = [&](int, const void*, std::size_t) -> long { return fail_with(ENOSPC); };
-       },
-       errc::no_space},
+      {"write ENOSPC", [](file_ops& o) { write_fails(o, ENOSPC); }, errc::no_space},
       {"short writes then ENOSPC (inside the envelope)",
-       [&](file_ops& o) {
-         auto n = std::make_shared<int>(0);
-         o.write = [n, &fail_with](int fd, const void* b, std::size_t len) -> long {
-           return ++*n > 20 ? fail_with(ENOSPC) : ::write(fd, b, std::min<std::size_t>(len, 7));
-         };
-       },
-       errc::no_space},
-      {"file fsync EIO", [&](file_ops& o) { o.fsync = [&](int) { return fail_with(EIO); }; }},
-      {"directory fsync EIO",
-       [&](file_ops& o) {
-         o.fsync = [&](int fd) {
-           struct stat st {};
-           ::fstat(fd, &st);
-           return S_ISDIR(st.st_mode) ? fail_with(EIO) : ::fsync(fd);
-         };
-       }},
-      {"rename ENOSPC",
-       [&](file_ops& o) {
-         o.rename = [&](const char*, const char*, bool) { return fail_with(ENOSPC); };
-       },
-       errc::no_space},
+       [](file_ops& o) { short_writes_then(o, 20, ENOSPC); }, errc::no_space},
+      {"file fsync EIO", [](file_ops& o) { fsync_fails(o, EIO); }},
+      {"directory fsync EIO", [](file_ops& o) { dir_fsync_fails(o, EIO); }},
+      {"rename ENOSPC", [](file_ops& o) { rename_fails(o, ENOSPC); }, errc::no_space},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.name);
