@@ -26,18 +26,8 @@ namespace mxg::queue {
 namespace {
 
 namespace fs = std::filesystem;
-using test::entries;
-using test::temp_dir;
-using test::unfinished;
+using namespace test;  // temp_dir.hpp, faults.hpp: the queue tests' helpers
 using strings = std::vector<std::string>;
-
-using test::dir_fsync_fails;
-using test::fail_with;
-using test::fsync_fails;
-using test::make_env;
-using test::rename_fails;
-using test::short_writes_then;
-using test::write_fails;
 
 const std::string kMessage =
     "Received: from localhost ([127.0.0.1])\r\n"
