@@ -114,42 +114,25 @@ def write_queue_message(qdir, qid, ctl, data, fmt=None):
 
 def queue_messages(qdir):
     """{id: (control text, data bytes)} of the committed messages of queue directory
-    `qdir`, in either format: .ctl + .data, or one .msg whose envelope a .st file
-    replaces when present. A message removed while this reads is left out."""
-    out = {}
+    `qdir`, in either format (queue_message). A message removed while this reads is
+    left out."""
     d = os.path.join(qdir, "messages")
     if not os.path.isdir(d):
-        return out
+        return {}
+    out = {}
     for name in os.listdir(d):
-        try:
-            if name.endswith(".msg"):
-                qid = name[:-4]
-                with open(os.path.join(d, name), "rb") as f:
-                    parsed = parse_msg_file(f.read())
-                if parsed is None:
-                    continue  # never committed whole: the scanner moves it to corrupt/
-                ctl, data = parsed
-                try:
-                    with open(os.path.join(d, qid + ".st"), errors="replace") as f:
-                        ctl = f.read()
-                except FileNotFoundError:
-                    if not os.path.exists(os.path.join(d, name)):
-                        continue  # removed meanwhile (.msg first, then .st)
-                out[qid] = (ctl, data)
-            elif name.endswith(".ctl"):
-                qid = name[:-4]
-                with open(os.path.join(d, name), errors="replace") as f:
-                    ctl = f.read()
-                with open(os.path.join(d, qid + ".data"), "rb") as f:
-                    data = f.read()
-                out[qid] = (ctl, data)
-        except FileNotFoundError:
-            continue  # delivered or deleted meanwhile
+        if name.endswith((".msg", ".ctl")):
+            m = queue_message(qdir, name[:-4])
+            if m is not None:
+                out[name[:-4]] = m
     return out
 
 
 def queue_message(qdir, qid):
-    """(control text, data bytes) of one committed message in either format, or None."""
+    """(control text, data bytes) of one committed message in either format, or None:
+    .ctl + .data, or one .msg whose envelope a .st file replaces when present; a .msg
+    without a valid end marker was never committed whole (the scanner moves it to
+    corrupt/) and a message removed meanwhile is None."""
     d = os.path.join(qdir, "messages")
     try:
         if os.path.exists(os.path.join(d, qid + ".msg")):
