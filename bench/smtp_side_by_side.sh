@@ -16,7 +16,8 @@
 #   --pin (or PIN=1): servers on the first half of the cores, load generators on the
 #   other half (taskset); every table names the core count and the load average.
 #   LATENCY=path/to/smtp_latency (default: next to MXGUARD in bench/), LAT_MSGS (2000).
-#   QUEUE_FORMAT=split|single: mxguard's [queue] format (docs/queue.md; default split).
+#   QUEUE_FORMAT=split|single: mxguard's [queue] format (docs/queue.md); unset: the
+#   server's default (single).
 #   The A/B of the two formats side by side is bench/queue_format_ab.sh.
 set -uo pipefail
 for a in "$@"; do
@@ -38,10 +39,12 @@ bench_setup mxg pf sink
 
 # ---- mxguard (and a second listener without fsync, for the analysis row only)
 MXP=$(port); MXNP=$(port)
+queue_format_line=""
+[ -n "${QUEUE_FORMAT:-}" ] && queue_format_line="format = \"$QUEUE_FORMAT\""
 cat > "$tmp/mxguard.toml" <<EOF
 state_dir = "$tmp/mxg"
 [queue]
-format = "${QUEUE_FORMAT:-split}"
+$queue_format_line
 [log]
 file = "$tmp/mxguard.log"
 [relay]
@@ -69,7 +72,7 @@ wait_port "$SKP" || exit 1
 
 # ---- private postfix (smtp_bench_lib.bash pf_start: sets PFP and HAVE_PF)
 pf_start pf
-echo "SMTP gateway side by side: $(machine_line), load average $(loadavg), $(uname -r), fs ${BENCH_FS} ($(findmnt -n -o FSTYPE,OPTIONS --target "$tmp" | cut -c1-40)), settle ${SETTLE}s, $(postconf -d mail_version 2>/dev/null), $("$MXGUARD" --version)"
+echo "SMTP gateway side by side: $(machine_line), load average $(loadavg), $(uname -r), fs ${BENCH_FS} ($(findmnt -n -o FSTYPE,OPTIONS --target "$tmp" | cut -c1-40)), settle ${SETTLE}s, $(postconf -d mail_version 2>/dev/null), $("$MXGUARD" --version), queue format ${QUEUE_FORMAT:-default (single)}"
 # Each case runs REPS times, the three servers in turn (the order rotates between
 # repetitions, so no server always runs right after another's burst of I/O); the table
 # shows each server's median rate and the ratio of the medians, then the range of the
