@@ -126,10 +126,27 @@ asio::awaitable<read_status> transport::fill(std::chrono::milliseconds deadline)
     pos_ = 0;
   }
   asio::error_code ec;
+  if (!tls_ && buf_.capacity() >= kReadChunk) {
+    // Plain TCP once the connection has a read buffer (it has read before): asio's
+    // receive, which reads at once when the last read left data behind and otherwise
+    // waits on the descriptor's edge-triggered registration as it is. A readiness wait
+    // (below) costs an epoll_ctl(EPOLL_CTL_MOD) each time (asio re-arms the edge for a
+    // wait), five of them per one-message session.
+    arm(deadline);
+    std::size_t old = buf_.size();
+    buf_.resize(old + kReadChunk);
+    std::size_t n = co_await sock_.async_receive(asio::buffer(buf_.data() + old, kReadChunk),
+                                                 asio::redirect_error(use_awaitable, ec));
+    disarm();
+    buf_.resize(old + n);
+    last_read_full_ = n == kReadChunk;
+    if (n > 0) co_return read_status::ok;
+    co_return timed_out_ ? read_status::timeout : read_status::closed;
+  }
   if (!tls_) {
-    // Plain TCP: wait for readability (a zero-byte wait: an idle connection holds no
-    // read buffer), then one non-blocking read(2). After a full chunk more is likely
-    // there already, so the read comes first.
+    // Plain TCP before the first read: wait for readability (a zero-byte wait: a
+    // connection that never sends holds no read buffer), then one non-blocking
+    // read(2). After a full chunk more is likely there already, so the read comes first.
     bool try_first = last_read_full_;
     for (;;) {
       if (!try_first) {
