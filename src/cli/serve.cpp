@@ -91,6 +91,7 @@ int serve(const serve_opts& o) {
     }
     console = std::move(*con);
   }
+  srv.log_ready();
   srv.on_reload = [&console](const config& next) {
     if (console)
       console->reload(next.console, next.state_dir);

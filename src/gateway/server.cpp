@@ -149,10 +149,12 @@ result<void> server::start(config c) {
     if (!ec) housekeeping();
   });
   refresh_exceptions("start");
-  // The line tests and service managers wait for: everything is set up.
+  return {};
+}
+
+void server::log_ready() const {
   spdlog::info("ready listeners={} delivery={}", listeners_.size(),
                delivery_->state().on ? "on" : "off");
-  return {};
 }
 
 result<void> server::apply(config c, bool initial) {

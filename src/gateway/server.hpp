@@ -99,9 +99,13 @@ class server {
 
   // Installs the signal handlers (first: a SIGTERM during a slow start is a drain),
   // loads the routing table, opens every queue (lock + recovery), binds every
-  // listener, starts the control socket and delivery, then logs "ready". Any failure:
-  // one clear message, nothing runs.
+  // listener, starts the control socket and delivery. Any failure: one clear message,
+  // nothing runs.
   result<void> start(config c);
+  // The line tests and service managers wait for ("ready listeners=N delivery=on|off"):
+  // logged by the caller once everything it starts beside the server (the web console)
+  // listens too, so a client that saw the line never finds a port closed.
+  void log_ready() const;
   // SIGHUP: re-reads the config file (or the embedded default) and runs the checks of
   // preflight.hpp; a bad config or routing table is reported and the running one kept,
   // a good one applies whole (a new routing table included).
