@@ -506,6 +506,11 @@ void queue_dir::run_single(pending* p) {
     p->fail(r.error());
     return hand_to_dir_syncer(std::move(owned));
   }
+  // Writeback starts before the rename: the file's blocks are allocated (delayed
+  // allocation) in the journal transaction that also holds the rename, so the
+  // directory's fsync, which may start that transaction's commit before the file's
+  // fsync runs, cannot leave the file's allocation to a second commit.
+  if (opts_.fsync) start_writeback(p->data_fd);
   if (opts_.ops.rename(tmp.c_str(), msg.c_str(), true) != 0) {
     p->fail(io_fail(msg, "cannot rename into", errno));
     return hand_to_dir_syncer(std::move(owned));
