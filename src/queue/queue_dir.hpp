@@ -304,6 +304,8 @@ class queue_dir {
   std::filesystem::path msgs_dir_;        // <dir>/messages
   std::string tmp_prefix_, msgs_prefix_;  // "<dir>/tmp/", "<dir>/messages/" (commit path)
   int msgs_fd_ = -1;                      // messages/, open for its fsyncs
+  // Format B messages between their rename and their report (run_single).
+  std::atomic<std::size_t> single_inflight_{0};
   id_generator ids_;
   // update/hold/release/remove of one message are read-check-write sequences; the
   // delivery scheduler runs them on a pool thread (net::offload) while the control
