@@ -16,6 +16,23 @@
 namespace mxg::ndr {
 namespace {
 
+// What a test expects of the one record a notice yields.
+struct want {
+  std::string recipient, status, reason;
+};
+
+// Parses msg, expects exactly one record with w's recipient, status and reason, and
+// returns it for the test's further checks (an empty record when there is none).
+record expect_one(const std::string& msg, const want& w) {
+  auto recs = parse_message(msg);
+  EXPECT_EQ(recs.size(), 1u);
+  if (recs.empty()) return {};
+  EXPECT_EQ(recs[0].recipient, w.recipient);
+  EXPECT_EQ(recs[0].status, w.status);
+  EXPECT_EQ(recs[0].reason, w.reason);
+  return recs[0];
+}
+
 const std::string kDsn =
     "Return-Path: <>\n"
     "From: MAILER-DAEMON@mx.example.net (Mail Delivery System)\n"
@@ -118,13 +135,9 @@ TEST(NdrParse, QmailStyleText) {
       "Subject: hi\n"
       "\n"
       "body\n";
-  auto recs = parse_message(msg);
-  ASSERT_EQ(recs.size(), 1u);
-  EXPECT_EQ(recs[0].recipient, "carol@example.org");
-  EXPECT_EQ(recs[0].status, "5.2.2");
-  EXPECT_EQ(recs[0].reason, "mailboxfull");
-  EXPECT_EQ(recs[0].reporting_mta, "mail.example.net");
-  EXPECT_EQ(recs[0].original_subject, "hi");
+  auto r = expect_one(msg, {"carol@example.org", "5.2.2", "mailboxfull"});
+  EXPECT_EQ(r.reporting_mta, "mail.example.net");
+  EXPECT_EQ(r.original_subject, "hi");
 }
 
 // With no enhanced status code, the pseudo status takes its class from the
@@ -195,20 +208,16 @@ TEST(NdrParse, LeadInAloneIsNoDiagnostic) {
       "This is an automatically generated Delivery Status Notification.\n\n"
       "Delivery to the following recipients failed permanently:\n\n"
       "   * dave@example.org\n\n\n";
-  auto recs = parse_message(msg);
-  ASSERT_EQ(recs.size(), 1u);
-  EXPECT_EQ(recs[0].recipient, "dave@example.org");
-  EXPECT_EQ(recs[0].diagnostic, "");
-  EXPECT_EQ(recs[0].reason, "undefined");
-  EXPECT_TRUE(recs[0].status_pseudo);
-  EXPECT_EQ(recs[0].status, "5.0.900");
+  auto r = expect_one(msg, {"dave@example.org", "5.0.900", "undefined"});
+  EXPECT_EQ(r.diagnostic, "");
+  EXPECT_TRUE(r.status_pseudo);
   // An error text above the address (Notes) is still the diagnostic.
   const std::string notes =
       "From: MAILER-DAEMON@mail.example.net\nTo: alice@example.com\n"
       "Subject: Delivery Status Notification (Failure)\n\n"
       "Your message could not be delivered: quota problem in the directory\n\n"
       "   * dave@example.org\n\n\n";
-  recs = parse_message(notes);
+  auto recs = parse_message(notes);
   ASSERT_EQ(recs.size(), 1u);
   EXPECT_NE(recs[0].diagnostic, "");
 }
@@ -226,12 +235,8 @@ TEST(NdrParse, DoubleDashListItemAndItsCode) {
       "-- Recipient email address is possibly incorrect\n\n"
       "Additional information follows :\n\n"
       "-- 5.2.2 Mailbox quota exceeded\n";
-  auto recs = parse_message(msg);
-  ASSERT_EQ(recs.size(), 1u);
-  EXPECT_EQ(recs[0].recipient, "frank@example.org");
-  EXPECT_EQ(recs[0].status, "5.2.2");
-  EXPECT_FALSE(recs[0].status_pseudo);
-  EXPECT_EQ(recs[0].reason, "mailboxfull");
+  auto r = expect_one(msg, {"frank@example.org", "5.2.2", "mailboxfull"});
+  EXPECT_FALSE(r.status_pseudo);
 }
 
 // Recipients named in prose: any <addr> after "to", "for" or "recipient",
