@@ -94,7 +94,6 @@ std::size_t transport::read_now(asio::error_code& ec) {
   }
   std::size_t got = n > 0 ? static_cast<std::size_t>(n) : 0;
   buf_.resize(old + got);
-  last_read_full_ = got == kReadChunk;
   return got;
 }
 
@@ -126,37 +125,15 @@ asio::awaitable<read_status> transport::fill(std::chrono::milliseconds deadline)
     pos_ = 0;
   }
   asio::error_code ec;
-  if (!tls_ && buf_.capacity() >= kReadChunk) {
-    // Plain TCP once the connection has a read buffer (it has read before): asio's
-    // receive, which reads at once when the last read left data behind and otherwise
-    // waits on the descriptor's edge-triggered registration as it is. A readiness wait
-    // (below) costs an epoll_ctl(EPOLL_CTL_MOD) each time (asio re-arms the edge for a
-    // wait), five of them per one-message session.
-    arm(deadline);
-    std::size_t old = buf_.size();
-    buf_.resize(old + kReadChunk);
-    std::size_t n = co_await sock_.async_receive(asio::buffer(buf_.data() + old, kReadChunk),
-                                                 asio::redirect_error(use_awaitable, ec));
-    disarm();
-    buf_.resize(old + n);
-    last_read_full_ = n == kReadChunk;
-    if (n > 0) co_return read_status::ok;
-    co_return timed_out_ ? read_status::timeout : read_status::closed;
-  }
-  if (!tls_) {
+  if (!tls_ && buf_.capacity() < kReadChunk) {
     // Plain TCP before the first read: wait for readability (a zero-byte wait: a
-    // connection that never sends holds no read buffer), then one non-blocking
-    // read(2). After a full chunk more is likely there already, so the read comes first.
-    bool try_first = last_read_full_;
+    // connection that never sends holds no read buffer), then one non-blocking read(2).
     for (;;) {
-      if (!try_first) {
-        arm(deadline);
-        co_await sock_.async_wait(asio::ip::tcp::socket::wait_read,
-                                  asio::redirect_error(use_awaitable, ec));
-        disarm();
-        if (ec) co_return timed_out_ ? read_status::timeout : read_status::closed;
-      }
-      try_first = false;
+      arm(deadline);
+      co_await sock_.async_wait(asio::ip::tcp::socket::wait_read,
+                                asio::redirect_error(use_awaitable, ec));
+      disarm();
+      if (ec) co_return timed_out_ ? read_status::timeout : read_status::closed;
       std::size_t n = read_now(ec);
       if (n > 0) co_return read_status::ok;
       if (ec == asio::error::would_block || ec == asio::error::try_again ||
@@ -165,11 +142,20 @@ asio::awaitable<read_status> transport::fill(std::chrono::milliseconds deadline)
       co_return read_status::closed;
     }
   }
+  // Once there is a read buffer (plain TCP after the first read, and TLS): a receive
+  // into it. For plain TCP asio reads at once when the last read left data behind and
+  // otherwise waits on the descriptor's edge-triggered registration as it is; a
+  // readiness wait (above) costs an epoll_ctl(EPOLL_CTL_MOD) each time (asio re-arms
+  // the edge for a wait), five of them per one-message session.
   arm(deadline);
   std::size_t old = buf_.size();
   buf_.resize(old + kReadChunk);
-  std::size_t n = co_await tls_->async_read_some(asio::buffer(buf_.data() + old, kReadChunk),
-                                                 asio::redirect_error(use_awaitable, ec));
+  const auto into = asio::buffer(buf_.data() + old, kReadChunk);
+  std::size_t n = 0;
+  if (tls_)
+    n = co_await tls_->async_read_some(into, asio::redirect_error(use_awaitable, ec));
+  else
+    n = co_await sock_.async_receive(into, asio::redirect_error(use_awaitable, ec));
   disarm();
   buf_.resize(old + n);
   if (n > 0) co_return read_status::ok;

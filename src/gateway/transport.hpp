@@ -91,7 +91,6 @@ class transport : public std::enable_shared_from_this<transport> {
   bool armed_ = false;
   bool waiting_ = false;  // a timer wait is running (its handler not yet run)
   bool timed_out_ = false;
-  bool last_read_full_ = false;  // the last read filled its chunk: more is likely waiting
   std::uint64_t arm_gen_ = 0;
   std::string buf_;
   std::size_t pos_ = 0;
