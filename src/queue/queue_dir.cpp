@@ -408,31 +408,29 @@ result<void> queue_dir::sync_fd(int fd) {
   return {};
 }
 
-result<void> queue_dir::sync_msgs_dir() {
-  if (!opts_.fsync) return {};
-  int r = opts_.ops.fsync(msgs_fd_);
-  int e = errno;
-  {
-    std::lock_guard lk(stats_mu_);
-    ++stats_.dir_syncs;
-  }
-  if (r != 0) return std::unexpected(io_fail(msgs_dir_, "cannot fsync directory", e));
-  return {};
-}
-
-result<void> queue_dir::sync_dir(const fs::path& dir) {
-  if (!opts_.fsync) return {};
-  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return std::unexpected(io_fail(dir, "cannot open directory", errno));
+result<void> queue_dir::sync_dir_fd(int fd, const fs::path& dir) {
   int r = opts_.ops.fsync(fd);
   int e = errno;
-  ::close(fd);
   {
     std::lock_guard lk(stats_mu_);
     ++stats_.dir_syncs;
   }
   if (r != 0) return std::unexpected(io_fail(dir, "cannot fsync directory", e));
   return {};
+}
+
+result<void> queue_dir::sync_msgs_dir() {
+  if (!opts_.fsync) return {};
+  return sync_dir_fd(msgs_fd_, msgs_dir_);
+}
+
+result<void> queue_dir::sync_dir(const fs::path& dir) {
+  if (!opts_.fsync) return {};
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return std::unexpected(io_fail(dir, "cannot open directory", errno));
+  auto r = sync_dir_fd(fd, dir);
+  ::close(fd);
+  return r;
 }
 
 void queue_dir::work_loop() {
@@ -512,19 +510,18 @@ void queue_dir::run_single(pending* p) {
   // before the file's fsync runs, leaves the file's allocation to a second commit. With
   // other commits in flight the next commit comes soon anyway and the early writeback
   // only delays this message's rename (measured: docs/benchmarks.md).
-  const bool alone = single_inflight_.fetch_add(1, std::memory_order_acq_rel) == 0;
-  if (opts_.fsync && alone) start_writeback(p->data_fd);
+  if (opts_.fsync && single_inflight_.load(std::memory_order_acquire) == 0)
+    start_writeback(p->data_fd);
   if (opts_.ops.rename(tmp.c_str(), msg.c_str(), true) != 0) {
-    single_inflight_.fetch_sub(1, std::memory_order_acq_rel);
     p->fail(io_fail(msg, "cannot rename into", errno));
     return hand_to_dir_syncer(std::move(owned));
   }
   p->msg_committed = true;
   if (!opts_.fsync) {
-    single_inflight_.fetch_sub(1, std::memory_order_acq_rel);
     p->close_files();
     return hand_to_dir_syncer(std::move(owned));
   }
+  single_inflight_.fetch_add(1, std::memory_order_acq_rel);
   p->single_concurrent = true;
   p->left.store(2, std::memory_order_relaxed);
   hand_to_dir_syncer(std::move(owned));  // the directory fsync starts meanwhile
@@ -810,17 +807,19 @@ void queue_dir::finish_round(std::vector<std::unique_ptr<pending>>& batch) {
       }
     }
   }
-  // Format B messages whose file fsync may still be running: the later side reports.
+  {
+    std::lock_guard lk(stats_mu_);
+    ++stats_.rounds;
+    stats_.max_batch = std::max<std::uint64_t>(stats_.max_batch, batch.size());
+  }
+  // Format B messages whose file fsync may still be running: the later side reports
+  // (and counts them).
   std::erase_if(batch, [&](std::unique_ptr<pending>& p) {
     if (!p->single_concurrent) return false;
     finish_single(p.release());
     return true;
   });
-  if (batch.empty()) {
-    std::lock_guard lk(stats_mu_);
-    ++stats_.rounds;
-    return;
-  }
+  if (batch.empty()) return;
 
   // 5. Clean up the failed ones: nothing of them stays visible.
   bool undo = false;
@@ -848,10 +847,8 @@ void queue_dir::finish_round(std::vector<std::unique_ptr<pending>>& batch) {
   for (const auto& p : batch) ok += p->err ? 0 : 1;
   {
     std::lock_guard lk(stats_mu_);
-    ++stats_.rounds;
     stats_.messages += ok;
     stats_.failures += batch.size() - ok;
-    stats_.max_batch = std::max<std::uint64_t>(stats_.max_batch, batch.size());
   }
 
   // 6. Only now tell the sessions.
@@ -1184,7 +1181,7 @@ result<void> queue_dir::update(const envelope& env) {
     ::unlink(tmp.c_str());
     return std::unexpected(io_fail(ctl, "cannot rename onto", e));
   }
-  return sync_dir(opts_.dir / kMessagesDir);
+  return sync_msgs_dir();
 }
 
 result<envelope> queue_dir::hold(const queue_id& id) {
@@ -1265,7 +1262,7 @@ result<void> queue_dir::remove(const queue_id& id) {
     if (::unlink(state_path(id).c_str()) != 0 && errno != ENOENT)
       spdlog::warn("qid={} cannot remove state file: {}", id.str(), errno_text(errno));
     spdlog::info("qid={} queue={} deleted", id.str(), opts_.dir.string());
-    return sync_dir(opts_.dir / kMessagesDir);
+    return sync_msgs_dir();
   }
   // Control file first: that uncommits the message (an unlink or a rename out).
   int e = 0;
@@ -1281,7 +1278,7 @@ result<void> queue_dir::remove(const queue_id& id) {
       spdlog::warn("qid={} cannot remove data file: {}", id.str(), errno_text(e));
   }
   spdlog::info("qid={} queue={} deleted", id.str(), opts_.dir.string());
-  return sync_dir(opts_.dir / kMessagesDir);
+  return sync_msgs_dir();
 }
 
 }  // namespace mxg::queue

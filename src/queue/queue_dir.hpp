@@ -274,7 +274,8 @@ class queue_dir {
   void submit(std::unique_ptr<pending> p);
   result<void> sync_fd(int fd);
   result<void> sync_dir(const std::filesystem::path& dir);
-  result<void> sync_msgs_dir();  // fsync of messages/ through msgs_fd_ (commit path)
+  result<void> sync_dir_fd(int fd, const std::filesystem::path& dir);  // fsync, counted
+  result<void> sync_msgs_dir();  // fsync of messages/ through msgs_fd_ (kept open)
   result<void> write_all(int fd, std::string_view bytes);
   result<void> write_file_synced(const std::filesystem::path& tmp, std::string_view bytes);
   // Writer threads: steps 1-3 (run_first, then finish_if_last on whichever of the two
@@ -304,7 +305,8 @@ class queue_dir {
   std::filesystem::path msgs_dir_;        // <dir>/messages
   std::string tmp_prefix_, msgs_prefix_;  // "<dir>/tmp/", "<dir>/messages/" (commit path)
   int msgs_fd_ = -1;                      // messages/, open for its fsyncs
-  // Format B messages between their rename and their report (run_single).
+  // Format B messages between their rename and their report (run_single): when there
+  // is none, a new one starts its writeback before its rename.
   std::atomic<std::size_t> single_inflight_{0};
   id_generator ids_;
   // update/hold/release/remove of one message are read-check-write sequences; the

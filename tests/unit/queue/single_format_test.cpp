@@ -247,6 +247,8 @@ TEST(SingleFormat, RenameThenFileAndDirectoryFsyncTogetherThenCallback) {
   EXPECT_EQ(q->stats().messages, 1u);
   EXPECT_EQ(q->stats().file_syncs, 1u);
   EXPECT_EQ(q->stats().dir_syncs, 1u);
+  EXPECT_EQ(q->stats().rounds, 1u);
+  EXPECT_EQ(q->stats().max_batch, 1u);
 }
 
 // Disk full and other failures at each step: an error (ENOSPC: no_space, the server
