@@ -346,7 +346,10 @@ asio::awaitable<void> server::accept_loop(std::shared_ptr<listener_rt> l) {
   tcp::acceptor* acc = l->acceptor.get();
   for (;;) {
     asio::error_code ec;
-    tcp::socket s = co_await acc->async_accept(asio::redirect_error(asio::use_awaitable, ec));
+    // The peer's address comes with accept(2): no getpeername per connection.
+    tcp::endpoint remote;
+    tcp::socket s =
+        co_await acc->async_accept(remote, asio::redirect_error(asio::use_awaitable, ec));
     if (ec) {
       if (!acc->is_open() || draining_) co_return;
       if (ec == asio::error::no_descriptors) {
@@ -364,8 +367,6 @@ asio::awaitable<void> server::accept_loop(std::shared_ptr<listener_rt> l) {
       if (cur->acceptor.get() == acc) st = cur->state;
     if (!st) co_return;
     asio::error_code rec;
-    auto remote = s.remote_endpoint(rec);
-    if (rec) continue;
     auto ip = net::ip_address::parse(remote.address().to_string());
     net::ip_address client = ip ? ip->unmapped() : net::ip_address{};
     const auto& lim = st->cfg->limits;

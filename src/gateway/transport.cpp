@@ -59,7 +59,8 @@ void transport::close() {
   asio::error_code ec;
   armed_ = false;
   timer_.cancel();
-  sock_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
+  // close(2) alone sends the FIN after what is still queued (an explicit shutdown first
+  // was one more system call per connection and changed nothing on the wire).
   sock_.close(ec);
 }
 
