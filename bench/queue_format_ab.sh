@@ -143,7 +143,7 @@ if [ -x "$LATENCY" ]; then
   for rep in $(seq "$REPS"); do
     k=$(( (rep - 1) % ${#servers[@]} )); order=("${servers[@]:$k}" "${servers[@]:0:$k}")
     for who in "${order[@]}"; do
-      read -r r a b cpu <<<"$(lat "${PORT[$who]}" "$LAT_SESSIONS" 1024 "$LAT_MSGS" "$who")"
+      read -r r a b cpu _ <<<"$(lat "${PORT[$who]}" "$LAT_SESSIONS" 1024 "$LAT_MSGS" "$who")"
       lr[$who]+="$r "; lp50[$who]+="$a "; lp99[$who]+="$b "; lcpu[$who]+="$cpu "
     done
   done

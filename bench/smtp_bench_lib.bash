@@ -10,7 +10,7 @@
 #                        -> "msgs/s server-CPU-ms/msg machine-busy-ms/msg"
 #   median V..., ratio A B, range R...
 #   PIN, srv_pin/gen_pin CMD..., machine_line, loadavg (see below)
-#   pf_start CGROUP      a private Postfix (sets PFP, HAVE_PF); lat PORT SESS SIZE MSGS CGROUP
+#   pf_start CGROUP      a private Postfix (sets PFP, HAVE_PF); lat PORT SESS SIZE MSGS CGROUP [RATE]
 # Everything listens on 127.0.0.1 high ports and is stopped by the trap.
 
 ulimit -n 65536 2>/dev/null || ulimit -n 30000 2>/dev/null || true
@@ -199,12 +199,12 @@ EOF
 pf_stop() { [ -f "$tmp/postfix/main.cf" ] && postfix -c "$tmp/postfix" stop >/dev/null 2>&1; }
 
 # End of DATA -> 250 latency from client-side timestamps ($LATENCY: bench/tools/smtp_latency.cpp).
-lat() {  # port sessions size msgs cgroup -> "rate p50 p99 cpu-ms/msg"
+lat() {  # port sessions size msgs cgroup [rate] -> "rate p50 p99 cpu-ms/msg late"
   local c0 c1 out
   c0=$(cg_ns "$5")
-  out=$(gen_pin "$LATENCY" 127.0.0.1 "$1" "$2" "$4" "$3" 2>/dev/null) || { echo "fail fail fail fail"; return; }
+  out=$(gen_pin "$LATENCY" 127.0.0.1 "$1" "$2" "$4" "$3" ${6:+"$6"} 2>/dev/null) || { echo "fail fail fail fail fail"; return; }
   c1=$(cg_ns "$5")
-  echo "$out $c0 $c1 $4" | awk '{ for (i = 1; i <= 8; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
-    c = ($10 > $9) ? sprintf("%.3f", ($10-$9)/1e6/$11) : "-"
-    printf "%s %s %s %s", v["rate"], v["p50_ms"], v["p99_ms"], c }'
+  echo "$out $c0 $c1 $4" | awk '{ for (i = 1; i <= NF - 3; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+    c = ($(NF-1) > $(NF-2)) ? sprintf("%.3f", ($(NF-1)-$(NF-2))/1e6/$NF) : "-"
+    printf "%s %s %s %s %s", v["rate"], v["p50_ms"], v["p99_ms"], c, (v["late"] == "" ? 0 : v["late"]) }'
 }

@@ -15,7 +15,9 @@
 # Usage: MXGUARD=build/mxguard bash bench/smtp_side_by_side.sh [--pin]
 #   --pin (or PIN=1): servers on the first half of the cores, load generators on the
 #   other half (taskset); every table names the core count and the load average.
-#   LATENCY=path/to/smtp_latency (default: next to MXGUARD in bench/), LAT_MSGS (2000).
+#   LATENCY=path/to/smtp_latency (default: next to MXGUARD in bench/), LAT_MSGS (2000),
+#   LAT_SESSIONS (20), LAT_RATE (auto: a second latency table with every server at the
+#   same offered load, 80 % of Postfix's rate; a number of messages/second; 0: skip).
 #   QUEUE_FORMAT=split|single: mxguard's [queue] format (docs/queue.md); unset: the
 #   server's default (single).
 #   The A/B of the two formats side by side is bench/queue_format_ab.sh.
@@ -120,27 +122,47 @@ queued=$(ls "$tmp/mxg/queue/bench/messages" 2>/dev/null | grep -c '\.\(ctl\|msg\
 echo "mxguard messages in its queue after the run: $queued"
 
 # ---- latency from the end of DATA to the 250 (client-side timestamps), 1 KB x 20 sessions
-if [ -x "$LATENCY" ]; then
-  LS=${LAT_SESSIONS:-20}
+# lat_table TITLE [RATE]: REPS runs per server (rotating order); with RATE, the load is
+# offered at RATE messages/second (smtp_latency's open-loop mode) instead of as fast as
+# each server answers. Sets lr[pf] (Postfix's median rate) for the caller.
+declare -A lr
+lat_table() {
+  local rate=${2:-} who P r a b cpu late rep k order runs p50s p99s i
+  local -A lp50 lp99 lcpu llate
+  lr=()
   echo
-  echo "End of DATA -> 250 latency, 1 KB x $LS sessions, $LAT_MSGS messages per run, $REPS runs (rotating order); $(machine_line)"
-  printf "%-10s %10s %10s %10s %10s %8s   %s\n" server "msg/s" "p50 ms" "p99 ms" "CPU ms/msg" "load" "per run p50/p99"
-  declare -A lr lp50 lp99 lcpu
+  echo "$1; $(machine_line)"
+  printf "%-10s %10s %10s %10s %10s %8s %6s   %s\n" server "msg/s" "p50 ms" "p99 ms" "CPU ms/msg" "load" late "per run p50/p99"
   for rep in $(seq "$REPS"); do
     order=("mxg" "pf" "sink"); k=$(( (rep - 1) % 3 )); order=("${order[@]:$k}" "${order[@]:0:$k}")
     for who in "${order[@]}"; do
       case $who in mxg) P=$MXP ;; pf) [ "$HAVE_PF" = 1 ] || continue; P=$PFP ;; sink) P=$SKP ;; esac
-      read -r r a b cpu <<<"$(lat "$P" "$LS" 1024 "$LAT_MSGS" "$who")"
-      lr[$who]+="$r "; lp50[$who]+="$a "; lp99[$who]+="$b "; lcpu[$who]+="$cpu "
+      read -r r a b cpu late <<<"$(lat "$P" "$LS" 1024 "$LAT_MSGS" "$who" $rate)"
+      lr[$who]+="$r "; lp50[$who]+="$a "; lp99[$who]+="$b "; lcpu[$who]+="$cpu "; llate[$who]+="$late "
     done
   done
   for who in mxg pf sink; do
     [ -n "${lr[$who]:-}" ] || continue
     runs=""; set -- ${lp50[$who]}; p50s=("$@"); set -- ${lp99[$who]}; p99s=("$@")
     for i in "${!p50s[@]}"; do runs+="${p50s[$i]}/${p99s[$i]} "; done
-    printf "%-10s %10s %10s %10s %10s %8s   %s\n" "$who" "$(median ${lr[$who]})" "$(median ${lp50[$who]})" \
-      "$(median ${lp99[$who]})" "$(median ${lcpu[$who]})" "$(cut -d' ' -f1 /proc/loadavg)" "$runs"
+    printf "%-10s %10s %10s %10s %10s %8s %6s   %s\n" "$who" "$(median ${lr[$who]})" "$(median ${lp50[$who]})" \
+      "$(median ${lp99[$who]})" "$(median ${lcpu[$who]})" "$(cut -d' ' -f1 /proc/loadavg)" "$(median ${llate[$who]})" "$runs"
   done
+}
+if [ -x "$LATENCY" ]; then
+  LS=${LAT_SESSIONS:-20}
+  lat_table "End of DATA -> 250 latency, 1 KB x $LS sessions, $LAT_MSGS messages per run, $REPS runs (rotating order)"
+  # The same at one offered load for every server (LAT_RATE messages/second; default
+  # "auto": 80 % of Postfix's rate just measured, so Postfix is not saturated either;
+  # 0 skips): the closed loop above gives the faster server more load, which lengthens
+  # its journal commits; here both carry the same. `late` > 0: the rate was not held.
+  LAT_RATE=${LAT_RATE:-auto}
+  if [ "$LAT_RATE" = auto ]; then
+    LAT_RATE=$( [ -n "${lr[pf]:-}" ] && median ${lr[pf]} | awk '{ printf "%d", $1 * 0.8 }')
+  fi
+  if [ -n "$LAT_RATE" ] && [ "$LAT_RATE" != 0 ]; then
+    lat_table "End of DATA -> 250 latency at the same offered load, $LAT_RATE msg/s, 1 KB x up to $LS sessions, $LAT_MSGS messages per run, $REPS runs" "$LAT_RATE"
+  fi
 else
   echo "latency: $LATENCY not built (cmake --build build --target smtp_latency); skipped"
 fi

@@ -5,8 +5,13 @@
 // (connect, EHLO, MAIL, RCPT, DATA, the message, QUIT), until MSGS messages are sent.
 // Prints one line of key=value pairs: messages, failures, wall seconds, messages per
 // second, and p50/p90/p99/max of the end-of-DATA -> 250 latency in milliseconds.
+// With RATE > 0 the load is offered at RATE messages per second instead of as fast as
+// the server answers: message k is started at start + k/RATE by the next free client
+// (at most SESSIONS at once), so two servers can be compared at the same load; `late`
+// counts messages started more than 1 ms after their time (the server, or the
+// clients, could not keep up: the offered rate was not held).
 //
-// Usage: smtp_latency HOST PORT SESSIONS MSGS SIZE
+// Usage: smtp_latency HOST PORT SESSIONS MSGS SIZE [RATE]
 // No dependency beyond POSIX sockets and threads, so it can be pinned to its own cores
 // (taskset) apart from the server it measures.
 #include <arpa/inet.h>
@@ -77,6 +82,9 @@ struct shared_state {
   sockaddr_in addr{};
   std::string message;  // the DATA content with the final "."
   std::atomic<long> left{0};
+  double rate = 0;  // offered messages per second; 0: closed loop
+  clock_type::time_point start;
+  std::atomic<long> next{0}, late{0};
   std::atomic<long> done{0}, failed{0};
   std::mutex mu;
   std::vector<double> lat_ms;  // end of DATA -> 250
@@ -108,6 +116,16 @@ bool one_message(shared_state& st, double& lat_ms) {
 void worker(shared_state& st) {
   std::vector<double> mine;
   while (st.left.fetch_sub(1) > 0) {
+    if (st.rate > 0) {
+      long k = st.next.fetch_add(1);
+      auto due = st.start + std::chrono::duration_cast<clock_type::duration>(
+                                std::chrono::duration<double>(static_cast<double>(k) / st.rate));
+      auto now = clock_type::now();
+      if (now < due)
+        std::this_thread::sleep_until(due);
+      else if (now - due > std::chrono::milliseconds(1))
+        ++st.late;
+    }
     double ms = 0;
     if (one_message(st, ms)) {
       mine.push_back(ms);
@@ -129,8 +147,8 @@ double pct(const std::vector<double>& v, double p) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 6) {
-    std::fprintf(stderr, "usage: %s HOST PORT SESSIONS MSGS SIZE\n", argv[0]);
+  if (argc != 6 && argc != 7) {
+    std::fprintf(stderr, "usage: %s HOST PORT SESSIONS MSGS SIZE [RATE]\n", argv[0]);
     return 2;
   }
   shared_state st;
@@ -149,7 +167,9 @@ int main(int argc, char** argv) {
   m += ".\r\n";
   st.message = std::move(m);
   st.left = msgs;
+  if (argc == 7) st.rate = std::max(0.0, std::atof(argv[6]));
   auto t0 = clock_type::now();
+  st.start = t0;
   std::vector<std::thread> ts;
   for (int i = 0; i < sessions; ++i) ts.emplace_back([&st] { worker(st); });
   for (auto& t : ts) t.join();
@@ -157,9 +177,9 @@ int main(int argc, char** argv) {
   std::sort(st.lat_ms.begin(), st.lat_ms.end());
   std::printf(
       "messages=%ld failed=%ld wall_s=%.3f rate=%.0f p50_ms=%.2f p90_ms=%.2f p99_ms=%.2f "
-      "max_ms=%.2f\n",
+      "max_ms=%.2f offered=%.0f late=%ld\n",
       st.done.load(), st.failed.load(), wall, static_cast<double>(st.done.load()) / wall,
       pct(st.lat_ms, 50), pct(st.lat_ms, 90), pct(st.lat_ms, 99),
-      st.lat_ms.empty() ? 0.0 : st.lat_ms.back());
+      st.lat_ms.empty() ? 0.0 : st.lat_ms.back(), st.rate, st.late.load());
   return st.failed.load() == 0 ? 0 : 1;
 }
