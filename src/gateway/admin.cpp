@@ -44,15 +44,6 @@ std::vector<queue::queue_dir*> all_queues(server& srv) {
   return all;
 }
 
-std::string lower(std::string s) {
-  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
-bool contains_ci(const std::string& hay, const std::string& needle) {
-  return needle.empty() || lower(hay).find(lower(needle)) != std::string::npos;
-}
-
 }  // namespace
 
 // --- status ---
@@ -421,20 +412,18 @@ asio::awaitable<result<quarantined_message>> quarantine_show(server& srv, std::s
 
 // --- history ---
 
-bool matches(const store::message_record& m, const history_filter& f) {
-  if (!f.queue_id.empty() && m.queue_id != f.queue_id) return false;
-  if (!f.client_ip.empty() && m.client_ip != f.client_ip) return false;
-  if (!contains_ci(m.sender, f.sender)) return false;
-  if (!f.recipient.empty()) {
-    bool any = false;
-    for (const auto& r : m.recipients) any = any || contains_ci(r, f.recipient);
-    if (!any) return false;
-  }
-  if (!f.result.empty()) {
-    const std::string r = lower(f.result);
-    if (m.decision != r && m.spf_result != r && m.dmarc_result != r) return false;
-  }
-  return true;
+store::history_query search_query(const history_filter& f, std::int64_t now) {
+  store::history_query q;
+  q.since = f.since;
+  q.until = f.until ? f.until : now + 1;
+  q.limit = std::min(f.limit ? f.limit : kHistorySearchMax, kHistorySearchMax);
+  q.newest_first = true;
+  q.queue_id = f.queue_id;
+  q.client_ip = f.client_ip;
+  q.sender = f.sender;
+  q.recipient = f.recipient;
+  q.result = f.result;
+  return q;
 }
 
 asio::awaitable<result<std::vector<store::message_record>>> history_search(server& srv,
@@ -442,17 +431,8 @@ asio::awaitable<result<std::vector<store::message_record>>> history_search(serve
   history_writer* hw = srv.history();
   if (!hw) co_return fail(errc::unsupported, "history: disabled in this daemon");
   using R = result<std::vector<store::message_record>>;
-  const std::size_t limit = std::min(f.limit ? f.limit : kHistorySearchMax, kHistorySearchMax);
-  // XXX: the filters run over the newest kHistorySearchScan records of the range, not in
-  // SQL; an indexed search in store::history would reach further back.
-  auto read = [f, limit](store::history& db) -> R {
-    auto l = db.list(f.since, f.until ? f.until : now_s() + 1, kHistorySearchScan);
-    if (!l) return l;
-    std::vector<store::message_record> out;
-    for (auto& m : *l)
-      if (out.size() < limit && matches(m, f)) out.push_back(std::move(m));
-    return out;
-  };
+  // The filters run in SQL (store::history_query) over the whole range.
+  auto read = [q = search_query(f, now_s())](store::history& db) -> R { return db.query(q); };
   asio::any_io_executor ex = co_await asio::this_coro::executor;
   auto pending = hw->async_call(read, R(fail(errc::temporary, "history queue full: try again")), ex,
                                 asio::use_awaitable);

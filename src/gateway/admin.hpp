@@ -46,10 +46,9 @@ class server;
 namespace admin {
 
 // Bounds of what one admin call reads (the console pages through them).
-inline constexpr std::size_t kQuarantineListMax = 5000;   // entries per list
-inline constexpr std::size_t kHistorySearchScan = 50000;  // records scanned per search
-inline constexpr std::size_t kHistorySearchMax = 1000;    // records returned
-inline constexpr std::size_t kQueueListMax = 5000;        // messages per list
+inline constexpr std::size_t kQuarantineListMax = 5000;  // entries per list
+inline constexpr std::size_t kHistorySearchMax = 1000;   // records returned
+inline constexpr std::size_t kQueueListMax = 5000;       // messages per list
 inline constexpr std::size_t kSimulateRecordsMax = 200000;
 
 // --- status ---
@@ -161,8 +160,10 @@ struct history_filter {
   std::string result;                 // decision (accept, quarantine, ...) or SPF/DMARC result
   std::size_t limit = 200;            // at most kHistorySearchMax
 };
-bool matches(const store::message_record& m, const history_filter& f);
-// Newest first.
+// The store query of a search: the filters, newest first, at most kHistorySearchMax
+// records, `until` 0 = up to `now` (Unix seconds) included.
+store::history_query search_query(const history_filter& f, std::int64_t now);
+// Newest first; the filters are evaluated by the store (SQL), over the whole range.
 asio::awaitable<result<std::vector<store::message_record>>> history_search(server& srv,
                                                                            history_filter f);
 

@@ -85,6 +85,14 @@ struct history_query {
   std::int64_t since = 0, until = 0;  // [since, until); until 0 = no bound
   std::optional<direction> dir;       // only this direction
   std::size_t limit = 0;              // 0 = no limit
+  bool newest_first = false;          // default: oldest first
+  // Search filters (the console's history search); "" = any. Evaluated in SQL, so a
+  // search reaches the whole range, not only its newest records.
+  std::string queue_id;   // exact
+  std::string client_ip;  // exact
+  std::string sender;     // substring of the envelope sender, ASCII case-insensitive
+  std::string recipient;  // substring of any envelope recipient, ASCII case-insensitive
+  std::string result;     // the decision, the SPF result or the DMARC result (any case)
 };
 
 struct quarantine_entry {

@@ -163,6 +163,19 @@ constexpr const char* kQuarantineColumns =
   "header_from,dmarc_result,dmarc_policy,dmarc_policy_domain,dmarc_record,dmarc_dkim_aligned," \
   "dmarc_spf_aligned,arc_result,uid,host"
 
+// query(): "" matches everything; lower() under the C collation folds ASCII only, like
+// ascii::lower on the needles. One prepared statement per order.
+#define MXG_PG_QUERY_SQL(order)                                                         \
+  "SELECT " MXG_PG_MESSAGE_COLUMNS                                                      \
+  " FROM messages WHERE time>=$1::bigint AND ($2::bigint=0 OR time<$2::bigint) AND "    \
+  "($3::text='' OR direction=$3::text) AND ($5::text='' OR queue_id=$5::text) AND "     \
+  "($6::text='' OR client_ip=$6::text) AND "                                            \
+  "($7::text='' OR strpos(lower(sender COLLATE \"C\"),$7::text)>0) AND "                \
+  "($8::text='' OR EXISTS (SELECT 1 FROM recipients r WHERE r.message=messages.id AND " \
+  "strpos(r.address,$8::text)>0)) AND "                                                 \
+  "($9::text='' OR decision=$9::text OR spf_result=$9::text OR dmarc_result=$9::text) " \
+  "ORDER BY " order " LIMIT $4::bigint"
+
 // One message with its rows, one statement: nothing is inserted when the uid is there.
 constexpr const char* kRecordSql =
     "WITH m AS (INSERT INTO messages(time,direction,queue_id,listener,client_ip,helo,sender,"
@@ -303,13 +316,12 @@ class pg_history final : public history {
   result<std::vector<message_record>> query(const history_query& q) const override {
     std::lock_guard lock(mu_);
     auto r = self().run(
-        "SELECT " MXG_PG_MESSAGE_COLUMNS
-        " FROM messages WHERE time>=$1::bigint AND ($2::bigint=0 OR time<$2::bigint) AND "
-        "($3::text='' OR direction=$3::text) ORDER BY time, id LIMIT $4::bigint",
+        q.newest_first ? MXG_PG_QUERY_SQL("time DESC, id DESC") : MXG_PG_QUERY_SQL("time, id"),
         {int_text(q.since), int_text(q.until),
          q.dir ? std::string(to_string(*q.dir)) : std::string(),
-         q.limit ? param(int_text(static_cast<std::int64_t>(q.limit))) : param()},
-        "query");
+         q.limit ? param(int_text(static_cast<std::int64_t>(q.limit))) : param(), q.queue_id,
+         q.client_ip, ascii::lower(q.sender), ascii::lower(q.recipient), ascii::lower(q.result)},
+        q.newest_first ? "query_newest" : "query");
     if (!r) return std::unexpected(r.error());
     return self().read_messages(*r);
   }

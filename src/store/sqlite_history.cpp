@@ -38,6 +38,17 @@ constexpr const char* kQuarantineColumns =
   "header_from,dmarc_result,dmarc_policy,dmarc_policy_domain,dmarc_record,dmarc_dkim_aligned," \
   "dmarc_spf_aligned,arc_result,uid,host"
 
+// query(): fixed SQL, two cached statements (one per order): an unset bound, direction
+// or filter matches everything; the time range still uses messages_time. lower() and
+// instr() are ASCII-only, as are the needles (ascii::lower).
+#define MXG_QUERY_SQL(order)                                                               \
+  "SELECT " MXG_MESSAGE_COLUMNS                                                            \
+  " FROM messages WHERE time>=?1 AND (?2=0 OR time<?2) AND (?3='' OR direction=?3) AND "   \
+  "(?5='' OR queue_id=?5) AND (?6='' OR client_ip=?6) AND "                                \
+  "(?7='' OR instr(lower(sender),?7)>0) AND (?8='' OR EXISTS (SELECT 1 FROM recipients r " \
+  "WHERE r.message=messages.id AND instr(r.address,?8)>0)) AND "                           \
+  "(?9='' OR decision=?9 OR spf_result=?9 OR dmarc_result=?9) ORDER BY " order " LIMIT ?4"
+
 // A prepared statement, borrowed from the connection's cache (sqlite_history::
 // prepared): reset and unbound when it goes out of scope, ready for the next use.
 // Compiling the SQL again for every record cost about half of the history thread's
@@ -351,15 +362,14 @@ class sqlite_history final : public history {
 
   result<std::vector<message_record>> query(const history_query& q) const override {
     std::lock_guard lock(mu_);
-    // Fixed SQL (one cached statement): an unset bound or direction matches everything;
-    // the time range still uses messages_time.
-    stmt s = prepared("SELECT " MXG_MESSAGE_COLUMNS
-                      " FROM messages WHERE time>=?1 AND (?2=0 OR time<?2) AND "
-                      "(?3='' OR direction=?3) ORDER BY time, id LIMIT ?4");
+    stmt s =
+        prepared(q.newest_first ? MXG_QUERY_SQL("time DESC, id DESC") : MXG_QUERY_SQL("time, id"));
     if (!s.ok()) return fail(errc::io_error, "history: " + s.error());
     s.bind(1, q.since).bind(2, q.until);
     s.bind(3, q.dir ? std::string(to_string(*q.dir)) : std::string());
     s.bind(4, q.limit ? static_cast<std::int64_t>(q.limit) : std::int64_t{-1});
+    s.bind(5, q.queue_id).bind(6, q.client_ip).bind(7, ascii::lower(q.sender));
+    s.bind(8, ascii::lower(q.recipient)).bind(9, ascii::lower(q.result));
     return read_messages(s);
   }
 
