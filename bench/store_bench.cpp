@@ -13,6 +13,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <optional>
 
 #include "store/history.hpp"
 
@@ -87,16 +88,21 @@ void BM_HistoryWrite_sqlite(benchmark::State& state) {
   for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(o.path + suffix);
 }
 
-void BM_HistoryWrite_postgresql(benchmark::State& state) {
+// The private server's options (bench/store_bench.sh sets MXG_PG_DSN), or a skip.
+std::optional<mxg::store::options> postgresql(benchmark::State& state) {
   const char* dsn = std::getenv("MXG_PG_DSN");
   if (!dsn || !*dsn) {
     state.SkipWithError("MXG_PG_DSN not set (bench/store_bench.sh starts a private server)");
-    return;
+    return std::nullopt;
   }
   mxg::store::options o;
   o.backend = "postgresql";
   o.dsn = dsn;
-  run(state, o);
+  return o;
+}
+
+void BM_HistoryWrite_postgresql(benchmark::State& state) {
+  if (auto o = postgresql(state)) run(state, *o);
 }
 
 constexpr std::int64_t kSearchRecords = 200'000;
@@ -160,15 +166,7 @@ void BM_HistorySearch_sqlite(benchmark::State& state) {
 }
 
 void BM_HistorySearch_postgresql(benchmark::State& state) {
-  const char* dsn = std::getenv("MXG_PG_DSN");
-  if (!dsn || !*dsn) {
-    state.SkipWithError("MXG_PG_DSN not set (bench/store_bench.sh starts a private server)");
-    return;
-  }
-  mxg::store::options o;
-  o.backend = "postgresql";
-  o.dsn = dsn;
-  search(state, o);
+  if (auto o = postgresql(state)) search(state, *o);
 }
 
 BENCHMARK(BM_HistoryWrite_sqlite)->Unit(benchmark::kMillisecond)->UseRealTime();
