@@ -413,16 +413,10 @@ asio::awaitable<result<quarantined_message>> quarantine_show(server& srv, std::s
 // --- history ---
 
 store::history_query search_query(const history_filter& f, std::int64_t now) {
-  store::history_query q;
-  q.since = f.since;
+  store::history_query q = f;  // the filters as given
   q.until = f.until ? f.until : now + 1;
   q.limit = std::min(f.limit ? f.limit : kHistorySearchMax, kHistorySearchMax);
   q.newest_first = true;
-  q.queue_id = f.queue_id;
-  q.client_ip = f.client_ip;
-  q.sender = f.sender;
-  q.recipient = f.recipient;
-  q.result = f.result;
   return q;
 }
 

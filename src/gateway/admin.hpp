@@ -153,12 +153,11 @@ asio::awaitable<result<std::vector<item_result>>> quarantine_act(server& srv, qu
                                                                  visibility visible = {});
 
 // --- history ---
-struct history_filter {
-  std::int64_t since = 0, until = 0;  // until 0: now
-  std::string sender, recipient;      // substring, case-insensitive
-  std::string client_ip, queue_id;    // exact
-  std::string result;                 // decision (accept, quarantine, ...) or SPF/DMARC result
-  std::size_t limit = 200;            // at most kHistorySearchMax
+// A search is the store's query (its filters: exact queue id and client IP, sender and
+// recipient substrings, a result) with the console's bounds: `until` 0 = now, `limit`
+// 200 by default and at most kHistorySearchMax.
+struct history_filter : store::history_query {
+  history_filter() { limit = 200; }
 };
 // The store query of a search: the filters, newest first, at most kHistorySearchMax
 // records, `until` 0 = up to `now` (Unix seconds) included.
